@@ -1,0 +1,224 @@
+//! The study: what evalpipe knows about an evaluation before it reads any data.
+//!
+//! An evaluation is described declaratively under `pipeline/`: `study.toml` names the lots
+//! (neighbourhoods) and their providers, the cohorts (payment groups), the payment milestones with
+//! their targets, and the data cut-offs; `dictionary/*.toml` encode the input contract of the
+//! providers' data tool (MI) and of the claims extract, column by column. Every stage reads them
+//! through this crate, so nothing downstream repeats a lot name, a code or a rule.
+//!
+//! The crate also fixes the *run layout*, the folder structure every stage reads and writes
+//! ([`RunLayout`]), so stages agree on paths without knowing each other.
+//!
+//! It never reads extracts and does no I/O beyond loading the configuration files.
+//!
+//! Entry point: [`Study::load`].
+//!
+//! ```no_run
+//! let study = evalpipe_study::Study::load(std::path::Path::new("pipeline")).unwrap();
+//! assert_eq!(study.lots.len(), 9);
+//! ```
+#![warn(missing_docs)]
+
+mod config;
+mod dictionary;
+mod layout;
+
+pub use config::{Cohort, Lot, Milestone, Periods, StudyInfo};
+pub use dictionary::{
+    AppliesWhen, Bound, Code, ColumnSpec, ColumnType, DatasetSpec, DerivedSpec, Dictionary,
+    IdentifierRule, MinAge, MinWeeksAfter, QuestionSpec,
+};
+pub use layout::{RunLayout, SYNTHETIC_MARKER};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Errors loading the study configuration. All are the user's to fix in `pipeline/`.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// A configuration file is not valid TOML for its schema.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said, with line and column.
+        message: String,
+    },
+    /// The configuration is well-formed but contradicts itself.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and where.
+        message: String,
+    },
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A loaded, cross-checked study configuration.
+#[derive(Debug, Clone)]
+pub struct Study {
+    /// The `pipeline/` folder it was loaded from.
+    pub root: PathBuf,
+    /// Title and provenance.
+    pub info: StudyInfo,
+    /// Data periods and cut-offs.
+    pub periods: Periods,
+    /// The lots, in contract order.
+    pub lots: Vec<Lot>,
+    /// The cohorts (payment groups).
+    pub cohorts: Vec<Cohort>,
+    /// Payment milestones in programme order.
+    pub milestones: Vec<Milestone>,
+    /// Dictionary of the providers' MI extracts.
+    pub mi: Dictionary,
+    /// Dictionary of the claims extract.
+    pub claims: Dictionary,
+    /// Every code list of both dictionaries, by name.
+    pub codes: BTreeMap<String, Vec<Code>>,
+}
+
+impl Study {
+    /// Loads `study.toml` and the dictionaries it names from `root` and checks that they agree:
+    /// every code list referred to exists, every column a rule names exists, lots and cohorts
+    /// match the dictionary's code lists.
+    pub fn load(root: &Path) -> Result<Study> {
+        let study_path = root.join("study.toml");
+        let file: config::StudyFile = read_toml(&study_path)?;
+        let mi_path = root.join(&file.study.mi_dictionary);
+        let claims_path = root.join(&file.study.claims_dictionary);
+        let mi: Dictionary = dictionary::load(&mi_path)?;
+        let claims: Dictionary = dictionary::load(&claims_path)?;
+
+        let mut codes = BTreeMap::new();
+        for (dict, path) in [(&mi, &mi_path), (&claims, &claims_path)] {
+            for (name, list) in &dict.codes {
+                if codes.insert(name.clone(), list.clone()).is_some() {
+                    return Err(Error::Invalid {
+                        path: path.clone(),
+                        message: format!(
+                            "code list `{name}` is declared in more than one dictionary"
+                        ),
+                    });
+                }
+            }
+        }
+        for (dict, path) in [(&mi, &mi_path), (&claims, &claims_path)] {
+            dictionary::check(dict, &codes).map_err(|message| Error::Invalid {
+                path: path.clone(),
+                message,
+            })?;
+        }
+        let study = Study {
+            root: root.to_path_buf(),
+            info: file.study,
+            periods: file.periods,
+            lots: file.lot,
+            cohorts: file.cohort,
+            milestones: file.milestone,
+            mi,
+            claims,
+            codes,
+        };
+        config::check(&study).map_err(|message| Error::Invalid {
+            path: study_path,
+            message,
+        })?;
+        Ok(study)
+    }
+
+    /// The lot with this contract code.
+    pub fn lot(&self, code: &str) -> Option<&Lot> {
+        self.lots.iter().find(|l| l.code == code)
+    }
+
+    /// A code list by name. Lists are checked at load time, so a name from the dictionary is
+    /// always present.
+    pub fn code_list(&self, name: &str) -> &[Code] {
+        self.codes.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| Error::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Converts a TOML date (`2020-03-23`) to a calendar date; time parts are not allowed.
+pub(crate) fn toml_date(d: &toml::value::Datetime) -> Option<chrono::NaiveDate> {
+    if d.time.is_some() || d.offset.is_some() {
+        return None;
+    }
+    let date = d.date?;
+    chrono::NaiveDate::from_ymd_opt(date.year as i32, date.month as u32, date.day as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipeline")
+    }
+
+    #[test]
+    fn loads_the_connecting_communities_study() {
+        let study = Study::load(&pipeline()).unwrap();
+        assert_eq!(study.lots.len(), 9);
+        assert_eq!(study.cohorts.len(), 4);
+        let lot5 = study.lot("L5").unwrap();
+        assert_eq!(lot5.name, "Cannock North");
+        assert_eq!(lot5.report_lot_number, Some(5));
+        // Table 1-1: lot values run from £173,000 to £1,053,000.
+        let values: Vec<u64> = study.lots.iter().map(|l| l.lot_value_gbp).collect();
+        assert_eq!(values.iter().min(), Some(&173_000));
+        assert_eq!(values.iter().max(), Some(&1_053_000));
+        assert_eq!(
+            study.periods.first_lockdown,
+            chrono::NaiveDate::from_ymd_opt(2020, 3, 23).unwrap()
+        );
+        let js = study.milestones.iter().find(|m| m.code == "JS").unwrap();
+        assert_eq!(js.payment_gbp.get("HTH"), Some(&889));
+    }
+
+    #[test]
+    fn mi_header_expands_multi_select_questions() {
+        let study = Study::load(&pipeline()).unwrap();
+        let header = study.mi.expected_columns(&study.codes);
+        assert!(header.contains(&"barrier_esol".to_string()));
+        assert!(header.contains(&"agreed_match_skills".to_string()));
+        assert!(header.contains(&"completed_employer_taster".to_string()));
+        // Single columns + 7 heard + 8 health types + 14 barriers + 2 × 17 actions.
+        assert_eq!(header.len(), study.mi.columns.len() + 7 + 8 + 14 + 34);
+    }
+
+    #[test]
+    fn targets_round_to_the_published_percentages() {
+        let study = Study::load(&pipeline()).unwrap();
+        for m in &study.milestones {
+            if let (Some(t), Some([lo, hi])) = (m.target, m.target_range) {
+                assert!(
+                    lo <= t && t <= hi,
+                    "{}: target {t} outside {lo}..{hi}",
+                    m.code
+                );
+            }
+        }
+    }
+}
