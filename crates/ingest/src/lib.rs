@@ -1,1 +1,652 @@
-//! placeholder
+//! Ingest: provider MI and claims extracts in, typed and pseudonymised Parquet out.
+//!
+//! Each refresh brings one MI extract per lot (`mi_<LOT>_<YYYYMMDD>.csv` or `.xlsx`, from the
+//! providers' common data tool) and one claims extract (`claims_<YYYYMMDD>.csv`) from the
+//! commissioner. Ingest takes the latest extract of each lot, checks every row against the data
+//! dictionary in `pipeline/dictionary/`, and writes into the run folder's `ingest/`:
+//!
+//! - `participants.parquet`: one row per clean MI participant, typed (dates, flags, codes,
+//!   money), with the derived age at registration;
+//! - `participant_answers.parquet`: the multi-select questions (how they heard, health types,
+//!   barriers, agreed and completed actions) as a long table, one row per participant, question
+//!   and recorded option — so "participants with data" and "participants who said yes" are two
+//!   plain counts in SQL, and a new option is a dictionary change, not a schema change;
+//! - `claims.parquet`: one row per clean claim, with whether it counts (validated);
+//! - `quarantine.parquet`: one row per rule each rejected row broke, with file, row, column,
+//!   message and the row's non-identifying values, so nothing is lost;
+//! - `validation/`: for each lot (and the claims) a validation report in Markdown and CSV — the
+//!   document an evaluator sends back to a provider — plus `accounting.csv`, proving for every
+//!   file that rows read = rows used + rows quarantined (+ blank rows skipped).
+//!
+//! **Invariant:** no direct identifier (name, date of birth, postcode, NI number) leaves this
+//! crate: they are read only to derive age and check rules, and messages never quote them.
+//! Provider references are replaced by keyed pseudonyms ([`PseudonymKey`]).
+//!
+//! **Invariant:** a malformed row is never an [`Error`]; it is a quarantine record. [`Error`] is
+//! for what stops ingest as a whole (cannot write the run folder, synthetic key on real data).
+//!
+//! Ingest streams: rows are validated and written a batch at a time. What it holds per file is
+//! the set of keys (to find duplicates) and, for claims, the milestones per participant.
+//!
+//! Entry point: [`ingest`].
+//!
+//! ```no_run
+//! use evalpipe_ingest::{ingest, IngestOptions, PseudonymKey};
+//! use evalpipe_study::{RunLayout, Study};
+//! use std::path::Path;
+//! let study = Study::load(Path::new("pipeline")).unwrap();
+//! let layout = RunLayout::new("runs/example");
+//! let opts = IngestOptions { key: PseudonymKey::synthetic(), synthetic: true };
+//! let summary = ingest(&study, Path::new("data/twin"), &layout, &opts).unwrap();
+//! println!("{} participants", summary.participants);
+//! ```
+#![warn(missing_docs)]
+
+mod discover;
+mod pseudonym;
+mod report;
+mod source;
+mod validate;
+mod write;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::DataType;
+use evalpipe_study::{Dictionary, IdentifierRule, RunLayout, Study};
+
+pub use discover::{Discovery, ExtractFile, discover};
+pub use pseudonym::{KEY_ENV, PseudonymKey, SYNTHETIC_KEY};
+pub use report::{FileAccount, FileStatus};
+pub use validate::{Finding, Value};
+
+use source::RawRow;
+use validate::{Validator, match_header};
+use write::{TableWriter, arrow_type};
+
+/// What stops ingest as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The data folder cannot be listed.
+    #[error("cannot read the data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// An output cannot be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// Parquet refused to write.
+    #[error("cannot write Parquet {path}: {message}")]
+    Parquet {
+        /// The output file.
+        path: PathBuf,
+        /// Parquet's message.
+        message: String,
+    },
+    /// The public synthetic key was given for data that is not the synthetic twin.
+    #[error(
+        "the public synthetic pseudonymisation key cannot be used on real extracts ({path} has no {marker}); \
+         set {env} or pass --key-file"
+    )]
+    SyntheticKeyOnRealData {
+        /// The data folder.
+        path: PathBuf,
+        /// The marker file name.
+        marker: &'static str,
+        /// The key variable.
+        env: &'static str,
+    },
+    /// A broken invariant: an evalpipe bug.
+    #[error("internal error (an evalpipe bug, please report it): {message}")]
+    Internal {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    fn parquet(path: &Path, e: impl std::fmt::Display) -> Self {
+        Error::Parquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Pseudonymisation key.
+    pub key: PseudonymKey,
+    /// The data folder is the synthetic twin (it carries the marker file).
+    pub synthetic: bool,
+}
+
+/// What ingest did, for the CLI and the manifest.
+#[derive(Debug, Clone)]
+pub struct IngestSummary {
+    /// One account per file seen (used, rejected, superseded or ignored).
+    pub files: Vec<FileAccount>,
+    /// Lots with no usable extract in this refresh.
+    pub lots_without_data: Vec<String>,
+    /// Clean MI participants.
+    pub participants: usize,
+    /// Clean claims.
+    pub claims: usize,
+    /// Counted claims whose participant is not in the clean MI (valid; the MI is a sample).
+    pub unmatched_claims: usize,
+    /// Quarantine records (one per rule broken per row).
+    pub quarantine_records: usize,
+    /// Files written.
+    pub outputs: Vec<PathBuf>,
+}
+
+/// Ingests the extracts in `data_dir` into `layout.ingest_dir()`.
+pub fn ingest(
+    study: &Study,
+    data_dir: &Path,
+    layout: &RunLayout,
+    opts: &IngestOptions,
+) -> Result<IngestSummary> {
+    if opts.key.is_synthetic() && !opts.synthetic {
+        return Err(Error::SyntheticKeyOnRealData {
+            path: data_dir.to_path_buf(),
+            marker: evalpipe_study::SYNTHETIC_MARKER,
+            env: KEY_ENV,
+        });
+    }
+    let found = discover(study, data_dir)?;
+    std::fs::create_dir_all(layout.validation_dir()).map_err(|source| Error::Write {
+        path: layout.validation_dir(),
+        source,
+    })?;
+
+    let mut sink = Sink::create(study, layout)?;
+    let mut accounts: Vec<FileAccount> = found.skipped.clone();
+    let mut lots_without_data = Vec::new();
+    let mut mi_ids: HashSet<String> = HashSet::new();
+
+    for lot in &study.lots {
+        match found.mi.get(&lot.code) {
+            Some(file) => {
+                let account = ingest_file(
+                    study,
+                    &study.mi,
+                    file,
+                    Some(&lot.code),
+                    opts,
+                    &mut sink,
+                    &mut mi_ids,
+                )?;
+                if account.status != FileStatus::Used {
+                    lots_without_data.push(lot.code.clone());
+                }
+                accounts.push(account);
+            }
+            None => lots_without_data.push(lot.code.clone()),
+        }
+    }
+    let mut claim_ids = Vec::new();
+    if let Some(file) = &found.claims {
+        let mut seen = HashSet::new();
+        let mut account =
+            ingest_file(study, &study.claims, file, None, opts, &mut sink, &mut seen)?;
+        claim_ids = sink.counted_claims.drain(..).collect();
+        account.notes.extend(unmatched_note(&claim_ids, &mi_ids));
+        accounts.push(account);
+    }
+    let unmatched_claims = claim_ids
+        .iter()
+        .filter(|(_, id)| !mi_ids.contains(id))
+        .count();
+
+    let (participants, claims, quarantine_records, mut outputs) = sink.finish()?;
+    accounts.sort_by(|a, b| a.file.cmp(&b.file));
+    outputs.extend(report::write_reports(
+        study,
+        layout,
+        &accounts,
+        &lots_without_data,
+        opts.synthetic,
+    )?);
+    Ok(IngestSummary {
+        files: accounts,
+        lots_without_data,
+        participants,
+        claims,
+        unmatched_claims,
+        quarantine_records,
+        outputs,
+    })
+}
+
+fn unmatched_note(claims: &[(String, String)], mi_ids: &HashSet<String>) -> Option<String> {
+    let mut by_lot: BTreeMap<&str, usize> = BTreeMap::new();
+    for (lot, id) in claims {
+        if !mi_ids.contains(id) {
+            *by_lot.entry(lot.as_str()).or_default() += 1;
+        }
+    }
+    if by_lot.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = by_lot
+        .iter()
+        .map(|(lot, n)| format!("{lot}: {n}"))
+        .collect();
+    Some(format!(
+        "{} validated claim(s) are for participants not in the MI sample (valid, reported as unmatched; {})",
+        by_lot.values().sum::<usize>(),
+        parts.join(", ")
+    ))
+}
+
+/// The open output tables.
+struct Sink {
+    participants: TableWriter,
+    answers: TableWriter,
+    claims: TableWriter,
+    quarantine: TableWriter,
+    quarantine_rows: usize,
+    /// (lot, participant id) of every clean counted claim.
+    counted_claims: Vec<(String, String)>,
+    paths: Vec<PathBuf>,
+}
+
+/// Output columns of a clean table: the dictionary's non-dropped columns (the pseudonymised
+/// one renamed), derived columns, then provenance.
+fn clean_columns(dict: &Dictionary, extra: &[(&str, DataType)]) -> Vec<(String, DataType)> {
+    let mut cols: Vec<(String, DataType)> = Vec::new();
+    for c in &dict.columns {
+        match c.identifier {
+            Some(IdentifierRule::Drop) => {}
+            Some(IdentifierRule::Pseudonymise) => {
+                cols.push((dict.dataset.pseudonym_column.clone(), DataType::Utf8))
+            }
+            None => cols.push((c.name.clone(), arrow_type(c.kind))),
+        }
+    }
+    for d in &dict.derived {
+        cols.push((d.name.clone(), DataType::Int64));
+    }
+    for (name, t) in extra {
+        cols.push((name.to_string(), t.clone()));
+    }
+    cols.push(("source_file".into(), DataType::Utf8));
+    cols.push(("source_row".into(), DataType::Int64));
+    cols
+}
+
+impl Sink {
+    fn create(study: &Study, layout: &RunLayout) -> Result<Self> {
+        let s = |n: &str| (n.to_string(), DataType::Utf8);
+        let paths: Vec<PathBuf> = [
+            "participants",
+            "participant_answers",
+            "claims",
+            "quarantine",
+        ]
+        .iter()
+        .map(|n| layout.dataset(n))
+        .collect();
+        let participants = TableWriter::create(&paths[0], &clean_columns(&study.mi, &[]))?;
+        let answers = TableWriter::create(
+            &paths[1],
+            &[
+                s(&study.mi.dataset.pseudonym_column),
+                s("lot_code"),
+                s("question"),
+                s("option"),
+                ("answer".into(), DataType::Boolean),
+            ],
+        )?;
+        let claims = TableWriter::create(
+            &paths[2],
+            &clean_columns(&study.claims, &[("counted", DataType::Boolean)]),
+        )?;
+        let quarantine = TableWriter::create(
+            &paths[3],
+            &[
+                s("dataset"),
+                s("source_file"),
+                ("source_row".into(), DataType::Int64),
+                s("lot_code"),
+                s("participant_id"),
+                s("rule"),
+                s("column"),
+                s("message"),
+                s("values_json"),
+            ],
+        )?;
+        Ok(Sink {
+            participants,
+            answers,
+            claims,
+            quarantine,
+            quarantine_rows: 0,
+            counted_claims: Vec::new(),
+            paths,
+        })
+    }
+
+    fn finish(self) -> Result<(usize, usize, usize, Vec<PathBuf>)> {
+        let p = self.participants.finish()?;
+        self.answers.finish()?;
+        let c = self.claims.finish()?;
+        let q = self.quarantine.finish()?;
+        Ok((p, c, q, self.paths))
+    }
+}
+
+/// First pass over a file: key counts and, for claims, counted milestones per participant.
+#[derive(Default)]
+struct FirstPass {
+    data_rows: usize,
+    keys: HashMap<String, u32>,
+    milestones: HashMap<(String, String), HashMap<String, u32>>,
+}
+
+fn ingest_file(
+    study: &Study,
+    dict: &Dictionary,
+    file: &ExtractFile,
+    lot: Option<&str>,
+    opts: &IngestOptions,
+    sink: &mut Sink,
+    clean_ids: &mut HashSet<String>,
+) -> Result<FileAccount> {
+    let mut account = FileAccount::new(file, &dict.dataset.name, lot);
+    let open = || {
+        source::open(
+            &file.path,
+            dict.dataset.workbook_sheet.as_deref(),
+            &dict.dataset.workbook_expected_sheets,
+            &dict.dataset.date_format,
+        )
+    };
+    let mut extract = match open() {
+        Ok(e) => e,
+        Err(p) => {
+            account.reject(p.rule, p.message);
+            return Ok(account);
+        }
+    };
+    account.notes.extend(extract.notes.iter().cloned());
+    let header = match match_header(dict, &study.codes, &extract.header) {
+        Ok(h) => h,
+        Err(problem) => {
+            account.reject("header", problem.message());
+            account.rows_rejected = count_rows(&mut extract);
+            return Ok(account);
+        }
+    };
+    if !header.extra.is_empty() {
+        let names: Vec<String> = header.extra.iter().map(|n| format!("`{n}`")).collect();
+        account
+            .notes
+            .push(format!("unknown column(s) {} ignored", names.join(", ")));
+    }
+    let validator = Validator::new(dict, &study.codes, header, lot.map(str::to_string));
+
+    // Pass 1: keys and counted milestones.
+    let mut first = FirstPass::default();
+    while let Some(row) = extract.next_row() {
+        let row = match row {
+            Ok(r) => r,
+            Err(p) => {
+                account.reject(p.rule, p.message);
+                return Ok(account);
+            }
+        };
+        if row.is_blank() {
+            continue;
+        }
+        first.data_rows += 1;
+        if let Some(k) = validator
+            .raw(&row, &dict.dataset.key)
+            .filter(|k| !k.is_empty())
+        {
+            *first.keys.entry(k.to_string()).or_default() += 1;
+        }
+        if let Some((who, milestone)) = counted_milestone(dict, &validator, &row) {
+            *first
+                .milestones
+                .entry(who)
+                .or_default()
+                .entry(milestone)
+                .or_default() += 1;
+        }
+    }
+    if first.data_rows == 0 {
+        account.reject(
+            "no_rows",
+            "the file has a header but no data rows".to_string(),
+        );
+        return Ok(account);
+    }
+
+    // Pass 2: validate and write.
+    let mut extract = match open() {
+        Ok(e) => e,
+        Err(p) => {
+            account.reject(p.rule, p.message);
+            return Ok(account);
+        }
+    };
+    let file_name = file.name.clone();
+    while let Some(row) = extract.next_row() {
+        let row = match row {
+            Ok(r) => r,
+            Err(p) => {
+                // The CSV broke part-way: what was read stays accounted; the rest is lost with
+                // the file, which is therefore rejected as a whole.
+                account.reject(p.rule, p.message);
+                return Ok(account);
+            }
+        };
+        account.rows_read += 1;
+        if row.is_blank() {
+            account.rows_blank += 1;
+            account.blank_rows.push(row.row);
+            continue;
+        }
+        let (checked, mut findings) = validator.check(&row);
+        let key = validator.raw(&row, &dict.dataset.key).unwrap_or("");
+        if let Some(&n) = first.keys.get(key) {
+            if n > 1 {
+                findings.push(Finding {
+                    rule: "duplicate_key",
+                    column: Some(dict.dataset.key.clone()),
+                    message: format!(
+                        "the same `{}` is on {n} rows of this file; none of them is used",
+                        dict.dataset.key
+                    ),
+                });
+            }
+        }
+        if let Some((who, milestone)) = counted_milestone(dict, &validator, &row) {
+            findings.extend(sequence_findings(dict, &first, &who, &milestone));
+        }
+        let row_lot = lot
+            .map(str::to_string)
+            .or_else(|| {
+                validator
+                    .raw(&row, "lot_code")
+                    .map(|l| l.to_ascii_uppercase())
+            })
+            .unwrap_or_default();
+        let pseudonym = pseudonym_of(dict, &validator, &row, &row_lot, &opts.key);
+        if findings.is_empty() {
+            account.rows_clean += 1;
+            let id = pseudonym.clone().unwrap_or_default();
+            write_clean(dict, sink, &checked, &id, &row_lot, &file_name, row.row)?;
+            clean_ids.insert(id);
+        } else {
+            account.rows_quarantined += 1;
+            account.record(&row, &findings);
+            let values = serde_json::to_string(&validator.safe_values(&row)).unwrap_or_default();
+            for f in &findings {
+                sink.quarantine.push(vec![
+                    Value::Text(dict.dataset.name.clone()),
+                    Value::Text(file_name.clone()),
+                    Value::Int(row.row as i64),
+                    if row_lot.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Text(row_lot.clone())
+                    },
+                    pseudonym.clone().map_or(Value::Null, Value::Text),
+                    Value::Text(f.rule.to_string()),
+                    f.column.clone().map_or(Value::Null, Value::Text),
+                    Value::Text(f.message.clone()),
+                    Value::Text(values.clone()),
+                ])?;
+                sink.quarantine_rows += 1;
+            }
+        }
+    }
+    Ok(account)
+}
+
+fn count_rows(extract: &mut source::Extract) -> usize {
+    let mut n = 0;
+    while let Some(Ok(row)) = extract.next_row() {
+        if !row.is_blank() {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn pseudonym_of(
+    dict: &Dictionary,
+    v: &Validator,
+    row: &RawRow,
+    lot: &str,
+    key: &PseudonymKey,
+) -> Option<String> {
+    let column = dict
+        .columns
+        .iter()
+        .find(|c| c.identifier == Some(IdentifierRule::Pseudonymise))?;
+    v.raw(row, &column.name)
+        .filter(|r| !r.is_empty())
+        .map(|r| key.pseudonym(lot, r))
+}
+
+/// For a claim that counts (validated status, participant and milestone given): who and which.
+fn counted_milestone(
+    dict: &Dictionary,
+    v: &Validator,
+    row: &RawRow,
+) -> Option<((String, String), String)> {
+    let status = dict.dataset.counted_status.as_ref()?;
+    let milestone_col = dict.dataset.milestone_column.as_deref()?;
+    if !status.holds(v.raw(row, &status.column)?) {
+        return None;
+    }
+    let parts: Vec<String> = dict
+        .dataset
+        .participant
+        .iter()
+        .map(|c| v.raw(row, c).unwrap_or("").to_ascii_uppercase())
+        .collect();
+    let milestone = v.raw(row, milestone_col)?.to_ascii_uppercase();
+    if parts.iter().any(String::is_empty) || milestone.is_empty() || parts.len() != 2 {
+        return None;
+    }
+    Some(((parts[0].clone(), parts[1].clone()), milestone))
+}
+
+fn sequence_findings(
+    dict: &Dictionary,
+    first: &FirstPass,
+    who: &(String, String),
+    milestone: &str,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let column = dict.dataset.milestone_column.clone();
+    let Some(counts) = first.milestones.get(who) else {
+        return out;
+    };
+    if counts.get(milestone).copied().unwrap_or(0) > 1 {
+        out.push(Finding {
+            rule: "duplicate_milestone",
+            column: column.clone(),
+            message: format!(
+                "the participant has {} validated `{milestone}` claims; at most one is allowed and none is used",
+                counts[milestone]
+            ),
+        });
+    }
+    if let Some(before) = dict.dataset.milestone_requires.get(milestone) {
+        if counts.get(before).copied().unwrap_or(0) == 0 {
+            out.push(Finding {
+                rule: "milestone_sequence",
+                column,
+                message: format!("a validated `{milestone}` claim needs a validated `{before}` claim for the participant"),
+            });
+        }
+    }
+    out
+}
+
+fn write_clean(
+    dict: &Dictionary,
+    sink: &mut Sink,
+    row: &validate::CheckedRow,
+    id: &str,
+    lot: &str,
+    file: &str,
+    source_row: u64,
+) -> Result<()> {
+    let mut values = Vec::with_capacity(row.values.len() + 4);
+    for (spec, v) in dict.columns.iter().zip(&row.values) {
+        match spec.identifier {
+            Some(IdentifierRule::Drop) => {}
+            Some(IdentifierRule::Pseudonymise) => values.push(Value::Text(id.to_string())),
+            None => values.push(v.clone()),
+        }
+    }
+    values.extend(row.derived.iter().cloned());
+    let is_claims = dict.dataset.counted_status.is_some();
+    if let Some(status) = &dict.dataset.counted_status {
+        let i = dict.columns.iter().position(|c| c.name == status.column);
+        let counted = i.and_then(|i| match &row.values[i] {
+            Value::Text(s) => Some(status.holds(s)),
+            _ => None,
+        });
+        values.push(Value::Bool(counted.unwrap_or(false)));
+        if counted == Some(true) {
+            sink.counted_claims.push((lot.to_string(), id.to_string()));
+        }
+    }
+    values.push(Value::Text(file.to_string()));
+    values.push(Value::Int(source_row as i64));
+    if is_claims {
+        sink.claims.push(values)
+    } else {
+        sink.participants.push(values)?;
+        for (question, option, answer) in &row.answers {
+            sink.answers.push(vec![
+                Value::Text(id.to_string()),
+                Value::Text(lot.to_string()),
+                Value::Text(question.clone()),
+                Value::Text(option.clone()),
+                Value::Bool(*answer),
+            ])?;
+        }
+        Ok(())
+    }
+}

@@ -46,9 +46,8 @@ pub struct DatasetSpec {
     pub workbook_expected_sheets: Vec<String>,
     /// Column unique within a file (within a lot for per-lot data).
     pub key: String,
-    /// Name of the pseudonymised key in clean tables, when the key is an identifier.
-    #[serde(default)]
-    pub key_output: Option<String>,
+    /// Name the pseudonymised identifier column takes in clean tables.
+    pub pseudonym_column: String,
     /// `chrono` format of dates in text.
     pub date_format: String,
     /// Only rows with these values count for the sequence and uniqueness rules.
@@ -281,6 +280,14 @@ pub(crate) fn check(dict: &Dictionary, codes: &BTreeMap<String, Vec<Code>>) -> R
         if !seen.insert(name.clone()) {
             return Err(format!("column `{name}` is declared twice"));
         }
+    }
+    let pseudonymised = dict
+        .columns
+        .iter()
+        .filter(|c| c.identifier == Some(IdentifierRule::Pseudonymise))
+        .count();
+    if pseudonymised > 1 {
+        return Err("only one column can be pseudonymised".to_string());
     }
     if !has(&dict.dataset.key) {
         return Err(format!("key column `{}` is not declared", dict.dataset.key));
