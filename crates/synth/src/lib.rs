@@ -1,1 +1,382 @@
-//! placeholder
+//! The synthetic twin: a seeded, plausible fake of the nine providers' MI extracts and the
+//! commissioner's claims extract, for building and testing the pipeline without personal data.
+//!
+//! **What it does, in the evaluators' words.** It invents 3,966 participants across the nine lots
+//! with the cohort mix of report Table 2-1 and Table A-41, registration months following Figure
+//! 4-1 (and the post-lockdown cohort shift of Figure 4-2), the characteristics of report 2.2
+//! (sex, age, ethnicity by lot, qualifications, caring, health, current work for the Employed
+//! cohort), how they heard of the programme, their barriers and their agreed and completed
+//! actions (4.2–4.3). Then, from those characteristics, their outcomes: embedding, job starts
+//! through a latent logistic model with the odds ratios of Table A-24, sustainment at 13, 26 and
+//! 52 weeks, in-work progression. Finally the claims: one row per milestone claim, with exactly
+//! the validated counts of Figure 2-1 (4,019 registrations … 458 progressions), matching the MI
+//! where the person is in it. Every count the report publishes is hit exactly; everything it does
+//! not publish is a documented synthetic choice. All numbers live in `pipeline/twin.toml`, each
+//! with the report section it comes from; none is written in this crate.
+//!
+//! **Reads** the study (`pipeline/study.toml` and the dictionaries, through
+//! [`evalpipe_study::Study`]) and the calibration (`pipeline/twin.toml`, [`load_twin_config`]).
+//! **Writes** into one folder, in the input contract (`shared/spec/provider-data-tool.md`):
+//! `mi_<LOT>_<YYYYMMDD>.csv` (one lot with a UTF-8 byte-order mark) or `.xlsx` (data on sheet
+//! `Participants`, guidance on `Notes`), `claims_<YYYYMMDD>.csv`, and
+//! [`evalpipe_study::SYNTHETIC_MARKER`] recording seed, generator version and that every value is
+//! synthetic. This folder is an *input* of a run (the embedded default is `data/twin/`), not part
+//! of the run layout.
+//!
+//! **Never**: reads real data, reads the clock or the environment, iterates a hash map, or writes
+//! a value that breaks a dictionary rule (the ingest of the twin quarantines nothing). The same
+//! seed and configuration give byte-identical files, workbooks included.
+//!
+//! **How.** A ChaCha8 generator seeded from [`SynthOptions::seed`], one independent stream per
+//! stage and column (so changing one calibration leaves the others' draws alone). Shares become
+//! exact counts by largest remainder, or by iterative proportional fitting plus controlled
+//! rounding for two-way tables; "k participants have X" is a weighted sample of exactly k
+//! without replacement, the weights carrying the correlations.
+//!
+//! **Entry point:** [`generate`].
+//!
+//! ```no_run
+//! use std::path::Path;
+//! let study = evalpipe_study::Study::load(Path::new("pipeline")).unwrap();
+//! let twin = evalpipe_synth::load_twin_config(Path::new("pipeline/twin.toml")).unwrap();
+//! let opts = evalpipe_synth::SynthOptions {
+//!     seed: evalpipe_synth::DEFAULT_SEED,
+//!     out: "data/twin".into(),
+//! };
+//! let summary = evalpipe_synth::generate(&study, &twin, &opts).unwrap();
+//! assert_eq!(summary.participants, 3966);
+//! ```
+#![warn(missing_docs)]
+
+mod alloc;
+mod claims;
+mod config;
+mod identity;
+mod names;
+mod outcomes;
+mod person;
+mod population;
+mod questions;
+mod traits;
+mod write;
+
+use std::path::PathBuf;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use evalpipe_study::Study;
+
+pub use config::{TwinConfig, load_twin_config};
+
+/// Seed of the embedded twin in `data/twin/`: the MI extract date of the final report
+/// (31 January 2022, report 1.3), written as a number.
+pub const DEFAULT_SEED: u64 = 20220131;
+
+/// Where to write and with which seed.
+#[derive(Debug, Clone)]
+pub struct SynthOptions {
+    /// Seed of the random generator; the same seed gives byte-identical files.
+    pub seed: u64,
+    /// Folder to write into (created if missing; files of the same names are overwritten,
+    /// nothing else is touched).
+    pub out: PathBuf,
+}
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone)]
+pub struct SynthSummary {
+    /// Every file written, in writing order (MI by lot, claims, marker).
+    pub files: Vec<PathBuf>,
+    /// Participants in the MI files.
+    pub participants: usize,
+    /// Rows in the claims file (validated or not).
+    pub claims: usize,
+}
+
+/// Errors of the twin generator. `Config` and `Infeasible` are the user's to fix in
+/// `pipeline/twin.toml`; `Internal` is a bug in evalpipe-synth.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// `twin.toml` is malformed or contradicts the study.
+    #[error("{path}: {message}")]
+    Config {
+        /// The calibration file.
+        path: PathBuf,
+        /// What is wrong and where.
+        message: String,
+    },
+    /// The calibration asks for something the synthetic population cannot give (e.g. more
+    /// participants with a value than may have one).
+    #[error("{path}: {what}: {message}")]
+    Infeasible {
+        /// The calibration file.
+        path: PathBuf,
+        /// The section of the calibration.
+        what: String,
+        /// Why it cannot be met.
+        message: String,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// A CSV file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// The CSV writer's failure.
+        source: csv::Error,
+    },
+    /// A workbook could not be written.
+    #[error("cannot write workbook {path}: {source}")]
+    Xlsx {
+        /// The file.
+        path: PathBuf,
+        /// rust_xlsxwriter's failure.
+        source: rust_xlsxwriter::XlsxError,
+    },
+    /// A broken invariant of the generator.
+    #[error("internal error in evalpipe-synth (a bug, please report it): {message}")]
+    Internal {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An independent random stream for one stage or column: same seed and name, same draws.
+pub(crate) fn stream(seed: u64, name: &str) -> ChaCha8Rng {
+    // FNV-1a: a fixed, portable hash of the stream name.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(h);
+    rng
+}
+
+/// Generates the twin into `opts.out`: the MI extract of every lot, the claims extract and the
+/// marker file. Deterministic in (`study`, `twin`, `opts.seed`).
+pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result<SynthSummary> {
+    let cfg = &twin.file;
+    let mut ctx = person::Ctx::new(study, cfg, &twin.path);
+    check(&ctx)?;
+    let seed = opts.seed;
+
+    let mut persons = population::build(&ctx, &mut stream(seed, "population"))?;
+    traits::generate(&mut ctx, &mut persons, seed)?;
+    questions::generate(&mut ctx, &mut persons, seed)?;
+    outcomes::generate(&mut ctx, &mut persons, seed)?;
+    let n_mi = persons.len();
+    let n_claims_only = claims::add_claims_only(&ctx, &mut persons, seed)?;
+    identity::generate(&ctx, &mut persons, seed)?;
+    let claims = claims::build(&ctx, &persons, seed)?;
+
+    std::fs::create_dir_all(&opts.out).map_err(|source| Error::Write {
+        path: opts.out.clone(),
+        source,
+    })?;
+    let stamp = cfg.twin.extract_date.format("%Y%m%d").to_string();
+    let mut files = Vec::new();
+    let header = study.mi.expected_columns(&study.codes);
+    let mi_format = &study.mi.dataset.date_format;
+    for (l, lot) in ctx.lot_codes.iter().enumerate() {
+        let rows = persons[..n_mi]
+            .iter()
+            .filter(|p| p.lot == l)
+            .map(|p| write::mi_row(&ctx, p, &header))
+            .collect::<Result<Vec<_>>>()?;
+        let base = format!("{}_{lot}_{stamp}", study.mi.dataset.file_prefix);
+        if cfg.twin.xlsx_lots.contains(lot) {
+            let path = write::join(&opts.out, &format!("{base}.xlsx"));
+            let sheet = study
+                .mi
+                .dataset
+                .workbook_sheet
+                .as_deref()
+                .unwrap_or("Participants");
+            write::xlsx(
+                &path,
+                sheet,
+                &header,
+                &rows,
+                &cfg.twin.notes,
+                cfg.twin.xlsx_created,
+            )?;
+            files.push(path);
+        } else {
+            let path = write::join(&opts.out, &format!("{base}.csv"));
+            let bom = cfg.twin.csv_bom_lots.contains(lot);
+            write::csv(&path, &header, &rows, mi_format, bom)?;
+            files.push(path);
+        }
+    }
+    let claims_header = study.claims.expected_columns(&study.codes);
+    let rows = claims
+        .iter()
+        .map(|c| write::claim_row(&ctx, &persons, c, &claims_header))
+        .collect::<Result<Vec<_>>>()?;
+    let path = write::join(
+        &opts.out,
+        &format!("{}_{stamp}.csv", study.claims.dataset.file_prefix),
+    );
+    write::csv(
+        &path,
+        &claims_header,
+        &rows,
+        &study.claims.dataset.date_format,
+        false,
+    )?;
+    files.push(path);
+
+    let marker_path = write::join(&opts.out, evalpipe_study::SYNTHETIC_MARKER);
+    let marker = write::Marker {
+        synthetic: true,
+        statement: cfg.twin.statement.clone(),
+        generator: env!("CARGO_PKG_NAME").to_string(),
+        generator_version: env!("CARGO_PKG_VERSION").to_string(),
+        seed,
+        calibration: write::name_of(&twin.path),
+        extract_date: cfg.twin.extract_date.to_string(),
+        mi_participants: n_mi,
+        claims_only_participants: n_claims_only,
+        claims: claims.len(),
+        files: files.iter().map(|f| write::name_of(f)).collect(),
+    };
+    write::marker(&marker_path, &marker)?;
+    files.push(marker_path);
+    Ok(SynthSummary {
+        files,
+        participants: n_mi,
+        claims: claims.len(),
+    })
+}
+
+/// Cross-checks the calibration against the study before anything is generated.
+fn check(ctx: &person::Ctx) -> Result<()> {
+    let cfg = ctx.cfg;
+    for code in cfg.lots.keys().chain(cfg.cohort_share_by_lot.keys()) {
+        if !ctx.lot_codes.contains(code) {
+            return Err(ctx.config_err(format!("lot `{code}` is not a lot of study.toml")));
+        }
+    }
+    for code in cfg.twin.xlsx_lots.iter().chain(&cfg.twin.csv_bom_lots) {
+        if !ctx.lot_codes.contains(code) {
+            return Err(ctx.config_err(format!("[twin] names unknown lot `{code}`")));
+        }
+    }
+    for code in cfg
+        .cohorts
+        .participants
+        .keys()
+        .chain(cfg.embedding.share_by_cohort.keys())
+    {
+        if !ctx.cohort_codes.contains(code) {
+            return Err(ctx.config_err(format!("cohort `{code}` is not a cohort of study.toml")));
+        }
+    }
+    for m in cfg.claims.validated.keys() {
+        if !ctx.study.milestones.iter().any(|s| &s.code == m) {
+            return Err(ctx.config_err(format!("[claims] validated: unknown milestone `{m}`")));
+        }
+    }
+    use evalpipe_study::ColumnType;
+    for (name, kind) in cfg
+        .categorical
+        .keys()
+        .map(|k| (k, ColumnType::Code))
+        .chain(cfg.flag.keys().map(|k| (k, ColumnType::Flag)))
+    {
+        let spec = ctx.study.mi.column(name).ok_or_else(|| {
+            ctx.config_err(format!("`{name}` is not a column of the MI dictionary"))
+        })?;
+        if spec.kind != kind {
+            return Err(ctx.config_err(format!(
+                "`{name}` is a {:?} column in the MI dictionary, not {kind:?}",
+                spec.kind
+            )));
+        }
+        if let (ColumnType::Code, Some(c)) = (kind, cfg.categorical.get(name)) {
+            let list = ctx.study.code_list(spec.codes.as_deref().unwrap_or(""));
+            for code in c.shares.keys().chain(c.extra.keys()).chain(&c.order) {
+                if !list.iter().any(|x| &x.code == code) {
+                    return Err(ctx.config_err(format!(
+                        "[categorical.{name}]: `{code}` is not in its code list"
+                    )));
+                }
+            }
+        }
+    }
+    for (id, q) in &cfg.questions {
+        let (_, options) = ctx.questions.get(id).ok_or_else(|| {
+            ctx.config_err(format!(
+                "[questions.{id}]: not a question of the MI dictionary"
+            ))
+        })?;
+        for o in q
+            .counts
+            .keys()
+            .chain(q.shares.keys())
+            .chain(q.ratio.keys())
+            .chain(q.weights.keys())
+            .chain(q.group.iter().flat_map(|g| g.options.iter()))
+        {
+            if !options.contains(o) {
+                return Err(
+                    ctx.config_err(format!("[questions.{id}]: `{o}` is not one of its options"))
+                );
+            }
+        }
+        for l in &q.not_recorded_lots {
+            if !ctx.lot_codes.contains(l) {
+                return Err(ctx.config_err(format!("[questions.{id}]: unknown lot `{l}`")));
+            }
+        }
+    }
+    let ethnic_groups: Vec<(String, String)> = ctx
+        .study
+        .mi
+        .column("ethnicity")
+        .and_then(|c| c.codes.as_deref())
+        .map(|l| {
+            ctx.study
+                .code_list(l)
+                .iter()
+                .filter_map(|c| {
+                    c.group
+                        .get("ethnic_group")
+                        .map(|g| (c.code.clone(), g.clone()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for (group, codes) in &cfg.ethnicity.code_share_within_group {
+        for code in codes.keys() {
+            if !ethnic_groups.iter().any(|(c, g)| c == code && g == group) {
+                return Err(ctx.config_err(format!(
+                    "[ethnicity.code_share_within_group]: `{code}` is not in the dictionary's \
+                     ethnic group `{group}`"
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,372 @@
+//! `pipeline/twin.toml`: every calibration number of the twin, read declaratively.
+//!
+//! The schema mirrors the file section by section; `check` then cross-checks it against the study
+//! (lots, cohorts, code lists, dictionary columns) so that a typo fails at load time with the file
+//! named, not halfway through a generation.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Deserializer};
+
+use crate::{Error, Result};
+
+/// Relative weights (or odds ratios) by dimension, then by the dimension's value.
+pub(crate) type Weights = BTreeMap<String, BTreeMap<String, f64>>;
+
+/// The loaded `pipeline/twin.toml`. Opaque: the generator is its only reader.
+#[derive(Debug, Clone)]
+pub struct TwinConfig {
+    pub(crate) path: PathBuf,
+    pub(crate) file: TwinFile,
+}
+
+impl TwinConfig {
+    /// The file it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The extract date the generated files are stamped with (`mi_<LOT>_<YYYYMMDD>`).
+    pub fn extract_date(&self) -> NaiveDate {
+        self.file.twin.extract_date
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TwinFile {
+    pub twin: TwinSection,
+    pub lots: BTreeMap<String, LotCfg>,
+    pub cohorts: CohortsCfg,
+    pub cohort_share_by_lot: BTreeMap<String, BTreeMap<String, f64>>,
+    pub registration: RegistrationCfg,
+    pub age: AgeCfg,
+    pub ethnicity: EthnicityCfg,
+    #[serde(default)]
+    pub categorical: BTreeMap<String, CategoricalCfg>,
+    #[serde(default)]
+    pub flag: BTreeMap<String, FlagCfg>,
+    pub employment: EmploymentCfg,
+    #[serde(default)]
+    pub questions: BTreeMap<String, QuestionCfg>,
+    pub embedding: EmbeddingCfg,
+    pub job_start: JobStartCfg,
+    pub sustainment: SustainmentCfg,
+    pub progression: ProgressionCfg,
+    pub identity: IdentityCfg,
+    pub claims: ClaimsCfg,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TwinSection {
+    #[serde(deserialize_with = "date")]
+    pub extract_date: NaiveDate,
+    pub xlsx_lots: Vec<String>,
+    pub csv_bom_lots: Vec<String>,
+    #[serde(deserialize_with = "datetime")]
+    pub xlsx_created: NaiveDateTime,
+    pub statement: String,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LotCfg {
+    pub participants: usize,
+    pub ref_prefix: String,
+    pub outward_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CohortsCfg {
+    pub participants: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegistrationCfg {
+    /// `"YYYY-MM"` → registrations that month; keys sort chronologically.
+    pub monthly: BTreeMap<String, usize>,
+    pub cohort_mix: CohortMixCfg,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CohortMixCfg {
+    pub before_lockdown: BTreeMap<String, f64>,
+    pub after_lockdown: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub pinned: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgeCfg {
+    pub recorded: usize,
+    pub band: Vec<AgeBand>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgeBand {
+    pub from: u32,
+    pub to: u32,
+    pub share: f64,
+    #[serde(default)]
+    pub weights: Weights,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EthnicityCfg {
+    pub recorded: usize,
+    pub prefer_not_to_say: usize,
+    #[serde(default)]
+    pub missing_weight: Weights,
+    pub group_share_by_lot: BTreeMap<String, BTreeMap<String, f64>>,
+    pub code_share_within_group: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+/// A single-valued code column: who has a value, and which.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CategoricalCfg {
+    /// Participants with one of the `shares` codes (the report's N)…
+    #[serde(default)]
+    pub recorded: Option<usize>,
+    /// …or that share of the eligible participants.
+    #[serde(default)]
+    pub recorded_share: Option<f64>,
+    pub shares: BTreeMap<String, f64>,
+    /// Codes outside the report's N, with exact counts.
+    #[serde(default)]
+    pub extra: BTreeMap<String, usize>,
+    /// Allocation order; the last code takes whoever is left. Default: code-list order.
+    #[serde(default)]
+    pub order: Vec<String>,
+    #[serde(default)]
+    pub missing_weight: Weights,
+    #[serde(default)]
+    pub weights: BTreeMap<String, Weights>,
+}
+
+/// A Y/N flag column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FlagCfg {
+    #[serde(default)]
+    pub recorded: Option<usize>,
+    #[serde(default)]
+    pub recorded_share: Option<f64>,
+    pub yes_share: f64,
+    #[serde(default)]
+    pub missing_weight: Weights,
+    #[serde(default)]
+    pub yes_weights: Weights,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmploymentCfg {
+    pub hours_recorded: usize,
+    #[serde(default)]
+    pub missing_weight: Weights,
+    pub earnings_recorded: usize,
+    pub earnings_with_hours_weight: f64,
+    pub hourly_pay_gbp: [f64; 2],
+    pub hours_band: Vec<HoursBand>,
+    pub earnings_band: Vec<EarningsBand>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HoursBand {
+    pub label: String,
+    pub share: f64,
+    pub values: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EarningsBand {
+    #[allow(dead_code)]
+    pub label: String,
+    pub share: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// A multi-select question.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QuestionCfg {
+    #[serde(default)]
+    pub recorded: Option<usize>,
+    #[serde(default)]
+    pub counts: BTreeMap<String, usize>,
+    #[serde(default)]
+    pub shares: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub group: Vec<OptionGroupCfg>,
+    #[serde(default)]
+    pub ensure_one: bool,
+    #[serde(default)]
+    pub missing_weight: Weights,
+    #[serde(default)]
+    pub weights: BTreeMap<String, Weights>,
+    /// Another question this one tracks (completed → agreed): same participants, counts as a
+    /// ratio of the followed counts.
+    #[serde(default)]
+    pub follows: Option<String>,
+    #[serde(default)]
+    pub default_ratio: Option<f64>,
+    #[serde(default)]
+    pub ratio: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub followed_weight: Option<f64>,
+    /// Lots whose files leave this question blank (the values still exist for the model).
+    #[serde(default)]
+    pub not_recorded_lots: Vec<String>,
+}
+
+/// Options counted together: exactly `participants` have at least one of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OptionGroupCfg {
+    pub options: Vec<String>,
+    pub participants: usize,
+    pub second_option_share: f64,
+    #[serde(default)]
+    pub weights: Weights,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EmbeddingCfg {
+    pub share_by_cohort: BTreeMap<String, f64>,
+    pub days_out_of_work: [i64; 2],
+    pub days_in_work: [i64; 2],
+    pub min_interventions_out_of_work: u32,
+    pub min_interventions_in_work: u32,
+    pub extra_interventions_mean: f64,
+    pub interventions_missing_share: f64,
+    #[serde(default)]
+    pub weights: Weights,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JobStartCfg {
+    pub share_of_embedded_out_of_work: f64,
+    pub exposure_days: f64,
+    pub delay_gamma: [f64; 2],
+    pub odds_ratios: Weights,
+    #[serde(default)]
+    pub lockdown_deferral: Option<DeferralCfg>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DeferralCfg {
+    #[serde(deserialize_with = "date")]
+    pub from: NaiveDate,
+    #[serde(deserialize_with = "date")]
+    pub to: NaiveDate,
+    pub probability: f64,
+    pub days: [i64; 2],
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SustainmentCfg {
+    pub share_13: f64,
+    pub share_26_of_13: f64,
+    pub share_52_of_26: f64,
+    pub jitter_days: [i64; 2],
+    pub odds_ratios_13: Weights,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProgressionCfg {
+    pub share_of_embedded_employed: f64,
+    pub share_of_sustained_out_of_work: f64,
+    pub days_after_embedding: [i64; 2],
+    pub days_after_job_start: [i64; 2],
+    pub employer_share: BTreeMap<String, f64>,
+    pub odds_ratios: Weights,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IdentityCfg {
+    pub ni_number_share: f64,
+    pub ni_prefix: String,
+    pub postcode_blank_share: f64,
+    pub first_ref: [u32; 2],
+    pub ref_gap: [u32; 2],
+    pub ref_digits: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClaimsCfg {
+    pub validated: BTreeMap<String, usize>,
+    pub progression_out_of_work_share: f64,
+    pub ref_prefix: String,
+    pub ref_digits: usize,
+    pub first_ref: u64,
+    pub submission_lag_days: [i64; 2],
+    pub not_validated_share: f64,
+    pub queried_share: f64,
+    pub synthetic_amount_gbp: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+fn date<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<NaiveDate, D::Error> {
+    let v = toml::value::Datetime::deserialize(d)?;
+    match (v.date, v.time, v.offset) {
+        (Some(day), None, None) => {
+            NaiveDate::from_ymd_opt(day.year as i32, day.month as u32, day.day as u32)
+                .ok_or_else(|| serde::de::Error::custom(format!("`{v}` is not a calendar date")))
+        }
+        _ => Err(serde::de::Error::custom(format!(
+            "`{v}` must be a date (YYYY-MM-DD)"
+        ))),
+    }
+}
+
+fn datetime<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<NaiveDateTime, D::Error> {
+    let v = toml::value::Datetime::deserialize(d)?;
+    let bad = || serde::de::Error::custom(format!("`{v}` must be a local date-time"));
+    match (v.date, v.time, v.offset) {
+        (Some(day), Some(t), None) => {
+            NaiveDate::from_ymd_opt(day.year as i32, day.month as u32, day.day as u32)
+                .and_then(|d| {
+                    d.and_hms_opt(t.hour as u32, t.minute as u32, t.second.unwrap_or(0) as u32)
+                })
+                .ok_or_else(bad)
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// Reads and parses `pipeline/twin.toml`. Only the schema is checked here; [`crate::generate`]
+/// cross-checks the calibration against the study before generating anything.
+pub fn load_twin_config(path: &Path) -> Result<TwinConfig> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file: TwinFile = toml::from_str(&text).map_err(|e| Error::Config {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(TwinConfig {
+        path: path.to_path_buf(),
+        file,
+    })
+}

@@ -1,0 +1,306 @@
+//! Programme outcomes in the MI: embedding, job starts, sustainment, in-work progression
+//! (report 2.2–2.3, Tables ).
+//!
+//! Outcomes come after, and from, the participants' characteristics: a latent logistic model
+//! (the report's odds ratios as coefficients, logistic noise) ranks the participants at risk,
+//! and exactly the published share with the highest propensity reach the milestone. Dates then
+//! follow the contract's order: embedded after registration, job start after embedding,
+//! sustainment 13/26/52 weeks after the job start, nothing after the extract date.
+
+use chrono::{Days, NaiveDate};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Gamma, Poisson};
+
+use crate::alloc::{weighted_index, weighted_pick};
+use crate::config::Weights;
+use crate::person::{Ctx, Person};
+use crate::traits::infeasible;
+use crate::{Error, Result, stream};
+
+/// Sustainment columns and their minimum weeks after the job start, from the dictionary.
+pub(crate) fn sustainment_weeks(ctx: &Ctx) -> Result<[u32; 3]> {
+    let mut out = [0; 3];
+    for (k, col) in SUSTAINED.iter().enumerate() {
+        out[k] = ctx
+            .study
+            .mi
+            .column(col)
+            .and_then(|c| c.min_weeks_after.as_ref())
+            .map(|m| m.weeks)
+            .ok_or_else(|| {
+                ctx.config_err(format!(
+                    "the MI dictionary's `{col}` has no min_weeks_after rule"
+                ))
+            })?;
+    }
+    Ok(out)
+}
+
+/// The three sustainment columns, in order.
+pub(crate) const SUSTAINED: [&str; 3] = [
+    "sustained_13_date",
+    "sustained_26_date",
+    "sustained_52_date",
+];
+
+/// Generates embedding, job starts, sustainment and progression.
+pub(crate) fn generate(ctx: &mut Ctx, persons: &mut [Person], seed: u64) -> Result<()> {
+    embedding(ctx, persons, &mut stream(seed, "outcome:embedding"))?;
+    ctx.generated.insert("embedded_date".into());
+    job_starts(ctx, persons, &mut stream(seed, "outcome:job_start"))?;
+    ctx.generated.insert("job_start_date".into());
+    sustainment(ctx, persons, &mut stream(seed, "outcome:sustainment"))?;
+    progression(ctx, persons, &mut stream(seed, "outcome:progression"))?;
+    Ok(())
+}
+
+/// A uniform date in `[from + lo, from + hi]` days, capped at `latest`; `None` if even the
+/// earliest is after `latest`.
+pub(crate) fn date_after(
+    rng: &mut ChaCha8Rng,
+    from: NaiveDate,
+    [lo, hi]: [i64; 2],
+    latest: NaiveDate,
+) -> Option<NaiveDate> {
+    let earliest = add_days(from, lo);
+    if earliest > latest {
+        return None;
+    }
+    let hi = hi.max(lo).min((latest - from).num_days());
+    Some(add_days(from, rng.random_range(lo..=hi)))
+}
+
+pub(crate) fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
+    if n >= 0 {
+        d.checked_add_days(Days::new(n as u64)).unwrap_or(d)
+    } else {
+        d.checked_sub_days(Days::new(n.unsigned_abs())).unwrap_or(d)
+    }
+}
+
+/// A standard logistic draw.
+fn logistic(rng: &mut ChaCha8Rng) -> f64 {
+    let u: f64 = rng.random_range(1e-12..1.0 - 1e-12);
+    (u / (1.0 - u)).ln()
+}
+
+/// Chooses exactly `k` of `pool` with the highest latent propensity `score + logistic noise`.
+fn top_k(
+    pool: &[usize],
+    k: usize,
+    mut score: impl FnMut(usize) -> f64,
+    rng: &mut ChaCha8Rng,
+) -> Vec<usize> {
+    let mut keyed: Vec<(f64, usize)> = pool
+        .iter()
+        .map(|&i| (score(i) + logistic(rng), i))
+        .collect();
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut chosen: Vec<usize> = keyed.into_iter().take(k).map(|x| x.1).collect();
+    chosen.sort();
+    chosen
+}
+
+fn embedding(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    let cfg = &ctx.cfg.embedding;
+    ctx.check_weights("[embedding]", &cfg.weights)?;
+    for (c, code) in ctx.cohort_codes.iter().enumerate() {
+        let share = *cfg
+            .share_by_cohort
+            .get(code)
+            .ok_or_else(|| ctx.config_err(format!("[embedding] share_by_cohort has no {code}")))?;
+        let oow = ctx.study.cohorts[c].out_of_work;
+        let days = if oow {
+            cfg.days_out_of_work
+        } else {
+            cfg.days_in_work
+        };
+        let members: Vec<usize> = (0..persons.len())
+            .filter(|i| persons[*i].cohort == c)
+            .collect();
+        let k = (share * members.len() as f64).round() as usize;
+        let at_risk: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|i| add_days(persons[*i].reg, days[0]) <= ctx.latest)
+            .collect();
+        let chosen = weighted_pick(rng, &at_risk, k, |i| ctx.weight(&persons[i], &cfg.weights))
+            .ok_or_else(|| {
+                infeasible(
+                    ctx,
+                    "[embedding]",
+                    format!("{k} {code} cannot embed in time"),
+                )
+            })?;
+        for i in chosen {
+            persons[i].embedded = date_after(rng, persons[i].reg, days, ctx.latest);
+        }
+    }
+    let extra = Poisson::new(cfg.extra_interventions_mean.max(1e-9))
+        .map_err(|e| ctx.config_err(format!("[embedding] extra_interventions_mean: {e}")))?;
+    for p in persons.iter_mut() {
+        let min = if ctx.study.cohorts[p.cohort].out_of_work {
+            cfg.min_interventions_out_of_work
+        } else {
+            cfg.min_interventions_in_work
+        };
+        let n = if p.embedded.is_some() {
+            min + extra.sample(rng) as u32
+        } else {
+            rng.random_range(0..min.max(1))
+        };
+        p.interventions = if rng.random::<f64>() < cfg.interventions_missing_share {
+            None
+        } else {
+            Some(n)
+        };
+    }
+    Ok(())
+}
+
+fn job_starts(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    let cfg = &ctx.cfg.job_start;
+    ctx.check_weights("[job_start.odds_ratios]", &cfg.odds_ratios)?;
+    let pool: Vec<usize> = (0..persons.len())
+        .filter(|i| persons[*i].embedded.is_some() && ctx.out_of_work(&persons[*i]))
+        .collect();
+    let k = (cfg.share_of_embedded_out_of_work * pool.len() as f64).round() as usize;
+    let chosen = top_k(
+        &pool,
+        k,
+        |i| {
+            let p = &persons[i];
+            let follow_up = p.embedded.map(|e| (ctx.latest - e).num_days()).unwrap_or(0) as f64;
+            let exposure = (follow_up / cfg.exposure_days).clamp(0.02, 1.0).ln();
+            ctx.log_odds(p, &cfg.odds_ratios) + exposure
+        },
+        rng,
+    );
+    let [shape, scale] = cfg.delay_gamma;
+    let delay = Gamma::new(shape, scale)
+        .map_err(|e| ctx.config_err(format!("[job_start] delay_gamma: {e}")))?;
+    for i in chosen {
+        let Some(emb) = persons[i].embedded else {
+            continue;
+        };
+        let room = (ctx.latest - emb).num_days();
+        let mut js = None;
+        for _ in 0..20 {
+            let d = delay.sample(rng).round() as i64;
+            if d <= room {
+                js = Some(add_days(emb, d.max(0)));
+                break;
+            }
+        }
+        let mut js = js.unwrap_or_else(|| add_days(emb, rng.random_range(0..=room.max(0))));
+        if let Some(def) = &cfg.lockdown_deferral
+            && js >= def.from
+            && js <= def.to
+            && rng.random::<f64>() < def.probability
+        {
+            let later = add_days(js, rng.random_range(def.days[0]..=def.days[1]));
+            if later <= ctx.latest {
+                js = later;
+            }
+        }
+        persons[i].job_start = Some(js);
+    }
+    Ok(())
+}
+
+fn sustainment(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    let cfg = &ctx.cfg.sustainment;
+    ctx.check_weights("[sustainment.odds_ratios_13]", &cfg.odds_ratios_13)?;
+    let weeks = sustainment_weeks(ctx)?;
+    let shares = [cfg.share_13, cfg.share_26_of_13, cfg.share_52_of_26];
+    let empty = Weights::new();
+    for k in 0..3 {
+        let min_days = i64::from(weeks[k]) * 7;
+        let pool: Vec<usize> = (0..persons.len())
+            .filter(|i| {
+                let p = &persons[*i];
+                let prev_ok = k == 0 || p.sustained[k - 1].is_some();
+                p.job_start
+                    .is_some_and(|js| prev_ok && add_days(js, min_days) <= ctx.latest)
+            })
+            .collect();
+        let n = (shares[k] * pool.len() as f64).round() as usize;
+        let odds = if k == 0 { &cfg.odds_ratios_13 } else { &empty };
+        let chosen = top_k(&pool, n, |i| ctx.log_odds(&persons[i], odds), rng);
+        for i in chosen {
+            let Some(js) = persons[i].job_start else {
+                continue;
+            };
+            let d = date_after(rng, add_days(js, min_days), cfg.jitter_days, ctx.latest);
+            persons[i].sustained[k] = d;
+        }
+    }
+    Ok(())
+}
+
+fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    let cfg = &ctx.cfg.progression;
+    ctx.check_weights("[progression.odds_ratios]", &cfg.odds_ratios)?;
+    // In work at registration: embedded participants, progressing some months after embedding.
+    let employed: Vec<usize> = (0..persons.len())
+        .filter(|i| {
+            let p = &persons[*i];
+            !ctx.out_of_work(p)
+                && p.embedded
+                    .is_some_and(|e| add_days(e, cfg.days_after_embedding[0]) <= ctx.latest)
+        })
+        .collect();
+    let all_employed = (0..persons.len())
+        .filter(|i| !ctx.out_of_work(&persons[*i]) && persons[*i].embedded.is_some())
+        .count();
+    let k = ((cfg.share_of_embedded_employed * all_employed as f64).round() as usize)
+        .min(employed.len());
+    for i in top_k(
+        &employed,
+        k,
+        |i| ctx.log_odds(&persons[i], &cfg.odds_ratios),
+        rng,
+    ) {
+        let Some(e) = persons[i].embedded else {
+            continue;
+        };
+        persons[i].progression = date_after(rng, e, cfg.days_after_embedding, ctx.latest);
+    }
+    // Out of work at registration: job starters who sustained 13 weeks, progressing in the job.
+    let sustained: Vec<usize> = (0..persons.len())
+        .filter(|i| {
+            let p = &persons[*i];
+            p.sustained[0].is_some()
+                && p.job_start
+                    .is_some_and(|j| add_days(j, cfg.days_after_job_start[0]) <= ctx.latest)
+        })
+        .collect();
+    let k = (cfg.share_of_sustained_out_of_work * sustained.len() as f64).round() as usize;
+    for i in top_k(
+        &sustained,
+        k,
+        |i| ctx.log_odds(&persons[i], &cfg.odds_ratios),
+        rng,
+    ) {
+        let Some(j) = persons[i].job_start else {
+            continue;
+        };
+        persons[i].progression = date_after(rng, j, cfg.days_after_job_start, ctx.latest);
+    }
+    // Same or different employer, where recorded.
+    let codes: Vec<(&String, &f64)> = cfg.employer_share.iter().collect();
+    let mut w: Vec<f64> = codes.iter().map(|c| *c.1).collect();
+    let rest = 1.0 - w.iter().sum::<f64>();
+    if rest < -1e-9 {
+        return Err(ctx.config_err("[progression] employer_share sums to more than 1"));
+    }
+    w.push(rest.max(0.0));
+    for p in persons.iter_mut().filter(|p| p.progression.is_some()) {
+        let k = weighted_index(rng, &w).ok_or_else(|| Error::Internal {
+            message: "empty employer_share".into(),
+        })?;
+        p.progression_employer = codes.get(k).map(|c| c.0.clone());
+    }
+    Ok(())
+}
