@@ -1,0 +1,167 @@
+//! The contract at the top of every query file (STYLE.md §5).
+//!
+//! ```sql
+//! -- table:    participants_by_cohort
+//! -- produces: report Table 2-1 (participants engaged, by cohort)
+//! -- grain:    one row per cohort, plus a total row
+//! -- reads:    participant_outcomes, cohorts
+//! -- base (N): MI participants with a cohort
+//! -- checks:   cohort_code unique; cohort rows add up to the total row
+//! ```
+//!
+//! A line `--` followed by spaces and no key continues the previous field, so long descriptions
+//! can wrap. The header ends at the first line that is not a `--` comment.
+
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// The parsed header of a query file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryHeader {
+    /// Output table; equals the file stem.
+    pub table: String,
+    /// What the table is for (a report table or figure, or a staging step).
+    pub produces: String,
+    /// What one row is.
+    pub grain: String,
+    /// Tables the query reads, in the order written.
+    pub reads: Vec<String>,
+    /// Who the percentages are of: the N every output table carries.
+    pub base: String,
+    /// Properties the output must have, in words (checked by tests and the `check` stage).
+    pub checks: String,
+}
+
+/// The header keys, in the order STYLE.md writes them.
+const KEYS: [&str; 6] = ["table", "produces", "grain", "reads", "base (N)", "checks"];
+
+impl QueryHeader {
+    /// Parses the header of `sql`, read from `path` (named in errors).
+    pub fn parse(path: &Path, sql: &str) -> Result<QueryHeader> {
+        let err = |message: String| Error::Header {
+            query: path.to_path_buf(),
+            message,
+        };
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for line in sql.lines() {
+            let Some(comment) = line.trim_start().strip_prefix("--") else {
+                break;
+            };
+            let text = comment.trim();
+            let key = text
+                .split_once(':')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .filter(|(k, _)| KEYS.contains(k));
+            match (key, fields.last_mut()) {
+                (Some((k, v)), _) => {
+                    if fields.iter().any(|(seen, _)| seen == k) {
+                        return Err(err(format!("`{k}:` appears twice in the header")));
+                    }
+                    fields.push((k.to_string(), v.to_string()));
+                }
+                // A continuation line: wrapped text of the previous field.
+                (None, Some((_, value))) if !text.is_empty() => {
+                    value.push(' ');
+                    value.push_str(text);
+                }
+                // Blank comment lines and comments before the first key are ignored.
+                _ => {}
+            }
+        }
+        let take = |key: &str| -> Result<String> {
+            match fields.iter().find(|(k, _)| k == key) {
+                Some((_, v)) if !v.is_empty() => Ok(v.clone()),
+                Some(_) => Err(err(format!("`-- {key}:` is empty"))),
+                None => Err(err(format!(
+                    "the header lacks `-- {key}:`; every query starts with the six lines \
+                     table, produces, grain, reads, base (N), checks (STYLE.md §5)"
+                ))),
+            }
+        };
+        let header = QueryHeader {
+            table: take("table")?,
+            produces: take("produces")?,
+            grain: take("grain")?,
+            reads: take("reads")?
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            base: take("base (N)")?,
+            checks: take("checks")?,
+        };
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if header.table != stem {
+            return Err(err(format!(
+                "`-- table: {}` differs from the file name `{stem}.sql`; one file makes one \
+                 table of the same name, so rename one of them",
+                header.table
+            )));
+        }
+        if !is_table_name(&header.table) {
+            return Err(err(format!(
+                "`{}` is not a table name: use lower-case letters, digits and `_`",
+                header.table
+            )));
+        }
+        Ok(header)
+    }
+}
+
+/// Lower-case snake case, starting with a letter: a name that is the same in SQL, in a file name
+/// and in a template.
+pub(crate) fn is_table_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "\
+-- table:    starts_by_lot
+-- produces: report Table A-nn (job starts by lot
+--           and cohort)
+-- grain:    one row per lot × cohort
+-- reads:    participants, job_outcomes
+-- base (N): participants with signed consent
+-- checks:   lot, cohort not null; (lot, cohort) unique
+
+select 1
+";
+
+    #[test]
+    fn parses_the_style_guide_example_with_a_wrapped_line() {
+        let h = QueryHeader::parse(Path::new("queries/starts_by_lot.sql"), GOOD).unwrap();
+        assert_eq!(h.table, "starts_by_lot");
+        assert_eq!(
+            h.produces,
+            "report Table A-nn (job starts by lot and cohort)"
+        );
+        assert_eq!(h.reads, ["participants", "job_outcomes"]);
+        assert_eq!(h.base, "participants with signed consent");
+    }
+
+    #[test]
+    fn table_must_equal_the_file_stem() {
+        let e = QueryHeader::parse(Path::new("queries/other.sql"), GOOD).unwrap_err();
+        assert!(e.to_string().contains("differs from the file name"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_key_is_named() {
+        let sql = GOOD.replace("-- grain:    one row per lot × cohort\n", "");
+        let e = QueryHeader::parse(Path::new("queries/starts_by_lot.sql"), &sql).unwrap_err();
+        assert!(e.to_string().contains("`-- grain:`"), "{e}");
+    }
+
+    #[test]
+    fn the_header_ends_at_the_first_sql_line() {
+        let sql = "-- table: t\nselect 1\n-- produces: late\n";
+        let e = QueryHeader::parse(Path::new("t.sql"), sql).unwrap_err();
+        assert!(e.to_string().contains("`-- produces:`"), "{e}");
+    }
+}

@@ -1,0 +1,154 @@
+//! Writing tables: Parquet for the next stage, CSV for people, both byte-deterministic.
+//!
+//! Parquet keeps full precision. CSV is for reading and diffing, so every float is printed with
+//! [`FLOAT_DECIMALS`] decimals (Rust's correctly rounded formatting, the same on every machine),
+//! dates as ISO `YYYY-MM-DD`, decimals with their scale, nulls as empty fields.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float32Type, Float64Type, SchemaRef};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::{Error, Result};
+
+/// Decimals of every float in CSV output (and the golden text of tests).
+pub const FLOAT_DECIMALS: usize = 6;
+
+/// Writes `batches` (all of `schema`) to a Parquet file. The writer records no time or host, so
+/// the same rows give the same bytes.
+pub(crate) fn write_parquet(
+    path: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<()> {
+    let werr = |message: String| Error::Write {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = create(path)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))
+        .map_err(|e| werr(e.to_string()))?;
+    for batch in batches {
+        writer.write(batch).map_err(|e| werr(e.to_string()))?;
+    }
+    writer.close().map_err(|e| werr(e.to_string()))?;
+    Ok(())
+}
+
+/// Writes `batches` as CSV with a header row, in the fixed formats of this module.
+pub(crate) fn write_csv(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let text = csv_text(schema, batches).map_err(|message| Error::Write {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let mut file = create(path)?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+fn create(path: &Path) -> Result<File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    File::create(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The CSV text of a table: header, then one line per row, `\n` line ends.
+pub fn csv_text(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> std::result::Result<String, String> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    out.write_record(schema.fields().iter().map(|f| f.name()))
+        .map_err(|e| e.to_string())?;
+    for batch in batches {
+        let cells: Vec<CellFormatter> = batch
+            .columns()
+            .iter()
+            .map(|a| CellFormatter::new(a.as_ref()))
+            .collect::<std::result::Result<_, _>>()?;
+        for row in 0..batch.num_rows() {
+            out.write_record(cells.iter().map(|c| c.cell(row)))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let bytes = out.into_inner().map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+/// Formats the cells of one column.
+struct CellFormatter<'a> {
+    array: &'a dyn Array,
+    display: ArrayFormatter<'a>,
+}
+
+impl<'a> CellFormatter<'a> {
+    fn new(array: &'a dyn Array) -> std::result::Result<Self, String> {
+        // Arrow's display gives ISO dates, decimals at their scale and `true`/`false`; only
+        // floats need our fixed format (arrow prints the shortest round-trip form).
+        let display = ArrayFormatter::try_new(array, &FormatOptions::new().with_null(""))
+            .map_err(|e| e.to_string())?;
+        Ok(CellFormatter { array, display })
+    }
+
+    fn cell(&self, row: usize) -> String {
+        if self.array.is_null(row) {
+            return String::new();
+        }
+        match self.array.data_type() {
+            DataType::Float64 => float(self.array.as_primitive::<Float64Type>().value(row)),
+            DataType::Float32 => float(f64::from(
+                self.array.as_primitive::<Float32Type>().value(row),
+            )),
+            _ => self.display.value(row).to_string(),
+        }
+    }
+}
+
+/// A float with [`FLOAT_DECIMALS`] decimals; never `-0.000000`, so a tiny negative rounding
+/// error cannot change a file.
+pub fn float(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    let s = format!("{v:.FLOAT_DECIMALS$}");
+    match s.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_have_a_fixed_number_of_decimals() {
+        assert_eq!(float(0.6), "0.600000");
+        assert_eq!(float(2.0 / 3.0), "0.666667");
+        assert_eq!(float(-1e-12), "0.000000");
+        assert_eq!(float(1.0), "1.000000");
+    }
+}

@@ -1,0 +1,578 @@
+//! The queries on the fixture: golden text of every table, and hand-computed values.
+//!
+//! The snapshots (`tests/snapshots/transform__*.snap` at the workspace root) catch any change;
+//! the asserts below say what is right, computed by hand from the rows in [`crate::fixture`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use evalpipe_study::{RunLayout, Study};
+
+use crate::{
+    Error, SessionConfigSpec, TableKind, TableRun, TransformOptions, fixture, run_blocking,
+};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn study() -> Study {
+    Study::load(&workspace().join("pipeline")).expect("the study configuration loads")
+}
+
+/// A run folder with the fixture ingested and every query run.
+struct Run {
+    _dir: tempfile::TempDir,
+    layout: RunLayout,
+    tables: Vec<TableRun>,
+}
+
+fn run_fixture_with(spec: &SessionConfigSpec) -> Run {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let layout = RunLayout::new(dir.path());
+    let study = study();
+    fixture::write(&study, &layout).expect("the fixture is written");
+    let opts = TransformOptions {
+        session: spec.clone(),
+    };
+    let tables =
+        run_blocking(&study, &layout, &workspace().join("queries"), &opts).expect("queries run");
+    Run {
+        _dir: dir,
+        layout,
+        tables,
+    }
+}
+
+fn run_fixture() -> Run {
+    run_fixture_with(&SessionConfigSpec::default())
+}
+
+impl Run {
+    fn csv(&self, table: &str) -> String {
+        std::fs::read_to_string(self.layout.table(table, "csv")).expect("the table's CSV")
+    }
+
+    /// Rows as column → cell text, in file order.
+    fn rows(&self, table: &str) -> Vec<BTreeMap<String, String>> {
+        let text = self.csv(table);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().expect("a header").clone();
+        reader
+            .records()
+            .map(|r| {
+                let r = r.expect("a CSV record");
+                header
+                    .iter()
+                    .zip(r.iter())
+                    .map(|(h, v)| (h.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The one row whose `column` is `value`.
+    fn row(&self, table: &str, column: &str, value: &str) -> BTreeMap<String, String> {
+        let mut found: Vec<_> = self
+            .rows(table)
+            .into_iter()
+            .filter(|r| r.get(column).map(String::as_str) == Some(value))
+            .collect();
+        assert_eq!(found.len(), 1, "{table}: rows with {column} = {value}");
+        found.remove(0)
+    }
+}
+
+/// `check(table, expected)`: one table's cell, by row key, against a hand-computed value.
+fn check(run: &Run, table: &str, key: (&str, &str), expected: &[(&str, &str)]) {
+    let row = run.row(table, key.0, key.1);
+    for (column, value) in expected {
+        assert_eq!(
+            row.get(*column).map(String::as_str),
+            Some(*value),
+            "{table} [{} = {}].{column}",
+            key.0,
+            key.1
+        );
+    }
+}
+
+/// The CSV as an aligned text table, for snapshots people review.
+fn aligned(csv_text: &str) -> String {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv_text.as_bytes());
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| {
+            r.expect("a CSV record")
+                .iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
+        out.push_str(cells.join(" | ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn golden_tables() {
+    let run = run_fixture();
+    let snapshots = workspace().join("tests/snapshots");
+    for t in run.tables.iter().filter(|t| t.kind != TableKind::Reference) {
+        insta::with_settings!({
+            snapshot_path => &snapshots,
+            prepend_module_to_snapshot => false,
+            description => t.header.as_ref().map(|h| h.produces.clone()).unwrap_or_default(),
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(format!("transform__{}", t.table), aligned(&run.csv(&t.table)));
+        });
+    }
+}
+
+#[test]
+fn runs_staging_first_then_outputs_in_file_order() {
+    let run = run_fixture();
+    let order: Vec<(&str, TableKind)> = run
+        .tables
+        .iter()
+        .filter(|t| t.kind != TableKind::Reference)
+        .map(|t| (t.table.as_str(), t.kind))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("participant_outcomes", TableKind::Staging),
+            ("agreed_actions", TableKind::Output),
+            ("barriers", TableKind::Output),
+            ("claims_payments_by_cohort", TableKind::Output),
+            ("claims_performance", TableKind::Output),
+            ("how_heard", TableKind::Output),
+            ("participants_by_cohort", TableKind::Output),
+            ("progression_claims_by_start_status", TableKind::Output),
+        ]
+    );
+    // Reference tables are written where people can open them.
+    assert!(
+        run.layout
+            .tables_dir()
+            .join("reference/code_groups.csv")
+            .is_file()
+    );
+}
+
+#[test]
+fn participants_by_cohort_is_of_all_mi_participants() {
+    let run = run_fixture();
+    // 10 MI participants: HTH 4, HTR 2, RP 3, EMP 1. The claims-only p99 is not in the MI.
+    let t = "participants_by_cohort";
+    check(
+        &run,
+        t,
+        ("cohort_code", "HTR"),
+        &[("participants", "2"), ("pct", "0.200000"), ("n", "10")],
+    );
+    check(
+        &run,
+        t,
+        ("cohort_code", "HTH"),
+        &[("participants", "4"), ("pct", "0.400000")],
+    );
+    check(
+        &run,
+        t,
+        ("cohort_code", "RP"),
+        &[("participants", "3"), ("pct", "0.300000")],
+    );
+    check(
+        &run,
+        t,
+        ("cohort_code", "EMP"),
+        &[("participants", "1"), ("pct", "0.100000")],
+    );
+    check(
+        &run,
+        t,
+        ("is_total", "true"),
+        &[("participants", "10"), ("pct", "1.000000")],
+    );
+    // Report Table 2-1 order: HTR, HTH, RP, EMP, then the total.
+    let codes: Vec<String> = run
+        .rows(t)
+        .iter()
+        .map(|r| r["cohort_code"].clone())
+        .collect();
+    assert_eq!(codes, ["HTR", "HTH", "RP", "EMP", ""]);
+}
+
+#[test]
+fn outcomes_are_completed_from_counted_claims_only() {
+    let run = run_fixture();
+    let t = "participant_outcomes";
+    // p02: no job start in the MI, a validated JS claim: the claim completes it.
+    check(
+        &run,
+        t,
+        ("participant_id", "p02"),
+        &[
+            ("is_job_start", "true"),
+            ("job_start_date", "2019-06-03"),
+            ("mi_job_start_date", ""),
+            ("is_sustained_13", "true"),
+        ],
+    );
+    // p04: the JS claim was rejected and the EMB claim queried: MI dates stand, no claim dates.
+    check(
+        &run,
+        t,
+        ("participant_id", "p04"),
+        &[
+            ("is_job_start", "true"),
+            ("job_start_date", "2020-09-01"),
+            ("claim_job_start_date", ""),
+            ("claim_embedded_date", ""),
+            ("is_claims_matched", "true"),
+        ],
+    );
+    // p09: both have a progression; the audited claim's date wins.
+    check(
+        &run,
+        t,
+        ("participant_id", "p09"),
+        &[
+            ("progression_date", "2020-10-05"),
+            ("mi_progression_date", "2020-10-01"),
+            ("is_embedded", "false"),
+        ],
+    );
+    // p07: sustained 52 weeks only in the claims.
+    check(
+        &run,
+        t,
+        ("participant_id", "p07"),
+        &[("is_sustained_52", "true"), ("is_out_of_work", "true")],
+    );
+    let rows = run.rows(t);
+    assert_eq!(
+        rows.len(),
+        10,
+        "one row per MI participant; claims-only p99 left out"
+    );
+    let count = |col: &str| rows.iter().filter(|r| r[col] == "true").count();
+    assert_eq!(count("is_job_start"), 6); // p01 p02 p04 p06 p07 p09
+    assert_eq!(count("is_sustained_13"), 4); // p01 p02 p06 p07
+    assert_eq!(count("is_embedded"), 8); // all but p03 and p09
+}
+
+#[test]
+fn claims_performance_counts_distinct_participants_with_counted_claims() {
+    let run = run_fixture();
+    let t = "claims_performance";
+    // 11 registered (incl. p99, claims only); 7 counted EMB claims (p04's was queried).
+    check(
+        &run,
+        t,
+        ("milestone_code", "REG"),
+        &[
+            ("achieved", "11"),
+            ("target", ""),
+            ("pct_of_target", ""),
+            ("n", "11"),
+        ],
+    );
+    check(
+        &run,
+        t,
+        ("milestone_code", "EMB"),
+        &[
+            ("achieved", "7"),
+            ("target", "3970"),
+            // 4 of 11 registrants did not embed.
+            ("pct_of_registered_not_reached", "0.363636"),
+        ],
+    );
+    // JS: p01 p02 p07 p09 (p04 rejected) → 4 of a target of 1,060.
+    let js = run.row(t, "milestone_code", "JS");
+    assert_eq!(js["achieved"], "4");
+    assert_eq!(js["pct_of_target"], crate::float(4.0 / 1060.0));
+    check(&run, t, ("milestone_code", "S52"), &[("achieved", "1")]);
+    let order: Vec<String> = run
+        .rows(t)
+        .iter()
+        .map(|r| r["milestone_code"].clone())
+        .collect();
+    assert_eq!(order, ["REG", "EMB", "JS", "S13", "S26", "S52", "PROG"]);
+}
+
+#[test]
+fn progression_claims_split_by_status_at_start() {
+    let run = run_fixture();
+    let t = "progression_claims_by_start_status";
+    // p09 (RP, out of work at the start) and p10 (EMP, in work): one each of two.
+    check(
+        &run,
+        t,
+        ("group_label", "Out of work"),
+        &[("claims", "1"), ("pct", "0.500000"), ("n", "2")],
+    );
+    check(
+        &run,
+        t,
+        ("group_label", "In work"),
+        &[("claims", "1"), ("pct", "0.500000")],
+    );
+}
+
+#[test]
+fn payments_sum_counted_claims_only() {
+    let run = run_fixture();
+    let rows = run.rows("claims_payments_by_cohort");
+    let cell = |cohort: &str, milestone: &str| {
+        rows.iter()
+            .find(|r| r["cohort_code"] == cohort && r["milestone_code"] == milestone)
+            .cloned()
+            .expect("a grid row")
+    };
+    // HTH job starts: p01 and p02 at £889 each; p04's rejected claim is not paid.
+    assert_eq!(cell("HTH", "JS")["claims"], "2");
+    assert_eq!(cell("HTH", "JS")["amount_gbp"], "1778.00");
+    assert_eq!(cell("EMP", "JS")["is_eligible"], "false");
+    assert_eq!(cell("EMP", "JS")["claims"], "0");
+    // 31 claims in the fixture, 2 not validated.
+    assert_eq!(cell("HTR", "REG")["n"], "29");
+    assert_eq!(rows.len(), 4 * 7);
+}
+
+#[test]
+fn how_heard_counts_a_participant_once_per_group() {
+    let run = run_fixture();
+    let t = "how_heard";
+    // Heard data for p01–p05 (p05 only a "no") → N = 5. p02 ticked social media and outreach,
+    // both "Other": one participant, not two.
+    check(
+        &run,
+        t,
+        ("group_label", "Other"),
+        &[("participants", "2"), ("pct", "0.400000"), ("n", "5")],
+    );
+    check(
+        &run,
+        t,
+        ("group_label", "Leaflets/ Event"),
+        &[("participants", "1"), ("pct", "0.200000")],
+    );
+    check(
+        &run,
+        t,
+        ("group_label", "Other Organisation"),
+        &[("participants", "0"), ("pct", "0.000000")],
+    );
+    let groups: Vec<String> = run
+        .rows(t)
+        .iter()
+        .map(|r| r["group_label"].clone())
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            "Leaflets/ Event",
+            "Jobcentre Plus",
+            "Friends/Family",
+            "Other Organisation",
+            "Other"
+        ]
+    );
+}
+
+#[test]
+fn barriers_are_ranked_with_n_of_participants_with_barrier_data() {
+    let run = run_fixture();
+    let t = "barriers";
+    // Barrier data for p01 p02 p03 p06 (p06 only "no"s) → N = 4.
+    check(
+        &run,
+        t,
+        ("option", "employability"),
+        &[
+            ("participants", "3"),
+            ("pct", "0.750000"),
+            ("rank", "1"),
+            ("n", "4"),
+        ],
+    );
+    check(
+        &run,
+        t,
+        ("option", "confidence"),
+        &[("participants", "2"), ("pct", "0.500000"), ("rank", "2")],
+    );
+    check(
+        &run,
+        t,
+        ("option", "esol"),
+        &[("participants", "1"), ("pct", "0.250000"), ("rank", "3")],
+    );
+    // A "no" is data, not a yes.
+    check(
+        &run,
+        t,
+        ("option", "debt"),
+        &[("participants", "0"), ("rank", "4")],
+    );
+    assert_eq!(run.rows(t).len(), 14, "every barrier of the code list");
+}
+
+#[test]
+fn agreed_actions_ignore_completed_actions() {
+    let run = run_fixture();
+    let t = "agreed_actions";
+    // Agreed-action data for p01 p02 p07 → N = 3; cv yes for p01 p02 (p07 said no).
+    check(
+        &run,
+        t,
+        ("option", "cv"),
+        &[("participants", "2"), ("pct", "0.666667"), ("n", "3")],
+    );
+    // p01 *completed* an interview; only p07 agreed one.
+    check(
+        &run,
+        t,
+        ("option", "interview"),
+        &[("participants", "1"), ("rank", "2")],
+    );
+    check(
+        &run,
+        t,
+        ("option", "apply_job"),
+        &[("participants", "1"), ("rank", "2")],
+    );
+    // Ties keep code-list order: apply_job (2nd in the list) before interview (5th).
+    let options: Vec<String> = run
+        .rows(t)
+        .iter()
+        .take(3)
+        .map(|r| r["option"].clone())
+        .collect();
+    assert_eq!(options, ["cv", "apply_job", "interview"]);
+}
+
+#[test]
+fn percentages_are_exact_floats_in_parquet() {
+    let run = run_fixture();
+    let file = std::fs::File::open(run.layout.table("agreed_actions", "parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
+    let pct = batches[0]
+        .column_by_name("pct")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::Float64Array>()
+        .unwrap();
+    assert_eq!(pct.value(0), 2.0 / 3.0);
+}
+
+#[test]
+fn outputs_are_byte_identical_across_runs_and_partitions() {
+    let a = run_fixture();
+    let b = run_fixture();
+    let c = run_fixture_with(&SessionConfigSpec {
+        target_partitions: 4,
+        batch_size: 3,
+    });
+    for t in &a.tables {
+        let name = t.parquet.file_name().unwrap();
+        let other = b.tables.iter().find(|x| x.table == t.table).unwrap();
+        assert_eq!(
+            std::fs::read(&t.parquet).unwrap(),
+            std::fs::read(&other.parquet).unwrap(),
+            "{name:?} differs between two runs"
+        );
+        assert_eq!(
+            std::fs::read(&t.csv).unwrap(),
+            std::fs::read(&other.csv).unwrap()
+        );
+        let parallel = c.tables.iter().find(|x| x.table == t.table).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&t.csv).unwrap(),
+            std::fs::read_to_string(&parallel.csv).unwrap(),
+            "{} depends on the partitioning",
+            t.table
+        );
+    }
+}
+
+/// A scratch queries folder with one file, run over the fixture.
+fn run_one(file: &str, sql: &str) -> crate::Result<Vec<TableRun>> {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = RunLayout::new(dir.path().join("run"));
+    let queries = dir.path().join("queries");
+    std::fs::create_dir_all(&queries).unwrap();
+    std::fs::write(queries.join(file), sql).unwrap();
+    let study = study();
+    fixture::write(&study, &layout).unwrap();
+    run_blocking(&study, &layout, &queries, &TransformOptions::default())
+}
+
+const HEADER: &str = "-- table: t\n-- produces: test\n-- grain: one row\n\
+                      -- reads: participants\n-- base (N): all\n-- checks: none\n";
+
+#[test]
+fn an_invalid_query_is_a_plan_error_naming_file_and_table() {
+    let e = run_one(
+        "t.sql",
+        &format!("{HEADER}select no_such_column from participants"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, Error::Plan { table, .. } if table == "t"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("t.sql"), "{e}");
+}
+
+#[test]
+fn reads_must_match_the_sql() {
+    let e = run_one("t.sql", &format!("{HEADER}select * from claims")).unwrap_err();
+    assert!(e.to_string().contains("reads `claims`"), "{e}");
+}
+
+#[test]
+fn a_query_may_not_write() {
+    let e = run_one(
+        "t.sql",
+        &format!("{HEADER}insert into participants select * from participants"),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Plan { .. }), "{e:?}");
+}
+
+#[test]
+fn missing_ingest_output_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = RunLayout::new(dir.path());
+    let e = run_blocking(
+        &study(),
+        &layout,
+        &workspace().join("queries"),
+        &TransformOptions::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::MissingInput { .. }), "{e:?}");
+}
