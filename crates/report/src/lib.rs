@@ -1,1 +1,375 @@
-//! placeholder
+//! Report: the evaluation report's sections, rewritten from the run's tables.
+//!
+//! The published report states what the programme achieved — residents engaged, participants
+//! embedded against target, the make-up of the cohorts. This stage writes those sections again
+//! from this run's numbers, with the same structure and wording, so a new extract gives a new
+//! report and every figure in it can be traced to a table.
+//!
+//! **Reads** `<run>/tables/*.parquet` (and `tables/reference/*.parquet`) written by transform,
+//! and the templates in `report-templates/`:
+//! - `report.md.j2`: the report in Markdown; it includes the sections (`sections/*.md.j2`);
+//! - `report.html.j2`: the HTML page (inline CSS) around that Markdown turned into HTML;
+//! - `notices.j2`: wording shared by both, such as the synthetic-data notice.
+//!
+//! **Writes** `<run>/report/report.md` and `<run>/report/report.html`, the same text twice:
+//! the HTML body is the Markdown converted by pulldown-cmark, so the two cannot drift apart and
+//! the prose lives in one template. Output depends only on the tables and templates (no clock).
+//!
+//! **Never** computes a number: templates get table rows and format them with filters ([`format`]:
+//! `count`, `pct`, `over`, `month`, `date`) and the `compare` function; a number printed without
+//! a filter is a render error, and [`lint_templates`] fails any template with a typed-in number.
+//! Output built from the synthetic twin carries a visible notice ([`RenderOptions::synthetic`]).
+//!
+//! Template functions: `table(name)` gives a table's rows (`table("participants_by_cohort")`,
+//! `table("reference/periods")`); `row(table_or_rows, column=value, …)` gives the one row that
+//! matches.
+//!
+//! **Entry point**: [`render`].
+//!
+//! ```no_run
+//! use evalpipe_report::{render, RenderOptions};
+//! use evalpipe_study::{RunLayout, Study};
+//! use std::path::Path;
+//! let study = Study::load(Path::new("pipeline")).unwrap();
+//! // A run folder where ingest and transform have run on the embedded twin.
+//! let layout = RunLayout::new("runs/twin");
+//! let written = render(&study, &layout, Path::new("report-templates"),
+//!                      &RenderOptions { synthetic: true }).unwrap();
+//! assert!(written[0].ends_with("report/report.md"));
+//! ```
+#![warn(missing_docs)]
+
+mod data;
+pub mod format;
+mod lint;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use evalpipe_study::{RunLayout, Study};
+use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context, escape_formatter};
+
+pub use data::read_rows;
+pub use lint::{LintFinding, lint_template, lint_templates};
+
+/// The Markdown report template, the entry point of the prose.
+pub const MARKDOWN_TEMPLATE: &str = "report.md.j2";
+/// The HTML page template, which wraps the converted Markdown.
+pub const HTML_TEMPLATE: &str = "report.html.j2";
+
+/// What stops a render. `Template` and `Render` are the template author's to fix (or, for a
+/// missing table, transform's to run); `Internal` is an evalpipe bug.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The templates folder or a template file cannot be read.
+    #[error("cannot read templates at {path}: {source}")]
+    Templates {
+        /// The folder or file.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// A template does not parse.
+    #[error("template {template}: {message}")]
+    Template {
+        /// Template name.
+        template: String,
+        /// The parser's message, with line.
+        message: String,
+    },
+    /// Rendering failed: a missing table or row, a number without a filter, an unknown name.
+    #[error("rendering {template}: {message}")]
+    Render {
+        /// The template being rendered.
+        template: String,
+        /// What failed, with the template and line it failed in.
+        message: String,
+    },
+    /// An output cannot be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How to render.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// The data is the synthetic twin (the CLI decides from the data folder's marker file):
+    /// every output then opens with a notice that its figures are not the programme's.
+    pub synthetic: bool,
+}
+
+/// Renders the report from the run's tables: writes `<run>/report/report.md` and
+/// `<run>/report/report.html` and returns their paths in that order.
+pub fn render(
+    study: &Study,
+    layout: &RunLayout,
+    templates_dir: &Path,
+    opts: &RenderOptions,
+) -> Result<Vec<PathBuf>> {
+    let env = environment(load_templates(templates_dir)?, layout)?;
+    let study_value = context! {
+        title => study.info.title.as_str(),
+        commissioner => study.info.commissioner.as_str(),
+        evaluators => study.info.evaluators.as_str(),
+    };
+
+    let markdown = render_template(
+        &env,
+        MARKDOWN_TEMPLATE,
+        context! { study => study_value.clone(), synthetic => opts.synthetic, html => false },
+    )?;
+    // The HTML page shows the notice as a styled banner of its own, so the Markdown it converts
+    // is rendered without it (`html`), otherwise the notice would appear twice.
+    let body_markdown = render_template(
+        &env,
+        MARKDOWN_TEMPLATE,
+        context! { study => study_value.clone(), synthetic => opts.synthetic, html => true },
+    )?;
+    let html = render_template(
+        &env,
+        HTML_TEMPLATE,
+        context! {
+            study => study_value,
+            synthetic => opts.synthetic,
+            body => Value::from_safe_string(markdown_to_html(&body_markdown)),
+        },
+    )?;
+
+    let dir = layout.report_dir();
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for (name, text) in [("report.md", markdown), ("report.html", html)] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Markdown to an HTML fragment: GitHub-style tables and footnotes, as the templates use.
+pub fn markdown_to_html(markdown: &str) -> String {
+    use pulldown_cmark::{Options, Parser, html};
+    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES);
+    let mut out = String::new();
+    html::push_html(&mut out, parser);
+    out
+}
+
+/// Every `*.j2` file under `dir`, named by its `/`-separated path below it, sorted by name.
+pub(crate) fn load_templates(dir: &Path) -> Result<Vec<(String, String)>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, String)>) -> Result<()> {
+        let io = |source| Error::Templates {
+            path: dir.to_path_buf(),
+            source,
+        };
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
+                continue;
+            };
+            let name = format!("{prefix}{file}");
+            if path.is_dir() {
+                walk(&path, &format!("{name}/"), out)?;
+            } else if file.ends_with(".j2") {
+                let source = std::fs::read_to_string(&path).map_err(|source| Error::Templates {
+                    path: path.clone(),
+                    source,
+                })?;
+                out.push((name, source));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    // Directory order is the file system's; sorted, every machine loads the same set the same way.
+    out.sort();
+    Ok(out)
+}
+
+/// Escaping for Markdown templates (`*.md.j2`): table values are text, never markup.
+const MARKDOWN: &str = "markdown";
+
+fn environment(
+    templates: Vec<(String, String)>,
+    layout: &RunLayout,
+) -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    // Whitespace as written: block tags on their own line leave no blank line behind.
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| Error::Template {
+            template: "(syntax)".into(),
+            message: e.to_string(),
+        })?;
+    env.set_syntax(syntax);
+    // A misspelt column is an error, not an empty cell in a published table.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|name| {
+        let name = name.strip_suffix(".j2").unwrap_or(name);
+        if name.ends_with(".md") {
+            AutoEscape::Custom(MARKDOWN.into())
+        } else if name.ends_with(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.set_formatter(|out, state, value| {
+        // The report formats every number: a bare `{{ row.participants }}` would print however
+        // the table stored it (`0.3575`, `557`), so it is refused.
+        match value.kind() {
+            ValueKind::Number => {
+                return Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!(
+                        "the number `{value}` is printed without a filter; use `count`, `pct` \
+                         or `over`"
+                    ),
+                ));
+            }
+            ValueKind::None => {
+                return Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    "a missing (null) value is printed; test for it or pass it through a filter",
+                ));
+            }
+            _ => {}
+        }
+        match state.auto_escape() {
+            AutoEscape::Custom(name) if name == MARKDOWN => if value.is_safe() {
+                out.write_str(&value.to_string())
+            } else {
+                out.write_str(&escape_markdown(&value.to_string()))
+            }
+            .map_err(|e| minijinja::Error::new(ErrorKind::WriteFailure, e.to_string())),
+            _ => escape_formatter(out, state, value),
+        }
+    });
+
+    let tables = data::Tables::new(layout);
+    let for_table = Arc::clone(&tables);
+    env.add_function("table", move |name: &str| {
+        for_table
+            .get(name)
+            .map_err(|m| minijinja::Error::new(ErrorKind::InvalidOperation, m))
+    });
+    let for_row = Arc::clone(&tables);
+    env.add_function("row", move |source: Value, filters: Kwargs| {
+        row(&for_row, source, filters)
+    });
+    env.add_function("compare", format::compare);
+    env.add_filter("count", format::count);
+    env.add_filter("pct", format::pct);
+    env.add_filter("over", format::over);
+    env.add_filter("month", format::month);
+    env.add_filter("date", format::date);
+
+    for (name, source) in templates {
+        env.add_template_owned(name.clone(), source)
+            .map_err(|e| Error::Template {
+                template: name,
+                message: describe(&e),
+            })?;
+    }
+    Ok(env)
+}
+
+/// `row(source, column=value, …)`: the single row of `source` (a table name or a list of rows)
+/// whose columns equal the given values. None or several is an error: a report sentence is about
+/// one row, and silently picking the first would hide a duplicated key.
+fn row(tables: &data::Tables, source: Value, filters: Kwargs) -> Result<Value, minijinja::Error> {
+    let (label, rows) = match source.as_str() {
+        Some(name) => (
+            format!("table `{name}`"),
+            tables
+                .get(name)
+                .map_err(|m| minijinja::Error::new(ErrorKind::InvalidOperation, m))?,
+        ),
+        None => ("the rows given".to_string(), source),
+    };
+    let keys: Vec<String> = filters.args().map(str::to_string).collect();
+    let mut wanted = Vec::new();
+    for k in &keys {
+        wanted.push((k.clone(), filters.get::<Value>(k)?));
+    }
+    let mut found = Vec::new();
+    for r in rows.try_iter()? {
+        let mut all = true;
+        for (k, v) in &wanted {
+            if r.get_attr(k)? != *v {
+                all = false;
+                break;
+            }
+        }
+        if all {
+            found.push(r);
+        }
+    }
+    let condition = wanted
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        n => Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("{label}: {n} rows where {condition}, expected exactly one"),
+        )),
+    }
+}
+
+fn render_template(env: &Environment<'static>, name: &str, ctx: Value) -> Result<String> {
+    let template = env.get_template(name).map_err(|e| Error::Render {
+        template: name.to_string(),
+        message: describe(&e),
+    })?;
+    template.render(ctx).map_err(|e| Error::Render {
+        template: name.to_string(),
+        message: describe(&e),
+    })
+}
+
+/// A minijinja error with where it happened and its causes, on one line.
+fn describe(e: &minijinja::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Backslash-escapes the characters that would turn text into Markdown markup (emphasis, table
+/// cells, links, inline HTML, code).
+fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\\' | '*' | '_' | '|' | '[' | ']' | '<' | '>' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
