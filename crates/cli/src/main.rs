@@ -1,1 +1,69 @@
-fn main() {}
+//! `evalpipe`: the command line over the stage libraries.
+//!
+//! This crate is glue: it parses arguments, finds the study and data folders, calls the stages
+//! in order (ingest → transform → report) and writes the run manifest. It alone knows about
+//! terminals, exit codes and `anyhow`.
+
+mod manifest;
+mod paths;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Reproducible evaluation pipeline: provider MI and claims in, the evaluation report out.
+///
+/// With no options, `evalpipe run` works on the embedded synthetic twin under `data/twin` and
+/// writes `runs/twin`. Point it at real extracts with `--data` (and a pseudonymisation key in
+/// EVALPIPE_PSEUDONYM_KEY or `--key-file`).
+///
+/// Exit status: 0 success; 2 an error (input, configuration, I/O); 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(
+    name = "evalpipe",
+    version,
+    about,
+    long_about,
+    after_long_help = "Report bugs with the command line and the manifest.json of the run."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run ingest → transform → report into one run folder.
+    Run(run::RunArgs),
+    /// Write the synthetic twin of the providers' MI and the claims extract.
+    Synth(run::SynthArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Run(args) => run::run(args, cli.quiet),
+        Command::Synth(args) => run::synth(args, cli.quiet),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("evalpipe: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

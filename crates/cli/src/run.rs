@@ -1,0 +1,302 @@
+//! The `run` and `synth` commands.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use evalpipe_ingest::{IngestOptions, KEY_ENV, PseudonymKey};
+use evalpipe_study::{RunLayout, SYNTHETIC_MARKER, Study};
+
+use crate::manifest::{self, Manifest};
+use crate::paths::{or_default, project_root};
+
+/// Options of `evalpipe run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Folder of extracts (mi_<LOT>_<YYYYMMDD>.csv|xlsx, claims_<YYYYMMDD>.csv) [default: data/twin].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Run folder to write; replaced if it holds an earlier run [default: runs/<data folder name>].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Study configuration folder [default: pipeline].
+    #[arg(long, value_name = "DIR")]
+    pub pipeline: Option<PathBuf>,
+    /// SQL folder [default: queries].
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+    /// Report template folder [default: report-templates].
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// File holding the pseudonymisation key (else the EVALPIPE_PSEUDONYM_KEY variable).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+}
+
+/// Options of `evalpipe synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Seed of the generator; the same seed writes byte-identical files.
+    #[arg(long, default_value_t = evalpipe_synth::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Folder to write the extracts to [default: data/twin].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Study configuration folder [default: pipeline].
+    #[arg(long, value_name = "DIR")]
+    pub pipeline: Option<PathBuf>,
+}
+
+/// Prints progress to stderr unless quiet.
+struct Say {
+    quiet: bool,
+}
+
+impl Say {
+    fn line(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", text.as_ref());
+        }
+    }
+}
+
+pub fn synth(args: &SynthArgs, quiet: bool) -> Result<()> {
+    let say = Say { quiet };
+    let root = project_root();
+    let pipeline = or_default(&args.pipeline, &root, "pipeline");
+    let out = or_default(&args.out, &root, "data/twin");
+    let study = load_study(&pipeline)?;
+    let twin_path = pipeline.join("twin.toml");
+    let twin = evalpipe_synth::load_twin_config(&twin_path)
+        .with_context(|| format!("loading the twin calibration {}", twin_path.display()))?;
+    let opts = evalpipe_synth::SynthOptions {
+        seed: args.seed,
+        out: out.clone(),
+    };
+    let summary =
+        evalpipe_synth::generate(&study, &twin, &opts).context("synth: generating the twin")?;
+    say.line(format!(
+        "synth: {} participants and {} claims in {} files (seed {})",
+        summary.participants,
+        summary.claims,
+        summary.files.len(),
+        args.seed
+    ));
+    println!("{}", out.display());
+    Ok(())
+}
+
+fn load_study(pipeline: &Path) -> Result<Study> {
+    Study::load(pipeline).with_context(|| {
+        format!(
+            "loading the study configuration from {} (use --pipeline DIR to point elsewhere)",
+            pipeline.display()
+        )
+    })
+}
+
+fn resolve_key(key_file: &Option<PathBuf>, synthetic: bool, data: &Path) -> Result<PseudonymKey> {
+    let bytes = match key_file {
+        Some(f) => Some(
+            std::fs::read(f).with_context(|| format!("reading the key file {}", f.display()))?,
+        ),
+        None => std::env::var_os(KEY_ENV).map(|v| v.to_string_lossy().as_bytes().to_vec()),
+    };
+    match bytes {
+        Some(b) => {
+            PseudonymKey::new(b).context("the pseudonymisation key must be at least 16 characters")
+        }
+        None if synthetic => Ok(PseudonymKey::synthetic()),
+        None => bail!(
+            "{} is not the synthetic twin (no {SYNTHETIC_MARKER}), so a pseudonymisation key is needed: \
+             set {KEY_ENV} or pass --key-file FILE",
+            data.display()
+        ),
+    }
+}
+
+pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
+    let say = Say { quiet };
+    let root = project_root();
+    let pipeline = or_default(&args.pipeline, &root, "pipeline");
+    let data = or_default(&args.data, &root, "data/twin");
+    let queries = or_default(&args.queries, &root, "queries");
+    let templates = or_default(&args.templates, &root, "report-templates");
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => {
+            let name = data
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into());
+            root.join("runs").join(name)
+        }
+    };
+    if !data.is_dir() {
+        bail!(
+            "the data folder {} does not exist (use --data DIR)",
+            data.display()
+        );
+    }
+    let study = load_study(&pipeline)?;
+    let synthetic = data.join(SYNTHETIC_MARKER).is_file();
+    let key = resolve_key(&args.key_file, synthetic, &data)?;
+
+    // Build beside the target and swap in at the end, so a failed run never leaves a folder
+    // that looks like a finished one.
+    let staging = sibling(&out, "partial");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("removing the unfinished run {}", staging.display()))?;
+    }
+    std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let layout = RunLayout::new(&staging);
+    if synthetic {
+        say.line(format!(
+            "note: {} is the synthetic twin; every output is marked synthetic",
+            data.display()
+        ));
+    }
+
+    let mut stages = BTreeMap::new();
+    let opts = IngestOptions { key, synthetic };
+    let ingested =
+        evalpipe_ingest::ingest(&study, &data, &layout, &opts).context("ingest stage")?;
+    let quarantined: usize = ingested.files.iter().map(|f| f.rows_quarantined).sum();
+    let used = ingested
+        .files
+        .iter()
+        .filter(|f| f.status == evalpipe_ingest::FileStatus::Used)
+        .count();
+    say.line(format!(
+        "ingest: {} participants and {} claims from {used} files; {quarantined} rows quarantined ({} findings); see {}",
+        ingested.participants,
+        ingested.claims,
+        ingested.quarantine_records,
+        out.join("ingest/validation/summary.md").display()
+    ));
+    for f in &ingested.files {
+        if f.status == evalpipe_ingest::FileStatus::Rejected {
+            say.line(format!(
+                "warning: {} rejected: {}",
+                f.file,
+                f.notes.join("; ")
+            ));
+        }
+    }
+    if !ingested.lots_without_data.is_empty() {
+        say.line(format!(
+            "warning: lots without data in this refresh: {}",
+            ingested.lots_without_data.join(", ")
+        ));
+    }
+    stages.insert(
+        "ingest".to_string(),
+        serde_json::json!({
+            "participants": ingested.participants,
+            "claims": ingested.claims,
+            "unmatched_claims": ingested.unmatched_claims,
+            "rows_quarantined": quarantined,
+            "quarantine_records": ingested.quarantine_records,
+            "lots_without_data": ingested.lots_without_data,
+        }),
+    );
+
+    let tables = transform(&study, &layout, &queries)?;
+    say.line(format!(
+        "transform: {} tables from {}",
+        tables,
+        queries.display()
+    ));
+    stages.insert(
+        "transform".to_string(),
+        serde_json::json!({ "tables": tables }),
+    );
+
+    let rendered = evalpipe_report::render(
+        &study,
+        &layout,
+        &templates,
+        &evalpipe_report::RenderOptions { synthetic },
+    )
+    .context("report stage")?;
+    stages.insert(
+        "report".to_string(),
+        serde_json::json!({ "files": rendered.len() }),
+    );
+
+    let manifest = Manifest {
+        evalpipe_version: env!("CARGO_PKG_VERSION"),
+        synthetic,
+        inputs: manifest::hash_tree(&data)?,
+        config: manifest::hash_tree(&pipeline)?,
+        queries: manifest::hash_tree(&queries)?,
+        templates: manifest::hash_tree(&templates)?,
+        outputs: manifest::hash_tree(&staging)?,
+        stages,
+    };
+    manifest::write(&manifest, &layout.manifest())?;
+    publish(&staging, &out)?;
+
+    let report = out.join("report/report.html");
+    say.line("report:");
+    println!("{}", report.display());
+    Ok(())
+}
+
+fn transform(study: &Study, layout: &RunLayout, queries: &Path) -> Result<usize> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the query runtime")?;
+    let ran = runtime
+        .block_on(evalpipe_transform::run(
+            study,
+            layout,
+            queries,
+            &evalpipe_transform::TransformOptions::default(),
+        ))
+        .context("transform stage")?;
+    Ok(ran.len())
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "run".into());
+    path.with_file_name(format!(".{name}.{suffix}"))
+}
+
+/// Replaces `out` with the finished `staging` folder. `out` is only removed if it is an
+/// earlier run (it has a manifest), never an arbitrary folder.
+fn publish(staging: &Path, out: &Path) -> Result<()> {
+    if out.exists() {
+        if !out.join("manifest.json").is_file() {
+            bail!(
+                "{} exists and is not an evalpipe run folder; choose another --out or remove it",
+                out.display()
+            );
+        }
+        let old = sibling(out, "old");
+        if old.exists() {
+            std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+        }
+        std::fs::rename(out, &old)
+            .with_context(|| format!("moving the previous run {} aside", out.display()))?;
+        std::fs::rename(staging, out)
+            .with_context(|| format!("publishing the run to {}", out.display()))?;
+        std::fs::remove_dir_all(&old)
+            .with_context(|| format!("removing the previous run {}", old.display()))?;
+    } else {
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::rename(staging, out)
+            .with_context(|| format!("publishing the run to {}", out.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! End-to-end: the `evalpipe` binary on the embedded synthetic twin.
+//!
+//! One pipeline run is shared by the tests (it is the slow part); each test then checks one
+//! promise: Table 2-1's counts, no identifier in any output, deterministic outputs, and a twin
+//! that regenerates byte for byte from its committed seed.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn evalpipe(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "evalpipe {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+struct Run {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+/// The twin run, made once.
+fn twin_run() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("twin");
+        evalpipe(&["run", "--quiet", "--out", dir.to_str().unwrap()]);
+        Run { _tmp: tmp, dir }
+    })
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn table_2_1_participants_by_cohort() {
+    let run = twin_run();
+    let mut reader =
+        csv::Reader::from_path(run.dir.join("tables/participants_by_cohort.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let code = headers.iter().position(|h| h == "cohort_code").unwrap();
+    let n = headers.iter().position(|h| h == "participants").unwrap();
+    let rows: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[code].to_string(), r[n].to_string())
+        })
+        .collect();
+    let expect = [
+        ("HTR", "557"),
+        ("HTH", "1418"),
+        ("RP", "1372"),
+        ("EMP", "619"),
+    ];
+    for (c, count) in expect {
+        assert!(
+            rows.contains(&(c.to_string(), count.to_string())),
+            "{c} {count} not in {rows:?}"
+        );
+    }
+    assert!(
+        rows.iter().any(|(_, count)| count == "3966"),
+        "total 3966 not in {rows:?}"
+    );
+
+    let md = std::fs::read_to_string(run.dir.join("report/report.md")).unwrap();
+    assert!(
+        md.contains("1,418") && md.contains("3,966"),
+        "report lacks Table 2-1's counts"
+    );
+    let html = std::fs::read_to_string(run.dir.join("report/report.html")).unwrap();
+    assert!(
+        html.to_lowercase().contains("synthetic"),
+        "HTML report does not say it is synthetic"
+    );
+    assert!(
+        md.to_lowercase().contains("synthetic"),
+        "Markdown report does not say it is synthetic"
+    );
+}
+
+#[test]
+fn every_twin_row_is_accounted_for() {
+    let run = twin_run();
+    let text = std::fs::read_to_string(run.dir.join("ingest/validation/accounting.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut files = 0;
+    for r in reader.records() {
+        let r = r.unwrap();
+        assert_eq!(&r[3], "used", "{:?}", r);
+        assert_eq!(&r[9], "true", "{:?}", r);
+        files += 1;
+    }
+    assert_eq!(files, 10, "nine MI extracts and one claims extract");
+}
+
+/// Raw identifiers of the input: provider references, postcodes and NI numbers.
+fn raw_identifiers() -> BTreeSet<String> {
+    let data = repo().join("data/twin");
+    let mut ids = BTreeSet::new();
+    let wanted = ["provider_ref", "postcode", "ni_number"];
+    for f in files_under(&data) {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        if name.ends_with(".csv") {
+            let bytes = std::fs::read(&f).unwrap();
+            let text = String::from_utf8_lossy(&bytes)
+                .trim_start_matches('\u{feff}')
+                .to_string();
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            rows = r
+                .records()
+                .map(|x| x.unwrap().iter().map(str::to_string).collect())
+                .collect();
+        } else if name.ends_with(".xlsx") {
+            use calamine::Reader;
+            let mut wb = calamine::open_workbook_auto(&f).unwrap();
+            let range = wb.worksheet_range("Participants").unwrap();
+            rows = range
+                .rows()
+                .map(|r| r.iter().map(|c| c.to_string()).collect())
+                .collect();
+        }
+        let Some(header) = rows.first().cloned() else {
+            continue;
+        };
+        for (i, h) in header.iter().enumerate() {
+            if wanted.contains(&h.as_str()) {
+                ids.extend(
+                    rows.iter()
+                        .skip(1)
+                        .filter_map(|r| r.get(i))
+                        .filter(|v| !v.is_empty())
+                        .cloned(),
+                );
+            }
+        }
+    }
+    ids
+}
+
+/// A file's text: Parquet decoded cell by cell (its pages are compressed), others as bytes.
+fn readable_text(path: &Path) -> String {
+    if path.extension().is_some_and(|e| e == "parquet") {
+        let file = std::fs::File::open(path).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut text = String::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            for col in batch.columns() {
+                for i in 0..col.len() {
+                    text.push_str(&arrow::util::display::array_value_to_string(col, i).unwrap());
+                    text.push('\n');
+                }
+            }
+        }
+        text
+    } else {
+        String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
+    }
+}
+
+/// Every identifier-shaped token of a text: words of letters, digits and hyphens, alone and
+/// in adjacent pairs (postcodes have a space in the middle).
+fn tokens(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .collect();
+    let mut out: Vec<String> = words
+        .iter()
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_string())
+        .collect();
+    out.extend(
+        words
+            .windows(2)
+            .filter(|p| !p[0].is_empty() && !p[1].is_empty())
+            .map(|p| format!("{} {}", p[0], p[1])),
+    );
+    out
+}
+
+#[test]
+fn no_raw_identifier_reaches_any_output() {
+    let run = twin_run();
+    let ids = raw_identifiers();
+    assert!(
+        ids.len() > 3966,
+        "expected provider refs, postcodes and NI numbers, got {}",
+        ids.len()
+    );
+    assert!(
+        ids.iter().all(|id| tokens(id).contains(id)),
+        "an identifier would not be found as a token"
+    );
+    for f in files_under(&run.dir) {
+        for token in tokens(&readable_text(&f)) {
+            assert!(
+                !ids.contains(&token),
+                "{} contains the raw identifier {token}",
+                f.display()
+            );
+        }
+    }
+}
+#[test]
+fn two_runs_on_the_same_inputs_are_byte_identical() {
+    let first = twin_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let second = tmp.path().join("twin");
+    evalpipe(&["run", "--quiet", "--out", second.to_str().unwrap()]);
+    let a = files_under(&first.dir);
+    let b = files_under(&second);
+    let rel = |fs: &[PathBuf], root: &Path| {
+        fs.iter()
+            .map(|f| f.strip_prefix(root).unwrap().to_path_buf())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rel(&a, &first.dir), rel(&b, &second));
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+            "{} differs between runs",
+            x.display()
+        );
+    }
+}
+
+#[test]
+fn the_committed_twin_regenerates_byte_for_byte() {
+    let seed = std::fs::read_to_string(repo().join("data/twin/SYNTHETIC.toml")).unwrap();
+    let seed = seed
+        .lines()
+        .find_map(|l| l.strip_prefix("seed = "))
+        .map(|s| s.trim().to_string())
+        .expect("SYNTHETIC.toml records the seed");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("twin");
+    evalpipe(&[
+        "synth",
+        "--quiet",
+        "--seed",
+        &seed,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let committed = files_under(&repo().join("data/twin"));
+    let fresh = files_under(&out);
+    assert_eq!(committed.len(), fresh.len());
+    for (c, f) in committed.iter().zip(&fresh) {
+        assert_eq!(c.file_name(), f.file_name());
+        assert!(
+            std::fs::read(c).unwrap() == std::fs::read(f).unwrap(),
+            "{} does not regenerate identically",
+            c.display()
+        );
+    }
+}
