@@ -295,3 +295,126 @@ fn the_committed_twin_regenerates_byte_for_byte() {
         );
     }
 }
+
+/// Golden outputs of the twin run: every output table and the rendered report, as text.
+/// A change here is reviewed like code (`cargo insta review`); correctness is asserted above
+/// and in the stage crates against numbers we did not compute.
+#[test]
+fn golden_twin_outputs() {
+    let run = twin_run();
+    let snapshots = repo().join("tests/snapshots");
+    let mut tables: Vec<PathBuf> = std::fs::read_dir(run.dir.join("tables"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        // Staging tables are one row per participant: checked through the tables built on them.
+        .filter(|p| {
+            !repo()
+                .join("queries/staging")
+                .join(p.with_extension("sql").file_name().unwrap())
+                .exists()
+        })
+        .collect();
+    tables.sort();
+    assert!(tables.len() >= 7, "{tables:?}");
+    insta::with_settings!({ snapshot_path => &snapshots, prepend_module_to_snapshot => false }, {
+        for t in &tables {
+            let name = format!("twin__{}", t.file_stem().unwrap().to_string_lossy());
+            insta::assert_snapshot!(name, std::fs::read_to_string(t).unwrap());
+        }
+        let md = std::fs::read_to_string(run.dir.join("report/report.md")).unwrap();
+        insta::assert_snapshot!("twin__report_md", md);
+    });
+}
+
+fn table_column(run: &Run, table: &str, key: &str, value: &str) -> Vec<(String, String)> {
+    let mut reader = csv::Reader::from_path(run.dir.join(format!("tables/{table}.csv"))).unwrap();
+    let h = reader.headers().unwrap().clone();
+    let (k, v) = (
+        h.iter().position(|c| c == key).unwrap(),
+        h.iter().position(|c| c == value).unwrap(),
+    );
+    reader
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| (r[k].to_string(), r[v].to_string()))
+        .collect()
+}
+
+/// The twin is calibrated to the published counts of Tables 4-2 and 4-3 and Figure 2-1: the
+/// pipeline must get them back through ingest and SQL (report sections 4.2.4, 4.3, 2.2–2.3).
+#[test]
+fn published_counts_reproduce_on_the_twin() {
+    let run = twin_run();
+    let barriers = table_column(run, "barriers", "option", "participants");
+    let published_4_2 = [
+        ("employability", "3548"),
+        ("confidence", "2070"),
+        ("qualifications", "1597"),
+        ("work_experience", "1398"),
+        ("debt", "1175"),
+        ("health", "749"),
+        ("local_jobs", "568"),
+        ("esol", "555"),
+        ("childcare", "483"),
+        ("transport", "369"),
+    ];
+    for (option, n) in published_4_2 {
+        assert!(
+            barriers.contains(&(option.into(), n.into())),
+            "Table 4-2 {option} {n}: {barriers:?}"
+        );
+    }
+    assert!(
+        table_column(run, "barriers", "option", "n")
+            .iter()
+            .all(|(_, n)| n == "3882")
+    );
+
+    let actions = table_column(run, "agreed_actions", "option", "participants");
+    for (option, n) in [
+        ("cv", "3203"),
+        ("apply_job", "2750"),
+        ("match_skills", "2652"),
+        ("coaching", "1169"),
+        ("employer_taster", "8"),
+    ] {
+        assert!(
+            actions.contains(&(option.into(), n.into())),
+            "Table 4-3 {option} {n}: {actions:?}"
+        );
+    }
+    assert!(
+        table_column(run, "agreed_actions", "option", "n")
+            .iter()
+            .all(|(_, n)| n == "3594")
+    );
+
+    let claims = table_column(run, "claims_performance", "milestone_code", "achieved");
+    for (m, n) in [
+        ("EMB", "3255"),
+        ("JS", "1123"),
+        ("S13", "768"),
+        ("S26", "602"),
+        ("S52", "349"),
+        ("PROG", "458"),
+    ] {
+        assert!(
+            claims.contains(&(m.into(), n.into())),
+            "Figure 2-1 {m} {n}: {claims:?}"
+        );
+    }
+    // Published percentages of target: 82, 106, 89, 85, 66, 46 (whole per cent).
+    let pct = table_column(run, "claims_performance", "milestone_code", "pct_of_target");
+    for (m, p) in [
+        ("EMB", 82.0),
+        ("JS", 106.0),
+        ("S13", 89.0),
+        ("S26", 85.0),
+        ("S52", 66.0),
+        ("PROG", 46.0),
+    ] {
+        let got: f64 = pct.iter().find(|(c, _)| c == m).unwrap().1.parse().unwrap();
+        assert_eq!((got * 100.0).round(), p, "{m} % of target");
+    }
+}

@@ -478,6 +478,7 @@ fn ingest_file(
         if let Some((who, milestone)) = counted_milestone(dict, &validator, &row) {
             findings.extend(sequence_findings(dict, &first, &who, &milestone));
         }
+        findings.extend(milestone_cohort_finding(study, dict, &validator, &row));
         let row_lot = lot
             .map(str::to_string)
             .or_else(|| {
@@ -600,6 +601,38 @@ fn sequence_findings(
         }
     }
     out
+}
+
+/// A claim whose milestone its cohort cannot be paid for (study.toml `milestone.cohorts`).
+fn milestone_cohort_finding(
+    study: &Study,
+    dict: &Dictionary,
+    v: &Validator,
+    row: &RawRow,
+) -> Option<Finding> {
+    let cohort_col = dict.dataset.cohort_column.as_deref()?;
+    let milestone_col = dict.dataset.milestone_column.as_deref()?;
+    let cohort = v.raw(row, cohort_col)?;
+    let code = v.raw(row, milestone_col)?;
+    let milestone = study
+        .milestones
+        .iter()
+        .find(|m| m.code.eq_ignore_ascii_case(code))?;
+    let cohort = study
+        .cohorts
+        .iter()
+        .find(|c| c.code.eq_ignore_ascii_case(cohort))?;
+    if milestone.cohorts.contains(&cohort.code) {
+        return None;
+    }
+    Some(Finding {
+        rule: "milestone_not_for_cohort",
+        column: Some(milestone_col.to_string()),
+        message: format!(
+            "a `{}` claim cannot be made for the {} cohort (`{}`); see the milestone's cohorts in study.toml",
+            milestone.code, cohort.name, cohort.code
+        ),
+    })
 }
 
 fn write_clean(

@@ -276,6 +276,19 @@ fn missing_required_field() {
 }
 
 #[test]
+fn progression_employer_without_a_progression() {
+    let f = one_bad(|r| {
+        r.insert("progression_employer".into(), "same".into());
+    });
+    assert_finding(
+        &f,
+        "missing_prerequisite",
+        "progression_employer",
+        "`progression_employer` is filled but `progression_date` is blank",
+    );
+}
+
+#[test]
 fn registration_outside_the_programme() {
     let f = one_bad(|r| {
         r.insert("registration_date".into(), "01/01/2018".into());
@@ -554,17 +567,6 @@ fn latest_extract_wins_and_a_rejected_latest_does_not_fall_back() {
     assert_eq!(s.participants, 0);
 }
 
-fn claims_csv(rows: &[[&str; 9]]) -> String {
-    let mut s = String::from(
-        "claim_ref,lot_code,provider_ref,payment_group,milestone,milestone_date,submitted_date,amount_gbp,status\n",
-    );
-    for r in rows {
-        s.push_str(&r.join(","));
-        s.push('\n');
-    }
-    s
-}
-
 #[test]
 fn claims_rules() {
     let c = case();
@@ -574,126 +576,28 @@ fn claims_rules() {
         csv_text(&study, &[row("A")]),
     )
     .unwrap();
-    let text = claims_csv(&[
-        [
-            "C1",
-            "L4",
-            "A",
-            "HTH",
-            "JS",
-            "06/01/2020",
-            "20/01/2020",
-            "889.00",
-            "VALIDATED",
-        ],
-        [
-            "C2",
-            "L4",
-            "A",
-            "HTH",
-            "S13",
-            "06/04/2020",
-            "20/04/2020",
-            "300",
-            "VALIDATED",
-        ],
-        // Not in the MI sample: valid, reported as unmatched.
-        [
-            "C3",
-            "L6",
-            "Z9",
-            "RP",
-            "JS",
-            "06/01/2020",
-            "20/01/2020",
-            "400",
-            "VALIDATED",
-        ],
-        // S26 without a validated S13 for this participant.
-        [
-            "C4",
-            "L6",
-            "Z9",
-            "RP",
-            "S26",
-            "06/07/2020",
-            "20/07/2020",
-            "100",
-            "VALIDATED",
-        ],
-        // Duplicate claim reference.
-        [
-            "C5",
-            "L4",
-            "B",
-            "HTH",
-            "REG",
-            "06/01/2020",
-            "20/01/2020",
-            "0",
-            "VALIDATED",
-        ],
-        [
-            "C5",
-            "L4",
-            "B",
-            "HTH",
-            "EMB",
-            "06/01/2020",
-            "20/01/2020",
-            "0",
-            "VALIDATED",
-        ],
-        // Two validated job starts for one participant; a rejected one does not count.
-        [
-            "C7",
-            "L7",
-            "Q",
-            "RP",
-            "JS",
-            "06/01/2020",
-            "20/01/2020",
-            "400",
-            "VALIDATED",
-        ],
-        [
-            "C8",
-            "L7",
-            "Q",
-            "RP",
-            "JS",
-            "06/02/2020",
-            "20/02/2020",
-            "400",
-            "VALIDATED",
-        ],
-        [
-            "C9",
-            "L7",
-            "Q",
-            "RP",
-            "JS",
-            "06/02/2020",
-            "20/02/2020",
-            "400",
-            "REJECTED",
-        ],
-        [
-            "C10",
-            "L7",
-            "Q",
-            "RP",
-            "JS",
-            "06/02/2020",
-            "20/01/2020",
-            "£400",
-            "PAID",
-        ],
-    ]);
+    let text = "\
+claim_ref,lot_code,provider_ref,payment_group,milestone,milestone_date,submitted_date,amount_gbp,status
+C1,L4,A,HTH,JS,06/01/2020,20/01/2020,889.00,VALIDATED
+C2,L4,A,HTH,S13,06/04/2020,20/04/2020,300,VALIDATED
+C3,L6,Z9,RP,JS,06/01/2020,20/01/2020,400,VALIDATED
+C4,L6,Z9,RP,S26,06/07/2020,20/07/2020,100,VALIDATED
+C5,L4,B,HTH,REG,06/01/2020,20/01/2020,0,VALIDATED
+C5,L4,B,HTH,EMB,06/01/2020,20/01/2020,0,VALIDATED
+C7,L7,Q,RP,JS,06/01/2020,20/01/2020,400,VALIDATED
+C8,L7,Q,RP,JS,06/02/2020,20/02/2020,400,VALIDATED
+C9,L7,Q,RP,JS,06/02/2020,20/02/2020,400,REJECTED
+C10,L7,Q,RP,JS,06/02/2020,20/01/2020,£400,PAID
+C11,L7,E,EMP,JS,06/02/2020,20/02/2020,400,QUERIED
+";
+    // Line 4 (C3) is for a participant not in the MI: valid, reported as unmatched. Line 5: an
+    // S26 without a validated S13. Lines 6-7: one claim reference twice. Lines 8-9: two
+    // validated job starts for one participant (the rejected C9 does not count). Line 11: the
+    // Employed cohort has no job start milestone.
     std::fs::write(c.data.join("claims_20220131.csv"), text).unwrap();
     let s = run(&c);
     let a = account(&s, "claims_20220131.csv");
-    assert_eq!((a.rows_read, a.rows_clean, a.rows_quarantined), (10, 4, 6));
+    assert_eq!((a.rows_read, a.rows_clean, a.rows_quarantined), (11, 4, 7));
     let rules: Vec<(u64, Vec<&str>)> = a
         .rows
         .iter()
@@ -710,6 +614,7 @@ fn claims_rules() {
         (8, vec!["duplicate_milestone"]),
         (9, vec!["duplicate_milestone"]),
         (11, vec!["date_order", "invalid_money", "unknown_code"]),
+        (12, vec!["milestone_not_for_cohort"]),
     ];
     assert_eq!(rules, expected);
     let seq = &a.rows[0].findings[0].message;

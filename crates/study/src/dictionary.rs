@@ -59,6 +59,10 @@ pub struct DatasetSpec {
     /// The column holding the milestone code (claims).
     #[serde(default)]
     pub milestone_column: Option<String>,
+    /// The column holding the cohort; with `milestone_column`, a claim's milestone must be one
+    /// the study lets that cohort be paid for.
+    #[serde(default)]
+    pub cohort_column: Option<String>,
     /// A counted milestone needs a counted claim for this earlier milestone.
     #[serde(default)]
     pub milestone_requires: BTreeMap<String, String>,
