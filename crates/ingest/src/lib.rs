@@ -175,7 +175,7 @@ pub fn ingest(
     let mut sink = Sink::create(study, layout)?;
     let mut accounts: Vec<FileAccount> = found.skipped.clone();
     let mut lots_without_data = Vec::new();
-    let mut mi_ids: HashSet<String> = HashSet::new();
+    let mut mi_ids: HashSet<Fingerprint> = HashSet::new();
 
     for lot in &study.lots {
         match found.mi.get(&lot.code) {
@@ -208,7 +208,7 @@ pub fn ingest(
     }
     let unmatched_claims = claim_ids
         .iter()
-        .filter(|(_, id)| !mi_ids.contains(id))
+        .filter(|(_, id)| !mi_ids.contains(&fingerprint(id)))
         .count();
 
     let (participants, claims, quarantine_records, mut outputs) = sink.finish()?;
@@ -231,10 +231,10 @@ pub fn ingest(
     })
 }
 
-fn unmatched_note(claims: &[(String, String)], mi_ids: &HashSet<String>) -> Option<String> {
+fn unmatched_note(claims: &[(String, String)], mi_ids: &HashSet<Fingerprint>) -> Option<String> {
     let mut by_lot: BTreeMap<&str, usize> = BTreeMap::new();
     for (lot, id) in claims {
-        if !mi_ids.contains(id) {
+        if !mi_ids.contains(&fingerprint(id)) {
             *by_lot.entry(lot.as_str()).or_default() += 1;
         }
     }
@@ -349,11 +349,26 @@ impl Sink {
     }
 }
 
+/// A 128-bit fingerprint of a key: what ingest keeps per participant to find duplicates and
+/// unmatched claims, so memory grows by 16 bytes a row, not by the key's length. Two keys share
+/// a fingerprint with odds of about n²/2¹²⁹, nil for any extract; it never leaves memory.
+type Fingerprint = u128;
+
+fn fingerprint(key: &str) -> Fingerprint {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (salt, key).hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
 /// First pass over a file: key counts and, for claims, counted milestones per participant.
 #[derive(Default)]
 struct FirstPass {
     data_rows: usize,
-    keys: HashMap<String, u32>,
+    keys: HashMap<Fingerprint, u32>,
     milestones: HashMap<(String, String), HashMap<String, u32>>,
 }
 
@@ -364,7 +379,7 @@ fn ingest_file(
     lot: Option<&str>,
     opts: &IngestOptions,
     sink: &mut Sink,
-    clean_ids: &mut HashSet<String>,
+    clean_ids: &mut HashSet<Fingerprint>,
 ) -> Result<FileAccount> {
     let mut account = FileAccount::new(file, &dict.dataset.name, lot);
     let open = || {
@@ -417,7 +432,7 @@ fn ingest_file(
             .raw(&row, &dict.dataset.key)
             .filter(|k| !k.is_empty())
         {
-            *first.keys.entry(k.to_string()).or_default() += 1;
+            *first.keys.entry(fingerprint(k)).or_default() += 1;
         }
         if let Some((who, milestone)) = counted_milestone(dict, &validator, &row) {
             *first
@@ -463,7 +478,7 @@ fn ingest_file(
         }
         let (checked, mut findings) = validator.check(&row);
         let key = validator.raw(&row, &dict.dataset.key).unwrap_or("");
-        if let Some(&n) = first.keys.get(key) {
+        if let Some(&n) = first.keys.get(&fingerprint(key)) {
             if n > 1 {
                 findings.push(Finding {
                     rule: "duplicate_key",
@@ -492,7 +507,7 @@ fn ingest_file(
             account.rows_clean += 1;
             let id = pseudonym.clone().unwrap_or_default();
             write_clean(dict, sink, &checked, &id, &row_lot, &file_name, row.row)?;
-            clean_ids.insert(id);
+            clean_ids.insert(fingerprint(&id));
         } else {
             account.rows_quarantined += 1;
             account.record(&row, &findings);

@@ -156,6 +156,7 @@ fn runs_staging_first_then_outputs_in_file_order() {
     assert_eq!(
         order,
         [
+            ("answer_counts", TableKind::Staging),
             ("participant_outcomes", TableKind::Staging),
             ("agreed_actions", TableKind::Output),
             ("barriers", TableKind::Output),
