@@ -185,6 +185,12 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
             ));
         }
     }
+    let claims_used = ingested.files.iter().any(|f| {
+        f.dataset == study.claims.dataset.name && f.status == evalpipe_ingest::FileStatus::Used
+    });
+    if !claims_used {
+        say.line("warning: no usable claims extract in this refresh: claims tables are empty");
+    }
     if !ingested.lots_without_data.is_empty() {
         say.line(format!(
             "warning: lots without data in this refresh: {}",
