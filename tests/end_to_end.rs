@@ -418,3 +418,50 @@ fn published_counts_reproduce_on_the_twin() {
         assert_eq!((got * 100.0).round(), p, "{m} % of target");
     }
 }
+
+#[test]
+fn annex_workbook_has_a_sheet_per_table_with_title_n_and_cells() {
+    use calamine::{Data, Reader};
+    let run = twin_run();
+    let mut wb = calamine::open_workbook_auto(run.dir.join("report/annex.xlsx")).unwrap();
+    let names = wb.sheet_names();
+    for expected in [
+        "Contents",
+        "participants_by_cohort",
+        "barriers",
+        "agreed_actions",
+        "claims_performance",
+        "how_heard",
+    ] {
+        assert!(
+            names.contains(&expected.to_string()),
+            "no sheet {expected} in {names:?}"
+        );
+    }
+    assert!(
+        !names.contains(&"participant_outcomes".to_string()),
+        "staging tables are not annex tables"
+    );
+    let sheet = wb.worksheet_range("participants_by_cohort").unwrap();
+    let cell = |r: u32, c: u32| sheet.get_value((r, c)).cloned().unwrap_or(Data::Empty);
+    assert_eq!(
+        cell(0, 0),
+        Data::String("report Table 2-1 (total number of participants engaged, by cohort)".into())
+    );
+    assert_eq!(
+        cell(1, 0),
+        Data::String("Synthetic data — not the programme's real figures.".into())
+    );
+    assert!(
+        matches!(cell(2, 0), Data::String(s) if s.ends_with("(N = 3966)")),
+        "{:?}",
+        cell(2, 0)
+    );
+    let header: Vec<String> = (0..8).map(|c| cell(4, c).to_string()).collect();
+    let code = header.iter().position(|h| h == "cohort_code").unwrap() as u32;
+    let count = header.iter().position(|h| h == "participants").unwrap() as u32;
+    let hth = (5..10)
+        .find(|&r| cell(r, code) == Data::String("HTH".into()))
+        .expect("an HTH row");
+    assert_eq!(cell(hth, count), Data::Float(1418.0));
+}

@@ -227,9 +227,11 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         &evalpipe_report::RenderOptions { synthetic },
     )
     .context("report stage")?;
+    evalpipe_report::write_annex(&study, &layout, synthetic)
+        .context("report stage: the annex workbook")?;
     stages.insert(
         "report".to_string(),
-        serde_json::json!({ "files": rendered.len() }),
+        serde_json::json!({ "files": rendered.len() + 1 }),
     );
 
     let manifest = Manifest {

@@ -39,6 +39,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod annex;
 mod data;
 pub mod format;
 mod lint;
@@ -50,6 +51,7 @@ use evalpipe_study::{RunLayout, Study};
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context, escape_formatter};
 
+pub use annex::{ANNEX_FILE, write_annex};
 pub use data::read_rows;
 pub use lint::{LintFinding, lint_template, lint_templates};
 
@@ -84,6 +86,14 @@ pub enum Error {
         /// The template being rendered.
         template: String,
         /// What failed, with the template and line it failed in.
+        message: String,
+    },
+    /// The annex workbook cannot be built.
+    #[error("annex workbook {path}: {message}")]
+    Annex {
+        /// The workbook.
+        path: PathBuf,
+        /// What failed.
         message: String,
     },
     /// An output cannot be written.

@@ -63,7 +63,7 @@ pub use header::QueryHeader;
 pub use output::{FLOAT_DECIMALS, csv_text, float};
 pub use reference::{REFERENCE_TABLES, reference_tables};
 pub use run::{
-    INPUT_TABLES, REFERENCE_DIR, STAGING_DIR, TableKind, TableRun, TransformOptions,
+    CATALOG_TABLE, INPUT_TABLES, REFERENCE_DIR, STAGING_DIR, TableKind, TableRun, TransformOptions,
     discover_queries, run, run_blocking,
 };
 pub use session::{SessionConfigSpec, session};

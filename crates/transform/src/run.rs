@@ -26,6 +26,11 @@ pub const STAGING_DIR: &str = "staging";
 /// Sub-folder of `<run>/tables/` holding the reference tables.
 pub const REFERENCE_DIR: &str = "reference";
 
+/// The catalogue of a run's query tables (`tables/catalog.parquet|csv`): each table's header
+/// (what it produces, its grain and base) and row count, so later stages — the annex workbook,
+/// `check`, `diff` — describe a table without parsing SQL.
+pub const CATALOG_TABLE: &str = "catalog";
+
 /// What a table is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableKind {
@@ -164,7 +169,47 @@ pub async fn run(
             csv,
         });
     }
+    write_catalog(layout, &runs)?;
     Ok(runs)
+}
+
+fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use std::sync::Arc;
+    let queried: Vec<(&TableRun, &QueryHeader)> = runs
+        .iter()
+        .filter_map(|r| r.header.as_ref().map(|h| (r, h)))
+        .collect();
+    let text = |f: &dyn Fn(&TableRun, &QueryHeader) -> String| -> ArrayRef {
+        Arc::new(StringArray::from(
+            queried.iter().map(|(r, h)| f(r, h)).collect::<Vec<_>>(),
+        ))
+    };
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("table", text(&|_, h| h.table.clone())),
+        ("kind", text(&|r, _| format!("{:?}", r.kind).to_lowercase())),
+        ("produces", text(&|_, h| h.produces.clone())),
+        ("grain", text(&|_, h| h.grain.clone())),
+        ("base", text(&|_, h| h.base.clone())),
+        ("reads", text(&|_, h| h.reads.join(" "))),
+        (
+            "rows",
+            Arc::new(Int64Array::from(
+                queried
+                    .iter()
+                    .map(|(r, _)| r.rows as i64)
+                    .collect::<Vec<_>>(),
+            )),
+        ),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).map_err(|e| Error::Internal {
+        context: "building the table catalogue".into(),
+        message: e.to_string(),
+    })?;
+    let schema = batch.schema();
+    let batches = [batch];
+    write_parquet(&layout.table(CATALOG_TABLE, "parquet"), &schema, &batches)?;
+    write_csv(&layout.table(CATALOG_TABLE, "csv"), &schema, &batches)
 }
 
 /// The query files in run order: `staging/*.sql`, then `*.sql`, each sorted by file name.
