@@ -15,6 +15,10 @@ pub(crate) struct StudyFile {
     pub lot: Vec<Lot>,
     pub cohort: Vec<Cohort>,
     pub milestone: Vec<Milestone>,
+    #[serde(default)]
+    pub characteristic: Vec<Characteristic>,
+    #[serde(default)]
+    pub band: Vec<Band>,
 }
 
 /// Title and provenance of the study.
@@ -137,6 +141,67 @@ pub struct Milestone {
     pub payment_gbp: BTreeMap<String, u64>,
 }
 
+/// A participant characteristic the tables break down by (report 2.2 and the "by
+/// characteristic" Annex tables), read from one MI column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Characteristic {
+    /// Name the output tables use in their `characteristic` column.
+    pub name: String,
+    /// Heading in the report's words.
+    pub title: String,
+    /// The MI column (or derived column) it is read from.
+    pub column: String,
+    /// For a code column: the grouping of its code list whose labels are the categories. Codes
+    /// outside the grouping (e.g. "prefer not to say") count as no data.
+    #[serde(default)]
+    pub grouping: Option<String>,
+    /// For a numeric column: the banding (`[[band]]`) whose labels are the categories.
+    #[serde(default)]
+    pub banding: Option<String>,
+}
+
+/// How a [`Characteristic`]'s categories arise from its column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CharacteristicKind {
+    /// Labels of a grouping of the column's code list.
+    Grouping,
+    /// The column's code list's own labels, every code a category.
+    Labels,
+    /// A yes/no flag.
+    Flag,
+    /// Bands of a numeric column.
+    Band,
+}
+
+impl CharacteristicKind {
+    /// The name SQL sees in the `characteristics` reference table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CharacteristicKind::Grouping => "grouping",
+            CharacteristicKind::Labels => "labels",
+            CharacteristicKind::Flag => "flag",
+            CharacteristicKind::Band => "band",
+        }
+    }
+}
+
+/// One band of a numeric characteristic: `from` inclusive, `below` exclusive, either open.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    /// The banding it belongs to (e.g. `age`).
+    pub banding: String,
+    /// Label the tables show.
+    pub label: String,
+    /// Lowest value in the band; absent for the first band of an open-ended banding.
+    #[serde(default)]
+    pub from: Option<f64>,
+    /// First value above the band; absent for the last band.
+    #[serde(default)]
+    pub below: Option<f64>,
+}
+
 fn date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
     let value = toml::value::Datetime::deserialize(d)?;
     crate::toml_date(&value)
@@ -203,5 +268,106 @@ pub(crate) fn check(study: &Study) -> Result<(), String> {
             return Err(format!("claims cut-off given for unknown lot `{lot}`"));
         }
     }
+    check_bands(&study.bands)?;
+    let mut names = std::collections::BTreeSet::new();
+    for c in &study.characteristics {
+        if !names.insert(c.name.as_str()) {
+            return Err(format!("characteristic `{}` is declared twice", c.name));
+        }
+        study.characteristic_kind(c)?;
+    }
     Ok(())
+}
+
+/// A banding's bands must run upwards without gaps or overlaps, so every value falls in at
+/// most one band and the only values without a band are below the first or above the last.
+fn check_bands(bands: &[Band]) -> Result<(), String> {
+    let mut by_banding: BTreeMap<&str, Vec<&Band>> = BTreeMap::new();
+    for b in bands {
+        by_banding.entry(&b.banding).or_default().push(b);
+    }
+    for (banding, list) in by_banding {
+        for (i, b) in list.iter().enumerate() {
+            let first = i == 0;
+            let last = i + 1 == list.len();
+            if b.from.is_none() && !first || b.below.is_none() && !last {
+                return Err(format!(
+                    "band `{}` of banding `{banding}`: only the first band may omit `from` and \
+                     only the last may omit `below`",
+                    b.label
+                ));
+            }
+            if let (Some(from), Some(below)) = (b.from, b.below) {
+                if from >= below {
+                    return Err(format!(
+                        "band `{}` of banding `{banding}`: `from` ({from}) must be below \
+                         `below` ({below})",
+                        b.label
+                    ));
+                }
+            }
+            if let Some(next) = list.get(i + 1) {
+                if b.below != next.from {
+                    return Err(format!(
+                        "bands `{}` and `{}` of banding `{banding}` must meet: `below` of one \
+                         is the `from` of the next",
+                        b.label, next.label
+                    ));
+                }
+            }
+            if list[..i].iter().any(|o| o.label == b.label) {
+                return Err(format!(
+                    "banding `{banding}` has two bands labelled `{}`",
+                    b.label
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn band(label: &str, from: Option<f64>, below: Option<f64>) -> Band {
+        Band {
+            banding: "age".into(),
+            label: label.into(),
+            from,
+            below,
+        }
+    }
+
+    #[test]
+    fn bands_must_meet_without_gaps_or_overlaps() {
+        let ok = [
+            band("a", Some(16.0), Some(25.0)),
+            band("b", Some(25.0), None),
+        ];
+        assert!(check_bands(&ok).is_ok());
+        let gap = [
+            band("a", Some(16.0), Some(24.0)),
+            band("b", Some(25.0), None),
+        ];
+        let err = check_bands(&gap).unwrap_err();
+        assert!(
+            err.contains("`a` and `b`") && err.contains("must meet"),
+            "{err}"
+        );
+        let open_middle = [band("a", None, None), band("b", Some(25.0), None)];
+        assert!(
+            check_bands(&open_middle)
+                .unwrap_err()
+                .contains("only the first")
+        );
+        let empty = [band("a", Some(30.0), Some(25.0))];
+        assert!(check_bands(&empty).unwrap_err().contains("must be below"));
+        let twice = [band("a", Some(1.0), Some(2.0)), band("a", Some(2.0), None)];
+        assert!(
+            check_bands(&twice)
+                .unwrap_err()
+                .contains("two bands labelled `a`")
+        );
+    }
 }

@@ -23,7 +23,9 @@ mod config;
 mod dictionary;
 mod layout;
 
-pub use config::{Cohort, Lot, Milestone, Periods, StudyInfo};
+pub use config::{
+    Band, Characteristic, CharacteristicKind, Cohort, Lot, Milestone, Periods, StudyInfo,
+};
 pub use dictionary::{
     AppliesWhen, Bound, Code, ColumnSpec, ColumnType, DatasetSpec, DerivedSpec, Dictionary,
     IdentifierRule, MinAge, MinWeeksAfter, QuestionSpec,
@@ -86,6 +88,10 @@ pub struct Study {
     pub claims: Dictionary,
     /// Every code list of both dictionaries, by name.
     pub codes: BTreeMap<String, Vec<Code>>,
+    /// Characteristics the tables break down by, in report order.
+    pub characteristics: Vec<Characteristic>,
+    /// Bands of numeric characteristics, each banding's bands in ascending order.
+    pub bands: Vec<Band>,
 }
 
 impl Study {
@@ -129,6 +135,8 @@ impl Study {
             mi,
             claims,
             codes,
+            characteristics: file.characteristic,
+            bands: file.band,
         };
         config::check(&study).map_err(|message| Error::Invalid {
             path: study_path,
@@ -140,6 +148,69 @@ impl Study {
     /// The lot with this contract code.
     pub fn lot(&self, code: &str) -> Option<&Lot> {
         self.lots.iter().find(|l| l.code == code)
+    }
+
+    /// How a characteristic's categories arise from its MI column, checked against the
+    /// dictionary: a grouping needs a code column whose list has that grouping, a banding a
+    /// numeric column and declared bands; a flag or code column needs neither.
+    pub fn characteristic_kind(&self, c: &Characteristic) -> Result<CharacteristicKind, String> {
+        let at = |m: String| format!("characteristic `{}`: {m}", c.name);
+        let column = self.mi.columns.iter().find(|x| x.name == c.column);
+        let derived = self.mi.derived.iter().any(|d| d.name == c.column);
+        let (kind, codes) = match (column, derived) {
+            (Some(col), _) => (Some(col.kind), col.codes.as_deref()),
+            (None, true) => (None, None),
+            (None, false) => {
+                return Err(at(format!("no MI column `{}`", c.column)));
+            }
+        };
+        if column.is_some_and(|col| col.identifier.is_some()) {
+            return Err(at(format!(
+                "`{}` is an identifier and never leaves ingest",
+                c.column
+            )));
+        }
+        let numeric = derived
+            || matches!(
+                kind,
+                Some(ColumnType::Integer | ColumnType::Number | ColumnType::Money)
+            );
+        match (&c.grouping, &c.banding) {
+            (Some(_), Some(_)) => Err(at("give a grouping or a banding, not both".into())),
+            (Some(grouping), None) => {
+                let list = codes.ok_or_else(|| at(format!("`{}` has no code list", c.column)))?;
+                if !self
+                    .code_list(list)
+                    .iter()
+                    .any(|code| code.group.contains_key(grouping))
+                {
+                    return Err(at(format!(
+                        "code list `{list}` has no grouping `{grouping}`"
+                    )));
+                }
+                Ok(CharacteristicKind::Grouping)
+            }
+            (None, Some(banding)) => {
+                if !numeric {
+                    return Err(at(format!(
+                        "`{}` is not numeric, it cannot be banded",
+                        c.column
+                    )));
+                }
+                if !self.bands.iter().any(|b| &b.banding == banding) {
+                    return Err(at(format!("no `[[band]]` has banding `{banding}`")));
+                }
+                Ok(CharacteristicKind::Band)
+            }
+            (None, None) => match (kind, codes) {
+                (Some(ColumnType::Flag), _) => Ok(CharacteristicKind::Flag),
+                (_, Some(_)) => Ok(CharacteristicKind::Labels),
+                _ => Err(at(format!(
+                    "`{}` is neither a flag nor a code column: give a banding",
+                    c.column
+                ))),
+            },
+        }
     }
 
     /// A code list by name. Lists are checked at load time, so a name from the dictionary is
@@ -195,6 +266,54 @@ mod tests {
         );
         let js = study.milestones.iter().find(|m| m.code == "JS").unwrap();
         assert_eq!(js.payment_gbp.get("HTH"), Some(&889));
+    }
+
+    #[test]
+    fn characteristics_are_checked_against_the_dictionary() {
+        let mut study = Study::load(&pipeline()).unwrap();
+        let kind = |study: &Study, name: &str| {
+            let c = study
+                .characteristics
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap();
+            study.characteristic_kind(c)
+        };
+        assert_eq!(kind(&study, "sex"), Ok(CharacteristicKind::Grouping));
+        assert_eq!(kind(&study, "age_band"), Ok(CharacteristicKind::Band));
+        assert_eq!(kind(&study, "caring_child"), Ok(CharacteristicKind::Flag));
+        assert_eq!(
+            kind(&study, "contract_type"),
+            Ok(CharacteristicKind::Labels)
+        );
+        let wrong = |column: &str, grouping: Option<&str>, banding: Option<&str>| Characteristic {
+            name: "x".into(),
+            title: "X".into(),
+            column: column.into(),
+            grouping: grouping.map(Into::into),
+            banding: banding.map(Into::into),
+        };
+        study.characteristics = vec![wrong("gender", Some("nope"), None)];
+        let err = study
+            .characteristic_kind(&study.characteristics[0])
+            .unwrap_err();
+        assert!(err.contains("no grouping `nope`"), "{err}");
+        let err = study
+            .characteristic_kind(&wrong("gender", None, Some("age")))
+            .unwrap_err();
+        assert!(err.contains("not numeric"), "{err}");
+        let err = study
+            .characteristic_kind(&wrong("postcode", None, None))
+            .unwrap_err();
+        assert!(err.contains("identifier"), "{err}");
+        let err = study
+            .characteristic_kind(&wrong("shoe_size", None, None))
+            .unwrap_err();
+        assert!(err.contains("no MI column"), "{err}");
+        let err = study
+            .characteristic_kind(&wrong("age_at_registration", None, Some("nope")))
+            .unwrap_err();
+        assert!(err.contains("no `[[band]]`"), "{err}");
     }
 
     #[test]

@@ -43,6 +43,10 @@ enum Cell {
     Text(&'static str),
     Date(&'static str),
     Int(i64),
+    Num(f64),
+    Flag(bool),
+    /// Money in pence.
+    Pence(i128),
 }
 
 /// Writes `participants`, `participant_answers` and `claims` into `layout`'s `ingest/` folder.
@@ -59,6 +63,338 @@ pub fn write(study: &Study, layout: &RunLayout) -> Result<()> {
     }
     Ok(())
 }
+
+/// The second fixture, for the breakdown tables: sixteen participants (`q01`–`q16`) across three
+/// lots with every characteristic the tables use, chosen to sit on band edges and code-list
+/// gaps. Writes the same three datasets as [`write`].
+///
+/// | id  | lot | cohort | registered | sex | age | ethnicity | qualification | child/sole | adult | health | benefits | MI outcomes |
+/// |-----|-----|--------|------------|-----|-----|-----------|---------------|------------|-------|--------|----------|-------------|
+/// | q01 | L1  | HTH    | 2019-01-15 | F   | 16  | W1        | NONE          | Y / Y      | N     | Y      | Y        | EMB JS S13  |
+/// | q02 | L1  | HTH    | 2019-02-10 | F   | 24  | A2        | ENTRY         | Y / N      | N     | N      | Y        | EMB (JS claim rejected) |
+/// | q03 | L1  | HTH    | 2019-02-20 | M   | 25  | A1        | L1            | N          | N     | N      | Y        | EMB (JS from a validated claim) |
+/// | q04 | L1  | HTR    | 2020-03-22 | M   | 34  | B1        | L2            | N          | Y     | X      | N        | EMB JS S13  |
+/// | q05 | L1  | HTR    | 2020-03-23 | F   | 35  | X         | L3            | —          | —     | N      | N        | EMB         |
+/// | q06 | L2  | HTR    | 2020-04-01 | X   | 44  | W2        | L4PLUS        | Y / —      | N     | Y      | —        | EMB JS      |
+/// | q07 | L2  | RP     | 2020-05-05 | M   | 45  | M1        | OTHER         | N          | N     | N      | N        | EMB JS S13  |
+/// | q08 | L2  | RP     | 2020-06-30 | F   | 49  | W1        | —             | Y / Y      | N     | N      | Y        | —           |
+/// | q09 | L2  | RP     | 2021-01-05 | F   | 50  | O1        | NONE          | N          | N     | —      | Y        | EMB JS      |
+/// | q10 | L3  | RP     | 2021-02-01 | M   | 54  | W1        | L2            | —          | N     | Y      | N        | EMB         |
+/// | q11 | L3  | HTH    | 2021-03-01 | M   | 55  | W1        | L3            | Y / N      | N     | N      | N        | EMB JS S13  |
+/// | q12 | L3  | HTH    | 2021-03-15 | F   | —   | A3        | —             | —          | —     | —      | —        | —           |
+/// | q13 | L1  | EMP    | 2019-03-01 | F   | 30  | W1        | L3            | Y / Y      | N     | N      | N        | EMB PROG (same employer) |
+/// | q14 | L2  | EMP    | 2019-04-01 | M   | 40  | A1        | L2            | N          | N     | N      | Y        | EMB PROG (different employer) |
+/// | q15 | L3  | EMP    | 2020-07-01 | F   | 60  | W1        | L4PLUS        | N          | Y     | Y      | —        | EMB         |
+/// | q16 | L3  | EMP    | 2021-06-01 | F   | 22  | B2        | —             | —          | —     | N      | Y        | PROG (different employer), never embedded |
+///
+/// The employed cohort's work: q13 15.5 hours, £99.99, permanent; q14 16 hours, £100.00, zero
+/// hours; q15 35 hours, £350.00, permanent; q16 agency (no hours or pay).
+pub fn write_profiles(study: &Study, layout: &RunLayout) -> Result<()> {
+    let participants = participants_batch(study, profiles())?;
+    let answers = answers_batch(PROFILE_ANSWERS)?;
+    let claims = claims_batch(vec![
+        ("q03", "L1", "HTH", "JS", "2019-05-01", 88900, "VALIDATED"),
+        ("q02", "L1", "HTH", "JS", "2019-05-01", 88900, "REJECTED"),
+    ])?;
+    for (name, batch) in [
+        ("participants", participants),
+        ("participant_answers", answers),
+        ("claims", claims),
+    ] {
+        write_parquet(&layout.dataset(name), &batch.schema(), &[batch])?;
+    }
+    Ok(())
+}
+
+fn profiles() -> Vec<Vec<(&'static str, Cell)>> {
+    use Cell::{Date, Flag, Int, Num, Pence, Text};
+    let base = |id, lot, cohort, registered| {
+        vec![
+            ("participant_id", Text(id)),
+            ("lot_code", Text(lot)),
+            ("payment_group", Text(cohort)),
+            ("registration_date", Date(registered)),
+        ]
+    };
+    let with = |mut row: Vec<(&'static str, Cell)>, rest: Vec<(&'static str, Cell)>| {
+        row.extend(rest);
+        row
+    };
+    vec![
+        with(
+            base("q01", "L1", "HTH", "2019-01-15"),
+            vec![
+                ("gender", Text("F")),
+                ("age_at_registration", Int(16)),
+                ("ethnicity", Text("W1")),
+                ("highest_qualification", Text("NONE")),
+                ("caring_child_u16", Flag(true)),
+                ("sole_carer", Flag(true)),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("Y")),
+                ("claiming_benefits", Flag(true)),
+                ("embedded_date", Date("2019-02-01")),
+                ("job_start_date", Date("2019-04-01")),
+                ("sustained_13_date", Date("2019-07-01")),
+            ],
+        ),
+        with(
+            base("q02", "L1", "HTH", "2019-02-10"),
+            vec![
+                ("gender", Text("F")),
+                ("age_at_registration", Int(24)),
+                ("ethnicity", Text("A2")),
+                ("highest_qualification", Text("ENTRY")),
+                ("caring_child_u16", Flag(true)),
+                ("sole_carer", Flag(false)),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("N")),
+                ("claiming_benefits", Flag(true)),
+                ("embedded_date", Date("2019-03-01")),
+            ],
+        ),
+        with(
+            base("q03", "L1", "HTH", "2019-02-20"),
+            vec![
+                ("gender", Text("M")),
+                ("age_at_registration", Int(25)),
+                ("ethnicity", Text("A1")),
+                ("highest_qualification", Text("L1")),
+                ("caring_child_u16", Flag(false)),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("N")),
+                ("claiming_benefits", Flag(true)),
+                ("embedded_date", Date("2019-03-10")),
+            ],
+        ),
+        with(
+            base("q04", "L1", "HTR", "2020-03-22"),
+            vec![
+                ("gender", Text("M")),
+                ("age_at_registration", Int(34)),
+                ("ethnicity", Text("B1")),
+                ("highest_qualification", Text("L2")),
+                ("caring_child_u16", Flag(false)),
+                ("caring_adult", Flag(true)),
+                ("health_condition", Text("X")),
+                ("claiming_benefits", Flag(false)),
+                ("embedded_date", Date("2020-04-01")),
+                ("job_start_date", Date("2020-06-01")),
+                ("sustained_13_date", Date("2020-09-01")),
+            ],
+        ),
+        with(
+            base("q05", "L1", "HTR", "2020-03-23"),
+            vec![
+                ("gender", Text("F")),
+                ("age_at_registration", Int(35)),
+                ("ethnicity", Text("X")),
+                ("highest_qualification", Text("L3")),
+                ("health_condition", Text("N")),
+                ("claiming_benefits", Flag(false)),
+                ("embedded_date", Date("2020-04-10")),
+            ],
+        ),
+        with(
+            base("q06", "L2", "HTR", "2020-04-01"),
+            vec![
+                ("gender", Text("X")),
+                ("age_at_registration", Int(44)),
+                ("ethnicity", Text("W2")),
+                ("highest_qualification", Text("L4PLUS")),
+                ("caring_child_u16", Flag(true)),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("Y")),
+                ("embedded_date", Date("2020-05-01")),
+                ("job_start_date", Date("2020-08-01")),
+            ],
+        ),
+        with(
+            base("q07", "L2", "RP", "2020-05-05"),
+            vec![
+                ("gender", Text("M")),
+                ("age_at_registration", Int(45)),
+                ("ethnicity", Text("M1")),
+                ("highest_qualification", Text("OTHER")),
+                ("caring_child_u16", Flag(false)),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("N")),
+                ("claiming_benefits", Flag(false)),
+                ("embedded_date", Date("2020-06-01")),
+                ("job_start_date", Date("2020-07-01")),
+                ("sustained_13_date", Date("2020-10-01")),
+            ],
+        ),
+        with(
+            base("q08", "L2", "RP", "2020-06-30"),
+            vec![
+                ("gender", Text("F")),
+                ("age_at_registration", Int(49)),
+                ("ethnicity", Text("W1")),
+                ("caring_child_u16", Flag(true)),
+                ("sole_carer", Flag(true)),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("N")),
+                ("claiming_benefits", Flag(true)),
+            ],
+        ),
+        with(
+            base("q09", "L2", "RP", "2021-01-05"),
+            vec![
+                ("gender", Text("F")),
+                ("age_at_registration", Int(50)),
+                ("ethnicity", Text("O1")),
+                ("highest_qualification", Text("NONE")),
+                ("caring_child_u16", Flag(false)),
+                ("caring_adult", Flag(false)),
+                ("claiming_benefits", Flag(true)),
+                ("embedded_date", Date("2021-02-01")),
+                ("job_start_date", Date("2021-03-01")),
+            ],
+        ),
+        with(
+            base("q10", "L3", "RP", "2021-02-01"),
+            vec![
+                ("gender", Text("M")),
+                ("age_at_registration", Int(54)),
+                ("ethnicity", Text("W1")),
+                ("highest_qualification", Text("L2")),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("Y")),
+                ("claiming_benefits", Flag(false)),
+                ("embedded_date", Date("2021-03-01")),
+            ],
+        ),
+        with(
+            base("q11", "L3", "HTH", "2021-03-01"),
+            vec![
+                ("gender", Text("M")),
+                ("age_at_registration", Int(55)),
+                ("ethnicity", Text("W1")),
+                ("highest_qualification", Text("L3")),
+                ("caring_child_u16", Flag(true)),
+                ("sole_carer", Flag(false)),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("N")),
+                ("claiming_benefits", Flag(false)),
+                ("embedded_date", Date("2021-04-01")),
+                ("job_start_date", Date("2021-05-01")),
+                ("sustained_13_date", Date("2021-08-01")),
+            ],
+        ),
+        with(
+            base("q12", "L3", "HTH", "2021-03-15"),
+            vec![("gender", Text("F")), ("ethnicity", Text("A3"))],
+        ),
+        with(
+            base("q13", "L1", "EMP", "2019-03-01"),
+            vec![
+                ("gender", Text("F")),
+                ("age_at_registration", Int(30)),
+                ("ethnicity", Text("W1")),
+                ("highest_qualification", Text("L3")),
+                ("caring_child_u16", Flag(true)),
+                ("sole_carer", Flag(true)),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("N")),
+                ("claiming_benefits", Flag(false)),
+                ("hours_per_week", Num(15.5)),
+                ("weekly_earnings", Pence(9999)),
+                ("contract_type", Text("PERM")),
+                ("embedded_date", Date("2019-04-01")),
+                ("progression_date", Date("2019-10-01")),
+                ("progression_employer", Text("SAME")),
+            ],
+        ),
+        with(
+            base("q14", "L2", "EMP", "2019-04-01"),
+            vec![
+                ("gender", Text("M")),
+                ("age_at_registration", Int(40)),
+                ("ethnicity", Text("A1")),
+                ("highest_qualification", Text("L2")),
+                ("caring_child_u16", Flag(false)),
+                ("caring_adult", Flag(false)),
+                ("health_condition", Text("N")),
+                ("claiming_benefits", Flag(true)),
+                ("hours_per_week", Num(16.0)),
+                ("weekly_earnings", Pence(10000)),
+                ("contract_type", Text("ZERO")),
+                ("embedded_date", Date("2019-05-01")),
+                ("progression_date", Date("2019-11-01")),
+                ("progression_employer", Text("DIFFERENT")),
+            ],
+        ),
+        with(
+            base("q15", "L3", "EMP", "2020-07-01"),
+            vec![
+                ("gender", Text("F")),
+                ("age_at_registration", Int(60)),
+                ("ethnicity", Text("W1")),
+                ("highest_qualification", Text("L4PLUS")),
+                ("caring_child_u16", Flag(false)),
+                ("caring_adult", Flag(true)),
+                ("health_condition", Text("Y")),
+                ("hours_per_week", Num(35.0)),
+                ("weekly_earnings", Pence(35000)),
+                ("contract_type", Text("PERM")),
+                ("embedded_date", Date("2020-08-01")),
+            ],
+        ),
+        with(
+            base("q16", "L3", "EMP", "2021-06-01"),
+            vec![
+                ("gender", Text("F")),
+                ("age_at_registration", Int(22)),
+                ("ethnicity", Text("B2")),
+                ("health_condition", Text("N")),
+                ("claiming_benefits", Flag(true)),
+                ("contract_type", Text("AGENCY")),
+                ("progression_date", Date("2021-12-01")),
+                ("progression_employer", Text("DIFFERENT")),
+            ],
+        ),
+    ]
+}
+
+/// The answers of the profiles fixture: `heard` (q02 ticks two options of one Table 4-1 group,
+/// q09 only a "no"), `barrier`, `agreed_action` and `completed_action` (q10 only a "no"), and
+/// `health_type`.
+const PROFILE_ANSWERS: &[Answer] = &[
+    ("q01", "L1", "heard", "leaflet_event", true),
+    ("q01", "L1", "heard", "jcp", false),
+    ("q02", "L1", "heard", "social_media", true),
+    ("q02", "L1", "heard", "outreach", true),
+    ("q03", "L1", "heard", "jcp", true),
+    ("q05", "L1", "heard", "friends_family", true),
+    ("q07", "L2", "heard", "other_org", true),
+    ("q07", "L2", "heard", "jcp", true),
+    ("q09", "L2", "heard", "jcp", false),
+    ("q13", "L1", "heard", "leaflet_event", true),
+    ("q15", "L3", "heard", "outreach", true),
+    ("q01", "L1", "barrier", "employability", true),
+    ("q01", "L1", "barrier", "confidence", true),
+    ("q02", "L1", "barrier", "employability", true),
+    ("q03", "L1", "barrier", "esol", true),
+    ("q11", "L3", "barrier", "confidence", false),
+    ("q14", "L2", "barrier", "debt", true),
+    ("q01", "L1", "agreed_action", "cv", true),
+    ("q01", "L1", "agreed_action", "apply_job", true),
+    ("q02", "L1", "agreed_action", "cv", true),
+    ("q07", "L2", "agreed_action", "cv", false),
+    ("q07", "L2", "agreed_action", "interview", true),
+    ("q13", "L1", "agreed_action", "current_work_support", true),
+    ("q01", "L1", "completed_action", "cv", true),
+    ("q02", "L1", "completed_action", "cv", false),
+    ("q07", "L2", "completed_action", "interview", true),
+    ("q07", "L2", "completed_action", "match_skills", true),
+    ("q10", "L3", "completed_action", "coaching", false),
+    ("q01", "L1", "health_type", "anxiety", true),
+    ("q01", "L1", "health_type", "depression", true),
+    ("q06", "L2", "health_type", "physical", true),
+    ("q10", "L3", "health_type", "anxiety", false),
+    ("q10", "L3", "health_type", "learning", true),
+];
 
 /// The `participants` schema ingest writes: key and lot, every non-identifier column of the MI
 /// dictionary in order, derived columns, then the source location.
@@ -176,6 +512,11 @@ fn participants(study: &Study) -> Result<RecordBatch> {
             ("hours_per_week", Cell::Int(12)),
         ],
     ];
+    participants_batch(study, rows)
+}
+
+fn participants_batch(study: &Study, rows: Vec<Vec<(&'static str, Cell)>>) -> Result<RecordBatch> {
+    use Cell::{Int, Text};
     let rows: Vec<BTreeMap<&str, Cell>> = rows
         .into_iter()
         .enumerate()
@@ -199,7 +540,7 @@ fn participants(study: &Study) -> Result<RecordBatch> {
 type Answer = (&'static str, &'static str, &'static str, &'static str, bool);
 
 fn answers() -> Result<RecordBatch> {
-    let rows: &[Answer] = &[
+    answers_batch(&[
         ("p01", "L1", "heard", "leaflet_event", true),
         ("p01", "L1", "heard", "jcp", false),
         ("p02", "L1", "heard", "social_media", true),
@@ -224,7 +565,10 @@ fn answers() -> Result<RecordBatch> {
         ("p07", "L1", "agreed_action", "interview", true),
         ("p01", "L1", "completed_action", "interview", true),
         ("p01", "L1", "health_type", "anxiety", true),
-    ];
+    ])
+}
+
+fn answers_batch(rows: &[Answer]) -> Result<RecordBatch> {
     let text = |f: fn(&Answer) -> &'static str| -> ArrayRef {
         Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
     };
@@ -244,9 +588,19 @@ fn answers() -> Result<RecordBatch> {
     .map_err(internal)
 }
 
+/// (participant, lot, cohort, milestone, milestone date, amount in pence, status)
+type Claim = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i128,
+    &'static str,
+);
+
 fn claims() -> Result<RecordBatch> {
-    // (participant, lot, cohort, milestone, milestone date, amount in pence, status)
-    let mut rows: Vec<(&str, &str, &str, &str, &str, i128, &str)> = vec![
+    claims_batch(vec![
         ("p01", "L1", "HTH", "REG", "2019-01-10", 10000, "VALIDATED"),
         ("p02", "L1", "HTH", "REG", "2019-03-05", 10000, "VALIDATED"),
         ("p03", "L1", "HTH", "REG", "2020-05-01", 10000, "VALIDATED"),
@@ -278,7 +632,10 @@ fn claims() -> Result<RecordBatch> {
         ("p07", "L1", "RP", "S52", "2020-03-20", 30000, "VALIDATED"),
         ("p09", "L2", "RP", "PROG", "2020-10-05", 20000, "VALIDATED"),
         ("p10", "L1", "EMP", "PROG", "2019-12-01", 20000, "VALIDATED"),
-    ];
+    ])
+}
+
+fn claims_batch(mut rows: Vec<Claim>) -> Result<RecordBatch> {
     // Claims arrive in claim_ref order, not grouped by milestone as written above.
     rows.sort_by(|a, b| (a.0, a.4).cmp(&(b.0, b.4)));
     let n = rows.len();
@@ -387,15 +744,32 @@ fn column(name: &str, kind: &DataType, rows: &[BTreeMap<&str, Cell>]) -> Result<
                 .map(|c| match c {
                     None => Ok(None),
                     Some(Cell::Int(v)) => Ok(Some(*v as f64)),
+                    Some(Cell::Num(v)) => Ok(Some(*v)),
                     Some(_) => Err(mismatch()),
                 })
                 .collect::<Result<Vec<_>>>()?,
         )),
-        DataType::Boolean => Arc::new(BooleanArray::from(vec![None::<bool>; rows.len()])),
+        DataType::Boolean => Arc::new(BooleanArray::from(
+            cells
+                .map(|c| match c {
+                    None => Ok(None),
+                    Some(Cell::Flag(v)) => Ok(Some(*v)),
+                    Some(_) => Err(mismatch()),
+                })
+                .collect::<Result<Vec<_>>>()?,
+        )),
         DataType::Decimal128(p, s) => Arc::new(
-            Decimal128Array::from(vec![None::<i128>; rows.len()])
-                .with_precision_and_scale(*p, *s)
-                .map_err(internal)?,
+            Decimal128Array::from(
+                cells
+                    .map(|c| match c {
+                        None => Ok(None),
+                        Some(Cell::Pence(v)) => Ok(Some(*v)),
+                        Some(_) => Err(mismatch()),
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            )
+            .with_precision_and_scale(*p, *s)
+            .map_err(internal)?,
         ),
         other => {
             return Err(Error::Internal {

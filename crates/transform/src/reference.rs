@@ -8,16 +8,17 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray,
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch,
+    StringArray,
 };
 use arrow::datatypes::Date32Type;
 use chrono::NaiveDate;
-use evalpipe_study::Study;
+use evalpipe_study::{CharacteristicKind, Study};
 
 use crate::{Error, Result};
 
 /// Names of the reference tables, in the order they are built.
-pub const REFERENCE_TABLES: [&str; 10] = [
+pub const REFERENCE_TABLES: [&str; 11] = [
     "lots",
     "cohorts",
     "milestones",
@@ -28,6 +29,7 @@ pub const REFERENCE_TABLES: [&str; 10] = [
     "questions",
     "periods",
     "claims_cutoffs",
+    "characteristic_values",
 ];
 
 /// Builds every reference table from the study, as `(name, batch)` in [`REFERENCE_TABLES`] order.
@@ -43,6 +45,7 @@ pub fn reference_tables(study: &Study) -> Result<Vec<(&'static str, RecordBatch)
         ("questions", questions(study)?),
         ("periods", periods(study)?),
         ("claims_cutoffs", claims_cutoffs(study)?),
+        ("characteristic_values", characteristic_values(study)?),
     ])
 }
 
@@ -69,6 +72,16 @@ fn int(name: &'static str, values: impl IntoIterator<Item = i64>) -> Column {
 fn opt_int(name: &'static str, values: impl IntoIterator<Item = Option<i64>>) -> Column {
     let values: Vec<Option<i64>> = values.into_iter().collect();
     (name, Arc::new(Int64Array::from(values)), true)
+}
+
+fn opt_text(name: &'static str, values: impl IntoIterator<Item = Option<String>>) -> Column {
+    let values: Vec<Option<String>> = values.into_iter().collect();
+    (name, Arc::new(StringArray::from(values)), true)
+}
+
+fn opt_float(name: &'static str, values: impl IntoIterator<Item = Option<f64>>) -> Column {
+    let values: Vec<Option<f64>> = values.into_iter().collect();
+    (name, Arc::new(Float64Array::from(values)), true)
 }
 
 fn flag(name: &'static str, values: impl IntoIterator<Item = bool>) -> Column {
@@ -291,6 +304,183 @@ fn claims_cutoffs(study: &Study) -> Result<RecordBatch> {
                 "validated_to",
                 l.iter().map(|x| study.periods.claims_cutoff(&x.code)),
             ),
+        ],
+    )
+}
+
+/// Category labels of a flag characteristic, for `true` and `false`.
+pub const FLAG_LABELS: [&str; 2] = ["Yes", "No"];
+
+/// Category labels of `enrolment_period`, before and from the first national lockdown.
+pub const ENROLMENT_PERIOD_LABELS: [&str; 2] =
+    ["Before the first lockdown", "From the first lockdown"];
+
+/// One row of `characteristic_values`: a value of an MI column and the category it falls in.
+struct CategoryValue {
+    characteristic: String,
+    title: String,
+    column: String,
+    kind: &'static str,
+    category_order: i64,
+    category: String,
+    /// The column's value as text (a code; `true`/`false` for a flag)…
+    code: Option<String>,
+    /// …or, for a band, its bounds (dates as days since 1970-01-01).
+    lower: Option<f64>,
+    upper: Option<f64>,
+}
+
+/// Every characteristic the tables break down by, as the mapping from a participant's column
+/// value to a category: the structural ones (all participants, cohort, lot, provider group,
+/// enrolment before or from the first lockdown) then the study's `[[characteristic]]`s. A
+/// category may have several rows (a group of codes); its order and label are the same on each.
+fn characteristic_values(study: &Study) -> Result<RecordBatch> {
+    let mut rows: Vec<CategoryValue> = Vec::new();
+    let structural = |name: &str, title: &str, column: &str, kind: &'static str| {
+        let (name, title, column) = (name.to_string(), title.to_string(), column.to_string());
+        move |order: usize,
+              category: &str,
+              code: Option<&str>,
+              bounds: (Option<f64>, Option<f64>)| {
+            CategoryValue {
+                characteristic: name.clone(),
+                title: title.clone(),
+                column: column.clone(),
+                kind,
+                category_order: order as i64,
+                category: category.to_string(),
+                code: code.map(str::to_string),
+                lower: bounds.0,
+                upper: bounds.1,
+            }
+        }
+    };
+    let all = structural("all", "All participants", "lot_code", "labels");
+    for lot in &study.lots {
+        rows.push(all(1, "All participants", Some(&lot.code), (None, None)));
+    }
+    let cohort = structural("cohort", "Cohort", "payment_group", "labels");
+    let mut cohorts: Vec<_> = study.cohorts.iter().collect();
+    cohorts.sort_by_key(|c| c.report_order);
+    for (i, c) in cohorts.iter().enumerate() {
+        rows.push(cohort(i + 1, &c.name, Some(&c.code), (None, None)));
+    }
+    let lot = structural("lot", "Lot", "lot_code", "labels");
+    for (i, l) in study.lots.iter().enumerate() {
+        rows.push(lot(i + 1, &l.name, Some(&l.code), (None, None)));
+    }
+    // Provider groups in order of their first lot, so the table follows Table 1-1.
+    let group = structural("provider_group", "Provider group", "lot_code", "grouping");
+    let mut groups: Vec<&str> = Vec::new();
+    for l in &study.lots {
+        let position = match groups.iter().position(|g| *g == l.provider_group) {
+            Some(p) => p,
+            None => {
+                groups.push(&l.provider_group);
+                groups.len() - 1
+            }
+        };
+        rows.push(group(
+            position + 1,
+            &l.provider_group,
+            Some(&l.code),
+            (None, None),
+        ));
+    }
+    let period = structural(
+        "enrolment_period",
+        "Enrolled before or from the first lockdown",
+        "registration_date",
+        "band",
+    );
+    let lockdown = f64::from(Date32Type::from_naive_date(study.periods.first_lockdown));
+    rows.push(period(
+        1,
+        ENROLMENT_PERIOD_LABELS[0],
+        None,
+        (None, Some(lockdown)),
+    ));
+    rows.push(period(
+        2,
+        ENROLMENT_PERIOD_LABELS[1],
+        None,
+        (Some(lockdown), None),
+    ));
+
+    for c in &study.characteristics {
+        let kind = study
+            .characteristic_kind(c)
+            .map_err(|message| Error::Internal {
+                context: "building reference table `characteristic_values`".into(),
+                message,
+            })?;
+        let row = structural(&c.name, &c.title, &c.column, kind.as_str());
+        let code_list = study
+            .mi
+            .columns
+            .iter()
+            .find(|x| x.name == c.column)
+            .and_then(|x| x.codes.as_deref())
+            .map(|list| study.code_list(list))
+            .unwrap_or(&[]);
+        match kind {
+            CharacteristicKind::Grouping => {
+                let grouping = c.grouping.as_deref().unwrap_or_default();
+                let mut labels: Vec<&str> = Vec::new();
+                for code in code_list {
+                    let Some(label) = code.group.get(grouping) else {
+                        continue;
+                    };
+                    let position = match labels.iter().position(|l| l == label) {
+                        Some(p) => p,
+                        None => {
+                            labels.push(label);
+                            labels.len() - 1
+                        }
+                    };
+                    rows.push(row(position + 1, label, Some(&code.code), (None, None)));
+                }
+            }
+            CharacteristicKind::Labels => {
+                for (i, code) in code_list.iter().enumerate() {
+                    rows.push(row(i + 1, &code.label, Some(&code.code), (None, None)));
+                }
+            }
+            CharacteristicKind::Flag => {
+                rows.push(row(1, FLAG_LABELS[0], Some("true"), (None, None)));
+                rows.push(row(2, FLAG_LABELS[1], Some("false"), (None, None)));
+            }
+            CharacteristicKind::Band => {
+                let banding = c.banding.as_deref().unwrap_or_default();
+                let bands = study.bands.iter().filter(|b| b.banding == banding);
+                for (i, b) in bands.enumerate() {
+                    rows.push(row(i + 1, &b.label, None, (b.from, b.below)));
+                }
+            }
+        }
+    }
+
+    let mut order: BTreeMap<&str, i64> = BTreeMap::new();
+    for r in &rows {
+        let next = order.len() as i64 + 1;
+        order.entry(&r.characteristic).or_insert(next);
+    }
+    batch(
+        "characteristic_values",
+        vec![
+            text("characteristic", rows.iter().map(|r| &r.characteristic)),
+            int(
+                "characteristic_order",
+                rows.iter().map(|r| order[r.characteristic.as_str()]),
+            ),
+            text("title", rows.iter().map(|r| &r.title)),
+            text("column_name", rows.iter().map(|r| &r.column)),
+            text("kind", rows.iter().map(|r| r.kind)),
+            int("category_order", rows.iter().map(|r| r.category_order)),
+            text("category", rows.iter().map(|r| &r.category)),
+            opt_text("code", rows.iter().map(|r| r.code.clone())),
+            opt_float("lower", rows.iter().map(|r| r.lower)),
+            opt_float("upper", rows.iter().map(|r| r.upper)),
         ],
     )
 }

@@ -87,7 +87,8 @@ pub fn run_blocking(
 }
 
 /// Runs the transform: registers the ingest datasets, builds and writes the reference tables,
-/// then runs `queries_dir/staging/*.sql` and `queries_dir/*.sql` (each set sorted by file name),
+/// then runs `queries_dir/staging/*.sql` and `queries_dir/*.sql` (staging first, each set by
+/// file name, a query held back until the tables its header `reads` exist),
 /// writing each result to `<run>/tables/<table>.parquet` and `.csv`. Returns every table
 /// written, in the order written (reference tables first).
 pub async fn run(
@@ -131,12 +132,17 @@ pub async fn run(
         });
     }
 
+    let mut pending = Vec::new();
     for (path, kind) in queries {
         let sql = std::fs::read_to_string(&path).map_err(|source| Error::Io {
             path: path.clone(),
             source,
         })?;
         let header = QueryHeader::parse(&path, &sql)?;
+        pending.push((path, kind, sql, header));
+    }
+    while !pending.is_empty() {
+        let (path, kind, sql, header) = pending.remove(next_ready(&pending, &registered));
         if registered.contains(&header.table) {
             return Err(Error::Header {
                 query: path,
@@ -171,6 +177,20 @@ pub async fn run(
     }
     write_catalog(layout, &runs)?;
     Ok(runs)
+}
+
+/// The first pending query (in discovery order: staging, then outputs, each by file name) whose
+/// `reads` are all available, so a query may read any other query's table whatever their names.
+/// When none is ready — a table no query makes, or a cycle — the first pending one runs and
+/// [`check_reads`] names what it lacks.
+fn next_ready(
+    pending: &[(PathBuf, TableKind, String, QueryHeader)],
+    registered: &BTreeSet<String>,
+) -> usize {
+    pending
+        .iter()
+        .position(|(_, _, _, h)| h.reads.iter().all(|t| registered.contains(t)))
+        .unwrap_or(0)
 }
 
 fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
@@ -212,7 +232,8 @@ fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
     write_csv(&layout.table(CATALOG_TABLE, "csv"), &schema, &batches)
 }
 
-/// The query files in run order: `staging/*.sql`, then `*.sql`, each sorted by file name.
+/// The query files in discovery order: `staging/*.sql`, then `*.sql`, each sorted by file name.
+/// A query runs once the tables it reads exist, so the run order may differ.
 pub fn discover_queries(queries_dir: &Path) -> Result<Vec<(PathBuf, TableKind)>> {
     let staging = queries_dir.join(STAGING_DIR);
     let mut out: Vec<(PathBuf, TableKind)> = Vec::new();
@@ -299,7 +320,7 @@ fn check_reads(
     if let Some(t) = used.iter().find(|t| !registered.contains(*t)) {
         return Err(err(format!(
             "the query reads `{t}`, which is neither an ingest dataset, a reference table nor \
-             the table of an earlier query (staging queries run first, each set in file-name order)"
+             the table of another query (or the queries that make it form a cycle)"
         )));
     }
     Ok(())

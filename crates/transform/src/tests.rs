@@ -48,6 +48,28 @@ fn run_fixture() -> Run {
     run_fixture_with(&SessionConfigSpec::default())
 }
 
+/// A run folder with the profiles fixture ([`fixture::write_profiles`]) and every query run.
+fn run_profiles() -> Run {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let layout = RunLayout::new(dir.path());
+    let study = study();
+    fixture::write_profiles(&study, &layout).expect("the fixture is written");
+    let tables = run_blocking(
+        &study,
+        &layout,
+        &workspace().join("queries"),
+        &TransformOptions::default(),
+    )
+    .expect("queries run");
+    Run {
+        _dir: dir,
+        layout,
+        tables,
+    }
+}
+
+mod breakdowns;
+
 impl Run {
     fn csv(&self, table: &str) -> String {
         std::fs::read_to_string(self.layout.table(table, "csv")).expect("the table's CSV")
@@ -69,6 +91,20 @@ impl Run {
                     .collect()
             })
             .collect()
+    }
+
+    /// The one row whose columns have these values.
+    fn row_where(&self, table: &str, key: &[(&str, &str)]) -> BTreeMap<String, String> {
+        let mut found: Vec<_> = self
+            .rows(table)
+            .into_iter()
+            .filter(|r| {
+                key.iter()
+                    .all(|(c, v)| r.get(*c).map(String::as_str) == Some(*v))
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{table}: rows with {key:?}");
+        found.remove(0)
     }
 
     /// The one row whose `column` is `value`.
@@ -145,28 +181,58 @@ fn golden_tables() {
 }
 
 #[test]
-fn runs_staging_first_then_outputs_in_file_order() {
+fn runs_each_query_after_the_tables_it_reads() {
     let run = run_fixture();
-    let order: Vec<(&str, TableKind)> = run
+    let staging: Vec<&str> = run
+        .tables
+        .iter()
+        .filter(|t| t.kind == TableKind::Staging)
+        .map(|t| t.table.as_str())
+        .collect();
+    // File-name order, except that a query waits for what it reads: `answer_shares`,
+    // `characteristic_counts` and `lot_profiles` for `participant_characteristics`,
+    // `outcome_rates` for `participant_outcomes`.
+    assert_eq!(
+        staging,
+        [
+            "answer_counts",
+            "participant_characteristics",
+            "answer_shares",
+            "characteristic_counts",
+            "lot_profiles",
+            "participant_outcomes",
+            "outcome_rates",
+        ]
+    );
+    let kinds: Vec<TableKind> = run
         .tables
         .iter()
         .filter(|t| t.kind != TableKind::Reference)
-        .map(|t| (t.table.as_str(), t.kind))
+        .map(|t| t.kind)
         .collect();
-    assert_eq!(
-        order,
-        [
-            ("answer_counts", TableKind::Staging),
-            ("participant_outcomes", TableKind::Staging),
-            ("agreed_actions", TableKind::Output),
-            ("barriers", TableKind::Output),
-            ("claims_payments_by_cohort", TableKind::Output),
-            ("claims_performance", TableKind::Output),
-            ("how_heard", TableKind::Output),
-            ("participants_by_cohort", TableKind::Output),
-            ("progression_claims_by_start_status", TableKind::Output),
-        ]
+    assert!(
+        kinds.is_sorted_by_key(|k| *k == TableKind::Output),
+        "staging tables come before output tables"
     );
+    // Output queries read only staging and reference tables, so they run in file-name order.
+    let outputs: Vec<&str> = run
+        .tables
+        .iter()
+        .filter(|t| t.kind == TableKind::Output)
+        .map(|t| t.table.as_str())
+        .collect();
+    assert!(outputs.is_sorted(), "{outputs:?}");
+    let mut written = std::collections::BTreeSet::new();
+    for t in &run.tables {
+        for read in t.header.iter().flat_map(|h| &h.reads) {
+            assert!(
+                written.contains(read) || crate::INPUT_TABLES.contains(&read.as_str()),
+                "`{}` ran before `{read}`, which it reads",
+                t.table
+            );
+        }
+        written.insert(t.table.clone());
+    }
     // Reference tables are written where people can open them.
     assert!(
         run.layout

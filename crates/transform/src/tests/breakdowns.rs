@@ -1,0 +1,886 @@
+//! The breakdown tables (report 2.2, 2.3 and 4, Annex Tables) on the profiles
+//! fixture, every expected value worked out by hand from the table in
+//! [`crate::fixture::write_profiles`].
+
+use super::{Run, run_profiles, study};
+
+/// One row, found by its key cells, against hand-computed cells.
+fn expect(run: &Run, table: &str, key: &[(&str, &str)], expected: &[(&str, &str)]) {
+    let row = run.row_where(table, key);
+    for (column, value) in expected {
+        assert_eq!(
+            row.get(*column).map(String::as_str),
+            Some(*value),
+            "{table} {key:?}.{column}"
+        );
+    }
+}
+
+/// A column of a table, top to bottom.
+fn column(run: &Run, table: &str, name: &str) -> Vec<String> {
+    run.rows(table).iter().map(|r| r[name].clone()).collect()
+}
+
+#[test]
+fn characteristics_count_only_participants_with_data() {
+    let run = run_profiles();
+    // Sex: q06 said "prefer not to say", outside the `sex` grouping → N = 15 of 16.
+    let t = "characteristics_sex";
+    expect(
+        &run,
+        t,
+        &[("category", "Female")],
+        &[("participants", "9"), ("pct", "0.600000"), ("n", "15")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Male")],
+        &[("participants", "6"), ("n", "15")],
+    );
+    assert_eq!(column(&run, t, "category"), ["Female", "Male"]);
+
+    // Ages sit on band edges: 24|25, 34|35, 44|45, 54|55 and 49|50; q12 has none.
+    let t = "characteristics_age";
+    for (band, count) in [
+        ("16–24", "3"),
+        ("25–34", "3"),
+        ("35–44", "3"),
+        ("45–54", "4"),
+        ("55 or over", "2"),
+    ] {
+        expect(
+            &run,
+            t,
+            &[("characteristic", "age_band"), ("category", band)],
+            &[("participants", count), ("n", "15")],
+        );
+    }
+    expect(
+        &run,
+        t,
+        &[("category", "Under 50")],
+        &[("participants", "11")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "50 or over")],
+        &[("participants", "4"), ("pct", "0.266667")],
+    );
+
+    // Ethnicity: q05's "prefer not to say" is no data; White counts W1 and W2.
+    let t = "characteristics_ethnicity";
+    expect(
+        &run,
+        t,
+        &[("characteristic", "ethnicity"), ("category", "White")],
+        &[("participants", "7"), ("n", "15")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Minority ethnic")],
+        &[("participants", "8")],
+    );
+    expect(&run, t, &[("category", "Asian")], &[("participants", "4")]);
+    expect(&run, t, &[("category", "Mixed")], &[("participants", "1")]);
+
+    // Qualification: "other, level unknown" (q07) has no report band → N = 12.
+    let t = "characteristics_qualification";
+    expect(
+        &run,
+        t,
+        &[("category", "No qualification")],
+        &[("participants", "2"), ("n", "12")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Entry level or level 1")],
+        &[("participants", "2")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Level 2")],
+        &[("participants", "3")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Level 4 or higher")],
+        &[("participants", "2"), ("pct", "0.166667")],
+    );
+
+    expect(
+        &run,
+        "characteristics_caring_child",
+        &[("category", "Yes")],
+        &[("participants", "6"), ("n", "12")],
+    );
+    // Sole carers: asked of carers of a child only; q06 cares but did not answer → N = 5.
+    expect(
+        &run,
+        "characteristics_sole_carer",
+        &[("category", "Yes")],
+        &[("participants", "3"), ("pct", "0.600000"), ("n", "5")],
+    );
+    expect(
+        &run,
+        "characteristics_caring_adult",
+        &[("category", "Yes")],
+        &[("participants", "2"), ("n", "13")],
+    );
+
+    // A-11 keeps "prefer not to say" (q04) in its N; the outcome tables' `health` does not.
+    let t = "characteristics_health";
+    expect(
+        &run,
+        t,
+        &[("category", "Has a health condition or disability")],
+        &[("participants", "4"), ("n", "14")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Prefer not to say")],
+        &[("participants", "1")],
+    );
+}
+
+#[test]
+fn employed_work_is_banded_at_the_edges() {
+    let run = run_profiles();
+    // 15.5 hours is under 16, 16 is the next band, 35 is full time.
+    let t = "employed_hours";
+    expect(
+        &run,
+        t,
+        &[("category", "Less than 16 hours")],
+        &[("participants", "1"), ("n", "3")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "16 to 29 hours")],
+        &[("participants", "1")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "30 to 34 hours")],
+        &[("participants", "0"), ("pct", "0.000000")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "35 hours or more")],
+        &[("participants", "1")],
+    );
+    // £99.99 is under £100; £100.00 is not.
+    let t = "employed_earnings";
+    expect(
+        &run,
+        t,
+        &[("category", "Less than £100")],
+        &[("participants", "1"), ("n", "3")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "£100 to £199")],
+        &[("participants", "1")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "£300 or more")],
+        &[("participants", "1")],
+    );
+    // Every contract type is listed, chosen or not; q16 has a contract but no hours or pay.
+    let t = "employed_contract";
+    assert_eq!(
+        column(&run, t, "category"),
+        [
+            "Permanent",
+            "Zero hours",
+            "Fixed term",
+            "Seasonal or other variable work",
+            "Agency"
+        ]
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Permanent")],
+        &[("participants", "2"), ("pct", "0.500000"), ("n", "4")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Fixed term")],
+        &[("participants", "0")],
+    );
+}
+
+#[test]
+fn every_configured_characteristic_finds_participants() {
+    // A `[[characteristic]]` whose column the staging query does not read would count nobody;
+    // the fixture has someone with data for each.
+    let run = run_profiles();
+    for c in &study().characteristics {
+        let rows = run.rows("characteristic_counts");
+        let n = rows
+            .iter()
+            .find(|r| r["characteristic"] == c.name)
+            .map(|r| r["n"].clone());
+        assert!(
+            n.as_deref().is_some_and(|n| n != "0"),
+            "characteristic `{}` has no participants (n = {n:?})",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn engagement_by_lot_and_lockdown() {
+    let run = run_profiles();
+    let t = "participants_by_lot";
+    expect(
+        &run,
+        t,
+        &[("category", "Birchills Leamore")],
+        &[("participants", "6"), ("pct", "0.375000"), ("n", "16")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Washwood Heath")],
+        &[("participants", "0")],
+    );
+    assert_eq!(run.rows(t).len(), 9, "every lot is listed");
+    // q04 registered the day before the lockdown (23/03/2020), q05 on the day.
+    let t = "enrolment_before_after_lockdown";
+    expect(
+        &run,
+        t,
+        &[("category", "Before the first lockdown")],
+        &[("participants", "6"), ("n", "16")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "From the first lockdown")],
+        &[("participants", "10"), ("pct", "0.625000")],
+    );
+
+    let t = "cohort_by_lot";
+    expect(
+        &run,
+        t,
+        &[("lot_code", "L1"), ("category", "Hardest to Help")],
+        &[("participants", "3"), ("pct", "0.500000"), ("n", "6")],
+    );
+    expect(
+        &run,
+        t,
+        &[("lot_code", "L1"), ("category", "Rapid Progression")],
+        &[("participants", "0")],
+    );
+    expect(
+        &run,
+        t,
+        &[("lot_code", "L3"), ("category", "Employed progression")],
+        &[("participants", "2"), ("n", "5")],
+    );
+    expect(
+        &run,
+        t,
+        &[("lot_code", "L4"), ("category", "Hardest to Help")],
+        &[("participants", "0"), ("pct", ""), ("n", "0")],
+    );
+
+    // q05 (L1) has no ethnicity; q12 (L3) counts as minority ethnic.
+    let t = "ethnicity_by_lot";
+    expect(
+        &run,
+        t,
+        &[
+            ("lot_code", "L1"),
+            ("characteristic", "ethnicity"),
+            ("category", "White"),
+        ],
+        &[("participants", "2"), ("pct", "0.400000"), ("n", "5")],
+    );
+    expect(
+        &run,
+        t,
+        &[("lot_code", "L3"), ("category", "Minority ethnic")],
+        &[("participants", "2"), ("n", "5")],
+    );
+    expect(
+        &run,
+        t,
+        &[("lot_code", "L2"), ("category", "Asian")],
+        &[("participants", "1")],
+    );
+}
+
+#[test]
+fn enrolment_by_month_lists_every_month_of_the_mi() {
+    let run = run_profiles();
+    let t = "enrolment_by_month";
+    // June 2018 to January 2022.
+    assert_eq!(run.rows(t).len(), 44);
+    expect(
+        &run,
+        t,
+        &[("month", "2018-06-01")],
+        &[("participants", "0"), ("cumulative", "0"), ("n", "16")],
+    );
+    expect(
+        &run,
+        t,
+        &[("month", "2019-02-01")],
+        &[("participants", "2"), ("cumulative", "3")],
+    );
+    expect(
+        &run,
+        t,
+        &[("month", "2019-12-01")],
+        &[("participants", "0"), ("cumulative", "5")],
+    );
+    expect(
+        &run,
+        t,
+        &[("month", "2020-02-01")],
+        &[("after_lockdown", "false")],
+    );
+    expect(
+        &run,
+        t,
+        &[("month", "2020-03-01")],
+        &[("participants", "2"), ("after_lockdown", "true")],
+    );
+    expect(&run, t, &[("month", "2022-01-01")], &[("cumulative", "16")]);
+
+    let t = "cohort_share_by_month";
+    assert_eq!(run.rows(t).len(), 44 * 4);
+    expect(
+        &run,
+        t,
+        &[("month", "2019-02-01"), ("cohort_code", "HTH")],
+        &[("participants", "2"), ("pct", "1.000000"), ("n", "2")],
+    );
+    expect(
+        &run,
+        t,
+        &[("month", "2019-02-01"), ("cohort_code", "RP")],
+        &[("participants", "0"), ("pct", "0.000000")],
+    );
+    expect(
+        &run,
+        t,
+        &[("month", "2021-03-01"), ("cohort_code", "HTH")],
+        &[("participants", "2")],
+    );
+    expect(
+        &run,
+        t,
+        &[("month", "2018-06-01"), ("cohort_code", "HTH")],
+        &[("participants", "0"), ("pct", ""), ("n", "0")],
+    );
+}
+
+#[test]
+fn job_outcomes_are_of_embedded_out_of_work_participants() {
+    let run = run_profiles();
+    // Embedded out-of-work: q01–q07, q09–q11 (q08, q12 never embedded) = 10; job starts: q01,
+    // q03 (validated claim; q02's claim was rejected), q04, q06, q07, q09, q11 = 7.
+    let t = "job_outcome_by_lot";
+    expect(
+        &run,
+        t,
+        &[("category", "All participants")],
+        &[
+            ("participants", "10"),
+            ("achieved", "7"),
+            ("rate", "0.700000"),
+            ("n", "10"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Birchills Leamore")],
+        &[
+            ("participants", "5"),
+            ("achieved", "3"),
+            ("rate", "0.600000"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Binley and Willenhall")],
+        &[
+            ("participants", "3"),
+            ("achieved", "3"),
+            ("rate", "1.000000"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Batchley and Brockhill")],
+        &[("participants", "2"), ("achieved", "1")],
+    );
+    // A lot with nobody in the population has no rate, not a zero one.
+    expect(
+        &run,
+        t,
+        &[("category", "Washwood Heath")],
+        &[("participants", "0"), ("achieved", "0"), ("rate", "")],
+    );
+
+    // q06 ("prefer not to say") drops out of the sex table's N.
+    let t = "job_outcome_by_sex";
+    expect(
+        &run,
+        t,
+        &[("category", "Female")],
+        &[
+            ("participants", "4"),
+            ("achieved", "2"),
+            ("rate", "0.500000"),
+            ("n", "9"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Male")],
+        &[
+            ("participants", "5"),
+            ("achieved", "4"),
+            ("rate", "0.800000"),
+        ],
+    );
+
+    let t = "job_outcome_by_age";
+    for (band, participants, achieved) in [
+        ("16–24", "2", "1"),
+        ("25–34", "2", "2"),
+        ("35–44", "2", "1"),
+        ("45–54", "3", "2"),
+        ("55 or over", "1", "1"),
+    ] {
+        expect(
+            &run,
+            t,
+            &[("category", band)],
+            &[
+                ("participants", participants),
+                ("achieved", achieved),
+                ("n", "10"),
+            ],
+        );
+    }
+    // Health: q04 "prefer not to say" and q09 blank are out; Y = q01, q06, q10.
+    let t = "job_outcome_by_health";
+    expect(
+        &run,
+        t,
+        &[("category", "Health condition")],
+        &[("participants", "3"), ("achieved", "2"), ("n", "8")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "No health condition")],
+        &[
+            ("participants", "5"),
+            ("achieved", "3"),
+            ("rate", "0.600000"),
+        ],
+    );
+    let t = "job_outcome_by_benefits";
+    expect(
+        &run,
+        t,
+        &[("category", "Yes")],
+        &[("participants", "4"), ("achieved", "3"), ("n", "9")],
+    );
+    // Caring for a child: q01, q02, q06, q11 (q05, q10 have no answer).
+    let t = "job_outcome_by_caring_child";
+    expect(
+        &run,
+        t,
+        &[("category", "Yes")],
+        &[("participants", "4"), ("achieved", "3"), ("n", "8")],
+    );
+    let t = "job_outcome_by_ethnicity";
+    expect(
+        &run,
+        t,
+        &[("category", "White")],
+        &[
+            ("participants", "4"),
+            ("achieved", "3"),
+            ("rate", "0.750000"),
+            ("n", "9"),
+        ],
+    );
+}
+
+#[test]
+fn sustainment_is_of_job_starters_and_progression_of_the_embedded_employed() {
+    let run = run_profiles();
+    // Job starters (q03's from its claim): 7; sustained 13 weeks: q01, q04, q07, q11.
+    let t = "sustained_13_by_lot";
+    expect(
+        &run,
+        t,
+        &[("category", "All participants")],
+        &[
+            ("participants", "7"),
+            ("achieved", "4"),
+            ("rate", "0.571429"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Birchills Leamore")],
+        &[("participants", "3"), ("achieved", "2")],
+    );
+    let t = "sustained_13_by_sex";
+    expect(
+        &run,
+        t,
+        &[("category", "Male")],
+        &[("participants", "4"), ("achieved", "3"), ("n", "6")],
+    );
+    let t = "sustained_13_by_age";
+    expect(
+        &run,
+        t,
+        &[("category", "25–34")],
+        &[
+            ("participants", "2"),
+            ("achieved", "1"),
+            ("rate", "0.500000"),
+        ],
+    );
+
+    // Embedded employed: q13, q14, q15 (q16 progressed but never embedded); progressed q13, q14.
+    let t = "progression_by_lot";
+    expect(
+        &run,
+        t,
+        &[("category", "All participants")],
+        &[
+            ("participants", "3"),
+            ("achieved", "2"),
+            ("rate", "0.666667"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Batchley and Brockhill")],
+        &[
+            ("participants", "1"),
+            ("achieved", "0"),
+            ("rate", "0.000000"),
+        ],
+    );
+    let t = "progression_by_benefits";
+    expect(
+        &run,
+        t,
+        &[("category", "Yes")],
+        &[("participants", "1"), ("achieved", "1"), ("n", "2")],
+    );
+    let t = "progression_employer";
+    expect(
+        &run,
+        t,
+        &[("category", "Same employer")],
+        &[("participants", "1"), ("pct", "0.500000"), ("n", "2")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Different employer")],
+        &[("participants", "1"), ("n", "2")],
+    );
+}
+
+#[test]
+fn the_cohort_funnel_converts_step_by_step() {
+    let run = run_profiles();
+    let t = "job_outcomes_by_cohort";
+    // Hardest to Help: q01, q02, q03, q11, q12; embedded all but q12; job starts q01, q03, q11;
+    // sustained 13 weeks q01, q11.
+    let key = |m| [("cohort_code", "HTH"), ("milestone_code", m)];
+    expect(
+        &run,
+        t,
+        &key("REG"),
+        &[
+            ("participants", "5"),
+            ("pct_of_registered", "1.000000"),
+            ("pct_of_previous", ""),
+            ("n", "5"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &key("EMB"),
+        &[
+            ("participants", "4"),
+            ("pct_of_registered", "0.800000"),
+            ("pct_of_previous", "0.800000"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &key("JS"),
+        &[
+            ("participants", "3"),
+            ("pct_of_registered", "0.600000"),
+            ("pct_of_previous", "0.750000"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &key("S13"),
+        &[("participants", "2"), ("pct_of_previous", "0.666667")],
+    );
+    expect(
+        &run,
+        t,
+        &key("S26"),
+        &[("participants", "0"), ("pct_of_previous", "0.000000")],
+    );
+    expect(
+        &run,
+        t,
+        &key("S52"),
+        &[("participants", "0"), ("pct_of_previous", "")],
+    );
+    expect(
+        &run,
+        t,
+        &[("cohort_code", "HTR"), ("milestone_code", "JS")],
+        &[("participants", "2"), ("pct_of_registered", "0.666667")],
+    );
+    // Only the out-of-work cohorts, six milestones each.
+    assert_eq!(run.rows(t).len(), 18);
+}
+
+#[test]
+fn multi_select_breakdowns_count_participants_once_per_item() {
+    let run = run_profiles();
+    // Heard: q01, q02, q03, q05, q07, q09 (only a "no"), q13, q15 → N = 8.
+    let t = "how_heard_by_cohort";
+    let hth = |item| [("category", "Hardest to Help"), ("item", item)];
+    expect(
+        &run,
+        t,
+        &hth("Other"),
+        &[("participants", "1"), ("pct", "0.333333"), ("n", "3")],
+    );
+    expect(&run, t, &hth("Leaflets/ Event"), &[("participants", "1")]);
+    expect(
+        &run,
+        t,
+        &hth("Friends/Family"),
+        &[("participants", "0"), ("pct", "0.000000")],
+    );
+    expect(
+        &run,
+        t,
+        &[
+            ("category", "Rapid Progression"),
+            ("item", "Jobcentre Plus"),
+        ],
+        &[("participants", "1"), ("pct", "0.500000"), ("n", "2")],
+    );
+    let t = "how_heard_by_lockdown";
+    expect(
+        &run,
+        t,
+        &[
+            ("category", "Before the first lockdown"),
+            ("item", "Leaflets/ Event"),
+        ],
+        &[("participants", "2"), ("pct", "0.500000"), ("n", "4")],
+    );
+    expect(
+        &run,
+        t,
+        &[
+            ("category", "From the first lockdown"),
+            ("item", "Other Organisation"),
+        ],
+        &[("participants", "1"), ("n", "4")],
+    );
+    let t = "how_heard_by_lot";
+    expect(
+        &run,
+        t,
+        &[
+            ("category", "Birchills Leamore"),
+            ("item", "Leaflets/ Event"),
+        ],
+        &[("participants", "2"), ("pct", "0.400000"), ("n", "5")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Glascote"), ("item", "Other")],
+        &[("participants", "0"), ("pct", ""), ("n", "0")],
+    );
+
+    let t = "barriers_by_cohort";
+    let items = run
+        .rows(t)
+        .iter()
+        .filter(|r| r["category"] == "Hardest to Help")
+        .count();
+    assert_eq!(
+        items,
+        study().code_list("barrier").len(),
+        "every barrier listed"
+    );
+    expect(
+        &run,
+        t,
+        &[
+            ("category", "Hardest to Help"),
+            ("item", "Employability support"),
+        ],
+        &[("participants", "2"), ("pct", "0.500000"), ("n", "4")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Employed progression"), ("item", "Debt")],
+        &[("participants", "1"), ("n", "1")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Harder to Reach"), ("item", "Debt")],
+        &[("participants", "0"), ("pct", ""), ("n", "0")],
+    );
+
+    let t = "agreed_actions_by_cohort";
+    expect(
+        &run,
+        t,
+        &[("category", "Hardest to Help"), ("item", "Create a CV")],
+        &[("participants", "2"), ("pct", "1.000000"), ("n", "2")],
+    );
+    expect(
+        &run,
+        t,
+        &[("category", "Rapid Progression"), ("item", "Create a CV")],
+        &[("participants", "0"), ("n", "1")],
+    );
+
+    let t = "health_types";
+    expect(
+        &run,
+        t,
+        &[("item", "Anxiety")],
+        &[("participants", "1"), ("pct", "0.333333"), ("n", "3")],
+    );
+    expect(
+        &run,
+        t,
+        &[("item", "Dyslexia or other learning difficulty")],
+        &[("participants", "1")],
+    );
+
+    // Agreed: q01, q02, q07, q13 (N = 4); completed: q01, q02, q07, q10 (N = 4).
+    let t = "actions_completed_vs_agreed";
+    expect(
+        &run,
+        t,
+        &[("item", "Create a CV")],
+        &[
+            ("agreed", "2"),
+            ("agreed_pct", "0.500000"),
+            ("agreed_n", "4"),
+            ("completed", "1"),
+            ("completed_n", "4"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &[("item", "Attend coaching session(s)")],
+        &[
+            ("agreed", "0"),
+            ("completed", "0"),
+            ("completed_pct", "0.000000"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &[("item", "Identify possible jobs that match their skills")],
+        &[
+            ("agreed", "0"),
+            ("completed", "1"),
+            ("completed_pct", "0.250000"),
+        ],
+    );
+}
+
+#[test]
+fn completed_actions_are_characteristics_for_the_models() {
+    let run = run_profiles();
+    let t = "participant_characteristics";
+    expect(
+        &run,
+        t,
+        &[
+            ("participant_id", "q07"),
+            ("characteristic", "completed_action.match_skills"),
+        ],
+        &[("category", "Yes"), ("category_order", "1")],
+    );
+    expect(
+        &run,
+        t,
+        &[
+            ("participant_id", "q02"),
+            ("characteristic", "completed_action.cv"),
+        ],
+        &[("category", "No")],
+    );
+    // q10 recorded only a "no": data for every action, all No.
+    let q10: Vec<String> = run
+        .rows(t)
+        .iter()
+        .filter(|r| {
+            r["participant_id"] == "q10" && r["characteristic"].starts_with("completed_action.")
+        })
+        .map(|r| r["category"].clone())
+        .collect();
+    assert_eq!(q10.len(), study().code_list("action").len());
+    assert!(q10.iter().all(|c| c == "No"));
+    // q03 recorded no completed action: no data, no rows.
+    assert!(
+        !run.rows(t).iter().any(|r| r["participant_id"] == "q03"
+            && r["characteristic"].starts_with("completed_action."))
+    );
+}

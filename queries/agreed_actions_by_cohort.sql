@@ -1,0 +1,23 @@
+-- table:    agreed_actions_by_cohort
+-- produces: report Table A-45 (actions agreed by cohort; section 4.3)
+-- grain:    one row per category of `cohort` × option of the `agreed_action` question, every one
+--           listed
+-- reads:    answer_shares
+-- base (N): per category, participants in it with any answer recorded to `agreed_action`;
+--           `participants` ticked the item
+-- checks:   (category, item) unique; 0 <= participants <= n; n equal within a category
+
+select
+    characteristic,
+    category_order,
+    category,
+    item_order,
+    item,
+    participants,
+    pct,
+    n
+from answer_shares
+where question = 'agreed_action'
+    and grouping = 'option'
+    and characteristic = 'cohort'
+order by characteristic_order, category_order, item_order

@@ -1,0 +1,22 @@
+-- table:    progression_by_lot
+-- produces: report section 2.3 (in-work outcomes by provider) (in-work progression of the embedded
+--           Employed progression cohort, overall and by provider)
+-- grain:    one row per category of `all` then of `lot`, in report order, every category listed
+-- reads:    outcome_rates
+-- base (N): embedded participants of the employed cohort with data for the characteristic;
+--           `achieved` progressed in work, `rate` = achieved / participants
+-- checks:   (characteristic, category) unique; 0 <= achieved <= participants; a characteristic's
+--           participants add up to its n
+
+select
+    characteristic,
+    category_order,
+    category,
+    participants,
+    achieved,
+    rate,
+    n
+from outcome_rates
+where outcome = 'progression'
+    and characteristic in ('all', 'lot')
+order by characteristic_order, category_order

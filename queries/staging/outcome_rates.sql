@@ -1,0 +1,117 @@
+-- table:    outcome_rates
+-- produces: staging: the outcome rates of report 2.3 by every characteristic — job outcomes of
+--           embedded out-of-work participants (Tables A-16, A-18 to A-23), 13-week sustainment
+--           of those who started a job (A-17, A-25 to A-30) and in-work progression of the
+--           embedded employed cohort (A-33 to A-38 and by provider)
+-- grain:    one row per outcome × characteristic × category, every configured category listed
+-- reads:    participant_outcomes, participant_characteristics, characteristic_values
+-- base (N): per outcome and characteristic, participants in the outcome's population with data
+--           for the characteristic; `participants` is that base within the category
+-- checks:   (outcome, characteristic, category) unique; 0 <= achieved <= participants; the
+--           categories' participants add up to n
+
+with
+
+-- import ------------------------------------------------------------------------------------
+
+outcomes as (
+    select
+        participant_id,
+        lot_code,
+        is_out_of_work,
+        is_embedded,
+        is_job_start,
+        is_sustained_13,
+        is_progressed
+    from participant_outcomes
+),
+
+characteristics as (
+    select
+        participant_id,
+        lot_code,
+        characteristic,
+        category
+    from participant_characteristics
+),
+
+categories as (
+    select distinct
+        characteristic,
+        characteristic_order,
+        title,
+        category_order,
+        category
+    from characteristic_values
+),
+
+-- steps -------------------------------------------------------------------------------------
+
+-- Each outcome's population and whether each member achieved it.
+populations as (
+    select 'job_outcome' as outcome, participant_id, lot_code,
+        is_job_start as achieved
+    from outcomes
+    where is_out_of_work and is_embedded
+    union all
+    select 'sustained_13', participant_id, lot_code, is_sustained_13
+    from outcomes
+    where is_out_of_work and is_job_start
+    union all
+    select 'progression', participant_id, lot_code, is_progressed
+    from outcomes
+    where not is_out_of_work and is_embedded
+),
+
+-- Listed, not taken from `populations`, so an outcome nobody is in still has its rows.
+outcome_list as (
+    select *
+    from (values (1, 'job_outcome'), (2, 'sustained_13'), (3, 'progression'))
+        as o (outcome_order, outcome)
+),
+
+by_category as (
+    select
+        p.outcome,
+        c.characteristic,
+        c.category,
+        count(*) as participants,
+        sum(case when p.achieved then 1 else 0 end) as achieved
+    from populations as p
+    inner join characteristics as c
+        on c.participant_id = p.participant_id
+        and c.lot_code = p.lot_code
+    group by p.outcome, c.characteristic, c.category
+),
+
+bases as (
+    select
+        outcome,
+        characteristic,
+        sum(participants) as n
+    from by_category
+    group by outcome, characteristic
+)
+
+select
+    o.outcome_order,
+    o.outcome,
+    c.characteristic,
+    c.characteristic_order,
+    c.title,
+    c.category_order,
+    c.category,
+    coalesce(k.participants, 0) as participants,
+    coalesce(k.achieved, 0) as achieved,
+    cast(k.achieved as double) / nullif(k.participants, 0) as rate,
+    coalesce(b.n, 0) as n
+from outcome_list as o
+cross join categories as c
+left join by_category as k
+    on k.outcome = o.outcome
+    and k.characteristic = c.characteristic
+    and k.category = c.category
+left join bases as b
+    on b.outcome = o.outcome
+    and b.characteristic = c.characteristic
+order by o.outcome_order, c.characteristic_order, c.category_order

@@ -1,0 +1,188 @@
+-- table:    participant_characteristics
+-- produces: staging: each participant's categories of every characteristic the tables break
+--           down by (report 2.2, Tables A-3 to A-15, A-40, A-41, the "by characteristic"
+--           outcome and implementation tables) and the completed actions the models use
+-- grain:    one row per MI participant × characteristic they have data for
+-- reads:    participants, participant_answers, characteristic_values, questions, codes
+-- base (N): all clean MI participants; a field without data gives no row, so the rows of a
+--           characteristic are the report's N for it
+-- checks:   (participant_id, lot_code, characteristic) unique; category not null
+
+with
+
+-- import ------------------------------------------------------------------------------------
+
+-- The MI columns characteristics are read from, one row per participant × column with a
+-- value: codes and flags as text, numbers (and dates, as days since 1970) as doubles. A
+-- `[[characteristic]]` on a column not listed here finds no rows; the transform tests check
+-- that every configured one does.
+fields as (
+    select participant_id, lot_code, payment_group, 'lot_code' as column_name,
+        lot_code as code, cast(null as double) as number
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'payment_group',
+        payment_group as code, cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'gender',
+        gender, cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'ethnicity',
+        ethnicity, cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'highest_qualification',
+        highest_qualification, cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'health_condition',
+        health_condition, cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'contract_type',
+        contract_type, cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'progression_employer',
+        progression_employer, cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'caring_child_u16',
+        cast(caring_child_u16 as varchar), cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'sole_carer',
+        cast(sole_carer as varchar), cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'caring_adult',
+        cast(caring_adult as varchar), cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'claiming_benefits',
+        cast(claiming_benefits as varchar), cast(null as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'age_at_registration',
+        cast(null as varchar), cast(age_at_registration as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'hours_per_week',
+        cast(null as varchar), cast(hours_per_week as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'weekly_earnings',
+        cast(null as varchar), cast(weekly_earnings as double)
+    from participants
+    union all
+    select participant_id, lot_code, payment_group, 'registration_date',
+        cast(null as varchar), cast(cast(registration_date as int) as double)
+    from participants
+),
+
+values_with_data as (
+    select *
+    from fields
+    where code is not null or number is not null
+),
+
+coded_values as (
+    select characteristic, column_name, category_order, category, code
+    from characteristic_values
+    where code is not null
+),
+
+banded_values as (
+    select characteristic, column_name, category_order, category, lower, upper
+    from characteristic_values
+    where code is null
+),
+
+completed_actions as (
+    select
+        a.participant_id,
+        a.lot_code,
+        a.question,
+        a.option,
+        a.answer
+    from participant_answers as a
+    where a.question = 'completed_action'
+),
+
+action_order as (
+    select
+        q.question,
+        c.code as option,
+        c.code_order
+    from questions as q
+    inner join codes as c
+        on c.code_list = q.code_list
+    where q.question = 'completed_action'
+),
+
+-- steps -------------------------------------------------------------------------------------
+
+coded as (
+    select
+        f.participant_id,
+        f.lot_code,
+        f.payment_group as cohort_code,
+        v.characteristic,
+        v.category_order,
+        v.category
+    from values_with_data as f
+    inner join coded_values as v
+        on v.column_name = f.column_name
+        and v.code = f.code
+),
+
+banded as (
+    select
+        f.participant_id,
+        f.lot_code,
+        f.payment_group as cohort_code,
+        v.characteristic,
+        v.category_order,
+        v.category
+    from values_with_data as f
+    inner join banded_values as v
+        on v.column_name = f.column_name
+    where (v.lower is null or f.number >= v.lower)
+        and (v.upper is null or f.number < v.upper)
+),
+
+-- A participant with any completed action recorded has data for every action: an action
+-- without a row for them was not completed. Yes sorts first, as a flag's does.
+action_participants as (
+    select distinct participant_id, lot_code
+    from completed_actions
+),
+
+actions as (
+    select
+        ap.participant_id,
+        ap.lot_code,
+        p.payment_group as cohort_code,
+        ao.question || '.' || ao.option as characteristic,
+        case when bool_or(ca.answer) then 1 else 2 end as category_order,
+        case when bool_or(ca.answer) then 'Yes' else 'No' end as category
+    from action_participants as ap
+    inner join participants as p
+        on p.participant_id = ap.participant_id
+        and p.lot_code = ap.lot_code
+    cross join action_order as ao
+    left join completed_actions as ca
+        on ca.participant_id = ap.participant_id
+        and ca.lot_code = ap.lot_code
+        and ca.option = ao.option
+    group by ap.participant_id, ap.lot_code, p.payment_group, ao.question, ao.option
+)
+
+select * from coded
+union all
+select * from banded
+union all
+select * from actions
+order by characteristic, participant_id, lot_code

@@ -1,0 +1,22 @@
+-- table:    sustained_13_by_lot
+-- produces: report Table A-17 (13-week job sustainment of out-of-work participants who started a
+--           job, overall and by provider)
+-- grain:    one row per category of `all` then of `lot`, in report order, every category listed
+-- reads:    outcome_rates
+-- base (N): participants of the out-of-work cohorts with a job start with data for the
+--           characteristic; `achieved` sustained 13 weeks, `rate` = achieved / participants
+-- checks:   (characteristic, category) unique; 0 <= achieved <= participants; a characteristic's
+--           participants add up to its n
+
+select
+    characteristic,
+    category_order,
+    category,
+    participants,
+    achieved,
+    rate,
+    n
+from outcome_rates
+where outcome = 'sustained_13'
+    and characteristic in ('all', 'lot')
+order by characteristic_order, category_order

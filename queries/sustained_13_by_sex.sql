@@ -1,0 +1,22 @@
+-- table:    sustained_13_by_sex
+-- produces: report Table A-27 (13-week job sustainment of out-of-work participants who started a
+--           job, by sex)
+-- grain:    one row per category of `sex`, in report order, every category listed
+-- reads:    outcome_rates
+-- base (N): participants of the out-of-work cohorts with a job start with data for the
+--           characteristic; `achieved` sustained 13 weeks, `rate` = achieved / participants
+-- checks:   (characteristic, category) unique; 0 <= achieved <= participants; a characteristic's
+--           participants add up to its n
+
+select
+    characteristic,
+    category_order,
+    category,
+    participants,
+    achieved,
+    rate,
+    n
+from outcome_rates
+where outcome = 'sustained_13'
+    and characteristic = 'sex'
+order by characteristic_order, category_order
