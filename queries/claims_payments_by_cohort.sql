@@ -2,7 +2,7 @@
 -- produces: claims paid by cohort and milestone (context for Figure 2-1 and the payment model,
 --           report 1.1.2)
 -- grain:    one row per cohort × milestone, cohorts in report order, milestones in programme order
--- reads:    claims, cohorts, milestones, milestone_cohorts
+-- reads:    validated_claims, cohorts, milestones, milestone_cohorts
 -- base (N): counted (validated) claims
 -- checks:   (cohort_code, milestone_code) unique; claims add up to n; no claims where not
 --           is_eligible
@@ -16,8 +16,7 @@ counted_claims as (
         payment_group as cohort_code,
         milestone as milestone_code,
         amount_gbp
-    from claims
-    where counted
+    from validated_claims
 ),
 
 cohorts as (

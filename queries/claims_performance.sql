@@ -2,7 +2,7 @@
 -- produces: report Figure 2-1 (progress towards programme targets) and the claims figures of
 --           2.2–2.3 (registered, embedded and not embedding, job starts, sustainment, progression)
 -- grain:    one row per payment milestone, in programme order
--- reads:    claims, milestones
+-- reads:    validated_claims, milestones
 -- base (N): participants with a counted claim for the first milestone (registration); the base
 --           of pct_of_target is the milestone's target
 -- checks:   milestone_code unique; achieved <= n; pct_of_target null exactly when target is
@@ -15,8 +15,7 @@ counted_claims as (
     select
         participant_id,
         milestone as milestone_code
-    from claims
-    where counted
+    from validated_claims
 ),
 
 milestones as (

@@ -2,7 +2,7 @@
 -- produces: report 2.1 and 2.3: share of in-work progression claims from participants out of
 --           work at the start (44% in the report)
 -- grain:    one row per group of the `out_of_work` grouping of payment groups (out of / in work)
--- reads:    claims, code_groups
+-- reads:    validated_claims, code_groups
 -- base (N): counted in-work progression (PROG) claims
 -- checks:   group_label unique; claims add up to n when every payment group has a group
 
@@ -14,9 +14,8 @@ progression_claims as (
     select
         participant_id,
         payment_group
-    from claims
-    where counted
-        and milestone = 'PROG'
+    from validated_claims
+    where milestone = 'PROG'
 ),
 
 start_status as (

@@ -3,7 +3,7 @@
 --           validated claims "were matched to the MI data to facilitate the completion and
 --           accuracy of the employment outcomes data")
 -- grain:    one row per MI participant
--- reads:    participants, claims, cohorts
+-- reads:    participants, validated_claims, cohorts
 -- base (N): all clean MI participants
 -- checks:   participant_id not null, unique; each is_ flag is true exactly when its date is
 --           set; a combined date is the counted claim's date where there is one, else the MI's
@@ -35,8 +35,7 @@ counted_claims as (
         participant_id,
         milestone,
         milestone_date
-    from claims
-    where counted
+    from validated_claims
 ),
 
 cohorts as (

@@ -87,6 +87,9 @@ pub fn write(study: &Study, layout: &RunLayout) -> Result<()> {
 /// | q15 | L3  | EMP    | 2020-07-01 | F   | 60  | W1        | L4PLUS        | N          | Y     | Y      | —        | EMB         |
 /// | q16 | L3  | EMP    | 2021-06-01 | F   | 22  | B2        | —             | —          | —     | N      | Y        | PROG (different employer), never embedded |
 ///
+/// Claims: q03's job start (validated), q02's (rejected), and q09's 13-week sustainment,
+/// validated but submitted after its lot's claims cut-off.
+///
 /// The employed cohort's work: q13 15.5 hours, £99.99, permanent; q14 16 hours, £100.00, zero
 /// hours; q15 35 hours, £350.00, permanent; q16 agency (no hours or pay).
 pub fn write_profiles(study: &Study, layout: &RunLayout) -> Result<()> {
@@ -95,6 +98,8 @@ pub fn write_profiles(study: &Study, layout: &RunLayout) -> Result<()> {
     let claims = claims_batch(vec![
         ("q03", "L1", "HTH", "JS", "2019-05-01", 88900, "VALIDATED"),
         ("q02", "L1", "HTH", "JS", "2019-05-01", 88900, "REJECTED"),
+        // Validated, but submitted after Binley and Willenhall's cut-off (31/10/2021).
+        ("q09", "L2", "RP", "S13", "2021-11-15", 30000, "VALIDATED"),
     ])?;
     for (name, batch) in [
         ("participants", participants),

@@ -191,7 +191,7 @@ fn runs_each_query_after_the_tables_it_reads() {
         .collect();
     // File-name order, except that a query waits for what it reads: `answer_shares`,
     // `characteristic_counts` and `lot_profiles` for `participant_characteristics`,
-    // `outcome_rates` for `participant_outcomes`.
+    // `participant_outcomes` for `validated_claims`, `outcome_rates` for `participant_outcomes`.
     assert_eq!(
         staging,
         [
@@ -200,6 +200,7 @@ fn runs_each_query_after_the_tables_it_reads() {
             "answer_shares",
             "characteristic_counts",
             "lot_profiles",
+            "validated_claims",
             "participant_outcomes",
             "outcome_rates",
         ]

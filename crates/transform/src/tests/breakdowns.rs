@@ -537,7 +537,11 @@ fn job_outcomes_are_of_embedded_out_of_work_participants() {
 #[test]
 fn sustainment_is_of_job_starters_and_progression_of_the_embedded_employed() {
     let run = run_profiles();
-    // Job starters (q03's from its claim): 7; sustained 13 weeks: q01, q04, q07, q11.
+    // Job starters (q03's from its claim): 7; sustained 13 weeks: q01, q04, q07, q11 — not q09,
+    // whose claim came after Binley and Willenhall's cut-off.
+    let claims = run.rows("validated_claims");
+    assert_eq!(claims.len(), 1, "only q03's job start counts");
+    assert_eq!(claims[0]["participant_id"], "q03");
     let t = "sustained_13_by_lot";
     expect(
         &run,

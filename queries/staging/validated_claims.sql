@@ -1,0 +1,44 @@
+-- table:    validated_claims
+-- produces: staging: the claims the report counts — validated (the `counted` status of the
+--           claims dictionary) and submitted by the lot's cut-off (report 1.3: "validated claims
+--           submitted through to November 2021, and until October 2021 for Binley and
+--           Willenhall"; `claims_validated_to` in pipeline/study.toml)
+-- grain:    one row per counted claim, in claim_ref order
+-- reads:    claims, claims_cutoffs
+-- base (N): all claims ingest kept
+-- checks:   claim_ref unique; every row counted and submitted on or before its lot's cut-off
+
+with
+
+-- import ------------------------------------------------------------------------------------
+
+claims as (
+    select
+        claim_ref,
+        lot_code,
+        participant_id,
+        payment_group,
+        milestone,
+        milestone_date,
+        submitted_date,
+        amount_gbp
+    from claims
+    where counted
+),
+
+cutoffs as (
+    select
+        lot_code,
+        validated_to
+    from claims_cutoffs
+)
+
+-- A claim submitted after the cut-off arrived after the extract the report used: a later
+-- refresh may hold it, and the published figures must not move because of it.
+select
+    c.*
+from claims as c
+inner join cutoffs as k
+    on k.lot_code = c.lot_code
+where c.submitted_date <= k.validated_to
+order by c.claim_ref
