@@ -464,4 +464,31 @@ fn annex_workbook_has_a_sheet_per_table_with_title_n_and_cells() {
         .find(|&r| cell(r, code) == Data::String("HTH".into()))
         .expect("an HTH row");
     assert_eq!(cell(hth, count), Data::Float(1418.0));
+
+    // Every output table has its sheet: Contents plus one per `output` row of the catalogue.
+    let catalog = std::fs::read_to_string(run.dir.join("tables/catalog.csv")).unwrap();
+    let outputs = csv::Reader::from_reader(catalog.as_bytes())
+        .records()
+        .filter(|r| r.as_ref().unwrap().get(1) == Some("output"))
+        .count();
+    assert_eq!(names.len(), outputs + 1);
+
+    // A characteristic table states its single N (report 2.2: N = 3,957 for sex), a breakdown
+    // by cohort points at its per-group column instead of one misleading N.
+    let sex = wb.worksheet_range("characteristics_sex").unwrap();
+    assert!(
+        matches!(sex.get_value((2, 0)), Some(Data::String(s)) if s.ends_with("(N = 3957)")),
+        "{:?}",
+        sex.get_value((2, 0))
+    );
+    let female = (5..8)
+        .find(|&r| sex.get_value((r, 2)) == Some(&Data::String("Female".into())))
+        .expect("a Female row");
+    assert_eq!(sex.get_value((female, 3)), Some(&Data::Float(2097.0)));
+    let by_cohort = wb.worksheet_range("how_heard_by_cohort").unwrap();
+    assert!(
+        matches!(by_cohort.get_value((2, 0)), Some(Data::String(s)) if s.ends_with("(N for each group in column n)")),
+        "{:?}",
+        by_cohort.get_value((2, 0))
+    );
 }

@@ -167,17 +167,26 @@ fn write_table(
         sheet.write_string_with_format(row, 0, n, bold).map_err(e)?;
         row += 1;
     }
-    // The N every table carries, as the report states it under each table.
-    let n = batches.iter().find_map(|b| {
-        let i = b.schema().index_of("n").ok()?;
-        let col = b.column(i);
-        (col.len() > 0 && !col.is_null(0))
-            .then(|| array_value_to_string(col, 0).ok())
-            .flatten()
-    });
-    let base_line = match n {
-        Some(n) => format!("Base: {base} (N = {n})"),
-        None => format!("Base: {base}"),
+    // The N every table carries, as the report states it under each table. A breakdown (by
+    // cohort, by lot) has an N per group: then the line points at the column instead.
+    let mut ns = BTreeSet::new();
+    for b in &batches {
+        if let Ok(i) = b.schema().index_of("n") {
+            let col = b.column(i);
+            for r in 0..col.len() {
+                if !col.is_null(r) {
+                    ns.insert(array_value_to_string(col, r).map_err(|x| x.to_string())?);
+                }
+            }
+        }
+    }
+    let base_line = match ns.len() {
+        0 => format!("Base: {base}"),
+        1 => format!(
+            "Base: {base} (N = {})",
+            ns.first().map_or("", String::as_str)
+        ),
+        _ => format!("Base: {base} (N for each group in column n)"),
     };
     sheet.write_string(row, 0, base_line).map_err(e)?;
     row += 2;
@@ -200,7 +209,10 @@ fn write_table(
                 if col.is_null(r) {
                     continue;
                 }
-                let is_pct = f.name() == "pct" || f.name().starts_with("pct_");
+                let is_pct = f.name() == "pct"
+                    || f.name() == "rate"
+                    || f.name().starts_with("pct_")
+                    || f.name().ends_with("_pct");
                 match col.data_type() {
                     DataType::Int64 => {
                         sheet
