@@ -59,6 +59,9 @@ pub struct TableRun {
     pub parquet: PathBuf,
     /// The CSV file.
     pub csv: PathBuf,
+    /// Wall time to build and write the table (for progress and benchmarks; never written to
+    /// an output, which must not depend on the clock).
+    pub elapsed: std::time::Duration,
 }
 
 /// Options of a transform run.
@@ -113,6 +116,7 @@ pub async fn run(
     let mut runs = Vec::new();
     let reference_dir = layout.tables_dir().join(REFERENCE_DIR);
     for (name, batch) in reference_tables(study)? {
+        let started = std::time::Instant::now();
         let parquet = reference_dir.join(format!("{name}.parquet"));
         let csv = reference_dir.join(format!("{name}.csv"));
         let schema = batch.schema();
@@ -129,6 +133,7 @@ pub async fn run(
             rows: batches[0].num_rows(),
             parquet,
             csv,
+            elapsed: started.elapsed(),
         });
     }
 
@@ -143,6 +148,7 @@ pub async fn run(
     }
     while !pending.is_empty() {
         let (path, kind, sql, header) = pending.remove(next_ready(&pending, &registered));
+        let started = std::time::Instant::now();
         if registered.contains(&header.table) {
             return Err(Error::Header {
                 query: path,
@@ -173,6 +179,7 @@ pub async fn run(
             rows: batches.iter().map(RecordBatch::num_rows).sum(),
             parquet,
             csv,
+            elapsed: started.elapsed(),
         });
     }
     write_catalog(layout, &runs)?;
