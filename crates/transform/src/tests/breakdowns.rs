@@ -888,3 +888,76 @@ fn completed_actions_are_characteristics_for_the_models() {
             && r["characteristic"].starts_with("completed_action."))
     );
 }
+
+#[test]
+fn every_outcome_breakdown_filters_its_own_population_and_characteristic() {
+    let run = run_profiles();
+    // Job starters: q01 q03 q04 q06 q07 q09 q11; sustained: q01 q04 q07 q11.
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        // (table, category, participants, achieved, n)
+        ("sustained_13_by_health", "Health condition", "2", "1", "5"),
+        (
+            "sustained_13_by_health",
+            "No health condition",
+            "3",
+            "2",
+            "5",
+        ),
+        ("sustained_13_by_caring_child", "Yes", "3", "2", "7"),
+        (
+            "sustained_13_by_ethnicity",
+            "Minority ethnic",
+            "4",
+            "2",
+            "7",
+        ),
+        ("sustained_13_by_benefits", "Yes", "3", "1", "6"),
+        ("sustained_13_by_benefits", "No", "3", "3", "6"),
+        // Embedded employed: q13 (progressed), q14 (progressed), q15.
+        ("progression_by_health", "Health condition", "1", "0", "3"),
+        ("progression_by_caring_child", "No", "2", "1", "3"),
+        ("progression_by_sex", "Female", "2", "1", "3"),
+        ("progression_by_ethnicity", "White", "2", "1", "3"),
+        ("progression_by_age", "55 or over", "1", "0", "3"),
+        ("progression_by_age", "16–24", "0", "0", "3"),
+    ];
+    for (table, category, participants, achieved, n) in cases {
+        expect(
+            &run,
+            table,
+            &[("category", category)],
+            &[
+                ("participants", participants),
+                ("achieved", achieved),
+                ("n", n),
+            ],
+        );
+    }
+    expect(
+        &run,
+        "progression_by_age",
+        &[("category", "16–24")],
+        &[("rate", "")],
+    );
+
+    let t = "barriers_by_lot";
+    expect(
+        &run,
+        t,
+        &[
+            ("category", "Birchills Leamore"),
+            ("item", "Employability support"),
+        ],
+        &[("participants", "2"), ("pct", "0.666667"), ("n", "3")],
+    );
+    // q11 answered only "no": in the base, never counted.
+    expect(
+        &run,
+        t,
+        &[
+            ("category", "Batchley and Brockhill"),
+            ("item", "Confidence and motivation for work"),
+        ],
+        &[("participants", "0"), ("pct", "0.000000"), ("n", "1")],
+    );
+}
