@@ -6,7 +6,8 @@
 -- reads:    participants, periods
 -- base (N): all MI participants, by the month of their registration date; n is the total
 -- checks:   month unique and consecutive; participants add up to n; cumulative of the last
---           month = n; after_lockdown true from the month containing `first_lockdown`
+--           month = n; lockdown_month true for the one month containing `first_lockdown`,
+--           after_lockdown for every month that starts after it
 
 with
 
@@ -56,7 +57,8 @@ select
     sum(coalesce(c.participants, 0)) over (
         order by m.month rows between unbounded preceding and current row
     ) as cumulative,
-    m.month >= cast(date_trunc('month', p.first_lockdown) as date) as after_lockdown,
+    m.month = cast(date_trunc('month', p.first_lockdown) as date) as lockdown_month,
+    m.month > p.first_lockdown as after_lockdown,
     t.n
 from months as m
 left join counts as c

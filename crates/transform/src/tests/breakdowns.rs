@@ -355,15 +355,28 @@ fn enrolment_by_month_lists_every_month_of_the_mi() {
         &run,
         t,
         &[("month", "2020-02-01")],
-        &[("after_lockdown", "false")],
+        &[("lockdown_month", "false"), ("after_lockdown", "false")],
     );
     expect(
         &run,
         t,
         &[("month", "2020-03-01")],
-        &[("participants", "2"), ("after_lockdown", "true")],
+        &[
+            ("participants", "2"),
+            ("lockdown_month", "true"),
+            ("after_lockdown", "false"),
+        ],
     );
-    expect(&run, t, &[("month", "2022-01-01")], &[("cumulative", "16")]);
+    expect(
+        &run,
+        t,
+        &[("month", "2022-01-01")],
+        &[
+            ("cumulative", "16"),
+            ("lockdown_month", "false"),
+            ("after_lockdown", "true"),
+        ],
+    );
 
     let t = "cohort_share_by_month";
     assert_eq!(run.rows(t).len(), 44 * 4);
