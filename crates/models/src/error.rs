@@ -1,5 +1,7 @@
 //! The one error type of the models stage.
 
+use std::path::PathBuf;
+
 /// Why a model could not be fitted.
 ///
 /// Every variant a user can cause names the covariate (design column) concerned, so that a
@@ -123,9 +125,150 @@ pub enum Error {
         deviance_change: f64,
     },
 
+    /// A covariate's reference level is not among its characteristic's categories.
+    #[error(
+        "covariate `{covariate}`: the reference level `{reference}` is not a category of \
+         characteristic `{characteristic}` (its categories: {}); correct `reference` in the spec",
+        quoted(levels)
+    )]
+    MissingReference {
+        /// Covariate name.
+        covariate: String,
+        /// Its characteristic.
+        characteristic: String,
+        /// The reference the spec gives.
+        reference: String,
+        /// The categories found, in order.
+        levels: Vec<String>,
+    },
+
+    /// A covariate's level has no cases in the model's frame, so its effect (or, for the
+    /// reference, every other level's) cannot be estimated.
+    #[error(
+        "covariate `{covariate}`: {} `{level}` has no cases after the exclusions and listwise \
+         deletion; merge it with another category{}",
+        if *reference { "the reference level" } else { "level" },
+        if *reference { " or choose another reference" } else { " or drop the covariate" }
+    )]
+    EmptyLevel {
+        /// Covariate name.
+        covariate: String,
+        /// The empty level.
+        level: String,
+        /// Whether it is the reference level.
+        reference: bool,
+    },
+
+    /// A covariate's characteristic has no rows at all in `participant_characteristics`.
+    #[error(
+        "covariate `{covariate}`: characteristic `{characteristic}` has no data in \
+         participant_characteristics; check the name in the spec (or the transform's \
+         characteristics)"
+    )]
+    NoCategories {
+        /// Covariate name.
+        covariate: String,
+        /// The characteristic looked for.
+        characteristic: String,
+    },
+
+    /// A model spec is not valid TOML or has unknown or missing fields.
+    #[error("{path}: {message}")]
+    SpecSyntax {
+        /// The spec file.
+        path: PathBuf,
+        /// The parser's message (line, column, field).
+        message: String,
+    },
+
+    /// A model spec parses but a field is wrong.
+    #[error("{path}: {field}: {message}")]
+    Spec {
+        /// The spec file.
+        path: PathBuf,
+        /// The field, e.g. ``[[exclude]] #2 `lots` ``.
+        field: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+
+    /// A table the models read is not in the run folder.
+    #[error("{path} is missing: run the transform into this run folder first")]
+    MissingInput {
+        /// The expected file.
+        path: PathBuf,
+    },
+
+    /// A table exists but cannot be read.
+    #[error("cannot read {path} as a table: {message}")]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// DataFusion's reason.
+        message: String,
+    },
+
+    /// Reading a spec folder or creating an output folder failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+
+    /// A model's frame query failed in DataFusion.
+    #[error("model `{model}`: building its frame failed: {message}")]
+    Query {
+        /// The model id.
+        model: String,
+        /// DataFusion's message.
+        message: String,
+    },
+
+    /// An output table cannot be written.
+    #[error("cannot write {path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The writer's reason.
+        message: String,
+    },
+
     /// A broken invariant inside evalpipe.
     #[error("internal error in the models stage (an evalpipe bug, please report it): {0}")]
     Internal(String),
+}
+
+impl Error {
+    /// Whether the error is about one model's data (separation, a singular information matrix,
+    /// non-convergence, an empty level, a missing reference level…): the model's outputs say
+    /// so and the run goes on. Other errors (a bad spec, a missing table, I/O) stop the stage.
+    pub fn is_model_problem(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidDesign { .. }
+                | Error::OneOutcomeOnly { .. }
+                | Error::ZeroVariance { .. }
+                | Error::Singular { .. }
+                | Error::Separation { .. }
+                | Error::NotConverged { .. }
+                | Error::MissingReference { .. }
+                | Error::EmptyLevel { .. }
+                | Error::NoCategories { .. }
+        )
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `Result` with the models stage's [`Error`].

@@ -195,6 +195,44 @@ pub fn fit_from(
     fit_checked(source, stats, start, start_b, opts)
 }
 
+/// Fits from any [`RowSource`] without ever holding its rows: a first pass checks the columns
+/// ([`check_columns`]), the iterations start from the intercept-only model (R `glm`'s start;
+/// linfa-logistic needs a dense matrix, see [`fit`]) and run on sums only ([`fit_from`]).
+///
+/// This is how the report's models are fitted from a frame of record batches.
+pub fn fit_source(source: &dyn RowSource, opts: &FitOptions) -> Result<Fit> {
+    let k = source.names().len();
+    if k == 0 {
+        return Err(Error::InvalidDesign {
+            reason: "no columns (not even the intercept)".into(),
+        });
+    }
+    let stats = check_columns(source)?;
+    if stats.n <= k {
+        return Err(Error::InvalidDesign {
+            reason: format!(
+                "{} cases for {k} coefficients: there must be more cases than coefficients",
+                stats.n
+            ),
+        });
+    }
+    if stats.min[0] != 1.0 || stats.max[0] != 1.0 {
+        let value = if stats.min[0] != 1.0 {
+            stats.min[0]
+        } else {
+            stats.max[0]
+        };
+        return Err(Error::InvalidDesign {
+            reason: format!(
+                "the first column `{}` must be the intercept (1 in every row); a row has {value}",
+                source.names()[0]
+            ),
+        });
+    }
+    let start = null_start(&stats, k);
+    fit_from(source, &stats, StartSource::NullModel, start, opts)
+}
+
 /// [`fit_from`] after the rank check.
 fn fit_checked(
     source: &dyn RowSource,
@@ -484,7 +522,7 @@ fn separation_error(
 
 /// Cholesky factor L (lower) of `a`, or the index of the first column whose pivot failed or is
 /// negligible relative to its diagonal entry.
-fn cholesky_checked(a: &Array2<f64>) -> Result<Array2<f64>, usize> {
+pub(crate) fn cholesky_checked(a: &Array2<f64>) -> Result<Array2<f64>, usize> {
     let k = a.nrows();
     let tiny = |l: &Array2<f64>, j: usize| l[[j, j]] * l[[j, j]] <= PIVOT_TOLERANCE * a[[j, j]];
     if let Ok(l) = a.cholesky() {
@@ -526,7 +564,7 @@ fn singular_error(a: &Array2<f64>, j: usize, names: &[String]) -> Error {
 }
 
 /// Solves L L' x = r.
-fn solve_cholesky(l: &Array2<f64>, r: &Array1<f64>) -> Result<Array1<f64>> {
+pub(crate) fn solve_cholesky(l: &Array2<f64>, r: &Array1<f64>) -> Result<Array1<f64>> {
     let mut rhs = r.clone().insert_axis(Axis(1));
     l.solve_triangular_inplace(&mut rhs, UPLO::Lower)
         .map_err(|e| Error::Internal(format!("triangular solve: {e}")))?;

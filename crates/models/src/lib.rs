@@ -9,23 +9,47 @@
 //! those numbers so that they agree with SPSS, R `glm` and statsmodels: maximum likelihood by
 //! Newton/IRLS to a tight convergence criterion, started from linfa-logistic's fit.
 //!
-//! **Reads and writes.** Today: a [`Design`] (named covariate columns, the intercept first, and a
-//! 0/1 outcome) in memory, and a [`Fit`] back. Later (issue 4): the model specs in `pipeline/` and
-//! the run's tables, with coefficient tables and fit summaries written to the run layout.
+//! **Reads and writes.** The model specs in `pipeline/models/<id>.toml` ([`ModelSpec`]: outcome,
+//! population steps, exclusions, covariates with their reference levels) and, from the run,
+//! `tables/participant_outcomes.parquet` (outcomes, cohort, lot) and
+//! `tables/participant_characteristics.parquet` (one row per participant × characteristic).
+//! Writes per model into `tables/models/<id>/`: `coefficients` (B, SE, Wald, df, p, odds ratio
+//! and 95% CI per term, plus the joint Wald test of each multi-level factor), `summary` (N,
+//! events, −2LL, LR χ², R², AIC, iterations, or why the model was not fitted) and `steps` (the N
+//! after each population step, each exclusion and listwise deletion), each as Parquet and CSV.
 //!
 //! **What it never does.** It never prints a model that did not fit: perfect or quasi-complete
 //! separation, a singular information matrix (collinear covariates, an empty category) and
-//! non-convergence are [`Error`]s naming the covariate to fix. It does no I/O, does not build
-//! dummies or drop incomplete cases (the design arrives complete), and does not format numbers
-//! (the report does). Results do not depend on thread count: rows are summed in a fixed order.
+//! non-convergence are [`Error`]s naming the covariate to fix; the stage writes that message in
+//! the model's summary instead of numbers and goes on with the other models. It does not format
+//! numbers (the report does), and results do not depend on thread count or on how the query
+//! engine cuts record batches: rows are summed in a fixed order, in fixed-size chunks.
 //!
 //! **How.** Everything the iterations need is a sum over rows ([`IrlsSums`]: X'WX, X'(y−p), the
-//! log-likelihood), accumulated chunk by chunk from a [`RowSource`], so a model can later be fitted
-//! from record batches without a dense matrix ([`fit_from`]). The linfa-logistic start is guarded
-//! against rust-ml/linfa issue 393 (it takes the more frequent label as the positive class), see
-//! [`linfa_start`].
+//! log-likelihood), accumulated chunk by chunk from a [`RowSource`]. A model's frame is built in
+//! SQL generated from its spec (DataFusion pivots the characteristics it uses, marks each step,
+//! keeps complete cases) and held as record batches of level indices ([`FrameSource`]); the dummy
+//! columns are written one chunk at a time, so no dense design matrix is ever built
+//! ([`fit_source`]). For an in-memory [`Design`], [`fit`] starts from linfa-logistic's fit,
+//! guarded against rust-ml/linfa issue 393 (it takes the more frequent label as the positive
+//! class), see [`linfa_start`].
 //!
-//! **Entry function:** [`fit`].
+//! **Entry functions:** [`run_blocking`] (the stage, on a run folder), [`fit`] (one design).
+//!
+//! ```no_run
+//! use evalpipe_models::{ModelsOptions, run_blocking};
+//! use evalpipe_study::{RunLayout, Study};
+//! use std::path::Path;
+//! let study = Study::load(Path::new("pipeline")).unwrap();
+//! // A run folder that ingest and transform have filled from the embedded twin.
+//! let layout = RunLayout::new("runs/twin");
+//! for model in run_blocking(&study, &layout, &ModelsOptions::default()).unwrap() {
+//!     match &model.result {
+//!         Ok(m) => println!("{}: N = {}, Nagelkerke R² {:.3}", model.spec.id, model.n(), m.fit.nagelkerke_r2),
+//!         Err(e) => println!("{}: not fitted: {e}", model.spec.id),
+//!     }
+//! }
+//! ```
 //!
 //! ```
 //! use evalpipe_models::{Design, FitOptions, fit};
@@ -49,11 +73,26 @@
 
 mod error;
 mod fit;
+mod frame;
+mod output;
+mod query;
+mod spec;
+mod stage;
 mod sums;
+mod wald;
 
 pub use error::{Error, Result};
 pub use fit::{
     Coefficient, Design, Fit, FitOptions, StartSource, Z_975, check_columns, fit, fit_from,
-    linfa_start,
+    fit_source, linfa_start,
+};
+pub use frame::{CONSTANT, FRAME_CHUNK_ROWS, Factor, FrameSource};
+pub use output::{FITTED, NOT_FITTED};
+pub use query::{CHARACTERISTICS_TABLE, FrameStep, OUTCOMES_TABLE, StepKind};
+pub use spec::{Covariate, Filter, MODELS_DIR, ModelSpec, Step, load_specs};
+pub use stage::{
+    CoefficientRow, FittedModel, ModelRun, ModelsOptions, OUTPUT_DIR, RowKind, output_dir, run,
+    run_blocking,
 };
 pub use sums::{ChunkFn, ColumnStats, IrlsSums, RowSource};
+pub use wald::{WaldTest, joint_wald};

@@ -1,0 +1,367 @@
+//! The models stage: every spec of `pipeline/models/`, fitted on the run's tables.
+
+use std::path::PathBuf;
+
+use evalpipe_study::{RunLayout, Study};
+use evalpipe_transform::SessionConfigSpec;
+
+use crate::fit::{Fit, FitOptions, fit_source};
+use crate::frame::{CONSTANT, Factor};
+use crate::output::write_model;
+use crate::query::{FrameStep, Tables};
+use crate::spec::{Filter, MODELS_DIR, ModelSpec, load_specs};
+use crate::wald::{WaldTest, joint_wald};
+use crate::{Error, Result};
+
+/// Sub-folder of `<run>/tables/` holding one folder of outputs per model.
+pub const OUTPUT_DIR: &str = "models";
+
+/// `<run>/tables/models/`.
+pub fn output_dir(layout: &RunLayout) -> PathBuf {
+    layout.tables_dir().join(OUTPUT_DIR)
+}
+
+/// Options of the models stage.
+#[derive(Debug, Clone, Default)]
+pub struct ModelsOptions {
+    /// Iteration cap and convergence criteria.
+    pub fit: FitOptions,
+    /// The query session (the transform's defaults: one partition).
+    pub session: SessionConfigSpec,
+}
+
+/// One model of a run: its sample at each step and its fit, or why it could not be fitted.
+#[derive(Debug)]
+pub struct ModelRun {
+    /// The spec.
+    pub spec: ModelSpec,
+    /// N after each population and exclusion step and after listwise deletion.
+    pub steps: Vec<FrameStep>,
+    /// Complete cases with the event.
+    pub events: usize,
+    /// The fit, or the model problem (separation, singular, not converged, empty level…) that
+    /// stopped it; the outputs then carry the message instead of numbers.
+    pub result: std::result::Result<FittedModel, Error>,
+    /// Things worth a warning that did not stop the model (an exclusion that matched nobody).
+    pub notes: Vec<String>,
+    /// Files written, in order.
+    pub files: Vec<PathBuf>,
+}
+
+impl ModelRun {
+    /// Complete cases (the last step's N).
+    pub fn n(&self) -> usize {
+        self.steps.last().map_or(0, |s| s.n)
+    }
+}
+
+/// A fitted model with what its coefficients mean.
+#[derive(Debug, Clone)]
+pub struct FittedModel {
+    /// The estimates and summary.
+    pub fit: Fit,
+    /// The factors (covariates), in the spec's order.
+    pub factors: Vec<Factor>,
+    /// Design columns of each factor's dummies.
+    pub factor_columns: Vec<Vec<usize>>,
+    /// The joint Wald test of each factor with more than one dummy.
+    pub factor_tests: Vec<Option<WaldTest>>,
+}
+
+/// What a row of the coefficients table is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// The intercept.
+    Constant,
+    /// A multi-level factor as a whole: its joint Wald test.
+    Factor,
+    /// One level of a factor against the reference.
+    Level,
+}
+
+impl RowKind {
+    /// The word in the coefficients table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowKind::Constant => "constant",
+            RowKind::Factor => "factor",
+            RowKind::Level => "level",
+        }
+    }
+}
+
+/// One row of a coefficients table (SPSS "Variables in the Equation").
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoefficientRow {
+    /// Constant, factor or level.
+    pub kind: RowKind,
+    /// `const`, the factor's name, or the dummy's design name (`age_band[35–44]`).
+    pub term: String,
+    /// Factor name (not for the constant).
+    pub factor: Option<String>,
+    /// Factor heading (not for the constant).
+    pub factor_label: Option<String>,
+    /// The level (level rows only).
+    pub level: Option<String>,
+    /// The factor's reference level (not for the constant).
+    pub reference_level: Option<String>,
+    /// Estimate on the log-odds scale (not for factor rows).
+    pub b: Option<f64>,
+    /// Its standard error.
+    pub se: Option<f64>,
+    /// Wald χ².
+    pub wald: f64,
+    /// Its degrees of freedom.
+    pub df: usize,
+    /// Its p-value.
+    pub p: f64,
+    /// exp(B).
+    pub odds_ratio: Option<f64>,
+    /// Lower end of the 95% confidence interval of the odds ratio.
+    pub ci_lower: Option<f64>,
+    /// Upper end.
+    pub ci_upper: Option<f64>,
+}
+
+impl FittedModel {
+    /// The coefficients table: the constant, then per factor its joint test (when it has more
+    /// than one dummy) followed by a row per non-reference level, in level order.
+    pub fn rows(&self) -> Vec<CoefficientRow> {
+        let coefficient = |j: usize, kind: RowKind, f: Option<&Factor>, level: Option<&str>| {
+            let c = &self.fit.coefficients[j];
+            CoefficientRow {
+                kind,
+                term: c.name.clone(),
+                factor: f.map(|f| f.name.clone()),
+                factor_label: f.map(|f| f.label.clone()),
+                level: level.map(str::to_string),
+                reference_level: f.map(|f| f.reference_level().to_string()),
+                b: Some(c.b),
+                se: Some(c.se),
+                wald: c.wald,
+                df: c.df as usize,
+                p: c.p,
+                odds_ratio: Some(c.odds_ratio),
+                ci_lower: Some(c.ci_lower),
+                ci_upper: Some(c.ci_upper),
+            }
+        };
+        let mut rows = vec![coefficient(0, RowKind::Constant, None, None)];
+        for (i, f) in self.factors.iter().enumerate() {
+            if let Some(test) = &self.factor_tests[i] {
+                rows.push(CoefficientRow {
+                    kind: RowKind::Factor,
+                    term: f.name.clone(),
+                    factor: Some(f.name.clone()),
+                    factor_label: Some(f.label.clone()),
+                    level: None,
+                    reference_level: Some(f.reference_level().to_string()),
+                    b: None,
+                    se: None,
+                    wald: test.chi2,
+                    df: test.df,
+                    p: test.p,
+                    odds_ratio: None,
+                    ci_lower: None,
+                    ci_upper: None,
+                });
+            }
+            let levels = f
+                .levels
+                .iter()
+                .enumerate()
+                .filter(|(l, _)| *l != f.reference);
+            for (&j, (_, level)) in self.factor_columns[i].iter().zip(levels) {
+                rows.push(coefficient(j, RowKind::Level, Some(f), Some(level)));
+            }
+        }
+        rows
+    }
+}
+
+/// [`run`] for callers without a tokio runtime, on the specs in `<study>/models/`.
+pub fn run_blocking(
+    study: &Study,
+    layout: &RunLayout,
+    opts: &ModelsOptions,
+) -> Result<Vec<ModelRun>> {
+    let specs = load_specs(&study.root.join(MODELS_DIR), study)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("starting the query runtime: {e}")))?;
+    runtime.block_on(run(layout, &specs, opts))
+}
+
+/// Fits every model of `specs` on the run's tables and writes each one's coefficients, summary
+/// and steps into `<run>/tables/models/<id>/`. A model that cannot be fitted (separation, a
+/// singular information matrix, non-convergence, an empty level) is written with its message
+/// and the others go on; a bad spec or a missing table stops the stage.
+pub async fn run(
+    layout: &RunLayout,
+    specs: &[ModelSpec],
+    opts: &ModelsOptions,
+) -> Result<Vec<ModelRun>> {
+    let out = output_dir(layout);
+    if out.exists() {
+        // Outputs of an earlier run into the same folder would otherwise outlive their spec.
+        std::fs::remove_dir_all(&out).map_err(|source| Error::Io {
+            path: out.clone(),
+            source,
+        })?;
+    }
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tables = Tables::open(layout, &opts.session).await?;
+    // Every spec is checked against the tables before any model runs: a typo fails fast.
+    for spec in specs {
+        tables.check_spec(spec)?;
+    }
+    let mut runs = Vec::new();
+    for spec in specs {
+        let (steps, events) = tables.steps(spec).await?;
+        let mut notes = Vec::new();
+        let result = match fit_model(&tables, spec, opts, steps_n(&steps), &mut notes).await {
+            Ok(m) => Ok(m),
+            Err(e) if e.is_model_problem() => Err(e),
+            Err(e) => return Err(e),
+        };
+        let mut run = ModelRun {
+            spec: spec.clone(),
+            steps,
+            events,
+            result,
+            notes,
+            files: Vec::new(),
+        };
+        run.files = write_model(&out.join(&spec.id), &run)?;
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+fn steps_n(steps: &[FrameStep]) -> usize {
+    steps.last().map_or(0, |s| s.n)
+}
+
+async fn fit_model(
+    tables: &Tables,
+    spec: &ModelSpec,
+    opts: &ModelsOptions,
+    complete_cases: usize,
+    notes: &mut Vec<String>,
+) -> Result<FittedModel> {
+    let mut characteristics: Vec<&str> = spec
+        .covariates
+        .iter()
+        .map(|c| c.characteristic.as_str())
+        .collect();
+    for step in spec.population.iter().chain(&spec.exclusions) {
+        if let Filter::Characteristic { characteristic, .. } = &step.filter
+            && !characteristics.contains(&characteristic.as_str())
+        {
+            characteristics.push(characteristic);
+        }
+    }
+    let everywhere = tables.categories(spec, &characteristics, false).await?;
+
+    // A category a step names that no participant has is most likely a typo, or a refresh
+    // without those participants: the step's N shows it did nothing; say why.
+    for step in spec.population.iter().chain(&spec.exclusions) {
+        if let Filter::Characteristic {
+            characteristic,
+            categories: wanted,
+        } = &step.filter
+        {
+            let known = everywhere
+                .get(characteristic)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for c in wanted.iter().filter(|c| !known.contains(c)) {
+                notes.push(format!(
+                    "{}: step `{}`: no participant has `{c}` for characteristic \
+                     `{characteristic}`, so the step selects nobody by it",
+                    spec.file_name(),
+                    step.label
+                ));
+            }
+        }
+    }
+
+    let covariates: Vec<&str> = spec
+        .covariates
+        .iter()
+        .map(|c| c.characteristic.as_str())
+        .collect();
+    let in_population = tables.categories(spec, &covariates, true).await?;
+    let mut factors = Vec::new();
+    for c in &spec.covariates {
+        if !everywhere.contains_key(&c.characteristic) {
+            return Err(Error::NoCategories {
+                covariate: c.name.clone(),
+                characteristic: c.characteristic.clone(),
+            });
+        }
+        // A category nobody in the population has is not a level of this model (the other
+        // cohorts, the excluded provider group); one that listwise deletion empties is.
+        let levels = in_population
+            .get(&c.characteristic)
+            .cloned()
+            .unwrap_or_default();
+        let reference = levels
+            .iter()
+            .position(|l| *l == c.reference)
+            .ok_or_else(|| Error::MissingReference {
+                covariate: c.name.clone(),
+                characteristic: c.characteristic.clone(),
+                reference: c.reference.clone(),
+                levels: levels.clone(),
+            })?;
+        factors.push(Factor {
+            name: c.name.clone(),
+            label: c.label.clone(),
+            characteristic: c.characteristic.clone(),
+            levels,
+            reference,
+        });
+    }
+
+    let frame = tables.frame(spec, factors).await?;
+    if frame.rows() != complete_cases {
+        return Err(Error::Internal(format!(
+            "model `{}`: the frame has {} cases but the step counts {complete_cases}",
+            spec.id,
+            frame.rows()
+        )));
+    }
+    if frame.rows() == 0 {
+        return Err(Error::InvalidDesign {
+            reason: "no complete cases: every participant of the population lacks the outcome \
+                     or a covariate"
+                .into(),
+        });
+    }
+    frame.check_levels()?;
+    let fit = fit_source(&frame, &opts.fit)?;
+    debug_assert_eq!(fit.coefficients[0].name, CONSTANT);
+    let factor_columns: Vec<Vec<usize>> = (0..frame.factors().len())
+        .map(|j| frame.factor_columns(j))
+        .collect();
+    let factor_tests = factor_columns
+        .iter()
+        .map(|cols| {
+            if cols.len() > 1 {
+                joint_wald(&fit, cols).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(FittedModel {
+        fit,
+        factors: frame.factors().to_vec(),
+        factor_columns,
+        factor_tests,
+    })
+}

@@ -1,0 +1,531 @@
+//! Model frames from hand-built run tables: the N after each step, dummy coding against the
+//! reference level, and the failures a model's outputs must report instead of numbers. Every
+//! expected number here is worked out by hand from the rows below.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use evalpipe_models::{
+    Error, ModelRun, ModelSpec, ModelsOptions, NOT_FITTED, RowKind, StepKind, output_dir, run,
+};
+use evalpipe_study::{RunLayout, Study};
+use parquet::arrow::ArrowWriter;
+
+fn study() -> Study {
+    Study::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipeline")).unwrap()
+}
+
+/// One participant of the hand-built run: lot, cohort code, outcome and characteristics.
+#[derive(Clone)]
+struct P {
+    lot: &'static str,
+    cohort: &'static str,
+    job: bool,
+    traits: Vec<(&'static str, i64, &'static str)>,
+}
+
+fn cohort_name(code: &str) -> (i64, &'static str) {
+    match code {
+        "HTH" => (1, "Hardest to Help"),
+        "RP" => (2, "Rapid Progression"),
+        "EMP" => (3, "Employed progression"),
+        other => panic!("{other}"),
+    }
+}
+
+/// `count` participants alike; `age` is (category_order, label), `provider` a label; `None`
+/// leaves the characteristic out (missing data). Cohort is recorded for everyone.
+fn people(
+    count: usize,
+    events: usize,
+    lot: &'static str,
+    cohort: &'static str,
+    provider: Option<&'static str>,
+    age: Option<(i64, &'static str)>,
+) -> Vec<P> {
+    (0..count)
+        .map(|i| {
+            let (order, name) = cohort_name(cohort);
+            let mut traits = vec![("cohort", order, name)];
+            if let Some(p) = provider {
+                let order = match p {
+                    "Colleges" => 1,
+                    "Partnership" => 2,
+                    _ => 3,
+                };
+                traits.push(("provider_group", order, p));
+            }
+            if let Some((order, label)) = age {
+                traits.push(("age_band", order, label));
+            }
+            P {
+                lot,
+                cohort,
+                job: i < events,
+                traits,
+            }
+        })
+        .collect()
+}
+
+// Age labels whose alphabetical order (middle, older, young) is not the category order.
+const YOUNG: (i64, &str) = (1, "young");
+const MIDDLE: (i64, &str) = (2, "middle");
+const OLDER: (i64, &str) = (3, "older");
+
+/// The worked example:
+///
+/// | who                                              |  n | kept after            |
+/// |--------------------------------------------------|---:|-----------------------|
+/// | Employed progression (L1)                        |  7 | — (not in population) |
+/// | Rapid Progression in Lot 5                       |  6 | step 1                |
+/// | Hardest to Help, Colleges (L2), age "oldest"     |  5 | steps 1–2             |
+/// | Rapid Progression, no age recorded               |  4 | steps 1–3             |
+/// | young: 6 jobs of 10                              | 10 | complete              |
+/// | middle: 5 jobs of 15 (3 without a provider row)  | 15 | complete              |
+/// | older: 8 jobs of 12                              | 12 | complete              |
+///
+/// Population (HTH, RP) 52 → without Lot 5 46 → without Colleges 41 → complete cases 37, of
+/// whom 6 + 5 + 8 = 19 found a job. The 3 without a provider row are not Colleges: an exclusion
+/// keeps missing data.
+fn worked_example() -> Vec<P> {
+    let mut rows = Vec::new();
+    rows.extend(people(7, 3, "L1", "EMP", Some("Partnership"), Some(MIDDLE)));
+    rows.extend(people(6, 3, "L5", "RP", Some("Small"), Some(YOUNG)));
+    rows.extend(people(
+        5,
+        2,
+        "L2",
+        "HTH",
+        Some("Colleges"),
+        Some((4, "oldest")),
+    ));
+    rows.extend(people(4, 2, "L1", "RP", Some("Partnership"), None));
+    // young: 6 of 10 (odds 1.5), HTH and RP both present.
+    rows.extend(people(4, 3, "L1", "HTH", Some("Partnership"), Some(YOUNG)));
+    rows.extend(people(6, 3, "L2", "RP", Some("Small"), Some(YOUNG)));
+    // middle (reference): 5 of 15 (odds 0.5).
+    rows.extend(people(3, 1, "L1", "HTH", None, Some(MIDDLE)));
+    rows.extend(people(7, 2, "L1", "HTH", Some("Partnership"), Some(MIDDLE)));
+    rows.extend(people(5, 2, "L2", "RP", Some("Small"), Some(MIDDLE)));
+    // older: 8 of 12 (odds 2).
+    rows.extend(people(5, 4, "L1", "RP", Some("Partnership"), Some(OLDER)));
+    rows.extend(people(7, 4, "L2", "HTH", Some("Small"), Some(OLDER)));
+    rows
+}
+
+/// Writes `participant_outcomes` and `participant_characteristics` for `rows` into a run folder.
+fn write_run(dir: &Path, rows: &[P]) -> RunLayout {
+    let layout = RunLayout::new(dir);
+    let ids: Vec<String> = (0..rows.len()).map(|i| format!("P{i:04}")).collect();
+    let text = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+    let outcomes = RecordBatch::try_from_iter(vec![
+        ("participant_id", text(ids.clone())),
+        (
+            "lot_code",
+            text(rows.iter().map(|r| r.lot.to_string()).collect()),
+        ),
+        (
+            "payment_group",
+            text(rows.iter().map(|r| r.cohort.to_string()).collect()),
+        ),
+        (
+            "is_out_of_work",
+            Arc::new(BooleanArray::from(
+                rows.iter().map(|r| r.cohort != "EMP").collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+        (
+            "is_job_start",
+            Arc::new(BooleanArray::from(
+                rows.iter().map(|r| r.job).collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+        (
+            "job_start_date",
+            text(rows.iter().map(|_| "x".into()).collect()),
+        ),
+    ])
+    .unwrap();
+    let long: Vec<(usize, &(&str, i64, &str))> = rows
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.traits.iter().map(move |t| (i, t)))
+        .collect();
+    let characteristics = RecordBatch::try_from_iter(vec![
+        (
+            "participant_id",
+            text(long.iter().map(|(i, _)| ids[*i].clone()).collect()),
+        ),
+        (
+            "lot_code",
+            text(long.iter().map(|(i, _)| rows[*i].lot.to_string()).collect()),
+        ),
+        (
+            "cohort_code",
+            text(
+                long.iter()
+                    .map(|(i, _)| rows[*i].cohort.to_string())
+                    .collect(),
+            ),
+        ),
+        (
+            "characteristic",
+            text(long.iter().map(|(_, t)| t.0.to_string()).collect()),
+        ),
+        (
+            "category_order",
+            Arc::new(Int64Array::from(
+                long.iter().map(|(_, t)| t.1).collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+        (
+            "category",
+            text(long.iter().map(|(_, t)| t.2.to_string()).collect()),
+        ),
+    ])
+    .unwrap();
+    for (name, batch) in [
+        ("participant_outcomes", outcomes),
+        ("participant_characteristics", characteristics),
+    ] {
+        let path = layout.table(name, "parquet");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None)
+                .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+    layout
+}
+
+const POPULATION: &str = r#"
+id = "job"
+title = "Job outcome"
+table = "A-99"
+outcome = "is_job_start"
+
+[[population]]
+label = "out-of-work cohorts"
+cohorts = ["HTH", "RP"]
+
+[[exclude]]
+label = "excluding Lot 5"
+lots = ["L5"]
+
+[[exclude]]
+label = "excluding Colleges"
+characteristic = "provider_group"
+categories = ["Colleges"]
+"#;
+
+fn spec(covariates: &str) -> ModelSpec {
+    let text = format!("{POPULATION}\n{covariates}");
+    ModelSpec::parse(Path::new("models/job.toml"), &text, &study()).unwrap()
+}
+
+const AGE: &str = r#"
+[[covariate]]
+name = "age"
+label = "Age"
+characteristic = "age_band"
+reference = "middle"
+"#;
+
+const COHORT_AND_AGE: &str = r#"
+[[covariate]]
+name = "cohort"
+characteristic = "cohort"
+reference = "Hardest to Help"
+
+[[covariate]]
+name = "age"
+label = "Age"
+characteristic = "age_band"
+reference = "middle"
+"#;
+
+fn run_models(rows: &[P], specs: &[ModelSpec]) -> (tempfile::TempDir, RunLayout, Vec<ModelRun>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = write_run(&tmp.path().join("run"), rows);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let runs = runtime
+        .block_on(run(&layout, specs, &ModelsOptions::default()))
+        .unwrap();
+    (tmp, layout, runs)
+}
+
+fn read(path: PathBuf) -> String {
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn n_after_each_step_and_the_dummies_by_hand() {
+    let (_tmp, layout, runs) = run_models(&worked_example(), &[spec(COHORT_AND_AGE)]);
+    let m = &runs[0];
+    let steps: Vec<(StepKind, usize)> = m.steps.iter().map(|s| (s.kind, s.n)).collect();
+    assert_eq!(
+        steps,
+        [
+            (StepKind::Population, 52),
+            (StepKind::Exclusion, 46),
+            (StepKind::Exclusion, 41),
+            (StepKind::CompleteCases, 37),
+        ]
+    );
+    assert_eq!(m.events, 19);
+    let fitted = m.result.as_ref().unwrap();
+    assert_eq!((fitted.fit.n, fitted.fit.events), (37, 19));
+    // Dummies in category order, the reference left out; Employed progression (not in the
+    // population) and "oldest" (only among the excluded Colleges) are not levels.
+    let names: Vec<&str> = fitted
+        .fit
+        .coefficients
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "const",
+            "cohort[Rapid Progression]",
+            "age[young]",
+            "age[older]"
+        ]
+    );
+    assert_eq!(fitted.factors[1].levels, ["young", "middle", "older"]);
+    assert_eq!(fitted.factors[1].reference_level(), "middle");
+
+    let steps_csv = read(output_dir(&layout).join("job/steps.csv"));
+    assert_eq!(
+        steps_csv,
+        "model_id,step,kind,label,n,removed\n\
+         job,1,population,out-of-work cohorts,52,\n\
+         job,2,exclusion,excluding Lot 5,46,6\n\
+         job,3,exclusion,excluding Colleges,41,5\n\
+         job,4,complete cases,complete cases: the outcome and all 2 covariates recorded \
+         (listwise deletion),37,4\n"
+    );
+    let coefficients = read(output_dir(&layout).join("job/coefficients.csv"));
+    let kinds: Vec<&str> = coefficients
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    // The binary cohort needs no joint test; age (two dummies) gets one before its levels.
+    assert_eq!(kinds, ["constant", "level", "factor", "level", "level"]);
+}
+
+/// With one factor the model is saturated: each level's fitted odds are its observed odds, so
+/// B = log(odds ratio against the reference) and SE² = the sum of 1/count of the two levels'
+/// four cells.
+#[test]
+fn one_factor_model_reproduces_the_observed_odds_ratios() {
+    let (_tmp, _layout, runs) = run_models(&worked_example(), &[spec(AGE)]);
+    let fitted = runs[0].result.as_ref().unwrap();
+    let c = &fitted.fit.coefficients;
+    let close = |got: f64, want: f64| assert!((got - want).abs() < 1e-9, "{got} vs {want}");
+    // Reference "middle": 5 jobs, 10 without.
+    close(c[0].b, (5.0_f64 / 10.0).ln());
+    close(c[0].se, (1.0 / 5.0 + 1.0 / 10.0_f64).sqrt());
+    // young 6 / 4: odds 1.5, ratio 3.
+    assert_eq!(c[1].name, "age[young]");
+    close(c[1].odds_ratio, 3.0);
+    close(
+        c[1].se,
+        (1.0 / 6.0 + 1.0 / 4.0 + 1.0 / 5.0 + 1.0 / 10.0_f64).sqrt(),
+    );
+    // older 8 / 4: odds 2, ratio 4.
+    assert_eq!(c[2].name, "age[older]");
+    close(c[2].odds_ratio, 4.0);
+    close(
+        c[2].se,
+        (1.0 / 8.0 + 1.0 / 4.0 + 1.0 / 5.0 + 1.0 / 10.0_f64).sqrt(),
+    );
+
+    let rows = fitted.rows();
+    let age = rows.iter().find(|r| r.kind == RowKind::Factor).unwrap();
+    assert_eq!((age.term.as_str(), age.df), ("age", 2));
+    assert_eq!(age.reference_level.as_deref(), Some("middle"));
+    // Saturated: the LR test and the joint Wald test test the same hypothesis.
+    assert!(
+        (age.wald - fitted.fit.lr_chi2).abs() < 1.0,
+        "{} vs {}",
+        age.wald,
+        fitted.fit.lr_chi2
+    );
+}
+
+#[test]
+fn the_reference_level_changes_the_coding_not_the_fit() {
+    let older = AGE.replace("reference = \"middle\"", "reference = \"older\"");
+    let (_tmp, _layout, runs) = run_models(&worked_example(), &[spec(AGE), spec(&older)]);
+    let a = runs[0].result.as_ref().unwrap();
+    let b = runs[1].result.as_ref().unwrap();
+    let names: Vec<&str> = b.fit.coefficients.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["const", "age[young]", "age[middle]"]);
+    // middle vs older is the inverse of older vs middle.
+    assert!((b.fit.coefficients[2].odds_ratio - 0.25).abs() < 1e-9);
+    assert!((a.fit.log_likelihood - b.fit.log_likelihood).abs() < 1e-9);
+}
+
+#[test]
+fn a_missing_reference_level_is_reported_with_the_levels() {
+    let bad = AGE.replace("reference = \"middle\"", "reference = \"25-34\"");
+    let (_tmp, layout, runs) = run_models(&worked_example(), &[spec(&bad)]);
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(matches!(err, Error::MissingReference { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("`25-34`") && text.contains("`young`, `middle`, `older`"),
+        "{text}"
+    );
+    // The steps are still known and written; the summary carries the message, no numbers.
+    assert_eq!(runs[0].n(), 37);
+    let summary = read(output_dir(&layout).join("job/summary.csv"));
+    assert!(
+        summary.contains(NOT_FITTED) && summary.contains("25-34"),
+        "{summary}"
+    );
+}
+
+/// A level present in the population that listwise deletion empties: two "veteran"
+/// participants without a cohort row.
+#[test]
+fn a_level_emptied_by_listwise_deletion_is_reported() {
+    let mut rows = worked_example();
+    let mut veterans = people(2, 1, "L1", "HTH", Some("Partnership"), Some((4, "veteran")));
+    for v in &mut veterans {
+        v.traits.retain(|t| t.0 != "cohort");
+    }
+    rows.extend(veterans);
+    let (_tmp, layout, runs) = run_models(&rows, &[spec(COHORT_AND_AGE)]);
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(err, Error::EmptyLevel { covariate, level, reference: false }
+            if covariate == "age" && level == "veteran"),
+        "{err:?}"
+    );
+    assert_eq!(runs[0].steps[2].n, 43);
+    assert_eq!(runs[0].n(), 37);
+    // No coefficients: the table has its header only.
+    let coefficients = read(output_dir(&layout).join("job/coefficients.csv"));
+    assert_eq!(coefficients.lines().count(), 1, "{coefficients}");
+    let summary = read(output_dir(&layout).join("job/summary.csv"));
+    assert!(summary.contains("veteran"), "{summary}");
+    assert!(
+        summary.trim_end().ends_with(",37,19,,,,,,,,,,,false"),
+        "{summary}"
+    );
+}
+
+/// Every "older" participant found a job: their odds are infinite, which must be reported as
+/// separation naming the dummy, never as a huge odds ratio.
+#[test]
+fn separation_is_reported_naming_the_level() {
+    let mut rows = worked_example();
+    for r in rows.iter_mut() {
+        if r.traits.iter().any(|t| t.2 == "older") {
+            r.job = true;
+        }
+    }
+    let (_tmp, layout, runs) = run_models(&rows, &[spec(COHORT_AND_AGE)]);
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(err, Error::Separation { column, .. } if column == "age[older]"),
+        "{err:?}"
+    );
+    let summary = read(output_dir(&layout).join("job/summary.csv"));
+    assert!(
+        summary.contains("separation") && summary.contains("age[older]"),
+        "{summary}"
+    );
+}
+
+/// A second characteristic that is the cohort under another name: the information matrix is
+/// singular, and the message names both.
+#[test]
+fn collinear_covariates_are_reported_as_singular() {
+    let mut rows = worked_example();
+    for r in rows.iter_mut() {
+        let team = if r.cohort == "RP" {
+            (2, "Team B")
+        } else {
+            (1, "Team A")
+        };
+        r.traits.push(("team", team.0, team.1));
+    }
+    let team = r#"
+[[covariate]]
+name = "team"
+characteristic = "team"
+reference = "Team A"
+"#;
+    let (_tmp, _layout, runs) = run_models(&rows, &[spec(&format!("{COHORT_AND_AGE}{team}"))]);
+    let err = runs[0].result.as_ref().unwrap_err();
+    match err {
+        Error::Singular {
+            column,
+            collinear_with,
+        } => {
+            assert_eq!(column, "team[Team B]");
+            assert_eq!(collinear_with, &["cohort[Rapid Progression]".to_string()]);
+        }
+        other => panic!("expected Singular, got {other:?}"),
+    }
+}
+
+/// A spec whose outcome is not a true/false column stops the stage, naming file and field.
+#[test]
+fn an_outcome_that_is_not_a_flag_is_a_spec_error() {
+    let mut s = spec(AGE);
+    s.outcome = "job_start_date".into();
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = write_run(&tmp.path().join("run"), &worked_example());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let err = runtime
+        .block_on(run(&layout, &[s], &ModelsOptions::default()))
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("models/job.toml: outcome:") && text.contains("`job_start_date`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_run_without_the_characteristics_table_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = write_run(&tmp.path().join("run"), &worked_example());
+    std::fs::remove_file(layout.table("participant_characteristics", "parquet")).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let err = runtime
+        .block_on(run(&layout, &[spec(AGE)], &ModelsOptions::default()))
+        .unwrap_err();
+    assert!(matches!(err, Error::MissingInput { .. }), "{err:?}");
+}
+
+#[test]
+fn outputs_are_byte_identical_across_runs() {
+    let specs = [spec(COHORT_AND_AGE)];
+    let (_a, first, _) = run_models(&worked_example(), &specs);
+    let (_b, second, _) = run_models(&worked_example(), &specs);
+    for name in ["coefficients", "summary", "steps"] {
+        for ext in ["parquet", "csv"] {
+            let file = format!("job/{name}.{ext}");
+            assert_eq!(
+                std::fs::read(output_dir(&first).join(&file)).unwrap(),
+                std::fs::read(output_dir(&second).join(&file)).unwrap(),
+                "{file}"
+            );
+        }
+    }
+}
