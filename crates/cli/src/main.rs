@@ -4,6 +4,7 @@
 //! in order (ingest → transform → report) and writes the run manifest. It alone knows about
 //! terminals, exit codes and `anyhow`.
 
+mod check;
 mod manifest;
 mod paths;
 mod run;
@@ -18,7 +19,8 @@ use clap::{Parser, Subcommand};
 /// writes `runs/twin`. Point it at real extracts with `--data` (and a pseudonymisation key in
 /// EVALPIPE_PSEUDONYM_KEY or `--key-file`).
 ///
-/// Exit status: 0 success; 2 an error (input, configuration, I/O); 130 interrupted.
+/// Exit status: 0 success; 1 `check` found a published figure the run does not reproduce; 2 an
+/// error (input, configuration, I/O); 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(
     name = "evalpipe",
@@ -41,16 +43,20 @@ enum Command {
     Run(run::RunArgs),
     /// Write the synthetic twin of the providers' MI and the claims extract.
     Synth(run::SynthArgs),
+    /// Compare a run with the figures the evaluation published (exit 1 on any mismatch).
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Run(args) => run::run(args, cli.quiet),
-        Command::Synth(args) => run::synth(args, cli.quiet),
+        Command::Run(args) => run::run(args, cli.quiet).map(|()| true),
+        Command::Synth(args) => run::synth(args, cli.quiet).map(|()| true),
+        Command::Check(args) => check::run(args),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;

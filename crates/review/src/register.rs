@@ -1,0 +1,400 @@
+//! The published-figures register: `pipeline/published/*.toml`, one file per published
+//! document, each figure with where it was printed, its value and unit, and the output table
+//! cell that reproduces it (or why nothing can); plus the errata found in the documents.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The register folder inside `pipeline/`.
+pub const REGISTER_DIR: &str = "published";
+
+/// Every register file of a study, checked as a whole.
+#[derive(Debug, Clone)]
+pub struct Register {
+    /// The documents, in file-name order.
+    pub documents: Vec<Document>,
+    /// Every figure of every document, in file then entry order.
+    pub figures: Vec<Figure>,
+    /// Every erratum, in file then entry order.
+    pub errata: Vec<Erratum>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterFile {
+    document: Document,
+    #[serde(default)]
+    figure: Vec<Figure>,
+    #[serde(default)]
+    erratum: Vec<Erratum>,
+}
+
+/// A published document.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    /// Short slug.
+    pub id: String,
+    /// The text file of the document (in the study's seed folder).
+    pub file: String,
+    /// Its title.
+    pub title: String,
+}
+
+/// One published figure.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    /// Stable id, unique across the register.
+    pub id: String,
+    /// Table, figure or section and bullet it is printed in.
+    #[serde(rename = "where")]
+    pub location: String,
+    /// Line of the document's text file.
+    #[serde(default)]
+    pub line: Option<u32>,
+    /// The words around it, verbatim.
+    #[serde(default)]
+    pub quote: Option<String>,
+    /// What it measures.
+    pub measures: String,
+    /// Its breakdown (e.g. `sex = Female`).
+    #[serde(default)]
+    pub breakdown: Option<String>,
+    /// The value as printed.
+    pub value: Published,
+    /// What kind of number it is; decides the tolerance.
+    pub unit: Unit,
+    /// The N printed with it.
+    #[serde(default)]
+    pub n: Option<f64>,
+    /// Where the number comes from.
+    pub source: Source,
+    /// The output cell(s) that reproduce it…
+    #[serde(default)]
+    pub reproduce: Option<Reproduce>,
+    /// …with the column of the same row that holds its N…
+    #[serde(default)]
+    pub n_column: Option<String>,
+    /// …or why nothing does.
+    #[serde(default)]
+    pub not_reproducible: Option<String>,
+    /// The document it is from (filled in on loading).
+    #[serde(skip_deserializing, default)]
+    pub document: String,
+}
+
+/// A printed value: one number, or the two ends of a range.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Published {
+    /// `[21, 59]` (first: an untagged `One` would take an array too).
+    Range([toml::Value; 2]),
+    /// `53`, `1.8`.
+    One(toml::Value),
+}
+
+/// The kind of a figure, which decides how it is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A count: equal exactly.
+    Count,
+    /// A percentage printed as `53`: equal after rounding the fraction × 100 as printed.
+    Percent,
+    /// An odds ratio: equal at one decimal place (or as many as printed, if more).
+    OddsRatio,
+    /// Money in pounds: equal as printed.
+    Gbp,
+    /// Another ratio or quantity: equal as printed.
+    Ratio,
+    /// Ranges across rows: the smallest and largest, each compared as its unit.
+    PercentRange,
+    /// See [`Unit::PercentRange`].
+    CountRange,
+    /// See [`Unit::PercentRange`].
+    OddsRatioRange,
+    /// See [`Unit::PercentRange`].
+    YearsRange,
+    /// Anything else, compared as printed.
+    Other,
+}
+
+impl Unit {
+    /// The name the register uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "count",
+            Unit::Percent => "percent",
+            Unit::OddsRatio => "odds_ratio",
+            Unit::Gbp => "gbp",
+            Unit::Ratio => "ratio",
+            Unit::PercentRange => "percent_range",
+            Unit::CountRange => "count_range",
+            Unit::OddsRatioRange => "odds_ratio_range",
+            Unit::YearsRange => "years_range",
+            Unit::Other => "other",
+        }
+    }
+
+    /// Whether the published value is a `[lo, hi]` pair.
+    pub fn is_range(self) -> bool {
+        matches!(
+            self,
+            Unit::PercentRange | Unit::CountRange | Unit::OddsRatioRange | Unit::YearsRange
+        )
+    }
+
+    /// The unit of each end of a range (itself otherwise).
+    pub fn scalar(self) -> Unit {
+        match self {
+            Unit::PercentRange => Unit::Percent,
+            Unit::CountRange | Unit::YearsRange => Unit::Count,
+            Unit::OddsRatioRange => Unit::OddsRatio,
+            other => other,
+        }
+    }
+}
+
+/// Where a figure's number comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Providers' management information.
+    Mi,
+    /// The commissioner's claims extract.
+    Claims,
+    /// A regression model on the MI.
+    Model,
+    /// The qualitative interviews.
+    Interviews,
+    /// Programme documents (contracts, targets).
+    Documents,
+    /// Outside the programme (ONS, DWP).
+    External,
+}
+
+impl Source {
+    /// The name used in tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Mi => "mi",
+            Source::Claims => "claims",
+            Source::Model => "model",
+            Source::Interviews => "interviews",
+            Source::Documents => "documents",
+            Source::External => "external",
+        }
+    }
+}
+
+/// The output cell(s) that reproduce a figure.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reproduce {
+    /// Output table: a query's table name, or `models/<id>/<table>`.
+    pub table: String,
+    /// Cells that pick exactly one row…
+    #[serde(default)]
+    pub row: Option<BTreeMap<String, toml::Value>>,
+    /// …or, for a range, the rows it spans.
+    #[serde(default)]
+    pub rows: Option<BTreeMap<String, toml::Value>>,
+    /// The column holding the value.
+    pub column: String,
+}
+
+/// An inconsistency inside the published documents.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Erratum {
+    /// Stable id.
+    pub id: String,
+    /// What kind of inconsistency.
+    pub kind: ErratumKind,
+    /// Register figures involved.
+    #[serde(default)]
+    pub figures: Vec<String>,
+    /// Where it is printed.
+    #[serde(rename = "where")]
+    pub location: String,
+    /// Line of the document's text file.
+    #[serde(default)]
+    pub line: Option<u32>,
+    /// What is wrong.
+    pub description: String,
+    /// The arithmetic that shows it.
+    pub arithmetic: String,
+    /// The document it is from (filled in on loading).
+    #[serde(skip_deserializing, default)]
+    pub document: String,
+}
+
+/// Kinds of errata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErratumKind {
+    /// A percentage does not match its count and N.
+    PercentVsCount,
+    /// The same figure is given two values.
+    Inconsistent,
+    /// A comparison is stated the wrong way round.
+    Backwards,
+    /// A percentage is of another base than stated.
+    Base,
+    /// Parts do not add up to their total.
+    Total,
+    /// "Error! Reference source not found."
+    BrokenReference,
+    /// Anything else.
+    Other,
+}
+
+/// The key cells of a row selector as text, the way table cells are compared.
+pub fn key_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Register {
+    /// Reads every `*.toml` of `pipeline/published/` (file-name order) and checks the whole:
+    /// unique ids, one of `reproduce` or `not_reproducible` per figure, a pair for a range and
+    /// one number otherwise, `row` or `rows` as the unit needs, errata naming known figures.
+    pub fn load(pipeline: &Path) -> Result<Register> {
+        let dir = pipeline.join(REGISTER_DIR);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|source| Error::Read {
+                path: dir.clone(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        let mut register = Register {
+            documents: Vec::new(),
+            figures: Vec::new(),
+            errata: Vec::new(),
+        };
+        let mut ids = BTreeSet::new();
+        let mut erratum_ids = BTreeSet::new();
+        for path in &files {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let file: RegisterFile = toml::from_str(&text).map_err(|e| Error::Register {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            let invalid = |message: String| Error::Register {
+                path: path.clone(),
+                message,
+            };
+            for mut f in file.figure {
+                f.document = file.document.id.clone();
+                check_figure(&f).map_err(|m| invalid(format!("figure `{}`: {m}", f.id)))?;
+                if !ids.insert(f.id.clone()) {
+                    return Err(invalid(format!("figure id `{}` is used twice", f.id)));
+                }
+                register.figures.push(f);
+            }
+            for mut e in file.erratum {
+                e.document = file.document.id.clone();
+                if !erratum_ids.insert(e.id.clone()) {
+                    return Err(invalid(format!("erratum id `{}` is used twice", e.id)));
+                }
+                register.errata.push(e);
+            }
+            register.documents.push(file.document);
+        }
+        if register.documents.is_empty() {
+            return Err(Error::Register {
+                path: dir,
+                message: "no register file (*.toml)".into(),
+            });
+        }
+        for e in &register.errata {
+            if let Some(unknown) = e.figures.iter().find(|f| !ids.contains(*f)) {
+                return Err(Error::Register {
+                    path: dir.clone(),
+                    message: format!("erratum `{}` names unknown figure `{unknown}`", e.id),
+                });
+            }
+        }
+        Ok(register)
+    }
+
+    /// The errata a figure is part of.
+    pub fn errata_of(&self, figure: &str) -> Vec<&Erratum> {
+        self.errata
+            .iter()
+            .filter(|e| e.figures.iter().any(|f| f == figure))
+            .collect()
+    }
+}
+
+fn check_figure(f: &Figure) -> std::result::Result<(), String> {
+    match (&f.value, f.unit.is_range()) {
+        (Published::Range(_), false) => {
+            return Err(format!(
+                "a [lo, hi] value needs a range unit, not `{}`",
+                f.unit.as_str()
+            ));
+        }
+        (Published::One(_), true) => {
+            return Err(format!("a `{}` needs a [lo, hi] value", f.unit.as_str()));
+        }
+        _ => {}
+    }
+    let numbers: Vec<&toml::Value> = match &f.value {
+        Published::One(v) => vec![v],
+        Published::Range(r) => r.iter().collect(),
+    };
+    if let Some(v) = numbers.iter().find(|v| number(v).is_none()) {
+        return Err(format!("value `{v}` is not a number"));
+    }
+    match (&f.reproduce, &f.not_reproducible) {
+        (Some(_), Some(_)) => Err("give `reproduce` or `not_reproducible`, not both".into()),
+        (None, None) => Err("give `reproduce` or `not_reproducible`".into()),
+        (None, Some(_)) if f.n_column.is_some() => Err("`n_column` needs `reproduce`".into()),
+        (Some(r), None) => match (&r.row, &r.rows, f.unit.is_range()) {
+            (Some(_), None, false) | (None, Some(_), true) => {
+                if f.n_column.is_some() && f.n.is_none() {
+                    return Err("`n_column` without a published `n`".into());
+                }
+                Ok(())
+            }
+            (_, _, false) => Err("`reproduce` needs `row` (one row), not `rows`".into()),
+            (_, _, true) => Err("a range needs `rows` (the rows it spans), not `row`".into()),
+        },
+        (None, Some(_)) => Ok(()),
+    }
+}
+
+/// A TOML number as f64.
+pub fn number(v: &toml::Value) -> Option<f64> {
+    match v {
+        toml::Value::Integer(i) => Some(*i as f64),
+        toml::Value::Float(x) => Some(*x),
+        _ => None,
+    }
+}
+
+/// Decimal places a value was printed with: `53` → 0, `1.8` → 1, `0.25` → 2.
+pub fn decimals(v: &toml::Value) -> u32 {
+    match v {
+        toml::Value::Float(x) => {
+            let text = format!("{x}");
+            text.split_once('.')
+                .map_or(0, |(_, frac)| frac.len() as u32)
+        }
+        _ => 0,
+    }
+}
