@@ -220,18 +220,17 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         serde_json::json!({ "tables": tables }),
     );
 
-    let models = evalpipe_models::run_blocking(
-        &study,
-        &layout,
-        &evalpipe_models::ModelsOptions::default(),
-    )
-    .context("models stage")?;
+    let models =
+        evalpipe_models::run_blocking(&study, &layout, &evalpipe_models::ModelsOptions::default())
+            .context("models stage")?;
     let fitted = models.iter().filter(|m| m.result.is_ok()).count();
     say.line(format!(
         "models: {fitted} of {} fitted from {}; see {}",
         models.len(),
         pipeline.join(evalpipe_models::MODELS_DIR).display(),
-        out.join("tables").join(evalpipe_models::OUTPUT_DIR).display()
+        out.join("tables")
+            .join(evalpipe_models::OUTPUT_DIR)
+            .display()
     ));
     for m in &models {
         for note in &m.notes {
