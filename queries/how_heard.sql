@@ -2,7 +2,9 @@
 -- produces: report Table 4-1 (how participants heard about Connecting Communities)
 -- grain:    one row per group of the `table_4_1` grouping of the `heard` question's options
 -- reads:    participant_answers, questions, code_groups
--- base (N): participants with any answer recorded to the `heard` question
+-- base (N): participants with any answer recorded to the `heard` question; `pct` is of them.
+--           The published Table 4-1's "Per cent" is of another base, mentions (participants
+--           summed over the groups, 4,466 for N = 3,676): `pct_of_mentions` reproduces it
 -- checks:   group_label unique; 0 <= participants <= n; a participant counts once per group
 --           however many of its options they ticked
 
@@ -70,7 +72,10 @@ select
     g.group_label,
     coalesce(bg.participants, 0) as participants,
     cast(coalesce(bg.participants, 0) as double) / nullif(b.n, 0) as pct,
-    b.n
+    b.n,
+    cast(coalesce(bg.participants, 0) as double)
+        / nullif(sum(coalesce(bg.participants, 0)) over (), 0) as pct_of_mentions,
+    sum(coalesce(bg.participants, 0)) over () as mentions
 from groups as g
 left join by_group as bg
     on bg.group_label = g.group_label

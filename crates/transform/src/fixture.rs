@@ -363,7 +363,7 @@ fn profiles() -> Vec<Vec<(&'static str, Cell)>> {
 }
 
 /// The answers of the profiles fixture: `heard` (q02 ticks two options of one Table 4-1 group,
-/// q09 only a "no"), `barrier`, `agreed_action` and `completed_action` (q10 only a "no"), and
+/// q07 and q13 options of two groups, q09 only a "no"), `barrier`, `agreed_action` and `completed_action` (q10 only a "no"), and
 /// `health_type`.
 const PROFILE_ANSWERS: &[Answer] = &[
     ("q01", "L1", "heard", "leaflet_event", true),
@@ -376,6 +376,7 @@ const PROFILE_ANSWERS: &[Answer] = &[
     ("q07", "L2", "heard", "jcp", true),
     ("q09", "L2", "heard", "jcp", false),
     ("q13", "L1", "heard", "leaflet_event", true),
+    ("q13", "L1", "heard", "friends_family", true),
     ("q15", "L3", "heard", "outreach", true),
     ("q01", "L1", "barrier", "employability", true),
     ("q01", "L1", "barrier", "confidence", true),

@@ -863,6 +863,32 @@ fn multi_select_breakdowns_count_participants_once_per_item() {
 }
 
 #[test]
+fn how_heard_also_gives_the_published_base_of_mentions() {
+    let run = run_profiles();
+    // Participants with heard data: 8. Mentions (participants summed over the groups): leaflets
+    // 2, Jobcentre Plus 2, friends/family 2, other organisation 1, other 2 = 9.
+    let t = "how_heard";
+    expect(
+        &run,
+        t,
+        &[("group_label", "Leaflets/ Event")],
+        &[
+            ("participants", "2"),
+            ("pct", "0.250000"),
+            ("n", "8"),
+            ("pct_of_mentions", "0.222222"),
+            ("mentions", "9"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &[("group_label", "Other Organisation")],
+        &[("pct", "0.125000"), ("pct_of_mentions", "0.111111")],
+    );
+}
+
+#[test]
 fn completed_actions_are_characteristics_for_the_models() {
     let run = run_profiles();
     let t = "participant_characteristics";
