@@ -3,8 +3,9 @@
 -- grain:    one row per group of the `table_4_1` grouping of the `heard` question's options
 -- reads:    participant_answers, questions, code_groups
 -- base (N): participants with any answer recorded to the `heard` question; `pct` is of them.
---           The published Table 4-1's "Per cent" is of another base, mentions (participants
---           summed over the groups, 4,466 for N = 3,676): `pct_of_mentions` reproduces it
+--           The published Table 4-1's "Per cent" is of another base: consistent only with
+--           4,375–4,463, near the mentions (participants summed over the groups, 4,466 for
+--           N = 3,676); `pct_of_mentions` is of the mentions
 -- checks:   group_label unique; 0 <= participants <= n; a participant counts once per group
 --           however many of its options they ticked
 
