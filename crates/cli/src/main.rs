@@ -5,6 +5,7 @@
 //! terminals, exit codes and `anyhow`.
 
 mod check;
+mod diff;
 mod manifest;
 mod paths;
 mod run;
@@ -19,8 +20,8 @@ use clap::{Parser, Subcommand};
 /// writes `runs/twin`. Point it at real extracts with `--data` (and a pseudonymisation key in
 /// EVALPIPE_PSEUDONYM_KEY or `--key-file`).
 ///
-/// Exit status: 0 success; 1 `check` found a published figure the run does not reproduce; 2 an
-/// error (input, configuration, I/O); 130 interrupted.
+/// Exit status: 0 success; 1 `check` found a published figure the run does not reproduce, or
+/// `diff` found a change; 2 an error (input, configuration, I/O); 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(
     name = "evalpipe",
@@ -45,6 +46,8 @@ enum Command {
     Synth(run::SynthArgs),
     /// Compare a run with the figures the evaluation published (exit 1 on any mismatch).
     Check(check::CheckArgs),
+    /// Show what changed between two runs (exit 1 when anything did, beyond the thresholds).
+    Diff(diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args, cli.quiet).map(|()| true),
         Command::Synth(args) => run::synth(args, cli.quiet).map(|()| true),
         Command::Check(args) => check::run(args),
+        Command::Diff(args) => diff::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,17 +1,12 @@
 //! `check`: a run's tables against the register, figure by figure.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, AsArray};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float64Type};
-use arrow::util::display::array_value_to_string;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 
 use crate::register::{Figure, Published, Register, Source, Unit, decimals, key_text, number};
+use crate::table::Table;
 use crate::{Error, Result};
 
 /// The outcome of checking one figure.
@@ -129,104 +124,6 @@ impl CheckReport {
     }
 }
 
-/// A table of a run, each cell as text (for selecting rows) and as a number (for values).
-struct Table {
-    columns: Vec<String>,
-    text: Vec<Vec<Option<String>>>,
-    numbers: Vec<Vec<Option<f64>>>,
-}
-
-impl Table {
-    fn read(path: &Path) -> std::result::Result<Table, String> {
-        let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.build())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut table = Table {
-            columns: Vec::new(),
-            text: Vec::new(),
-            numbers: Vec::new(),
-        };
-        for batch in reader {
-            let batch = batch.map_err(|e| format!("{}: {e}", path.display()))?;
-            if table.columns.is_empty() {
-                table.columns = batch
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-                table.text = vec![Vec::new(); table.columns.len()];
-                table.numbers = vec![Vec::new(); table.columns.len()];
-            }
-            for (j, col) in batch.columns().iter().enumerate() {
-                let numeric = matches!(
-                    col.data_type(),
-                    DataType::Int8
-                        | DataType::Int16
-                        | DataType::Int32
-                        | DataType::Int64
-                        | DataType::UInt8
-                        | DataType::UInt16
-                        | DataType::UInt32
-                        | DataType::UInt64
-                        | DataType::Float32
-                        | DataType::Float64
-                        | DataType::Decimal128(_, _)
-                );
-                let as_f64 = if numeric {
-                    Some(cast(col, &DataType::Float64).map_err(|e| e.to_string())?)
-                } else {
-                    None
-                };
-                for r in 0..col.len() {
-                    let text = if col.is_null(r) {
-                        None
-                    } else {
-                        Some(array_value_to_string(col, r).map_err(|e| e.to_string())?)
-                    };
-                    table.text[j].push(text);
-                    let number = as_f64.as_ref().and_then(|a| {
-                        let a = a.as_primitive::<Float64Type>();
-                        (!a.is_null(r)).then(|| a.value(r))
-                    });
-                    table.numbers[j].push(number);
-                }
-            }
-        }
-        Ok(table)
-    }
-
-    fn rows(&self) -> usize {
-        self.text.first().map_or(0, Vec::len)
-    }
-
-    fn column(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c == name)
-    }
-
-    /// Rows whose cells equal the selector's values (as text).
-    fn select(
-        &self,
-        key: &BTreeMap<String, toml::Value>,
-    ) -> std::result::Result<Vec<usize>, String> {
-        let mut wanted = Vec::new();
-        for (column, value) in key {
-            let j = self
-                .column(column)
-                .ok_or_else(|| format!("no column `{column}`"))?;
-            wanted.push((j, key_text(value)));
-        }
-        Ok((0..self.rows())
-            .filter(|&r| {
-                wanted
-                    .iter()
-                    .all(|(j, v)| self.text[*j][r].as_deref() == Some(v.as_str()))
-            })
-            .collect())
-    }
-}
-
 /// Checks the run in `run` against `register`.
 pub fn check(run: &Path, register: &Register) -> Result<CheckReport> {
     if !run.join("tables").is_dir() {
@@ -260,7 +157,7 @@ pub fn check(run: &Path, register: &Register) -> Result<CheckReport> {
     })
 }
 
-fn read_synthetic(run: &Path) -> bool {
+pub(crate) fn read_synthetic(run: &Path) -> bool {
     std::fs::read_to_string(run.join("manifest.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())

@@ -1,4 +1,5 @@
-//! Stage 5, review: checks a run against the figures the evaluation published.
+//! Stage 5, review: checks a run against the figures the evaluation published, and compares
+//! two runs.
 //!
 //! The register (`pipeline/published/*.toml`, [`register`]) records every published figure with
 //! the output cell that reproduces it; [`check`] reads those cells from a run's tables and
@@ -7,14 +8,17 @@
 //! the documents themselves get wrong are recorded as errata and reported as such.
 
 pub mod check;
+pub mod diff;
 pub mod register;
 mod render;
+mod table;
 
 use std::path::PathBuf;
 
 pub use check::{CheckReport, FigureCheck, Status, Tally, check};
+pub use diff::{DiffOptions, RunDiff, TableDiff, diff};
 pub use register::{Erratum, Figure, Register, Source, Unit};
-pub use render::{to_json, to_markdown};
+pub use render::{DiffStyle, diff_html, diff_json, diff_text, to_json, to_markdown};
 
 /// What can go wrong in review.
 #[derive(Debug, thiserror::Error)]

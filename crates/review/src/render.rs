@@ -101,3 +101,230 @@ pub fn to_json(report: &CheckReport) -> String {
     // A report is plain data: serialising it cannot fail.
     serde_json::to_string_pretty(report).unwrap_or_default() + "\n"
 }
+
+/// How a diff is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffStyle {
+    /// Plain text for a terminal, with ANSI colours when `color` is set.
+    Text {
+        /// Colour old values red and new ones green.
+        color: bool,
+    },
+    /// Markdown, to paste into a pull request.
+    Markdown,
+}
+
+fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.6}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+/// ` (+3, +2.1%)` for a numeric change, empty otherwise.
+fn delta_text(c: &crate::diff::CellChange) -> String {
+    let Some(d) = c.abs else {
+        return String::new();
+    };
+    let sign = if d >= 0.0 { "+" } else { "" };
+    match c.rel {
+        Some(r) => format!(" ({sign}{}, {:+.1}%)", number(d), r * 100.0),
+        None => format!(" ({sign}{})", number(d)),
+    }
+}
+
+fn change_text(c: &crate::diff::CellChange) -> String {
+    format!(
+        "{} → {}{}",
+        c.old.as_deref().unwrap_or("∅"),
+        c.new.as_deref().unwrap_or("∅"),
+        delta_text(c)
+    )
+}
+
+/// A diff as text or Markdown: the summary (what changed, where, how much), then detail.
+pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
+    let md = style == DiffStyle::Markdown;
+    let color = matches!(style, DiffStyle::Text { color: true });
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    };
+    let heading = |level: usize, s: &str| {
+        if md {
+            format!("{} {s}\n\n", "#".repeat(level))
+        } else {
+            format!("{}\n{}\n", paint("1", s), "=".repeat(s.chars().count()))
+        }
+    };
+    let bullet = if md { "- " } else { "  " };
+    let mut out = String::new();
+    out.push_str(&heading(1, "What changed between two runs"));
+    let _ = writeln!(
+        out,
+        "{bullet}A: `{}`\n{bullet}B: `{}`",
+        d.a.display(),
+        d.b.display()
+    );
+    if d.synthetic {
+        let _ = writeln!(
+            out,
+            "{bullet}Synthetic data: built from the synthetic twin, not the real MI and claims."
+        );
+    }
+    if d.min_abs > 0.0 || d.min_rel > 0.0 {
+        let _ = writeln!(
+            out,
+            "{bullet}Hidden: numeric changes below {} absolute or {}% relative.",
+            number(d.min_abs),
+            number(d.min_rel * 100.0)
+        );
+    }
+    out.push('\n');
+
+    out.push_str(&heading(2, "Summary"));
+    if !d.any() {
+        let _ = writeln!(
+            out,
+            "No change beyond the thresholds in {} tables.\n",
+            d.tables_compared
+        );
+    }
+    let changed: Vec<_> = d.tables.iter().filter(|t| t.any()).collect();
+    let cells: usize = changed.iter().map(|t| t.changed.len()).sum();
+    let added: usize = changed.iter().map(|t| t.added.len()).sum();
+    let removed: usize = changed.iter().map(|t| t.removed.len()).sum();
+    let hidden: usize = d.tables.iter().map(|t| t.hidden).sum();
+    let _ = writeln!(
+        out,
+        "{bullet}{} of {} tables changed: {cells} cells, {added} rows added, {removed} rows removed ({hidden} smaller changes hidden).",
+        changed.len(),
+        d.tables_compared
+    );
+    let _ = writeln!(
+        out,
+        "{bullet}{} changes in N; {} model terms changed significance; {} published figures changed check status.\n",
+        d.n_changes.len(),
+        d.significance_flips.len(),
+        d.status_changes.len()
+    );
+    if !d.significance_flips.is_empty() {
+        out.push_str(&heading(3, "Significance flips (p = 0.05)"));
+        for f in &d.significance_flips {
+            let side = |p: Option<f64>| match p {
+                Some(p) if p < crate::diff::ALPHA => "significant",
+                Some(_) => "not significant",
+                None => "no p",
+            };
+            let _ = writeln!(
+                out,
+                "{bullet}{} {}: {} → {} (p {} → {}, odds ratio {} → {})",
+                f.model,
+                f.term,
+                side(f.p.0),
+                paint("1", side(f.p.1)),
+                f.p.0.map_or("∅".into(), |p| format!("{p:.4}")),
+                f.p.1.map_or("∅".into(), |p| format!("{p:.4}")),
+                f.odds_ratio.0.map_or("∅".into(), |x| format!("{x:.2}")),
+                f.odds_ratio.1.map_or("∅".into(), |x| format!("{x:.2}")),
+            );
+        }
+        out.push('\n');
+    }
+    if !d.status_changes.is_empty() {
+        out.push_str(&heading(3, "Published figures whose check status changed"));
+        for s in &d.status_changes {
+            let _ = writeln!(
+                out,
+                "{bullet}`{}`: {} → {} (reproduced {} → {})",
+                s.id,
+                s.status.0.as_str(),
+                paint("1", s.status.1.as_str()),
+                s.reproduced.0.as_deref().unwrap_or("∅"),
+                s.reproduced.1.as_deref().unwrap_or("∅")
+            );
+        }
+        out.push('\n');
+    }
+    if !d.n_changes.is_empty() {
+        out.push_str(&heading(3, "Changes in N"));
+        for (table, c) in &d.n_changes {
+            let _ = writeln!(out, "{bullet}{table} [{}]: {}", c.key, change_text(c));
+        }
+        out.push('\n');
+    }
+
+    if !changed.is_empty() {
+        out.push_str(&heading(2, "Detail"));
+    }
+    for t in changed {
+        out.push_str(&heading(3, &t.table));
+        if let Some(side) = &t.only_in {
+            let _ = writeln!(out, "{bullet}only in run {}", side.to_uppercase());
+        }
+        if let Some(c) = &t.columns_changed {
+            let _ = writeln!(out, "{bullet}columns {c}");
+        }
+        for k in &t.added {
+            let _ = writeln!(out, "{bullet}{} {k}", paint("32", "+ row"));
+        }
+        for k in &t.removed {
+            let _ = writeln!(out, "{bullet}{} {k}", paint("31", "- row"));
+        }
+        if md && !t.changed.is_empty() {
+            let _ = writeln!(out, "\n| row | column | old → new |\n| --- | --- | --- |");
+            for c in &t.changed {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    cell(&c.key),
+                    c.column,
+                    cell(&change_text(c))
+                );
+            }
+        } else {
+            for c in &t.changed {
+                let old = paint("31", c.old.as_deref().unwrap_or("∅"));
+                let new = paint("32", c.new.as_deref().unwrap_or("∅"));
+                let _ = writeln!(
+                    out,
+                    "{bullet}[{}] {}: {old} → {new}{}",
+                    c.key,
+                    c.column,
+                    delta_text(c)
+                );
+            }
+        }
+        if t.hidden > 0 {
+            let _ = writeln!(out, "{bullet}({} smaller changes hidden)", t.hidden);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A diff as one self-contained HTML page.
+pub fn diff_html(d: &crate::diff::RunDiff) -> String {
+    let markdown = diff_text(d, DiffStyle::Markdown);
+    let mut body = String::new();
+    pulldown_cmark::html::push_html(
+        &mut body,
+        pulldown_cmark::Parser::new_ext(&markdown, pulldown_cmark::Options::ENABLE_TABLES),
+    );
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>evalpipe diff</title>\n<style>\nbody {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; line-height: 1.4; }}\ntable {{ border-collapse: collapse; }}\ntd, th {{ border: 1px solid #999; padding: 0.2rem 0.5rem; text-align: left; }}\ncode {{ background: #f2f2f2; }}\n</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+}
+
+/// A diff as pretty JSON.
+pub fn diff_json(d: &crate::diff::RunDiff) -> String {
+    // Plain data: serialising it cannot fail.
+    serde_json::to_string_pretty(d).unwrap_or_default() + "\n"
+}
