@@ -492,3 +492,62 @@ fn annex_workbook_has_a_sheet_per_table_with_title_n_and_cells() {
         by_cohort.get_value((2, 0))
     );
 }
+
+#[test]
+fn explain_traces_a_table_to_its_query_inputs_and_report_lines() {
+    let run = twin_run();
+    let out = evalpipe(&[
+        "explain",
+        "participants_by_cohort",
+        "--run",
+        run.dir.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("made by `queries/participants_by_cohort.sql`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- base: MI participants with a cohort"),
+        "{text}"
+    );
+    // Through participant_outcomes it reads the claims as well as the MI.
+    for upstream in [
+        "participant_outcomes",
+        "validated_claims",
+        "participants",
+        "claims",
+    ] {
+        assert!(text.contains(upstream), "{upstream} upstream:\n{text}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.dir.join("manifest.json")).unwrap())
+            .unwrap();
+    let claims = manifest["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().starts_with("claims_"))
+        .unwrap();
+    assert!(
+        text.contains(&format!("sha256:{}", claims["sha256"].as_str().unwrap())),
+        "{text}"
+    );
+    assert!(
+        text.contains("sections/programme_engagement.md.j2:7:"),
+        "{text}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
+        .args([
+            "explain",
+            "no_such_thing",
+            "--run",
+            run.dir.to_str().unwrap(),
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither a register id nor a table"));
+}

@@ -6,6 +6,7 @@
 
 mod check;
 mod diff;
+mod explain;
 mod manifest;
 mod paths;
 mod run;
@@ -48,6 +49,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Show what changed between two runs (exit 1 when anything did, beyond the thresholds).
     Diff(diff::DiffArgs),
+    /// Say where a number comes from: query, inputs with hashes, N, where the report uses it.
+    Explain(explain::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => run::synth(args, cli.quiet).map(|()| true),
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Explain(args) => explain::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

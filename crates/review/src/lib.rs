@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod explain;
 pub mod register;
 mod render;
 mod table;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 
 pub use check::{CheckReport, FigureCheck, Status, Tally, check};
 pub use diff::{DiffOptions, RunDiff, TableDiff, diff};
+pub use explain::{Explanation, explain, explain_text};
 pub use register::{Erratum, Figure, Register, Source, Unit};
 pub use render::{DiffStyle, diff_html, diff_json, diff_text, to_json, to_markdown};
 

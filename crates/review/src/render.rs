@@ -328,3 +328,12 @@ pub fn diff_json(d: &crate::diff::RunDiff) -> String {
     // Plain data: serialising it cannot fail.
     serde_json::to_string_pretty(d).unwrap_or_default() + "\n"
 }
+
+/// A figure's printed value (`53`, `21–59`).
+pub(crate) fn published_value(f: &crate::register::Figure) -> String {
+    use crate::register::{Published, key_text};
+    match &f.value {
+        Published::One(v) => key_text(v),
+        Published::Range([lo, hi]) => format!("{}–{}", key_text(lo), key_text(hi)),
+    }
+}
