@@ -72,7 +72,7 @@ fn generate(n: usize, seed: u64) -> Data {
             let sign = if j % 2 == 0 { 1.0 } else { -1.0 };
             eta += sign * 0.25 * l as f64;
         }
-        let p = 1.0 / (1.0 + (-eta as f64).exp());
+        let p = 1.0 / (1.0 + (-eta).exp());
         y.push(rng.random::<f64>() < p);
     }
     Data { codes, y }
