@@ -551,3 +551,76 @@ fn explain_traces_a_table_to_its_query_inputs_and_report_lines() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("neither a register id nor a table"));
 }
+
+/// Whether `dir` is a complete run: a manifest whose every output exists with its hash.
+fn is_complete_run(dir: &Path) -> bool {
+    use sha2::{Digest, Sha256};
+    let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) else {
+        return false;
+    };
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let outputs = manifest["outputs"].as_array().unwrap();
+    !outputs.is_empty()
+        && outputs.iter().all(|o| {
+            std::fs::read(dir.join(o["path"].as_str().unwrap())).is_ok_and(|bytes| {
+                hex::encode(Sha256::digest(&bytes)) == o["sha256"].as_str().unwrap()
+            })
+        })
+}
+
+#[test]
+fn a_run_killed_at_any_moment_leaves_the_previous_run_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("twin");
+    let out_arg = out.to_str().unwrap();
+    evalpipe(&["run", "--quiet", "--out", out_arg]);
+    assert!(is_complete_run(&out));
+    let first = std::fs::read(out.join("manifest.json")).unwrap();
+    // Kill during ingest, transform, models and report, and (likely) while publishing.
+    for delay_ms in [30, 400, 1500, 3000, 5000, 8000] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
+            .args(["run", "--quiet", "--out", out_arg])
+            .current_dir(repo())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Either the previous run, whole, or (killed mid-publish) set aside whole beside it;
+        // never a folder that looks finished and is not.
+        let aside = tmp.path().join(".twin.old");
+        if out.exists() {
+            assert!(
+                is_complete_run(&out),
+                "killed after {delay_ms} ms: {out:?} is not whole"
+            );
+        } else {
+            assert!(
+                is_complete_run(&aside),
+                "killed after {delay_ms} ms: no whole run left"
+            );
+        }
+    }
+    // The next run completes, restores nothing it should not and leaves no debris.
+    evalpipe(&["run", "--quiet", "--out", out_arg]);
+    assert!(is_complete_run(&out));
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), first);
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["twin"]);
+
+    // Killed between publishing's two renames: the run is only at `.twin.old`. The next run
+    // puts it back before building, so nothing is left behind.
+    std::fs::rename(&out, tmp.path().join(".twin.old")).unwrap();
+    evalpipe(&["run", "--quiet", "--out", out_arg]);
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["twin"]);
+    assert!(is_complete_run(&out));
+}

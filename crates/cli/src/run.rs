@@ -145,6 +145,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
 
     // Build beside the target and swap in at the end, so a failed run never leaves a folder
     // that looks like a finished one.
+    recover(&out)?;
     let staging = sibling(&out, "partial");
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
@@ -304,6 +305,23 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "run".into());
     path.with_file_name(format!(".{name}.{suffix}"))
+}
+
+/// Undoes what a run killed while publishing left behind. Publishing is two renames (the
+/// previous run aside to `.<out>.old`, the new one in): killed between them, `out` is missing
+/// and the previous run is whole at `.old`, so it goes back; killed after both, `.old` is only
+/// the previous run waiting to be deleted.
+fn recover(out: &Path) -> Result<()> {
+    let old = sibling(out, "old");
+    if !old.exists() {
+        return Ok(());
+    }
+    if out.exists() {
+        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))
+    } else {
+        std::fs::rename(&old, out)
+            .with_context(|| format!("restoring the previous run from {}", old.display()))
+    }
 }
 
 /// Replaces `out` with the finished `staging` folder. `out` is only removed if it is an
