@@ -471,7 +471,19 @@ fn annex_workbook_has_a_sheet_per_table_with_title_n_and_cells() {
         .records()
         .filter(|r| r.as_ref().unwrap().get(1) == Some("output"))
         .count();
-    assert_eq!(names.len(), outputs + 1);
+    // …and one per model after them.
+    assert_eq!(names.len(), outputs + 1 + 3);
+    let model = wb.worksheet_range("model_job_outcome").unwrap();
+    assert!(
+        matches!(model.get_value((0, 0)), Some(Data::String(s)) if s.starts_with("report Table A-24 (Achieving a job outcome)")),
+        "{:?}",
+        model.get_value((0, 0))
+    );
+    assert!(
+        matches!(model.get_value((2, 0)), Some(Data::String(s)) if s.contains("N at each step: 3347 → ")),
+        "{:?}",
+        model.get_value((2, 0))
+    );
 
     // A characteristic table states its single N (report 2.2: N = 3,957 for sex), a breakdown
     // by cohort points at its per-group column instead of one misleading N.

@@ -86,15 +86,27 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
     contents
         .write_string_with_format(row, 2, "Base (N)", &bold)
         .map_err(&err)?;
+    // (sheet name wanted, table, what it reproduces, its base): the query tables, then one
+    // sheet of coefficients per model.
+    let mut entries: Vec<(String, String, String, String)> = outputs
+        .iter()
+        .map(|e| {
+            let table = text(e, "table");
+            (table.clone(), table, text(e, "produces"), text(e, "base"))
+        })
+        .collect();
+    entries.extend(model_entries(layout).map_err(|message| Error::Annex {
+        path: path.clone(),
+        message,
+    })?);
     let mut used = BTreeSet::new();
     let mut sheets = Vec::new();
-    for entry in &outputs {
-        let table = text(entry, "table");
-        let mut name: String = table.chars().take(SHEET_NAME_MAX).collect();
+    for (wanted, table, produces, base) in entries {
+        let mut name: String = wanted.chars().take(SHEET_NAME_MAX).collect();
         let mut i = 2;
         while !used.insert(name.clone()) {
             let suffix = format!("~{i}");
-            name = table
+            name = wanted
                 .chars()
                 .take(SHEET_NAME_MAX - suffix.len())
                 .collect::<String>()
@@ -103,13 +115,9 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
         }
         row += 1;
         contents.write_string(row, 0, &name).map_err(&err)?;
-        contents
-            .write_string(row, 1, text(entry, "produces"))
-            .map_err(&err)?;
-        contents
-            .write_string(row, 2, text(entry, "base"))
-            .map_err(&err)?;
-        sheets.push((name, table, text(entry, "produces"), text(entry, "base")));
+        contents.write_string(row, 1, &produces).map_err(&err)?;
+        contents.write_string(row, 2, &base).map_err(&err)?;
+        sheets.push((name, table, produces, base));
     }
     contents.set_column_width(0, 34).map_err(&err)?;
     contents.set_column_width(1, 70).map_err(&err)?;
@@ -139,6 +147,55 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
     wb.save(&path).map_err(&err)?;
     drop(err);
     Ok(path)
+}
+
+/// One annex entry per fitted (or failed) model under `tables/models/`, in id order: its
+/// coefficients, titled with the published table, its base the N at each step.
+fn model_entries(layout: &RunLayout) -> Result<Vec<(String, String, String, String)>, String> {
+    let dir = layout.tables_dir().join("models");
+    let Ok(read) = std::fs::read_dir(&dir) else {
+        return Ok(Vec::new());
+    };
+    let mut ids: Vec<String> = read
+        .flatten()
+        .filter(|e| e.path().join("coefficients.parquet").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    let mut out = Vec::new();
+    for id in ids {
+        let value = |row: &std::collections::BTreeMap<String, minijinja::Value>, k: &str| {
+            row.get(k)
+                .filter(|v| !v.is_none())
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        };
+        let summary = crate::read_rows(&dir.join(&id).join("summary.parquet"))?;
+        let steps = crate::read_rows(&dir.join(&id).join("steps.parquet"))?;
+        let Some(s) = summary.first() else { continue };
+        let produces = format!(
+            "report Table {} ({}): logistic regression, odds ratios with 95% confidence intervals",
+            value(s, "published_table"),
+            value(s, "title")
+        );
+        let ns: Vec<String> = steps.iter().map(|r| value(r, "n")).collect();
+        let mut base = format!(
+            "{} participants, {} with the outcome (N at each step: {})",
+            value(s, "n"),
+            value(s, "events"),
+            ns.join(" → ")
+        );
+        if value(s, "status") != "fitted" {
+            base.push_str(&format!("; not fitted: {}", value(s, "message")));
+        }
+        out.push((
+            format!("model_{id}"),
+            format!("models/{id}/coefficients"),
+            produces,
+            base,
+        ));
+    }
+    Ok(out)
 }
 
 fn write_table(
