@@ -146,58 +146,76 @@ pub async fn run(
         let header = QueryHeader::parse(&path, &sql)?;
         pending.push((path, kind, sql, header));
     }
+    // Queries run in waves: every query whose tables exist runs at once (each on its own task,
+    // so a multi-threaded runtime spreads them over the cores), then their tables are
+    // registered for the next wave. Results keep discovery order, so the catalogue, the
+    // returned list and any error reported are the same whatever finished first.
     while !pending.is_empty() {
-        let (path, kind, sql, header) = pending.remove(next_ready(&pending, &registered));
-        let started = std::time::Instant::now();
-        if registered.contains(&header.table) {
-            return Err(Error::Header {
-                query: path,
-                message: format!(
-                    "table `{}` already exists (an ingest dataset, a reference table or an \
-                     earlier query); choose another name",
-                    header.table
-                ),
+        // Staging tables first: outputs read them, and the catalogue lists them first.
+        let staging_left = pending.iter().any(|q| q.1 == TableKind::Staging);
+        let mut wave = Vec::new();
+        let mut i = 0;
+        while i < pending.len() {
+            let phase = !staging_left || pending[i].1 == TableKind::Staging;
+            if phase && pending[i].3.reads.iter().all(|t| registered.contains(t)) {
+                wave.push(pending.remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        if wave.is_empty() {
+            // Nothing can run: the first pending query's reads name what is missing.
+            wave.push(pending.remove(0));
+        }
+        let mut tasks = Vec::new();
+        for (path, kind, sql, header) in wave {
+            if registered.contains(&header.table)
+                || tasks
+                    .iter()
+                    .any(|(_, h, _): &(PathBuf, QueryHeader, _)| h.table == header.table)
+            {
+                return Err(Error::Header {
+                    query: path,
+                    message: format!(
+                        "table `{}` already exists (an ingest dataset, a reference table or an \
+                         earlier query); choose another name",
+                        header.table
+                    ),
+                });
+            }
+            check_reads(&ctx, &path, &header, &sql, &registered)?;
+            let task = tokio::spawn(run_query(
+                ctx.clone(),
+                layout.clone(),
+                path.clone(),
+                header.table.clone(),
+                sql,
+            ));
+            tasks.push((path, header, (kind, task)));
+        }
+        for (path, header, (kind, task)) in tasks {
+            let done = task.await.map_err(|e| Error::Internal {
+                context: format!("running {} (table `{}`)", path.display(), header.table),
+                message: e.to_string(),
+            })??;
+            // Later queries read what was written, not what is in memory: the file is the
+            // table of record, and a distributed engine can only read files.
+            register(&ctx, &header.table, &done.parquet).await?;
+            registered.insert(header.table.clone());
+            runs.push(TableRun {
+                table: header.table.clone(),
+                kind,
+                query: Some(path),
+                header: Some(header),
+                rows: done.rows,
+                parquet: done.parquet,
+                csv: done.csv,
+                elapsed: done.elapsed,
             });
         }
-        check_reads(&ctx, &path, &header, &sql, &registered)?;
-        let (schema, batches) = execute(&ctx, &sql)
-            .await
-            .map_err(|e| query_error(&path, &header.table, e))?;
-        let parquet = layout.table(&header.table, "parquet");
-        let csv = layout.table(&header.table, "csv");
-        write_parquet(&parquet, &schema, &batches)?;
-        write_csv(&csv, &schema, &batches)?;
-        // Later queries read what was written, not what is in memory: the file is the table of
-        // record, and a distributed engine can only read files.
-        register(&ctx, &header.table, &parquet).await?;
-        registered.insert(header.table.clone());
-        runs.push(TableRun {
-            table: header.table.clone(),
-            kind,
-            query: Some(path),
-            header: Some(header),
-            rows: batches.iter().map(RecordBatch::num_rows).sum(),
-            parquet,
-            csv,
-            elapsed: started.elapsed(),
-        });
     }
     write_catalog(layout, &runs)?;
     Ok(runs)
-}
-
-/// The first pending query (in discovery order: staging, then outputs, each by file name) whose
-/// `reads` are all available, so a query may read any other query's table whatever their names.
-/// When none is ready — a table no query makes, or a cycle — the first pending one runs and
-/// [`check_reads`] names what it lacks.
-fn next_ready(
-    pending: &[(PathBuf, TableKind, String, QueryHeader)],
-    registered: &BTreeSet<String>,
-) -> usize {
-    pending
-        .iter()
-        .position(|(_, _, _, h)| h.reads.iter().all(|t| registered.contains(t)))
-        .unwrap_or(0)
 }
 
 fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
@@ -331,6 +349,38 @@ fn check_reads(
         )));
     }
     Ok(())
+}
+
+/// What one query wrote.
+struct QueryOutput {
+    parquet: PathBuf,
+    csv: PathBuf,
+    rows: usize,
+    elapsed: std::time::Duration,
+}
+
+/// Executes one query and writes its table as Parquet and CSV.
+async fn run_query(
+    ctx: SessionContext,
+    layout: RunLayout,
+    path: PathBuf,
+    table: String,
+    sql: String,
+) -> Result<QueryOutput> {
+    let started = std::time::Instant::now();
+    let (schema, batches) = execute(&ctx, &sql)
+        .await
+        .map_err(|e| query_error(&path, &table, e))?;
+    let parquet = layout.table(&table, "parquet");
+    let csv = layout.table(&table, "csv");
+    write_parquet(&parquet, &schema, &batches)?;
+    write_csv(&csv, &schema, &batches)?;
+    Ok(QueryOutput {
+        parquet,
+        csv,
+        rows: batches.iter().map(RecordBatch::num_rows).sum(),
+        elapsed: started.elapsed(),
+    })
 }
 
 async fn execute(

@@ -189,18 +189,19 @@ fn runs_each_query_after_the_tables_it_reads() {
         .filter(|t| t.kind == TableKind::Staging)
         .map(|t| t.table.as_str())
         .collect();
-    // File-name order, except that a query waits for what it reads: `answer_shares`,
-    // `characteristic_counts` and `lot_profiles` for `participant_characteristics`,
-    // `participant_outcomes` for `validated_claims`, `outcome_rates` for `participant_outcomes`.
+    // In waves: everything whose tables exist runs together (file-name order within a wave),
+    // so a query waits for what it reads — `answer_shares`, `characteristic_counts` and
+    // `lot_profiles` for `participant_characteristics`, `participant_outcomes` for
+    // `validated_claims`, `outcome_rates` for both of the second wave's.
     assert_eq!(
         staging,
         [
             "answer_counts",
             "participant_characteristics",
+            "validated_claims",
             "answer_shares",
             "characteristic_counts",
             "lot_profiles",
-            "validated_claims",
             "participant_outcomes",
             "outcome_rates",
         ]
