@@ -10,15 +10,10 @@
 //!   iterations, converged;
 //! - `steps`: the N after every population and exclusion step and after listwise deletion.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 
 use crate::stage::ModelRun;
 use crate::{Error, Result};
@@ -188,48 +183,22 @@ fn steps(run: &ModelRun) -> Result<RecordBatch> {
     ])
 }
 
-fn create(path: &Path) -> Result<File> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    File::create(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// Parquet with the transform's settings (Snappy; the writer records no time or host).
+/// Parquet and CSV exactly as the transform writes its tables (one writer for every stage, so
+/// the formats cannot drift apart).
 fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<()> {
-    let werr = |e: parquet::errors::ParquetError| Error::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut writer =
-        ArrowWriter::try_new(create(path)?, batch.schema(), Some(props)).map_err(werr)?;
-    writer.write(batch).map_err(werr)?;
-    writer.close().map_err(werr)?;
-    Ok(())
+    evalpipe_transform::write_parquet(path, &batch.schema(), std::slice::from_ref(batch)).map_err(
+        |e| Error::Write {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+    )
 }
 
-/// CSV in the transform's fixed formats ([`evalpipe_transform::csv_text`]).
 fn write_csv(path: &Path, batch: &RecordBatch) -> Result<()> {
-    let text = evalpipe_transform::csv_text(&batch.schema(), std::slice::from_ref(batch)).map_err(
-        |message| Error::Write {
+    evalpipe_transform::write_csv(path, &batch.schema(), std::slice::from_ref(batch)).map_err(|e| {
+        Error::Write {
             path: path.to_path_buf(),
-            message,
-        },
-    )?;
-    let mut file = create(path)?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+            message: e.to_string(),
+        }
+    })
 }

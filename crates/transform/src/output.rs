@@ -23,11 +23,7 @@ pub const FLOAT_DECIMALS: usize = 6;
 
 /// Writes `batches` (all of `schema`) to a Parquet file. The writer records no time or host, so
 /// the same rows give the same bytes.
-pub(crate) fn write_parquet(
-    path: &Path,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<()> {
+pub fn write_parquet(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
     let werr = |message: String| Error::Write {
         path: path.to_path_buf(),
         message,
@@ -46,7 +42,7 @@ pub(crate) fn write_parquet(
 }
 
 /// Writes `batches` as CSV with a header row, in the fixed formats of this module.
-pub(crate) fn write_csv(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+pub fn write_csv(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
     let text = csv_text(schema, batches).map_err(|message| Error::Write {
         path: path.to_path_buf(),
         message,
