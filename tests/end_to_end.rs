@@ -471,6 +471,52 @@ fn annex_workbook_has_a_sheet_per_table_with_title_n_and_cells() {
         .records()
         .filter(|r| r.as_ref().unwrap().get(1) == Some("output"))
         .count();
+    // Disclosure control: Cannock North's 4 minority-ethnic participants are suppressed with
+    // their percentage, and so is its White count, which would give them back (191 − 187);
+    // in the finer ethnic groups two small cells protect each other and White stays.
+    let lots = wb.worksheet_range("ethnicity_by_lot").unwrap();
+    let header: Vec<String> = (0..9)
+        .map(|c| {
+            lots.get_value((4, c))
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap() as u32;
+    let find = |characteristic: &str, category: &str| {
+        (5..100)
+            .find(|&r| {
+                lots.get_value((r, col("lot_code"))) == Some(&Data::String("L5".into()))
+                    && lots.get_value((r, col("characteristic")))
+                        == Some(&Data::String(characteristic.into()))
+                    && lots.get_value((r, col("category"))) == Some(&Data::String(category.into()))
+            })
+            .unwrap_or_else(|| panic!("no L5 {characteristic} {category} row"))
+    };
+    let hidden = Data::String("[c]".into());
+    let minority = find("ethnicity", "Minority ethnic");
+    assert_eq!(
+        lots.get_value((minority, col("participants"))),
+        Some(&hidden)
+    );
+    assert_eq!(lots.get_value((minority, col("pct"))), Some(&hidden));
+    assert_eq!(
+        lots.get_value((find("ethnicity", "White"), col("participants"))),
+        Some(&hidden)
+    );
+    assert_eq!(
+        lots.get_value((find("ethnic_group", "Asian"), col("participants"))),
+        Some(&hidden)
+    );
+    assert_eq!(
+        lots.get_value((find("ethnic_group", "White"), col("participants"))),
+        Some(&Data::Float(187.0))
+    );
+    assert!(
+        (0..200).any(|r| matches!(lots.get_value((r, 0)), Some(Data::String(s)) if s.starts_with("[c]: suppressed for disclosure control"))),
+        "no disclosure note"
+    );
+
     // …and one per model after them.
     assert_eq!(names.len(), outputs + 1 + 3);
     let model = wb.worksheet_range("model_job_outcome").unwrap();

@@ -17,6 +17,7 @@ use evalpipe_study::{RunLayout, Study};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
+use crate::disclosure::{Grid, SUPPRESSED, note, suppressed};
 use crate::{Error, Result};
 
 /// File name of the annex workbook in the report folder.
@@ -133,6 +134,7 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
             synthetic.then_some(notice),
             &bold,
             &percent,
+            study.disclosure.min_count,
         )
         .map_err(|message| Error::Annex {
             path: path.clone(),
@@ -198,6 +200,46 @@ fn model_entries(layout: &RunLayout) -> Result<Vec<(String, String, String, Stri
     Ok(out)
 }
 
+/// The cells disclosure control hides in a table (row, column), rows counted across batches.
+fn suppressed_cells(
+    schema: &arrow::datatypes::SchemaRef,
+    batches: &[arrow::array::RecordBatch],
+    min_count: u64,
+) -> Result<std::collections::BTreeSet<(usize, usize)>, String> {
+    let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut counts = vec![Vec::new(); columns.len()];
+    let mut text = vec![Vec::new(); columns.len()];
+    for batch in batches {
+        for (j, col) in batch.columns().iter().enumerate() {
+            let as_int = if col.data_type().is_integer() {
+                Some(arrow::compute::cast(col, &DataType::Int64).map_err(|x| x.to_string())?)
+            } else {
+                None
+            };
+            for r in 0..batch.num_rows() {
+                let valid = !col.is_null(r);
+                counts[j].push(
+                    as_int
+                        .as_ref()
+                        .filter(|_| valid)
+                        .map(|v| v.as_primitive::<Int64Type>().value(r)),
+                );
+                text[j].push(if valid {
+                    Some(array_value_to_string(col, r).map_err(|x| x.to_string())?)
+                } else {
+                    None
+                });
+            }
+        }
+    }
+    let grid = Grid {
+        columns: &columns,
+        counts,
+        text,
+    };
+    Ok(suppressed(&grid, min_count))
+}
+
 fn write_table(
     sheet: &mut Worksheet,
     path: &Path,
@@ -206,6 +248,7 @@ fn write_table(
     notice: Option<&str>,
     bold: &Format,
     percent: &Format,
+    min_count: u64,
 ) -> Result<(), String> {
     let e = |x: XlsxError| x.to_string();
     let file = File::open(path).map_err(|x| format!("cannot open {}: {x}", path.display()))?;
@@ -253,16 +296,23 @@ fn write_table(
         return Ok(());
     };
     let schema = first.schema();
+    let hidden = suppressed_cells(&schema, &batches, min_count)?;
     for (j, f) in schema.fields().iter().enumerate() {
         sheet
             .write_string_with_format(row, j as u16, f.name(), bold)
             .map_err(e)?;
     }
+    let mut index = 0;
     for batch in &batches {
         for r in 0..batch.num_rows() {
             row += 1;
+            index += 1;
             for (j, (f, col)) in schema.fields().iter().zip(batch.columns()).enumerate() {
                 let c = j as u16;
+                if hidden.contains(&(index - 1, j)) {
+                    sheet.write_string(row, c, SUPPRESSED).map_err(e)?;
+                    continue;
+                }
                 if col.is_null(r) {
                     continue;
                 }
@@ -307,6 +357,10 @@ fn write_table(
                 }
             }
         }
+    }
+    if !hidden.is_empty() {
+        row += 2;
+        sheet.write_string(row, 0, note(min_count)).map_err(e)?;
     }
     row += 2;
     sheet

@@ -41,6 +41,7 @@
 
 mod annex;
 mod data;
+pub mod disclosure;
 pub mod format;
 mod lint;
 

@@ -19,6 +19,22 @@ pub(crate) struct StudyFile {
     pub characteristic: Vec<Characteristic>,
     #[serde(default)]
     pub band: Vec<Band>,
+    #[serde(default)]
+    pub disclosure: Disclosure,
+}
+
+/// Statistical disclosure control of published tables (the annex workbook and the report).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disclosure {
+    /// Counts from 1 to `min_count` − 1 are suppressed, with their percentages.
+    pub min_count: u64,
+}
+
+impl Default for Disclosure {
+    fn default() -> Self {
+        Disclosure { min_count: 10 }
+    }
 }
 
 /// Title and provenance of the study.

@@ -24,7 +24,8 @@ mod dictionary;
 mod layout;
 
 pub use config::{
-    Band, Characteristic, CharacteristicKind, Cohort, Lot, Milestone, Periods, StudyInfo,
+    Band, Characteristic, CharacteristicKind, Cohort, Disclosure, Lot, Milestone, Periods,
+    StudyInfo,
 };
 pub use dictionary::{
     AppliesWhen, Bound, Code, ColumnSpec, ColumnType, DatasetSpec, DerivedSpec, Dictionary,
@@ -92,6 +93,8 @@ pub struct Study {
     pub characteristics: Vec<Characteristic>,
     /// Bands of numeric characteristics, each banding's bands in ascending order.
     pub bands: Vec<Band>,
+    /// Disclosure control of published tables.
+    pub disclosure: Disclosure,
 }
 
 impl Study {
@@ -137,6 +140,7 @@ impl Study {
             codes,
             characteristics: file.characteristic,
             bands: file.band,
+            disclosure: file.disclosure,
         };
         config::check(&study).map_err(|message| Error::Invalid {
             path: study_path,
