@@ -103,13 +103,16 @@ fn opt(valid: bool, value: impl FnOnce() -> Value) -> Value {
 #[derive(Debug)]
 pub(crate) struct Tables {
     dir: PathBuf,
+    /// Disclosure control threshold (0: none).
+    min_count: u64,
     loaded: Mutex<BTreeMap<String, Value>>,
 }
 
 impl Tables {
-    pub(crate) fn new(layout: &RunLayout) -> Arc<Tables> {
+    pub(crate) fn new(layout: &RunLayout, min_count: u64) -> Arc<Tables> {
         Arc::new(Tables {
             dir: layout.tables_dir(),
+            min_count,
             loaded: Mutex::new(BTreeMap::new()),
         })
     }
@@ -142,9 +145,51 @@ impl Tables {
                 path.display()
             ));
         }
-        let rows = read_rows(&path)?;
+        let mut rows = read_rows(&path)?;
+        // Reference tables are the study's configuration, not counts of people.
+        if !name.starts_with("reference/") {
+            protect(&mut rows, self.min_count);
+        }
         let value: Value = rows.into_iter().map(Value::from).collect();
         loaded.insert(name.to_string(), value.clone());
         Ok(value)
+    }
+}
+
+/// Replaces the cells disclosure control suppresses with [`crate::disclosure::SUPPRESSED`], so
+/// no template can print them (the format filters pass the marker through).
+fn protect(rows: &mut [BTreeMap<String, Value>], min_count: u64) {
+    use crate::disclosure::{Grid, SUPPRESSED, suppressed};
+    let Some(first) = rows.first() else { return };
+    let columns: Vec<String> = first.keys().cloned().collect();
+    let counts = columns
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .map(|r| {
+                    r.get(c)
+                        .filter(|v| {
+                            v.kind() == minijinja::value::ValueKind::Number && v.is_integer()
+                        })
+                        .and_then(|v| i64::try_from(v.clone()).ok())
+                })
+                .collect()
+        })
+        .collect();
+    let text = columns
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).filter(|v| !v.is_none()).map(|v| v.to_string()))
+                .collect()
+        })
+        .collect();
+    let grid = Grid {
+        columns: &columns,
+        counts,
+        text,
+    };
+    for (r, j) in suppressed(&grid, min_count) {
+        rows[r].insert(columns[j].clone(), Value::from(SUPPRESSED));
     }
 }

@@ -83,10 +83,23 @@ pub fn thousands(n: i64) -> String {
     out
 }
 
+/// A cell disclosure control hid: printed as it is by every format filter.
+fn is_suppressed(v: &Value) -> bool {
+    v.as_str() == Some(crate::disclosure::SUPPRESSED)
+}
+
+/// The marker, as printed text (not escaped as Markdown: it is the report's own notation).
+fn suppressed() -> Value {
+    Value::from_safe_string(crate::disclosure::SUPPRESSED.to_string())
+}
+
 /// Filter `count`: a whole number with thousands separators.
 pub fn count(v: Value) -> Result<Value, Error> {
     if is_missing(&v) {
         return Ok(Value::from(MISSING));
+    }
+    if is_suppressed(&v) {
+        return Ok(suppressed());
     }
     Ok(Value::from_safe_string(thousands(whole(&v, "count")?)))
 }
@@ -96,6 +109,9 @@ pub fn count(v: Value) -> Result<Value, Error> {
 pub fn pct(v: Value) -> Result<Value, Error> {
     if is_missing(&v) {
         return Ok(Value::from(MISSING));
+    }
+    if is_suppressed(&v) {
+        return Ok(suppressed());
     }
     let ratio = number(&v, "pct")?;
     if !ratio.is_finite() {
@@ -115,6 +131,9 @@ pub fn pct(v: Value) -> Result<Value, Error> {
 pub fn over(v: Value) -> Result<Value, Error> {
     if is_missing(&v) {
         return Ok(Value::from(MISSING));
+    }
+    if is_suppressed(&v) {
+        return Ok(suppressed());
     }
     let n = whole(&v, "over")?;
     if n < 10 {
@@ -176,6 +195,10 @@ pub fn compare(
     below: Value,
     same: Value,
 ) -> Result<Value, Error> {
+    // Which of two numbers is larger says something about a hidden one: suppressed too.
+    if is_suppressed(&a) || is_suppressed(&b) {
+        return Ok(suppressed());
+    }
     let (x, y) = (number(&a, "compare")?, number(&b, "compare")?);
     Ok(if x > y {
         above

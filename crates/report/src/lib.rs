@@ -126,7 +126,11 @@ pub fn render(
     templates_dir: &Path,
     opts: &RenderOptions,
 ) -> Result<Vec<PathBuf>> {
-    let env = environment(load_templates(templates_dir)?, layout)?;
+    let env = environment(
+        load_templates(templates_dir)?,
+        layout,
+        study.disclosure.min_count,
+    )?;
     let study_value = context! {
         title => study.info.title.as_str(),
         commissioner => study.info.commissioner.as_str(),
@@ -219,6 +223,7 @@ const MARKDOWN: &str = "markdown";
 fn environment(
     templates: Vec<(String, String)>,
     layout: &RunLayout,
+    min_count: u64,
 ) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     // Whitespace as written: block tags on their own line leave no blank line behind.
@@ -276,7 +281,7 @@ fn environment(
         }
     });
 
-    let tables = data::Tables::new(layout);
+    let tables = data::Tables::new(layout, min_count);
     let for_table = Arc::clone(&tables);
     env.add_function("table", move |name: &str| {
         for_table

@@ -41,13 +41,13 @@ fn fixture_run() -> (tempfile::TempDir, RunLayout) {
 
 fn render_fixture(synthetic: bool) -> (String, String) {
     let (_dir, layout) = fixture_run();
-    let written = render(
-        &study(),
-        &layout,
-        &templates(),
-        &RenderOptions { synthetic },
-    )
-    .expect("the report renders");
+    // Ten participants: every count is under the disclosure threshold. These tests are about
+    // formatting, so disclosure control is off; `small_counts_are_suppressed_in_the_report`
+    // turns it on.
+    let mut study = study();
+    study.disclosure.min_count = 0;
+    let written = render(&study, &layout, &templates(), &RenderOptions { synthetic })
+        .expect("the report renders");
     assert_eq!(written.len(), 2);
     let md = std::fs::read_to_string(&written[0]).unwrap();
     let html = std::fs::read_to_string(&written[1]).unwrap();
@@ -344,4 +344,27 @@ fn row_wants_exactly_one_match() {
     let e =
         render_with_template("{{ row(\"participants_by_cohort\", is_total=false).cohort_name }}");
     assert!(e.to_string().contains("4 rows where is_total"), "{e}");
+}
+
+#[test]
+fn small_counts_are_suppressed_in_the_report() {
+    let (_dir, layout) = fixture_run();
+    let written = render(
+        &study(),
+        &layout,
+        &templates(),
+        &RenderOptions { synthetic: false },
+    )
+    .expect("the report renders with small counts suppressed");
+    let md = std::fs::read_to_string(&written[0]).unwrap();
+    // Table 2-1 on the fixture: cohorts of 3, 2, 3 and 1 participants out of 9, all hidden.
+    let table_rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.starts_with("| Hardest to Help") || l.starts_with("| Employed"))
+        .collect();
+    assert_eq!(table_rows.len(), 2, "{md}");
+    assert!(
+        table_rows.iter().all(|l| l.contains("[c]")),
+        "{table_rows:?}"
+    );
 }
