@@ -637,7 +637,7 @@ fn a_run_killed_at_any_moment_leaves_the_previous_run_whole() {
     // Kill during ingest, transform, models and report, and (likely) while publishing.
     for delay_ms in [30, 400, 1500, 3000, 5000, 8000] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
-            .args(["run", "--quiet", "--out", out_arg])
+            .args(["run", "--quiet", "--force", "--out", out_arg])
             .current_dir(repo())
             .spawn()
             .unwrap();
@@ -660,7 +660,7 @@ fn a_run_killed_at_any_moment_leaves_the_previous_run_whole() {
         }
     }
     // The next run completes, restores nothing it should not and leaves no debris.
-    evalpipe(&["run", "--quiet", "--out", out_arg]);
+    evalpipe(&["run", "--quiet", "--force", "--out", out_arg]);
     assert!(is_complete_run(&out));
     assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), first);
     let mut names: Vec<String> = std::fs::read_dir(tmp.path())
@@ -681,4 +681,105 @@ fn a_run_killed_at_any_moment_leaves_the_previous_run_whole() {
     names.sort();
     assert_eq!(names, ["twin"]);
     assert!(is_complete_run(&out));
+}
+
+/// `evalpipe ARGS` (must succeed): its stderr and stdout.
+fn evalpipe_err(args: &[&str]) -> (String, String) {
+    let out = evalpipe(args);
+    (
+        String::from_utf8(out.stderr).unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for f in files_under(from) {
+        let target = to.join(f.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &target).unwrap();
+    }
+}
+
+#[test]
+fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("twin");
+    let out_arg = out.to_str().unwrap();
+    let (first, _) = evalpipe_err(&["run", "--out", out_arg]);
+    assert!(first.contains("ingest: 3966 participants"), "{first}");
+
+    // Nothing changed: nothing is done, nothing is written.
+    let manifest = out.join("manifest.json");
+    let before = std::fs::metadata(&manifest).unwrap().modified().unwrap();
+    let (again, _) = evalpipe_err(&["run", "--out", out_arg]);
+    assert!(again.contains("up to date: nothing to do"), "{again}");
+    assert_eq!(
+        std::fs::metadata(&manifest).unwrap().modified().unwrap(),
+        before
+    );
+
+    // One template edited: only the report is stale, and only it runs.
+    let templates = tmp.path().join("templates");
+    copy_dir(&repo().join("report-templates"), &templates);
+    let section = templates.join("sections/programme_engagement.md.j2");
+    let mut text = std::fs::read_to_string(&section).unwrap();
+    text.push_str("\nA sentence added by the test.\n");
+    std::fs::write(&section, text).unwrap();
+    let tpl = templates.to_str().unwrap();
+    let (_, status) = evalpipe_err(&["status", "--out", out_arg, "--templates", tpl]);
+    assert!(status.contains("ingest     up to date"), "{status}");
+    assert!(status.contains("models     up to date"), "{status}");
+    assert!(
+        status.contains("report     stale: templates: sections/programme_engagement.md.j2 changed"),
+        "{status}"
+    );
+    let tables_before = std::fs::read(out.join("tables/how_heard.parquet")).unwrap();
+    let (partial, _) = evalpipe_err(&["run", "--out", out_arg, "--templates", tpl]);
+    for stage in ["ingest", "transform", "models"] {
+        assert!(
+            partial.contains(&format!("{stage}: unchanged since the last run, reused")),
+            "{partial}"
+        );
+    }
+    let report = std::fs::read_to_string(out.join("report/report.md")).unwrap();
+    assert!(report.contains("A sentence added by the test."));
+    assert_eq!(
+        std::fs::read(out.join("tables/how_heard.parquet")).unwrap(),
+        tables_before
+    );
+
+    // What was reused is what a full run makes: byte for byte.
+    let incremental = std::fs::read(&manifest).unwrap();
+    evalpipe_err(&["run", "--force", "--out", out_arg, "--templates", tpl]);
+    assert_eq!(std::fs::read(&manifest).unwrap(), incremental);
+
+    // An edited query: transform and everything after it are stale, ingest is not.
+    let queries = tmp.path().join("queries");
+    copy_dir(&repo().join("queries"), &queries);
+    let query = queries.join("how_heard.sql");
+    let sql = std::fs::read_to_string(&query).unwrap();
+    std::fs::write(
+        &query,
+        sql.replace("order by g.group_order", "order by g.group_order asc"),
+    )
+    .unwrap();
+    let q = queries.to_str().unwrap();
+    let (_, status) = evalpipe_err(&[
+        "status",
+        "--out",
+        out_arg,
+        "--templates",
+        tpl,
+        "--queries",
+        q,
+    ]);
+    assert!(status.contains("ingest     up to date"), "{status}");
+    assert!(
+        status.contains("transform  stale: queries: how_heard.sql changed"),
+        "{status}"
+    );
+    assert!(
+        status.contains("report     stale: transform runs again"),
+        "{status}"
+    );
 }

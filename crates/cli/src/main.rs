@@ -10,6 +10,7 @@ mod explain;
 mod manifest;
 mod paths;
 mod run;
+mod stale;
 
 use std::process::ExitCode;
 
@@ -41,8 +42,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run ingest → transform → report into one run folder.
+    /// Run ingest → transform → models → report into one run folder; stages whose inputs did
+    /// not change since the last run there are reused.
     Run(run::RunArgs),
+    /// Show which stages of the run in --out are stale, and why.
+    Status(run::RunArgs),
     /// Write the synthetic twin of the providers' MI and the claims extract.
     Synth(run::SynthArgs),
     /// Compare a run with the figures the evaluation published (exit 1 on any mismatch).
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Run(args) => run::run(args, cli.quiet).map(|()| true),
+        Command::Status(args) => run::status(args),
         Command::Synth(args) => run::synth(args, cli.quiet).map(|()| true),
         Command::Check(args) => check::run(args),
         Command::Diff(args) => diff::run(args),

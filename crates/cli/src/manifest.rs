@@ -27,6 +27,9 @@ pub struct Manifest {
     pub evalpipe_version: &'static str,
     /// Whether the inputs are the synthetic twin.
     pub synthetic: bool,
+    /// Changes with the pseudonymisation key and reveals nothing about it (a pseudonym of a
+    /// fixed probe), so a later run can tell the key changed.
+    pub key_check: String,
     /// Extracts read (the data folder).
     pub inputs: Vec<Entry>,
     /// Study configuration (`pipeline/`).

@@ -10,6 +10,7 @@ use evalpipe_study::{RunLayout, SYNTHETIC_MARKER, Study};
 
 use crate::manifest::{self, Manifest};
 use crate::paths::{or_default, project_root};
+use crate::stale;
 
 /// Options of `evalpipe run`.
 #[derive(Debug, Args)]
@@ -32,6 +33,9 @@ pub struct RunArgs {
     /// File holding the pseudonymisation key (else the EVALPIPE_PSEUDONYM_KEY variable).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+    /// Run every stage even if nothing it reads changed since the last run in --out.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `evalpipe synth`.
@@ -116,8 +120,19 @@ fn resolve_key(key_file: &Option<PathBuf>, synthetic: bool, data: &Path) -> Resu
     }
 }
 
-pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
-    let say = Say { quiet };
+/// Where a run reads and writes, resolved from its arguments.
+struct Plan {
+    pipeline: PathBuf,
+    data: PathBuf,
+    queries: PathBuf,
+    templates: PathBuf,
+    out: PathBuf,
+    study: Study,
+    synthetic: bool,
+    key: PseudonymKey,
+}
+
+fn plan(args: &RunArgs) -> Result<Plan> {
     let root = project_root();
     let pipeline = or_default(&args.pipeline, &root, "pipeline");
     let data = or_default(&args.data, &root, "data/twin");
@@ -142,10 +157,80 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     let study = load_study(&pipeline)?;
     let synthetic = data.join(SYNTHETIC_MARKER).is_file();
     let key = resolve_key(&args.key_file, synthetic, &data)?;
+    Ok(Plan {
+        pipeline,
+        data,
+        queries,
+        templates,
+        out,
+        study,
+        synthetic,
+        key,
+    })
+}
+
+fn current(plan: &Plan) -> Result<stale::Current> {
+    Ok(stale::Current {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        key_check: plan.key.pseudonym("", KEY_CHECK_PROBE),
+        inputs: manifest::hash_tree(&plan.data)?,
+        config: manifest::hash_tree(&plan.pipeline)?,
+        queries: manifest::hash_tree(&plan.queries)?,
+        templates: manifest::hash_tree(&plan.templates)?,
+    })
+}
+
+/// `evalpipe status`: which stages a run would redo, and why.
+pub fn status(args: &RunArgs) -> Result<bool> {
+    let plan = plan(args)?;
+    let current = current(&plan)?;
+    let previous = read_manifest(&plan.out);
+    let states = stale::staleness(&plan.out, previous.as_ref(), &current);
+    println!("{}", plan.out.display());
+    for s in &states {
+        if s.stale {
+            println!("  {:<10} stale: {}", s.stage, s.reasons.join("; "));
+        } else {
+            println!("  {:<10} up to date", s.stage);
+        }
+    }
+    Ok(true)
+}
+
+pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
+    let say = Say { quiet };
+    let plan = plan(args)?;
+    recover(&plan.out)?;
+    let current = current(&plan)?;
+    let Plan {
+        pipeline,
+        data,
+        queries,
+        templates,
+        out,
+        study,
+        synthetic,
+        key,
+    } = plan;
+    let previous = read_manifest(&out);
+    let states = stale::staleness(&out, previous.as_ref(), &current);
+    let first_stale = match states.iter().position(|s| s.stale) {
+        Some(i) if !args.force => i,
+        Some(_) | None if args.force => 0,
+        _ => {
+            say.line(format!(
+                "up to date: nothing to do — the data, configuration, queries, templates, key and \
+                 evalpipe version are those of the run in {} (--force runs it again)",
+                out.display()
+            ));
+            println!("{}", out.join("report/report.html").display());
+            return Ok(());
+        }
+    };
+    let previous = previous.unwrap_or_default();
 
     // Build beside the target and swap in at the end, so a failed run never leaves a folder
     // that looks like a finished one.
-    recover(&out)?;
     let staging = sibling(&out, "partial");
     if staging.exists() {
         std::fs::remove_dir_all(&staging)
@@ -161,93 +246,93 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     }
 
     let mut stages = BTreeMap::new();
-    let opts = IngestOptions { key, synthetic };
-    let ingested =
-        evalpipe_ingest::ingest(&study, &data, &layout, &opts).context("ingest stage")?;
-    let quarantined: usize = ingested.files.iter().map(|f| f.rows_quarantined).sum();
-    let used = ingested
-        .files
-        .iter()
-        .filter(|f| f.status == evalpipe_ingest::FileStatus::Used)
-        .count();
-    say.line(format!(
-        "ingest: {} participants and {} claims from {used} files; {quarantined} rows quarantined ({} findings); see {}",
-        ingested.participants,
-        ingested.claims,
-        ingested.quarantine_records,
-        out.join("ingest/validation/summary.md").display()
-    ));
-    for f in &ingested.files {
-        if f.status == evalpipe_ingest::FileStatus::Rejected {
-            say.line(format!(
-                "warning: {} rejected: {}",
-                f.file,
-                f.notes.join("; ")
-            ));
-        }
-    }
-    let claims_used = ingested.files.iter().any(|f| {
-        f.dataset == study.claims.dataset.name && f.status == evalpipe_ingest::FileStatus::Used
-    });
-    if !claims_used {
-        say.line("warning: no usable claims extract in this refresh: claims tables are empty");
-    }
-    if !ingested.lots_without_data.is_empty() {
+    // Stages before the first stale one are the last run's, copied, not recomputed: their
+    // inputs are byte-identical, so would their outputs be.
+    let reused = Reused {
+        from: &out,
+        to: &staging,
+        previous: &previous,
+        say: &say,
+    };
+    if first_stale > 0 {
+        reused.stage("ingest", &["ingest"], &mut stages)?;
+    } else {
+        let opts = IngestOptions { key, synthetic };
+        let ingested =
+            evalpipe_ingest::ingest(&study, &data, &layout, &opts).context("ingest stage")?;
+        let quarantined: usize = ingested.files.iter().map(|f| f.rows_quarantined).sum();
+        let used = ingested
+            .files
+            .iter()
+            .filter(|f| f.status == evalpipe_ingest::FileStatus::Used)
+            .count();
         say.line(format!(
-            "warning: lots without data in this refresh: {}",
-            ingested.lots_without_data.join(", ")
+            "ingest: {} participants and {} claims from {used} files; {quarantined} rows quarantined ({} findings); see {}",
+            ingested.participants,
+            ingested.claims,
+            ingested.quarantine_records,
+            out.join("ingest/validation/summary.md").display()
         ));
-    }
-    stages.insert(
-        "ingest".to_string(),
-        serde_json::json!({
-            "participants": ingested.participants,
-            "claims": ingested.claims,
-            "unmatched_claims": ingested.unmatched_claims,
-            "rows_quarantined": quarantined,
-            "quarantine_records": ingested.quarantine_records,
-            "lots_without_data": ingested.lots_without_data,
-        }),
-    );
-
-    let tables = transform(&study, &layout, &queries)?;
-    say.line(format!(
-        "transform: {} tables from {}",
-        tables,
-        queries.display()
-    ));
-    stages.insert(
-        "transform".to_string(),
-        serde_json::json!({ "tables": tables }),
-    );
-
-    let models =
-        evalpipe_models::run_blocking(&study, &layout, &evalpipe_models::ModelsOptions::default())
-            .context("models stage")?;
-    let fitted = models.iter().filter(|m| m.result.is_ok()).count();
-    say.line(format!(
-        "models: {fitted} of {} fitted from {}; see {}",
-        models.len(),
-        pipeline.join(evalpipe_models::MODELS_DIR).display(),
-        out.join("tables")
-            .join(evalpipe_models::OUTPUT_DIR)
-            .display()
-    ));
-    for m in &models {
-        for note in &m.notes {
-            say.line(format!("warning: model {}: {note}", m.spec.id));
+        for f in &ingested.files {
+            if f.status == evalpipe_ingest::FileStatus::Rejected {
+                say.line(format!(
+                    "warning: {} rejected: {}",
+                    f.file,
+                    f.notes.join("; ")
+                ));
+            }
         }
-        if let Err(e) = &m.result {
+        let claims_used = ingested.files.iter().any(|f| {
+            f.dataset == study.claims.dataset.name && f.status == evalpipe_ingest::FileStatus::Used
+        });
+        if !claims_used {
+            say.line("warning: no usable claims extract in this refresh: claims tables are empty");
+        }
+        if !ingested.lots_without_data.is_empty() {
             say.line(format!(
-                "warning: model {} (Table {}) not fitted: {e}",
-                m.spec.id, m.spec.table
+                "warning: lots without data in this refresh: {}",
+                ingested.lots_without_data.join(", ")
             ));
         }
+        stages.insert(
+            "ingest".to_string(),
+            serde_json::json!({
+                "participants": ingested.participants,
+                "claims": ingested.claims,
+                "unmatched_claims": ingested.unmatched_claims,
+                "rows_quarantined": quarantined,
+                "quarantine_records": ingested.quarantine_records,
+                "lots_without_data": ingested.lots_without_data,
+            }),
+        );
     }
-    stages.insert(
-        "models".to_string(),
-        serde_json::json!({ "models": models.len(), "fitted": fitted }),
-    );
+    if first_stale > 1 {
+        // The tables with the models' (rewritten below when the models are stale).
+        reused.stage("transform", &["tables"], &mut stages)?;
+    } else {
+        let tables = transform(&study, &layout, &queries)?;
+        say.line(format!(
+            "transform: {} tables from {}",
+            tables,
+            queries.display()
+        ));
+        stages.insert(
+            "transform".to_string(),
+            serde_json::json!({ "tables": tables }),
+        );
+    }
+
+    if first_stale > 2 {
+        say.line("models: unchanged since the last run, reused");
+        stages.insert("models".to_string(), previous["stages"]["models"].clone());
+    } else {
+        let model_dir = layout.tables_dir().join(evalpipe_models::OUTPUT_DIR);
+        if model_dir.exists() {
+            std::fs::remove_dir_all(&model_dir)
+                .with_context(|| format!("clearing {}", model_dir.display()))?;
+        }
+        run_models(&study, &layout, &pipeline, &out, &say, &mut stages)?;
+    }
 
     let rendered = evalpipe_report::render(
         &study,
@@ -266,10 +351,11 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     let manifest = Manifest {
         evalpipe_version: env!("CARGO_PKG_VERSION"),
         synthetic,
-        inputs: manifest::hash_tree(&data)?,
-        config: manifest::hash_tree(&pipeline)?,
-        queries: manifest::hash_tree(&queries)?,
-        templates: manifest::hash_tree(&templates)?,
+        key_check: current.key_check,
+        inputs: current.inputs,
+        config: current.config,
+        queries: current.queries,
+        templates: current.templates,
         outputs: manifest::hash_tree(&staging)?,
         stages,
     };
@@ -298,6 +384,95 @@ fn transform(study: &Study, layout: &RunLayout, queries: &Path) -> Result<usize>
         .context("transform stage")?;
     Ok(ran.len())
 }
+
+/// Fits the models of `pipeline/models/` and says how it went.
+fn run_models(
+    study: &Study,
+    layout: &RunLayout,
+    pipeline: &Path,
+    out: &Path,
+    say: &Say,
+    stages: &mut BTreeMap<String, serde_json::Value>,
+) -> Result<()> {
+    let models =
+        evalpipe_models::run_blocking(study, layout, &evalpipe_models::ModelsOptions::default())
+            .context("models stage")?;
+    let fitted = models.iter().filter(|m| m.result.is_ok()).count();
+    say.line(format!(
+        "models: {fitted} of {} fitted from {}; see {}",
+        models.len(),
+        pipeline.join(evalpipe_models::MODELS_DIR).display(),
+        out.join("tables")
+            .join(evalpipe_models::OUTPUT_DIR)
+            .display()
+    ));
+    for m in &models {
+        for note in &m.notes {
+            say.line(format!("warning: model {}: {note}", m.spec.id));
+        }
+        if let Err(e) = &m.result {
+            say.line(format!(
+                "warning: model {} (Table {}) not fitted: {e}",
+                m.spec.id, m.spec.table
+            ));
+        }
+    }
+    stages.insert(
+        "models".to_string(),
+        serde_json::json!({ "models": models.len(), "fitted": fitted }),
+    );
+    Ok(())
+}
+
+/// Copies stages' outputs from the last run into the one being built.
+struct Reused<'a> {
+    from: &'a Path,
+    to: &'a Path,
+    previous: &'a serde_json::Value,
+    say: &'a Say,
+}
+
+impl Reused<'_> {
+    fn stage(
+        &self,
+        stage: &str,
+        dirs: &[&str],
+        stages: &mut BTreeMap<String, serde_json::Value>,
+    ) -> Result<()> {
+        for d in dirs {
+            copy_tree(&self.from.join(d), &self.to.join(d))?;
+        }
+        self.say
+            .line(format!("{stage}: unchanged since the last run, reused"));
+        stages.insert(stage.to_string(), self.previous["stages"][stage].clone());
+        Ok(())
+    }
+}
+
+/// Copies every file under `from` to the same place under `to`.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
+        let path = entry?.path();
+        let target = to.join(path.file_name().unwrap_or_default());
+        if path.is_dir() {
+            copy_tree(&path, &target)?;
+        } else {
+            std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+            std::fs::copy(&path, &target)
+                .with_context(|| format!("copying {} to {}", path.display(), target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The manifest of the run in `out`, if there is one.
+fn read_manifest(out: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(out.join("manifest.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The fixed reference whose pseudonym is the manifest's `key_check`.
+const KEY_CHECK_PROBE: &str = "evalpipe manifest key check";
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let name = path

@@ -1,0 +1,185 @@
+//! Which stages of a run are stale, and why: the current inputs, configuration, queries,
+//! templates, key and evalpipe version against the manifest of the run already in the folder.
+//!
+//! A stage is stale when anything it reads changed or a stage before it is stale:
+//! - ingest: the extracts, the study configuration (except the parts below), the key, the
+//!   version;
+//! - transform: the queries;
+//! - models: `pipeline/models/`;
+//! - report: the templates.
+//!
+//! The register (`pipeline/published/`) and the twin's calibration (`pipeline/twin.toml`) are
+//! read by `check` and `synth`, not by a run, so editing them leaves a run fresh.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::manifest::Entry;
+
+/// The stages of a run, in order.
+pub const STAGES: [&str; 4] = ["ingest", "transform", "models", "report"];
+
+/// What a run would read now.
+pub struct Current {
+    /// evalpipe version.
+    pub version: String,
+    /// A value that changes with the pseudonymisation key and reveals nothing about it.
+    pub key_check: String,
+    /// The data folder's files.
+    pub inputs: Vec<Entry>,
+    /// `pipeline/`.
+    pub config: Vec<Entry>,
+    /// `queries/`.
+    pub queries: Vec<Entry>,
+    /// `report-templates/`.
+    pub templates: Vec<Entry>,
+}
+
+/// One stage's state.
+#[derive(Debug, Clone)]
+pub struct StageState {
+    /// Stage name.
+    pub stage: &'static str,
+    /// Whether it must run.
+    pub stale: bool,
+    /// Why (empty when fresh).
+    pub reasons: Vec<String>,
+}
+
+/// Which stage a configuration file belongs to; `None`: no stage of a run reads it.
+fn config_stage(path: &str) -> Option<usize> {
+    if path.starts_with("published/") || path == "twin.toml" {
+        None
+    } else if path.starts_with("models/") {
+        Some(2)
+    } else {
+        Some(0)
+    }
+}
+
+/// `what: a, b changed; c added; d removed` for two hashed file lists, or nothing.
+fn changes(what: &str, old: &[(String, String)], new: &[Entry]) -> Option<String> {
+    let old: BTreeMap<&str, &str> = old.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect();
+    let new: BTreeMap<&str, &str> = new
+        .iter()
+        .map(|e| (e.path.as_str(), e.sha256.as_str()))
+        .collect();
+    let mut parts = Vec::new();
+    let changed: Vec<&str> = new
+        .iter()
+        .filter(|(p, h)| old.get(*p).is_some_and(|o| o != *h))
+        .map(|(p, _)| *p)
+        .collect();
+    let added: Vec<&str> = new
+        .keys()
+        .filter(|p| !old.contains_key(*p))
+        .copied()
+        .collect();
+    let removed: Vec<&str> = old
+        .keys()
+        .filter(|p| !new.contains_key(*p))
+        .copied()
+        .collect();
+    for (list, verb) in [(changed, "changed"), (added, "added"), (removed, "removed")] {
+        if !list.is_empty() {
+            parts.push(format!("{} {verb}", list.join(", ")));
+        }
+    }
+    (!parts.is_empty()).then(|| format!("{what}: {}", parts.join("; ")))
+}
+
+fn entries(manifest: &serde_json::Value, key: &str) -> Vec<(String, String)> {
+    manifest[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| Some((e["path"].as_str()?.into(), e["sha256"].as_str()?.into())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether every output the manifest lists is in `run` with its hash (nobody edited the run).
+pub fn outputs_intact(run: &Path, manifest: &serde_json::Value) -> bool {
+    let outputs = entries(manifest, "outputs");
+    !outputs.is_empty()
+        && outputs.iter().all(|(path, sha)| {
+            crate::manifest::hash_file(&run.join(path)).is_ok_and(|(h, _)| &h == sha)
+        })
+}
+
+/// The state of each stage of the run in `out` (whose manifest is `previous`, if any).
+pub fn staleness(
+    out: &Path,
+    previous: Option<&serde_json::Value>,
+    current: &Current,
+) -> Vec<StageState> {
+    let mut reasons: Vec<Vec<String>> = vec![Vec::new(); STAGES.len()];
+    match previous {
+        None => reasons[0].push("no earlier run in this folder".into()),
+        Some(m) => {
+            if m["evalpipe_version"].as_str() != Some(current.version.as_str()) {
+                reasons[0].push(format!(
+                    "evalpipe {} made the last run, this is {}",
+                    m["evalpipe_version"].as_str().unwrap_or("?"),
+                    current.version
+                ));
+            }
+            if m["key_check"].as_str() != Some(current.key_check.as_str()) {
+                reasons[0].push("the pseudonymisation key changed".into());
+            }
+            if let Some(r) = changes("data", &entries(m, "inputs"), &current.inputs) {
+                reasons[0].push(r);
+            }
+            let old_config = entries(m, "config");
+            for stage in [0, 2] {
+                let keep = |p: &str| config_stage(p) == Some(stage);
+                let old: Vec<(String, String)> = old_config
+                    .iter()
+                    .filter(|(p, _)| keep(p))
+                    .cloned()
+                    .collect();
+                let new: Vec<Entry> = current
+                    .config
+                    .iter()
+                    .filter(|e| keep(&e.path))
+                    .map(|e| Entry {
+                        path: e.path.clone(),
+                        sha256: e.sha256.clone(),
+                        bytes: e.bytes,
+                    })
+                    .collect();
+                if let Some(r) = changes("pipeline", &old, &new) {
+                    reasons[stage].push(r);
+                }
+            }
+            if let Some(r) = changes("queries", &entries(m, "queries"), &current.queries) {
+                reasons[1].push(r);
+            }
+            if let Some(r) = changes("templates", &entries(m, "templates"), &current.templates) {
+                reasons[3].push(r);
+            }
+            if !outputs_intact(out, m) {
+                reasons[0].push("the run folder's files differ from its manifest".into());
+            }
+        }
+    }
+    let mut states = Vec::new();
+    let mut upstream_stale: Option<&str> = None;
+    for (i, stage) in STAGES.iter().enumerate() {
+        let mut why = reasons[i].clone();
+        if let Some(up) = upstream_stale {
+            why.push(format!("{up} runs again"));
+        }
+        let stale = !why.is_empty();
+        if stale && upstream_stale.is_none() {
+            upstream_stale = Some(stage);
+        }
+        states.push(StageState {
+            stage,
+            stale,
+            reasons: why,
+        });
+    }
+    states
+}
