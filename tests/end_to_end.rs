@@ -782,4 +782,26 @@ fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report(
         status.contains("report     stale: transform runs again"),
         "{status}"
     );
+    // …and within the transform only the edited query runs: nothing reads how_heard.
+    let (rerun, _) = evalpipe_err(&["run", "--out", out_arg, "--templates", tpl, "--queries", q]);
+    assert!(
+        rerun.contains("ingest: unchanged since the last run, reused"),
+        "{rerun}"
+    );
+    assert!(
+        rerun.contains("(62 unchanged since the last run, reused)"),
+        "{rerun}"
+    );
+    let incremental = std::fs::read(&manifest).unwrap();
+    evalpipe_err(&[
+        "run",
+        "--force",
+        "--out",
+        out_arg,
+        "--templates",
+        tpl,
+        "--queries",
+        q,
+    ]);
+    assert_eq!(std::fs::read(&manifest).unwrap(), incremental);
 }

@@ -310,11 +310,19 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         // The tables with the models' (rewritten below when the models are stale).
         reused.stage("transform", &["tables"], &mut stages)?;
     } else {
-        let tables = transform(&study, &layout, &queries)?;
+        // With the ingest unchanged, a query whose SQL and inputs are unchanged is copied from
+        // the last run: an edited query reruns itself and what reads it, nothing else.
+        let reuse = (first_stale == 1).then(|| out.join("tables"));
+        let (tables, reused) = transform(&study, &layout, &queries, reuse)?;
         say.line(format!(
-            "transform: {} tables from {}",
+            "transform: {} tables from {}{}",
             tables,
-            queries.display()
+            queries.display(),
+            if reused > 0 {
+                format!(" ({reused} unchanged since the last run, reused)")
+            } else {
+                String::new()
+            }
         ));
         stages.insert(
             "transform".to_string(),
@@ -368,7 +376,12 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-fn transform(study: &Study, layout: &RunLayout, queries: &Path) -> Result<usize> {
+fn transform(
+    study: &Study,
+    layout: &RunLayout,
+    queries: &Path,
+    reuse_from: Option<PathBuf>,
+) -> Result<(usize, usize)> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -379,10 +392,13 @@ fn transform(study: &Study, layout: &RunLayout, queries: &Path) -> Result<usize>
             study,
             layout,
             queries,
-            &evalpipe_transform::TransformOptions::default(),
+            &evalpipe_transform::TransformOptions {
+                reuse_from,
+                ..Default::default()
+            },
         ))
         .context("transform stage")?;
-    Ok(ran.len())
+    Ok((ran.len(), ran.iter().filter(|t| t.reused).count()))
 }
 
 /// Fits the models of `pipeline/models/` and says how it went.

@@ -1,6 +1,6 @@
 //! Running a study's queries over a run folder.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
@@ -62,6 +62,11 @@ pub struct TableRun {
     /// Wall time to build and write the table (for progress and benchmarks; never written to
     /// an output, which must not depend on the clock).
     pub elapsed: std::time::Duration,
+    /// SHA-256 of what the table is made from: the file's bytes for ingest and reference
+    /// tables; for a query, its SQL and the fingerprints of the tables it reads.
+    pub fingerprint: String,
+    /// Copied from [`TransformOptions::reuse_from`] instead of computed.
+    pub reused: bool,
 }
 
 /// Options of a transform run.
@@ -69,6 +74,10 @@ pub struct TableRun {
 pub struct TransformOptions {
     /// How the query session is configured (partitions, batch size).
     pub session: SessionConfigSpec,
+    /// The `tables/` folder of an earlier run: a query whose fingerprint (its SQL and the
+    /// fingerprints of everything it reads) is the same as there is not run again, its table
+    /// is copied from there.
+    pub reuse_from: Option<PathBuf>,
 }
 
 /// [`run`] for callers without a tokio runtime: blocks on a single-threaded one of its own.
@@ -104,6 +113,7 @@ pub async fn run(
     let queries = discover_queries(queries_dir)?;
     let ctx = session(&opts.session);
     let mut registered = BTreeSet::new();
+    let mut fingerprints: BTreeMap<String, String> = BTreeMap::new();
     for name in INPUT_TABLES {
         let path = layout.dataset(name);
         if !path.is_file() {
@@ -111,7 +121,12 @@ pub async fn run(
         }
         register(&ctx, name, &path).await?;
         registered.insert(name.to_string());
+        fingerprints.insert(name.to_string(), file_fingerprint(&path)?);
     }
+    let earlier = match &opts.reuse_from {
+        Some(dir) => earlier_tables(dir),
+        None => BTreeMap::new(),
+    };
 
     let mut runs = Vec::new();
     let reference_dir = layout.tables_dir().join(REFERENCE_DIR);
@@ -125,6 +140,8 @@ pub async fn run(
         write_csv(&csv, &schema, &batches)?;
         register(&ctx, name, &parquet).await?;
         registered.insert(name.to_string());
+        let fingerprint = file_fingerprint(&parquet)?;
+        fingerprints.insert(name.to_string(), fingerprint.clone());
         runs.push(TableRun {
             table: name.to_string(),
             kind: TableKind::Reference,
@@ -134,6 +151,8 @@ pub async fn run(
             parquet,
             csv,
             elapsed: started.elapsed(),
+            fingerprint,
+            reused: false,
         });
     }
 
@@ -184,20 +203,38 @@ pub async fn run(
                 });
             }
             check_reads(&ctx, &path, &header, &sql, &registered)?;
-            let task = tokio::spawn(run_query(
-                ctx.clone(),
-                layout.clone(),
-                path.clone(),
-                header.table.clone(),
-                sql,
-            ));
-            tasks.push((path, header, (kind, task)));
+            let fingerprint = query_fingerprint(&sql, &header.reads, &fingerprints);
+            let task = match earlier.get(&header.table) {
+                Some((fp, rows))
+                    if *fp == fingerprint
+                        && opts.reuse_from.as_ref().is_some_and(|d| {
+                            d.join(format!("{}.parquet", header.table)).is_file()
+                                && d.join(format!("{}.csv", header.table)).is_file()
+                        }) =>
+                {
+                    tokio::spawn(copy_table(
+                        opts.reuse_from.clone().unwrap_or_default(),
+                        layout.clone(),
+                        header.table.clone(),
+                        *rows,
+                    ))
+                }
+                _ => tokio::spawn(run_query(
+                    ctx.clone(),
+                    layout.clone(),
+                    path.clone(),
+                    header.table.clone(),
+                    sql,
+                )),
+            };
+            tasks.push((path, header, (kind, fingerprint, task)));
         }
-        for (path, header, (kind, task)) in tasks {
+        for (path, header, (kind, fingerprint, task)) in tasks {
             let done = task.await.map_err(|e| Error::Internal {
                 context: format!("running {} (table `{}`)", path.display(), header.table),
                 message: e.to_string(),
             })??;
+            fingerprints.insert(header.table.clone(), fingerprint.clone());
             // Later queries read what was written, not what is in memory: the file is the
             // table of record, and a distributed engine can only read files.
             register(&ctx, &header.table, &done.parquet).await?;
@@ -211,6 +248,8 @@ pub async fn run(
                 parquet: done.parquet,
                 csv: done.csv,
                 elapsed: done.elapsed,
+                fingerprint,
+                reused: done.reused,
             });
         }
     }
@@ -237,6 +276,7 @@ fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
         ("grain", text(&|_, h| h.grain.clone())),
         ("base", text(&|_, h| h.base.clone())),
         ("reads", text(&|_, h| h.reads.join(" "))),
+        ("fingerprint", text(&|r, _| r.fingerprint.clone())),
         (
             "rows",
             Arc::new(Int64Array::from(
@@ -357,6 +397,103 @@ struct QueryOutput {
     csv: PathBuf,
     rows: usize,
     elapsed: std::time::Duration,
+    reused: bool,
+}
+
+/// SHA-256 of a file's bytes.
+fn file_fingerprint(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// SHA-256 of a query's SQL and of the fingerprints of what it reads: equal fingerprints mean
+/// an equal table, since every query is deterministic.
+fn query_fingerprint(sql: &str, reads: &[String], known: &BTreeMap<String, String>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(sql.as_bytes());
+    let mut reads: Vec<&String> = reads.iter().collect();
+    reads.sort();
+    for r in reads {
+        h.update([0]);
+        h.update(r.as_bytes());
+        h.update([b'=']);
+        h.update(known.get(r).map_or("", String::as_str).as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// Table → (fingerprint, rows) from an earlier run's catalogue; empty when there is none (or
+/// it predates fingerprints), so everything runs.
+fn earlier_tables(dir: &Path) -> BTreeMap<String, (String, usize)> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int64Type;
+    let mut out = BTreeMap::new();
+    let Ok(file) = std::fs::File::open(dir.join(format!("{CATALOG_TABLE}.parquet"))) else {
+        return out;
+    };
+    let Ok(reader) = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+    else {
+        return out;
+    };
+    for batch in reader.flatten() {
+        let column = |name: &str| batch.column_by_name(name).cloned();
+        let (Some(t), Some(f), Some(r)) = (column("table"), column("fingerprint"), column("rows"))
+        else {
+            return out;
+        };
+        let (t, f) = (t.as_string::<i32>(), f.as_string::<i32>());
+        let r = r.as_primitive::<Int64Type>();
+        for i in 0..batch.num_rows() {
+            if t.is_valid(i) && f.is_valid(i) {
+                out.insert(
+                    t.value(i).to_string(),
+                    (
+                        f.value(i).to_string(),
+                        usize::try_from(r.value(i)).unwrap_or(0),
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Copies a table an earlier run computed from the same SQL and inputs.
+async fn copy_table(
+    from: PathBuf,
+    layout: RunLayout,
+    table: String,
+    rows: usize,
+) -> Result<QueryOutput> {
+    let started = std::time::Instant::now();
+    let parquet = layout.table(&table, "parquet");
+    let csv = layout.table(&table, "csv");
+    for (ext, to) in [("parquet", &parquet), ("csv", &csv)] {
+        let source = from.join(format!("{table}.{ext}"));
+        if let Some(dir) = to.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            })?;
+        }
+        std::fs::copy(&source, to).map_err(|e| Error::Io {
+            path: source.clone(),
+            source: e,
+        })?;
+    }
+    Ok(QueryOutput {
+        parquet,
+        csv,
+        rows,
+        elapsed: started.elapsed(),
+        reused: true,
+    })
 }
 
 /// Executes one query and writes its table as Parquet and CSV.
@@ -380,6 +517,7 @@ async fn run_query(
         csv,
         rows: batches.iter().map(RecordBatch::num_rows).sum(),
         elapsed: started.elapsed(),
+        reused: false,
     })
 }
 

@@ -34,6 +34,7 @@ fn run_fixture_with(spec: &SessionConfigSpec) -> Run {
     fixture::write(&study, &layout).expect("the fixture is written");
     let opts = TransformOptions {
         session: spec.clone(),
+        ..TransformOptions::default()
     };
     let tables =
         run_blocking(&study, &layout, &workspace().join("queries"), &opts).expect("queries run");
@@ -644,4 +645,67 @@ fn missing_ingest_output_says_so() {
     )
     .unwrap_err();
     assert!(matches!(e, Error::MissingInput { .. }), "{e:?}");
+}
+
+#[test]
+fn a_rerun_copies_every_table_whose_sql_and_inputs_did_not_change() {
+    let study = study();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, queries: &Path, reuse: Option<PathBuf>| {
+        let layout = RunLayout::new(dir.path().join(name));
+        fixture::write_profiles(&study, &layout).unwrap();
+        let opts = TransformOptions {
+            reuse_from: reuse,
+            ..TransformOptions::default()
+        };
+        let tables = run_blocking(&study, &layout, queries, &opts).unwrap();
+        (layout, tables)
+    };
+    let (first, _) = run("first", &workspace().join("queries"), None);
+
+    // A copy of the queries with one output query and one staging query edited (a comment).
+    let queries = dir.path().join("queries");
+    for entry in ["", "staging"] {
+        let from = workspace().join("queries").join(entry);
+        std::fs::create_dir_all(queries.join(entry)).unwrap();
+        for f in std::fs::read_dir(&from).unwrap() {
+            let p = f.unwrap().path();
+            if p.extension().is_some_and(|e| e == "sql") {
+                std::fs::copy(&p, queries.join(entry).join(p.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    for file in ["how_heard.sql", "staging/answer_counts.sql"] {
+        let path = queries.join(file);
+        let sql = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{sql}\n-- edited\n")).unwrap();
+    }
+    let (second, tables) = run("second", &queries, Some(first.tables_dir()));
+    let reused = |t: &str| tables.iter().find(|r| r.table == t).unwrap().reused;
+    // Edited: run. Reading an edited table: run. Everything else: copied.
+    assert!(!reused("how_heard"));
+    assert!(!reused("answer_counts"));
+    assert!(
+        !reused("barriers") && !reused("agreed_actions"),
+        "they read answer_counts"
+    );
+    assert!(reused("participant_characteristics") && reused("answer_shares"));
+    assert!(reused("how_heard_by_cohort") && reused("characteristics_sex"));
+    let ran = tables
+        .iter()
+        .filter(|t| t.kind != TableKind::Reference && !t.reused)
+        .count();
+    assert_eq!(ran, 4);
+
+    // The same bytes as a run that computed everything.
+    let (fresh, _) = run("fresh", &queries, None);
+    for t in ["characteristics_sex", "how_heard", "barriers", "catalog"] {
+        for ext in ["parquet", "csv"] {
+            assert_eq!(
+                std::fs::read(second.table(t, ext)).unwrap(),
+                std::fs::read(fresh.table(t, ext)).unwrap(),
+                "{t}.{ext}"
+            );
+        }
+    }
 }
