@@ -596,6 +596,14 @@ fn explain_traces_a_table_to_its_query_inputs_and_report_lines() {
         "{text}"
     );
 
+    // A published table by its number: the table whose header says it reproduces it.
+    let out = evalpipe(&["explain", "Table A-16", "--run", run.dir.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("made by `queries/job_outcome_by_lot.sql`"),
+        "{text}"
+    );
+
     let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
         .args([
             "explain",
@@ -607,7 +615,7 @@ fn explain_traces_a_table_to_its_query_inputs_and_report_lines() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("neither a register id nor a table"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neither a register id, a table"));
 }
 
 /// Whether `dir` is a complete run: a manifest whose every output exists with its hash.

@@ -88,12 +88,20 @@ pub fn explain(
         None => subject.to_string(),
     };
     let catalog = read_catalog(run)?;
+    // A published table or figure ("Table A-16", "Figure 4-1"): the table whose header says it
+    // reproduces it.
+    let table = if figure.is_none() && !catalog.contains_key(&table) {
+        published_in(&catalog, subject).unwrap_or(table)
+    } else {
+        table
+    };
     let is_model = table.starts_with("models/");
     if !is_model && !catalog.contains_key(&table) {
         return Err(Error::Run {
             path: run.to_path_buf(),
             message: format!(
-                "`{subject}` is neither a register id nor a table of this run (see tables/catalog.csv)"
+                "`{subject}` is neither a register id, a table of this run nor a published table \
+                 or figure one reproduces (see tables/catalog.csv)"
             ),
         });
     }
@@ -150,6 +158,28 @@ pub fn explain(
 }
 
 type Catalog = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The output table whose `produces` names `subject` as a whole word ("Table A-1" is not
+/// "Table A-16"); the first by table name if several do.
+fn published_in(catalog: &Catalog, subject: &str) -> Option<String> {
+    let wanted = subject.trim().to_lowercase();
+    let mut found: Vec<(&String, &String)> = catalog
+        .iter()
+        .filter(|(_, row)| row.get("kind").map(String::as_str) == Some("output"))
+        .filter_map(|(t, row)| row.get("produces").map(|p| (t, p)))
+        .filter(|(_, produces)| {
+            let p = produces.to_lowercase();
+            p.match_indices(&wanted).any(|(i, _)| {
+                !p[i + wanted.len()..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+        })
+        .collect();
+    found.sort();
+    found.first().map(|(t, _)| (*t).clone())
+}
 
 fn read_catalog(run: &Path) -> Result<Catalog> {
     let path = run.join("tables/catalog.parquet");
