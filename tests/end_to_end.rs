@@ -513,7 +513,7 @@ fn annex_workbook_has_a_sheet_per_table_with_title_n_and_cells() {
         Some(&Data::Float(187.0))
     );
     assert!(
-        (0..200).any(|r| matches!(lots.get_value((r, 0)), Some(Data::String(s)) if s.starts_with("[c]: suppressed for disclosure control"))),
+        (0..200).any(|r| matches!(lots.get_value((r, 0)), Some(Data::String(s)) if s.starts_with("[c] marks a figure suppressed for disclosure control"))),
         "no disclosure note"
     );
 

@@ -105,14 +105,29 @@ pub(crate) struct Tables {
     dir: PathBuf,
     /// Disclosure control threshold (0: none).
     min_count: u64,
+    /// Whether any table read so far had a cell suppressed (the report then says so).
+    suppressed_any: std::sync::atomic::AtomicBool,
     loaded: Mutex<BTreeMap<String, Value>>,
 }
 
 impl Tables {
+    /// The disclosure-control footnote if any table the templates read had a cell suppressed.
+    pub(crate) fn disclosure_note(&self) -> String {
+        if self
+            .suppressed_any
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            crate::disclosure::note(self.min_count)
+        } else {
+            String::new()
+        }
+    }
+
     pub(crate) fn new(layout: &RunLayout, min_count: u64) -> Arc<Tables> {
         Arc::new(Tables {
             dir: layout.tables_dir(),
             min_count,
+            suppressed_any: std::sync::atomic::AtomicBool::new(false),
             loaded: Mutex::new(BTreeMap::new()),
         })
     }
@@ -147,8 +162,9 @@ impl Tables {
         }
         let mut rows = read_rows(&path)?;
         // Reference tables are the study's configuration, not counts of people.
-        if !name.starts_with("reference/") {
-            protect(&mut rows, self.min_count);
+        if !name.starts_with("reference/") && protect(&mut rows, self.min_count) {
+            self.suppressed_any
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
         let value: Value = rows.into_iter().map(Value::from).collect();
         loaded.insert(name.to_string(), value.clone());
@@ -158,9 +174,12 @@ impl Tables {
 
 /// Replaces the cells disclosure control suppresses with [`crate::disclosure::SUPPRESSED`], so
 /// no template can print them (the format filters pass the marker through).
-fn protect(rows: &mut [BTreeMap<String, Value>], min_count: u64) {
+/// Returns whether it suppressed anything.
+fn protect(rows: &mut [BTreeMap<String, Value>], min_count: u64) -> bool {
     use crate::disclosure::{Grid, SUPPRESSED, suppressed};
-    let Some(first) = rows.first() else { return };
+    let Some(first) = rows.first() else {
+        return false;
+    };
     let columns: Vec<String> = first.keys().cloned().collect();
     let counts = columns
         .iter()
@@ -189,7 +208,9 @@ fn protect(rows: &mut [BTreeMap<String, Value>], min_count: u64) {
         counts,
         text,
     };
-    for (r, j) in suppressed(&grid, min_count) {
+    let hidden = suppressed(&grid, min_count);
+    for &(r, j) in &hidden {
         rows[r].insert(columns[j].clone(), Value::from(SUPPRESSED));
     }
+    !hidden.is_empty()
 }

@@ -16,8 +16,8 @@ pub const SUPPRESSED: &str = "[c]";
 /// The note under a table with suppressed cells.
 pub fn note(min_count: u64) -> String {
     format!(
-        "{SUPPRESSED}: suppressed for disclosure control — fewer than {min_count} participants, \
-         or a cell from which such a count could be worked out."
+        "{SUPPRESSED} marks a figure suppressed for disclosure control: fewer than {min_count} \
+         participants, or a cell from which such a count could be worked out."
     )
 }
 

@@ -293,6 +293,9 @@ fn environment(
         row(&for_row, source, filters)
     });
     env.add_function("compare", format::compare);
+    let for_note = Arc::clone(&tables);
+    // Called at the end of the report, after every section has read its tables.
+    env.add_function("disclosure_note", move || for_note.disclosure_note());
     env.add_filter("count", format::count);
     env.add_filter("pct", format::pct);
     env.add_filter("over", format::over);

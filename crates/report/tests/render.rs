@@ -357,6 +357,8 @@ fn small_counts_are_suppressed_in_the_report() {
     )
     .expect("the report renders with small counts suppressed");
     let md = std::fs::read_to_string(&written[0]).unwrap();
+    let html = std::fs::read_to_string(&written[1]).unwrap();
+    assert!(html.contains("<p>[c] marks a figure suppressed for disclosure control"));
     // Table 2-1 on the fixture: cohorts of 3, 2, 3 and 1 participants out of 9, all hidden.
     let table_rows: Vec<&str> = md
         .lines()
@@ -366,5 +368,12 @@ fn small_counts_are_suppressed_in_the_report() {
     assert!(
         table_rows.iter().all(|l| l.contains("[c]")),
         "{table_rows:?}"
+    );
+    assert!(
+        md.trim_end().ends_with(
+            "marks a figure suppressed for disclosure control: fewer than 10 participants, or a \
+             cell from which such a count could be worked out."
+        ),
+        "the report ends with the disclosure footnote:\n{md}"
     );
 }
