@@ -551,6 +551,121 @@ fn annex_workbook_has_a_sheet_per_table_with_title_n_and_cells() {
     );
 }
 
+/// `evalpipe check RUN --format json`, whatever its exit status: (status, report).
+fn check_json(run: &Path) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
+        .args(["check", run.to_str().unwrap(), "--format", "json"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check printed no JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), report)
+}
+
+#[test]
+fn every_register_cell_resolves_in_the_twin_run() {
+    // Whatever the twin's values, every figure the register maps to a table must find its
+    // table, row and column: a renamed column or category fails here, not silently later.
+    let run = twin_run();
+    let (_, report) = check_json(&run.dir);
+    let missing: Vec<String> = report["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "missing")
+        .map(|f| format!("{}: {}", f["id"], f["detail"]))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "unresolved register cells:\n{}",
+        missing.join("\n")
+    );
+    assert_eq!(report["synthetic"], true, "a twin run says it is synthetic");
+}
+
+#[test]
+fn check_names_a_planted_mismatch() {
+    use arrow::array::{AsArray, Int64Array, RecordBatch};
+    use arrow::datatypes::Int64Type;
+    use std::sync::Arc;
+
+    // A copy of the twin run with one count moved by one.
+    let source = &twin_run().dir;
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("twin");
+    for file in files_under(source) {
+        let to = copy.join(file.strip_prefix(source).unwrap());
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&file, &to).unwrap();
+    }
+    let (_, before) = check_json(&copy);
+    let register = evalpipe_review::Register::load(&repo().join("pipeline")).unwrap();
+    // A count of Table 2-1 that the run reproduces today.
+    let target = register
+        .figures
+        .iter()
+        .find(|f| {
+            f.reproduce
+                .as_ref()
+                .is_some_and(|r| r.table == "participants_by_cohort" && r.column == "participants")
+                && before["figures"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["id"] == f.id.as_str() && c["status"] == "match")
+        })
+        .expect("a matching Table 2-1 count in the register");
+    let path = copy.join("tables/participants_by_cohort.parquet");
+    let batches: Vec<RecordBatch> =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&path).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let schema = batches[0].schema();
+    let j = schema.index_of("participants").unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        schema.clone(),
+        None,
+    )
+    .unwrap();
+    for b in &batches {
+        let mut columns = b.columns().to_vec();
+        let old = b.column(j).as_primitive::<Int64Type>();
+        let new: Int64Array = (0..old.len()).map(|i| Some(old.value(i) + 1)).collect();
+        columns[j] = Arc::new(new);
+        w.write(&RecordBatch::try_new(schema.clone(), columns).unwrap())
+            .unwrap();
+    }
+    w.close().unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
+        .args(["check", copy.to_str().unwrap()])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a mismatch fails the check");
+    let md = String::from_utf8(out.stdout).unwrap();
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("- **mismatch**") && l.contains(&format!("`{}`", target.id)))
+        .unwrap_or_else(|| panic!("no mismatch line for {}:\n{md}", target.id));
+    assert!(
+        line.contains("queries/participants_by_cohort.sql")
+            && line.contains("column `participants`"),
+        "{line}"
+    );
+}
+
 #[test]
 fn explain_traces_a_table_to_its_query_inputs_and_report_lines() {
     let run = twin_run();
