@@ -1,0 +1,41 @@
+//! Regenerates the synthetic qualitative twin in `data/qualitative/` from its source,
+//! `data/qualitative/source/twin.toml`, after either or the codebook changed:
+//!
+//! ```sh
+//! cargo run -p evalpipe-framework --example qualitative_twin            # into data/qualitative
+//! cargo run -p evalpipe-framework --example qualitative_twin -- OUT_DIR # elsewhere
+//! ```
+//!
+//! The test `twin_workbooks_match_their_source` fails until the committed workbooks are
+//! regenerated.
+
+use std::path::{Path, PathBuf};
+
+use evalpipe_framework::{Codebook, twin};
+use evalpipe_study::Study;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let pipeline = root.join("pipeline");
+    let study = Study::load(&pipeline)?;
+    let codebook = Codebook::load_from_pipeline(&pipeline)?;
+    let folder = root.join("data/qualitative");
+    let out = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| folder.clone());
+    let summary = twin::generate(&folder.join(twin::SOURCE_FILE), &codebook, &study, &out)?;
+    println!(
+        "{} cases ({}), {} charted cells in {}",
+        summary.cases_by_wave.values().sum::<usize>(),
+        summary
+            .cases_by_wave
+            .iter()
+            .map(|(w, n)| format!("wave {w}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        summary.cells,
+        out.display()
+    );
+    Ok(())
+}
