@@ -38,6 +38,8 @@ pub struct Manifest {
     pub queries: Vec<Entry>,
     /// Report templates (`report-templates/`).
     pub templates: Vec<Entry>,
+    /// Charted interviews (the qualitative data folder); empty when the run has none.
+    pub qualitative: Vec<Entry>,
     /// Everything the run wrote except this manifest.
     pub outputs: Vec<Entry>,
     /// Stage summaries (counts), by stage.

@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Report template folder [default: report-templates].
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Charted interviews (cases.xlsx, matrix_<type>.xlsx, cmo.xlsx) [default: data/qualitative
+    /// with the twin, else <data>/qualitative if it exists].
+    #[arg(long, value_name = "DIR")]
+    pub qualitative: Option<PathBuf>,
     /// File holding the pseudonymisation key (else the EVALPIPE_PSEUDONYM_KEY variable).
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
@@ -126,6 +130,8 @@ struct Plan {
     data: PathBuf,
     queries: PathBuf,
     templates: PathBuf,
+    /// The charted interviews, if the run has any.
+    qualitative: Option<PathBuf>,
     out: PathBuf,
     study: Study,
     synthetic: bool,
@@ -157,11 +163,20 @@ fn plan(args: &RunArgs) -> Result<Plan> {
     let study = load_study(&pipeline)?;
     let synthetic = data.join(SYNTHETIC_MARKER).is_file();
     let key = resolve_key(&args.key_file, synthetic, &data)?;
+    // The synthetic interviews go with the synthetic twin only: real extracts never pick them up
+    // by default.
+    let qualitative = match &args.qualitative {
+        Some(q) => Some(q.clone()),
+        None if synthetic => Some(root.join("data/qualitative")),
+        None => Some(data.join("qualitative")),
+    }
+    .filter(|q| q.is_dir() || args.qualitative.is_some());
     Ok(Plan {
         pipeline,
         data,
         queries,
         templates,
+        qualitative,
         out,
         study,
         synthetic,
@@ -177,6 +192,10 @@ fn current(plan: &Plan) -> Result<stale::Current> {
         config: manifest::hash_tree(&plan.pipeline)?,
         queries: manifest::hash_tree(&plan.queries)?,
         templates: manifest::hash_tree(&plan.templates)?,
+        qualitative: match &plan.qualitative {
+            Some(q) => manifest::hash_tree(q)?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -207,6 +226,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         data,
         queries,
         templates,
+        qualitative,
         out,
         study,
         synthetic,
@@ -342,6 +362,22 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         run_models(&study, &layout, &pipeline, &out, &say, &mut stages)?;
     }
 
+    if first_stale > 3 {
+        reused.stage("framework", &[evalpipe_framework::OUTPUT_DIR], &mut stages)?;
+    } else {
+        run_framework(
+            &study,
+            &layout,
+            &pipeline,
+            &queries,
+            qualitative.as_deref(),
+            synthetic,
+            &out,
+            &say,
+            &mut stages,
+        )?;
+    }
+
     let rendered = evalpipe_report::render(
         &study,
         &layout,
@@ -364,6 +400,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         config: current.config,
         queries: current.queries,
         templates: current.templates,
+        qualitative: current.qualitative,
         outputs: manifest::hash_tree(&staging)?,
         stages,
     };
@@ -436,6 +473,88 @@ fn run_models(
     stages.insert(
         "models".to_string(),
         serde_json::json!({ "models": models.len(), "fitted": fitted }),
+    );
+    Ok(())
+}
+
+/// Charts the interviews into the framework's matrices and tables (when the study has a
+/// codebook and the run has interviews) and says how it went.
+#[allow(clippy::too_many_arguments)]
+fn run_framework(
+    study: &Study,
+    layout: &RunLayout,
+    pipeline: &Path,
+    queries: &Path,
+    qualitative: Option<&Path>,
+    synthetic: bool,
+    out: &Path,
+    say: &Say,
+    stages: &mut BTreeMap<String, serde_json::Value>,
+) -> Result<()> {
+    let codebook_path = pipeline.join(evalpipe_framework::CODEBOOK_FILE);
+    let skip = |why: String, stages: &mut BTreeMap<String, serde_json::Value>| {
+        say.line(format!("framework: skipped: {why}"));
+        stages.insert(
+            "framework".to_string(),
+            serde_json::json!({ "skipped": why }),
+        );
+    };
+    let Some(input) = qualitative else {
+        skip(
+            "no qualitative data folder (use --qualitative DIR)".into(),
+            stages,
+        );
+        return Ok(());
+    };
+    if !codebook_path.is_file() {
+        skip(format!("no codebook {}", codebook_path.display()), stages);
+        return Ok(());
+    }
+    let codebook = evalpipe_framework::Codebook::load(&codebook_path)
+        .context("framework stage: the codebook")?;
+    let opts = evalpipe_framework::FrameworkOptions::new(input, queries.join("framework"));
+    let done = evalpipe_framework::run_blocking(study, &codebook, layout, &opts)
+        .context("framework stage")?;
+    if done.synthetic && !synthetic {
+        say.line(format!(
+            "warning: {} is the synthetic qualitative twin, but the extracts are real",
+            input.display()
+        ));
+    }
+    let errors = done
+        .findings
+        .iter()
+        .filter(|f| f.rule.severity() == "error")
+        .count();
+    say.line(format!(
+        "framework: {} interviews, {} charted cells, {} CMO links from {}; {} findings ({errors} left data out); see {}",
+        done.cases,
+        done.cells,
+        done.cmo_links,
+        input.display(),
+        done.findings.len(),
+        out.join(evalpipe_framework::OUTPUT_DIR)
+            .join("validation.md")
+            .display()
+    ));
+    for (wave, n, published) in &done.waves {
+        if let Some(p) = published
+            && p != n
+        {
+            say.line(format!(
+                "warning: framework: wave {wave} has {n} interviews; the report published {p}"
+            ));
+        }
+    }
+    stages.insert(
+        "framework".to_string(),
+        serde_json::json!({
+            "cases": done.cases,
+            "cells": done.cells,
+            "cmo_links": done.cmo_links,
+            "findings": done.findings.len(),
+            "synthetic": done.synthetic,
+        }),
     );
     Ok(())
 }

@@ -6,6 +6,7 @@
 //!   version;
 //! - transform: the queries;
 //! - models: `pipeline/models/`;
+//! - framework: `pipeline/framework/`, `queries/framework/`, the qualitative data folder;
 //! - report: the templates.
 //!
 //! The register (`pipeline/published/`) and the twin's calibration (`pipeline/twin.toml`) are
@@ -17,7 +18,7 @@ use std::path::Path;
 use crate::manifest::Entry;
 
 /// The stages of a run, in order.
-pub const STAGES: [&str; 4] = ["ingest", "transform", "models", "report"];
+pub const STAGES: [&str; 5] = ["ingest", "transform", "models", "framework", "report"];
 
 /// What a run would read now.
 pub struct Current {
@@ -33,6 +34,8 @@ pub struct Current {
     pub queries: Vec<Entry>,
     /// `report-templates/`.
     pub templates: Vec<Entry>,
+    /// The qualitative data folder (empty without one).
+    pub qualitative: Vec<Entry>,
 }
 
 /// One stage's state.
@@ -52,6 +55,8 @@ fn config_stage(path: &str) -> Option<usize> {
         None
     } else if path.starts_with("models/") {
         Some(2)
+    } else if path.starts_with("framework/") {
+        Some(3)
     } else {
         Some(0)
     }
@@ -132,7 +137,7 @@ pub fn staleness(
                 reasons[0].push(r);
             }
             let old_config = entries(m, "config");
-            for stage in [0, 2] {
+            for stage in [0, 2, 3] {
                 let keep = |p: &str| config_stage(p) == Some(stage);
                 let old: Vec<(String, String)> = old_config
                     .iter()
@@ -153,11 +158,36 @@ pub fn staleness(
                     reasons[stage].push(r);
                 }
             }
-            if let Some(r) = changes("queries", &entries(m, "queries"), &current.queries) {
-                reasons[1].push(r);
+            // The framework's counting SQL is the framework's, not the transform's.
+            let framework_sql = |p: &str| p.starts_with("framework/");
+            for (stage, mine) in [(1, false), (3, true)] {
+                let old: Vec<(String, String)> = entries(m, "queries")
+                    .into_iter()
+                    .filter(|(p, _)| framework_sql(p) == mine)
+                    .collect();
+                let new: Vec<Entry> = current
+                    .queries
+                    .iter()
+                    .filter(|e| framework_sql(&e.path) == mine)
+                    .map(|e| Entry {
+                        path: e.path.clone(),
+                        sha256: e.sha256.clone(),
+                        bytes: e.bytes,
+                    })
+                    .collect();
+                if let Some(r) = changes("queries", &old, &new) {
+                    reasons[stage].push(r);
+                }
+            }
+            if let Some(r) = changes(
+                "qualitative",
+                &entries(m, "qualitative"),
+                &current.qualitative,
+            ) {
+                reasons[3].push(r);
             }
             if let Some(r) = changes("templates", &entries(m, "templates"), &current.templates) {
-                reasons[3].push(r);
+                reasons[4].push(r);
             }
             if !outputs_intact(out, m) {
                 reasons[0].push("the run folder's files differ from its manifest".into());
