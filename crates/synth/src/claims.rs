@@ -2,11 +2,13 @@
 //!
 //! Claims come from the same synthetic people as the MI. A milestone the MI records on or before
 //! the lot's claims cut-off becomes a validated claim; the published validated counts are then hit
-//! exactly: surplus MI milestones become rejected or queried claims, and a shortfall is made up
-//! from participants whose MI leaves the milestone blank (the MI is incomplete, report 1.3) and
-//! from claims-only participants (the MI is a sample). The claims dictionary's sequence rules
-//! (S13 needs JS, …) hold among validated claims, and each participant has at most one claim per
-//! milestone.
+//! exactly: surplus MI milestones become rejected or queried claims (claims-only participants'
+//! registrations are always kept), and a shortfall is made up from claims-only participants (the
+//! MI is a sample, report 1.3). A validated claim never gives an MI participant an outcome the MI
+//! does not record, so the pipeline's outcomes (MI completed by claims) are exactly the MI's, and
+//! the rates calibrated in [`crate::calibrate`] survive the matching. The claims dictionary's
+//! sequence rules (S13 needs JS, …) hold among validated claims, and each participant has at most
+//! one claim per milestone.
 
 use std::collections::BTreeMap;
 
@@ -61,30 +63,23 @@ pub(crate) struct Claim {
     pub claim_ref: String,
 }
 
-/// Adds the claims-only participants: as many as the validated registrations exceed the MI's.
-/// Each copies an MI participant of a lot (its cohort and time line, shifted by a few days).
+/// Adds the claims-only participants (`[claims] claims_only_participants`; the MI is a sample,
+/// report 1.3). Each copies an MI participant registered by the claims cut-off (its lot, cohort
+/// and time line, shifted by a few days).
 pub(crate) fn add_claims_only(ctx: &Ctx, persons: &mut Vec<Person>, seed: u64) -> Result<usize> {
     let mut rng = stream(seed, "claims:claims_only");
-    let target = *ctx
-        .cfg
-        .claims
-        .validated
-        .get("REG")
-        .ok_or_else(|| ctx.config_err("[claims] validated has no REG"))?;
+    let n = ctx.cfg.claims.claims_only_participants;
     let cutoff = |p: &Person| ctx.study.periods.claims_cutoff(&ctx.lot_codes[p.lot]);
     let donors: Vec<usize> = (0..persons.len())
         .filter(|i| persons[*i].reg <= cutoff(&persons[*i]))
         .collect();
-    let n = target.checked_sub(donors.len()).ok_or_else(|| {
-        infeasible(
+    if donors.is_empty() && n > 0 {
+        return Err(infeasible(
             ctx,
-            "[claims] validated REG",
-            format!(
-                "{target} registrations is fewer than the {} MI participants registered by the cut-off",
-                donors.len()
-            ),
-        )
-    })?;
+            "[claims] claims_only_participants",
+            "no MI participant registered by the cut-off to copy".to_string(),
+        ));
+    }
     let start = ctx.study.periods.programme_start;
     for _ in 0..n {
         let d = donors[rng.random_range(0..donors.len())];
@@ -272,7 +267,13 @@ impl Builder<'_, '_> {
         if primary.len() >= target {
             // Keep those whose later milestones depend on this claim.
             let keep = weighted_pick(rng, &primary, target, |i| {
-                if self.later(k, i) { 4.0 } else { 1.0 }
+                let later = if self.later(k, i) { 4.0 } else { 1.0 };
+                if self.persons[i].claims_only {
+                    // A claims-only participant without a registration would not exist at all.
+                    1000.0 * later
+                } else {
+                    later
+                }
             })
             .ok_or_else(|| Error::Internal {
                 message: format!("{what}: cannot keep {target}"),
@@ -297,7 +298,7 @@ impl Builder<'_, '_> {
             let cands: Vec<usize> = scope
                 .iter()
                 .copied()
-                .filter(|&i| self.truth(k, i).is_none() && prereq(i))
+                .filter(|&i| self.persons[i].claims_only && self.truth(k, i).is_none() && prereq(i))
                 .filter(|&i| match self.fill_date(k, i, rng) {
                     Some(d) => {
                         dates.insert(i, d);
@@ -306,14 +307,7 @@ impl Builder<'_, '_> {
                     None => false,
                 })
                 .collect();
-            let fill = weighted_pick(rng, &cands, need, |i| {
-                if self.persons[i].claims_only {
-                    2.0
-                } else {
-                    1.0
-                }
-            })
-            .ok_or_else(|| {
+            let fill = weighted_pick(rng, &cands, need, |_| 1.0).ok_or_else(|| {
                 infeasible(
                     ctx,
                     &what,

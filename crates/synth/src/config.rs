@@ -51,6 +51,7 @@ pub(crate) struct TwinFile {
     pub employment: EmploymentCfg,
     #[serde(default)]
     pub questions: BTreeMap<String, QuestionCfg>,
+    pub complete_cases: CompleteCasesCfg,
     pub embedding: EmbeddingCfg,
     pub job_start: JobStartCfg,
     pub sustainment: SustainmentCfg,
@@ -244,24 +245,69 @@ pub(crate) struct OptionGroupCfg {
     pub weights: Weights,
 }
 
+/// Published outcome rates: a dimension (see `twin.toml`), then its recorded value, then the
+/// rate in whole per cent as printed.
+pub(crate) type Rates = BTreeMap<String, BTreeMap<String, Rate>>;
+
+/// A published rate: a whole per cent, or a range `[lo, hi]` the rate must print within (the
+/// groups inside a published range, e.g. "varied from 59 per cent to 21 per cent between
+/// providers").
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Rate {
+    Exactly(f64),
+    Within([f64; 2]),
+}
+
+/// The regression samples (report 2.3.1–2.3.3): who is excluded, and how many of the rest have
+/// every covariate recorded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CompleteCasesCfg {
+    /// Columns (or questions) the models' covariates are read from.
+    pub columns: Vec<String>,
+    /// Lots excluded from every model.
+    #[serde(default)]
+    pub exclude_lots: Vec<String>,
+    /// Provider groups excluded from every model.
+    #[serde(default)]
+    pub exclude_provider_groups: Vec<String>,
+    /// Complete cases among the out-of-work cohorts left after the exclusions.
+    pub out_of_work: usize,
+    /// Complete cases among the in-work cohort left after the exclusions.
+    pub in_work: usize,
+    /// Relative chance that an incomplete participant's missing covariate is this column.
+    pub incomplete_column_weights: BTreeMap<String, f64>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EmbeddingCfg {
-    pub share_by_cohort: BTreeMap<String, f64>,
+    /// Embedded MI participants per cohort, exact.
+    pub participants: BTreeMap<String, usize>,
     pub days_out_of_work: [i64; 2],
     pub days_in_work: [i64; 2],
     pub min_interventions_out_of_work: u32,
     pub min_interventions_in_work: u32,
     pub extra_interventions_mean: f64,
     pub interventions_missing_share: f64,
+    /// Relative odds of embedding, out-of-work cohorts.
     #[serde(default)]
     pub weights: Weights,
+    /// Relative odds of embedding, in-work cohort.
+    #[serde(default)]
+    pub weights_in_work: Weights,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct JobStartCfg {
-    pub share_of_embedded_out_of_work: f64,
+    /// Out-of-work participants with a job start, exact.
+    pub participants: usize,
+    /// Of those, how many are in the complete-case sample of the models.
+    pub in_complete_sample: usize,
+    /// Published job outcome rates of embedded out-of-work participants.
+    pub rates: Rates,
     pub exposure_days: f64,
     pub delay_gamma: [f64; 2],
     pub odds_ratios: Weights,
@@ -283,7 +329,8 @@ pub(crate) struct DeferralCfg {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SustainmentCfg {
-    pub share_13: f64,
+    /// Published 13-week sustainment rates of out-of-work job starters.
+    pub rates_13: Rates,
     pub share_26_of_13: f64,
     pub share_52_of_26: f64,
     pub jitter_days: [i64; 2],
@@ -293,7 +340,12 @@ pub(crate) struct SustainmentCfg {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProgressionCfg {
-    pub share_of_embedded_employed: f64,
+    /// Embedded participants of the in-work cohort who progressed, exact.
+    pub participants: usize,
+    /// Published in-work progression rates of the embedded in-work cohort.
+    pub rates: Rates,
+    /// Progressions of the in-work cohort with the employer recorded, by code, exact.
+    pub employer_in_work: BTreeMap<String, usize>,
     pub share_of_sustained_out_of_work: f64,
     pub days_after_embedding: [i64; 2],
     pub days_after_job_start: [i64; 2],
@@ -316,6 +368,8 @@ pub(crate) struct IdentityCfg {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClaimsCfg {
     pub validated: BTreeMap<String, usize>,
+    /// Participants in the claims but not in the MI (the MI is a sample, report 1.3).
+    pub claims_only_participants: usize,
     pub progression_out_of_work_share: f64,
     pub ref_prefix: String,
     pub ref_digits: usize,

@@ -6,13 +6,50 @@
 //! 4-1 (and the post-lockdown cohort shift of Figure 4-2), the characteristics of report 2.2
 //! (sex, age, ethnicity by lot, qualifications, caring, health, current work for the Employed
 //! cohort), how they heard of the programme, their barriers and their agreed and completed
-//! actions (4.2–4.3). Then, from those characteristics, their outcomes: embedding, job starts
-//! through a latent logistic model with the odds ratios of Table A-24, sustainment at 13, 26 and
-//! 52 weeks, in-work progression. Finally the claims: one row per milestone claim, with exactly
-//! the validated counts of Figure 2-1 (4,019 registrations … 458 progressions), matching the MI
-//! where the person is in it. Every count the report publishes is hit exactly; everything it does
-//! not publish is a documented synthetic choice. All numbers live in `pipeline/twin.toml`, each
-//! with the report section it comes from; none is written in this crate.
+//! actions (4.2–4.3). Then, from those characteristics, their outcomes: embedding, job starts,
+//! sustainment at 13, 26 and 52 weeks, in-work progression. Finally the claims: one row per
+//! milestone claim, with exactly the validated counts of Figure 2-1 (4,019 registrations … 458
+//! progressions), matching the MI where the person is in it. Every count the report publishes is
+//! hit exactly, every published percentage rounds to the printed whole per cent, and a run of the
+//! pipeline on the twin refits the report's three regressions (Tables A-24, A-31, A-39) close to
+//! the published odds ratios; everything it does not publish is a documented synthetic choice.
+//! All numbers live in `pipeline/twin.toml`, each with the report section it comes from; none is
+//! written in this crate.
+//!
+//! **Calibration method** (the joint distribution, not only the margins):
+//!
+//! 1. *Covariates to exact margins.* Shares become exact counts (largest remainder; IPF plus
+//!    controlled rounding for two-way tables such as lot × cohort); who gets a value is a
+//!    weighted sample of exactly that many, the weights carrying the correlations.
+//! 2. *Complete cases planned first* (`complete.rs`). Before any characteristic is drawn, the
+//!    participants of the models' samples (not Cannock North, not the Colleges group) are split
+//!    into exactly 2,550 out-of-work and 491 in-work complete cases and the rest; complete cases
+//!    are never blank (nor "prefer not to say") in a model column, every incomplete one is blank
+//!    in one, and the other blanks of those columns fall outside the samples. Column counts stay
+//!    as published; the models' N after listwise deletion comes out exactly.
+//! 3. *Outcomes by raking and exact selection* (`calibrate.rs`). For each outcome (embedding,
+//!    job start, 13-week sustainment, in-work progression) every published rate by a
+//!    characteristic (Tables A-16 to A-38, Figure 2.3) is a cell whose count must fall in the
+//!    window of counts that round to the printed per cent (ranges such as "21% to 59% between
+//!    providers" are windows too), plus exact counts (1,022 job starts, 823 of them in the
+//!    13-week model's sample, 221 in-work progressions). A latent logistic propensity (the
+//!    `odds_ratios` of `twin.toml`) is raked — iterative proportional fitting of one offset per
+//!    cell on the logit scale — to every cell at once; each participant then draws a latent
+//!    value, the highest reach the outcome, and a repair loop exchanges single participants
+//!    until every cell is inside its window, preferring exchanges near the cut so that the
+//!    latent order (the regression structure) decides everything the margins leave free. A cell
+//!    whose selected members are the base of a later published rate (the job starters of a
+//!    group are the base of its 13-week rate) only takes counts that rate can be printed of.
+//! 4. *Odds ratios tuned by refitting.* The propensity coefficients that the raking leaves in
+//!    force (qualification, completed actions, provider group in the job model; age and skills
+//!    matching for 13 weeks) and the embedding odds (the models are fitted on every member of a
+//!    cohort, embedded or not, while the rates are of the embedded only) were tuned by running
+//!    the pipeline on the twin and moving each one by the log-ratio of the published to the
+//!    refitted odds ratio until they agree at one decimal place; `twin.toml` keeps the result.
+//!
+//! Claims never give an MI participant an outcome the MI lacks (shortfalls are made up by
+//! claims-only participants, the MI being a sample), so the pipeline's MI-with-claims outcomes are
+//! exactly the calibrated ones.
 //!
 //! **Reads** the study (`pipeline/study.toml` and the dictionaries, through
 //! [`evalpipe_study::Study`]) and the calibration (`pipeline/twin.toml`, [`load_twin_config`]).
@@ -28,10 +65,9 @@
 //! seed and configuration give byte-identical files, workbooks included.
 //!
 //! **How.** A ChaCha8 generator seeded from [`SynthOptions::seed`], one independent stream per
-//! stage and column (so changing one calibration leaves the others' draws alone). Shares become
-//! exact counts by largest remainder, or by iterative proportional fitting plus controlled
-//! rounding for two-way tables; "k participants have X" is a weighted sample of exactly k
-//! without replacement, the weights carrying the correlations.
+//! stage and column (so changing one calibration leaves the others' draws alone); the latent
+//! draws of an outcome are tied to the participant, not to their position in a pool, so a small
+//! change of calibration moves the selection smoothly.
 //!
 //! **Entry point:** [`generate`].
 //!
@@ -49,7 +85,9 @@
 #![warn(missing_docs)]
 
 mod alloc;
+mod calibrate;
 mod claims;
+mod complete;
 mod config;
 mod identity;
 mod names;
@@ -182,6 +220,7 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
     let seed = opts.seed;
 
     let mut persons = population::build(&ctx, &mut stream(seed, "population"))?;
+    complete::plan(&ctx, &mut persons, &mut stream(seed, "complete_cases"))?;
     traits::generate(&mut ctx, &mut persons, seed)?;
     questions::generate(&mut ctx, &mut persons, seed)?;
     outcomes::generate(&mut ctx, &mut persons, seed)?;
@@ -287,7 +326,7 @@ fn check(ctx: &person::Ctx) -> Result<()> {
         .cohorts
         .participants
         .keys()
-        .chain(cfg.embedding.share_by_cohort.keys())
+        .chain(cfg.embedding.participants.keys())
     {
         if !ctx.cohort_codes.contains(code) {
             return Err(ctx.config_err(format!("cohort `{code}` is not a cohort of study.toml")));

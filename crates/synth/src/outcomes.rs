@@ -1,9 +1,13 @@
 //! Programme outcomes in the MI: embedding, job starts, sustainment, in-work progression
 //! (report 2.2–2.3, Tables ).
 //!
-//! Outcomes come after, and from, the participants' characteristics: a latent logistic model
-//! (the report's odds ratios as coefficients, logistic noise) ranks the participants at risk,
-//! and exactly the published share with the highest propensity reach the milestone. Dates then
+//! Outcomes come after, and from, the participants' characteristics. Embedding is an exact
+//! weighted sample per cohort. Job starts, 13-week sustainment and in-work progression are chosen
+//! by [`crate::calibrate`]: a latent logistic model (`odds_ratios` in `twin.toml`) raked to every
+//! published rate by characteristic (Tables, Figure 2.3), then an exact selection
+//! that puts each published cell's count inside the window of counts that round to the printed
+//! percentage. 26- and 52-week sustainment and the progressions of out-of-work participants
+//! (not published by characteristic) take exactly their share by latent propensity. Dates then
 //! follow the contract's order: embedded after registration, job start after embedding,
 //! sustainment 13/26/52 weeks after the job start, nothing after the extract date.
 
@@ -13,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, Poisson};
 
 use crate::alloc::{weighted_index, weighted_pick};
+use crate::calibrate::{CountTarget, Spec, logistic, select};
 use crate::config::Weights;
 use crate::person::{Ctx, Person};
 use crate::traits::infeasible;
@@ -79,12 +84,6 @@ pub(crate) fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
     }
 }
 
-/// A standard logistic draw.
-fn logistic(rng: &mut ChaCha8Rng) -> f64 {
-    let u: f64 = rng.random_range(1e-12..1.0 - 1e-12);
-    (u / (1.0 - u)).ln()
-}
-
 /// Chooses exactly `k` of `pool` with the highest latent propensity `score + logistic noise`.
 fn top_k(
     pool: &[usize],
@@ -104,35 +103,70 @@ fn top_k(
 
 fn embedding(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
     let cfg = &ctx.cfg.embedding;
-    ctx.check_weights("[embedding]", &cfg.weights)?;
-    for (c, code) in ctx.cohort_codes.iter().enumerate() {
-        let share = *cfg
-            .share_by_cohort
-            .get(code)
-            .ok_or_else(|| ctx.config_err(format!("[embedding] share_by_cohort has no {code}")))?;
-        let oow = ctx.study.cohorts[c].out_of_work;
-        let days = if oow {
+    ctx.check_weights("[embedding.weights]", &cfg.weights)?;
+    ctx.check_weights("[embedding.weights_in_work]", &cfg.weights_in_work)?;
+    // Exact counts per cohort, chosen by the weights (relative odds). The out-of-work cohorts are
+    // chosen together, so that every group the job outcome and sustainment rates are published
+    // for ends up with a number of embedded participants those rates can be printed of (Table
+    // A-23's 39% of the embedded aged 55+, then 63% of their job starters, need a base that
+    // allows both); likewise the in-work cohort for the progression rates.
+    for out_of_work in [true, false] {
+        let codes: Vec<(usize, &String)> = ctx
+            .cohort_codes
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| ctx.study.cohorts[*c].out_of_work == out_of_work)
+            .collect();
+        let days = if out_of_work {
             cfg.days_out_of_work
         } else {
             cfg.days_in_work
         };
-        let members: Vec<usize> = (0..persons.len())
-            .filter(|i| persons[*i].cohort == c)
+        let mut counts = Vec::new();
+        for (_, code) in &codes {
+            let k = *cfg
+                .participants
+                .get(*code)
+                .ok_or_else(|| ctx.config_err(format!("[embedding] participants has no {code}")))?;
+            counts.push(CountTarget {
+                dim: "cohort",
+                value: code.as_str(),
+                count: k,
+            });
+        }
+        let at_risk: Vec<usize> = (0..persons.len())
+            .filter(|i| {
+                let p = &persons[*i];
+                codes.iter().any(|(c, _)| *c == p.cohort) && add_days(p.reg, days[0]) <= ctx.latest
+            })
             .collect();
-        let k = (share * members.len() as f64).round() as usize;
-        let at_risk: Vec<usize> = members
-            .iter()
-            .copied()
-            .filter(|i| add_days(persons[*i].reg, days[0]) <= ctx.latest)
-            .collect();
-        let chosen = weighted_pick(rng, &at_risk, k, |i| ctx.weight(&persons[i], &cfg.weights))
-            .ok_or_else(|| {
-                infeasible(
-                    ctx,
-                    "[embedding]",
-                    format!("{k} {code} cannot embed in time"),
-                )
-            })?;
+        let then: Vec<&crate::config::Rates> = if out_of_work {
+            vec![&ctx.cfg.job_start.rates, &ctx.cfg.sustainment.rates_13]
+        } else {
+            vec![&ctx.cfg.progression.rates]
+        };
+        let empty = crate::config::Rates::new();
+        let spec = Spec {
+            what: "[embedding]",
+            base: &at_risk,
+            pool: &at_risk,
+            total: Some(counts.iter().map(|c| c.count).sum()),
+            rates: &empty,
+            counts: &counts,
+            then: &then,
+        };
+        let weights = if out_of_work {
+            &cfg.weights
+        } else {
+            &cfg.weights_in_work
+        };
+        let chosen = select(
+            ctx,
+            persons,
+            &spec,
+            |i| ctx.log_odds(&persons[i], weights),
+            rng,
+        )?;
         for i in chosen {
             persons[i].embedded = date_after(rng, persons[i].reg, days, ctx.latest);
         }
@@ -165,10 +199,24 @@ fn job_starts(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result
     let pool: Vec<usize> = (0..persons.len())
         .filter(|i| persons[*i].embedded.is_some() && ctx.out_of_work(&persons[*i]))
         .collect();
-    let k = (cfg.share_of_embedded_out_of_work * pool.len() as f64).round() as usize;
-    let chosen = top_k(
-        &pool,
-        k,
+    let counts = [CountTarget {
+        dim: "complete_sample",
+        value: "Y",
+        count: cfg.in_complete_sample,
+    }];
+    let spec = Spec {
+        what: "[job_start]",
+        base: &pool,
+        pool: &pool,
+        total: Some(cfg.participants),
+        rates: &cfg.rates,
+        counts: &counts,
+        then: &[&ctx.cfg.sustainment.rates_13],
+    };
+    let chosen = select(
+        ctx,
+        persons,
+        &spec,
         |i| {
             let p = &persons[i];
             let follow_up = p.embedded.map(|e| (ctx.latest - e).num_days()).unwrap_or(0) as f64;
@@ -176,7 +224,7 @@ fn job_starts(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result
             ctx.log_odds(p, &cfg.odds_ratios) + exposure
         },
         rng,
-    );
+    )?;
     let [shape, scale] = cfg.delay_gamma;
     let delay = Gamma::new(shape, scale)
         .map_err(|e| ctx.config_err(format!("[job_start] delay_gamma: {e}")))?;
@@ -213,8 +261,11 @@ fn sustainment(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
     let cfg = &ctx.cfg.sustainment;
     ctx.check_weights("[sustainment.odds_ratios_13]", &cfg.odds_ratios_13)?;
     let weeks = sustainment_weeks(ctx)?;
-    let shares = [cfg.share_13, cfg.share_26_of_13, cfg.share_52_of_26];
+    let shares = [0.0, cfg.share_26_of_13, cfg.share_52_of_26];
     let empty = Weights::new();
+    let starters: Vec<usize> = (0..persons.len())
+        .filter(|i| persons[*i].job_start.is_some())
+        .collect();
     for k in 0..3 {
         let min_days = i64::from(weeks[k]) * 7;
         let pool: Vec<usize> = (0..persons.len())
@@ -225,9 +276,29 @@ fn sustainment(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
                     .is_some_and(|js| prev_ok && add_days(js, min_days) <= ctx.latest)
             })
             .collect();
-        let n = (shares[k] * pool.len() as f64).round() as usize;
-        let odds = if k == 0 { &cfg.odds_ratios_13 } else { &empty };
-        let chosen = top_k(&pool, n, |i| ctx.log_odds(&persons[i], odds), rng);
+        let chosen = if k == 0 {
+            // 13 weeks: the published rates are of every job starter, those whose 13 weeks are
+            // not over by the extract date included.
+            let spec = Spec {
+                what: "[sustainment] rates_13",
+                base: &starters,
+                pool: &pool,
+                total: None,
+                rates: &cfg.rates_13,
+                counts: &[],
+                then: &[],
+            };
+            select(
+                ctx,
+                persons,
+                &spec,
+                |i| ctx.log_odds(&persons[i], &cfg.odds_ratios_13),
+                rng,
+            )?
+        } else {
+            let n = (shares[k] * pool.len() as f64).round() as usize;
+            top_k(&pool, n, |i| ctx.log_odds(&persons[i], &empty), rng)
+        };
         for i in chosen {
             let Some(js) = persons[i].job_start else {
                 continue;
@@ -251,17 +322,26 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
                     .is_some_and(|e| add_days(e, cfg.days_after_embedding[0]) <= ctx.latest)
         })
         .collect();
-    let all_employed = (0..persons.len())
+    let all_employed: Vec<usize> = (0..persons.len())
         .filter(|i| !ctx.out_of_work(&persons[*i]) && persons[*i].embedded.is_some())
-        .count();
-    let k = ((cfg.share_of_embedded_employed * all_employed as f64).round() as usize)
-        .min(employed.len());
-    for i in top_k(
-        &employed,
-        k,
+        .collect();
+    let spec = Spec {
+        what: "[progression]",
+        base: &all_employed,
+        pool: &employed,
+        total: Some(cfg.participants),
+        rates: &cfg.rates,
+        counts: &[],
+        then: &[],
+    };
+    let chosen = select(
+        ctx,
+        persons,
+        &spec,
         |i| ctx.log_odds(&persons[i], &cfg.odds_ratios),
         rng,
-    ) {
+    )?;
+    for i in chosen {
         let Some(e) = persons[i].embedded else {
             continue;
         };
@@ -288,7 +368,26 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         };
         persons[i].progression = date_after(rng, j, cfg.days_after_job_start, ctx.latest);
     }
-    // Same or different employer, where recorded.
+    // Same or different employer, where recorded: exact counts for the in-work cohort (report
+    // 4.5.1), shares for the others.
+    let in_work: Vec<usize> = (0..persons.len())
+        .filter(|i| !ctx.out_of_work(&persons[*i]) && persons[*i].progression.is_some())
+        .collect();
+    let mut left = in_work;
+    for (code, n) in &cfg.employer_in_work {
+        let chosen = weighted_pick(rng, &left, *n, |_| 1.0).ok_or_else(|| {
+            infeasible(
+                ctx,
+                "[progression] employer_in_work",
+                format!("fewer than {n} in-work progressions left for `{code}`"),
+            )
+        })?;
+        let set: std::collections::BTreeSet<usize> = chosen.iter().copied().collect();
+        for &i in &chosen {
+            persons[i].progression_employer = Some(code.clone());
+        }
+        left.retain(|i| !set.contains(i));
+    }
     let codes: Vec<(&String, &f64)> = cfg.employer_share.iter().collect();
     let mut w: Vec<f64> = codes.iter().map(|c| *c.1).collect();
     let rest = 1.0 - w.iter().sum::<f64>();
@@ -296,7 +395,10 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         return Err(ctx.config_err("[progression] employer_share sums to more than 1"));
     }
     w.push(rest.max(0.0));
-    for p in persons.iter_mut().filter(|p| p.progression.is_some()) {
+    for p in persons
+        .iter_mut()
+        .filter(|p| p.progression.is_some() && ctx.out_of_work(p))
+    {
         let k = weighted_index(rng, &w).ok_or_else(|| Error::Internal {
             message: "empty employer_share".into(),
         })?;

@@ -54,6 +54,11 @@ pub(crate) struct Person {
     pub sustained: [Option<NaiveDate>; 3],
     pub progression: Option<NaiveDate>,
     pub progression_employer: Option<String>,
+    /// In a model's sample (report 2.3.1–2.3.3) with every covariate recorded: no model column
+    /// may be blank or hold a value outside the models' categories ([`crate::complete`]).
+    pub must_record: bool,
+    /// In a model's sample but incomplete: this model column is left blank.
+    pub force_blank: Option<String>,
     pub first_name: String,
     pub surname: String,
     pub postcode: Option<String>,
@@ -250,6 +255,47 @@ impl<'a> Ctx<'a> {
             "weekly_earnings" => p.earnings.map(|e| e.to_string()),
             "date_of_birth" => p.dob.map(|d| d.to_string()),
             _ => p.values.get(column).cloned(),
+        }
+    }
+
+    /// Whether the participant is in the models' samples (not in an excluded lot or provider
+    /// group, `[complete_cases]`).
+    pub fn in_model_sample(&self, p: &Person) -> bool {
+        let cc = &self.cfg.complete_cases;
+        !cc.exclude_lots.contains(&self.lot_codes[p.lot])
+            && !cc
+                .exclude_provider_groups
+                .contains(&self.study.lots[p.lot].provider_group)
+    }
+
+    /// Whether `column` (or question) is one the models' covariates are read from.
+    pub fn is_model_column(&self, column: &str) -> bool {
+        self.cfg.complete_cases.columns.iter().any(|c| c == column)
+    }
+
+    /// The participant's *recorded* value of a dimension, as the pipeline's outcome tables see
+    /// it (`None`: not in the table's base). Dimensions: `cohort`, `lot`, `provider_group`,
+    /// `age_band` (from the recorded date of birth), `complete_sample` (Y when in a model's
+    /// complete-case sample), `<column>` (the recorded code or flag) and `<column>:<grouping>`
+    /// (the recorded code's report grouping in the dictionary; codes without one are outside).
+    pub fn recorded_dim(&self, p: &Person, name: &str) -> Option<String> {
+        match name {
+            "cohort" | "lot" | "provider_group" => self.dim(p, name),
+            "age_band" => p.dob.and(p.age).map(|a| model_age_band(a).to_string()),
+            "complete_sample" => Some(yn(p.must_record)),
+            _ => {
+                if let Some((column, grouping)) = name.split_once(':') {
+                    let code = p.values.get(column)?;
+                    let list = self.study.mi.column(column)?.codes.as_deref()?;
+                    return self
+                        .study
+                        .code_list(list)
+                        .iter()
+                        .find(|c| &c.code == code)
+                        .and_then(|c| c.group.get(grouping).cloned());
+                }
+                p.values.get(name).cloned()
+            }
         }
     }
 

@@ -74,7 +74,17 @@ fn question(ctx: &mut Ctx, persons: &mut [Person], id: &str, rng: &mut ChaCha8Rn
         let n = cfg
             .recorded
             .ok_or_else(|| ctx.config_err(format!("{what}: needs `recorded` or `follows`")))?;
-        split_recorded(ctx, persons, &eligible, n, &cfg.missing_weight, &what, rng)?.0
+        split_recorded(
+            ctx,
+            persons,
+            &eligible,
+            n,
+            &cfg.missing_weight,
+            id,
+            &what,
+            rng,
+        )?
+        .0
     };
     for &i in &recorded {
         persons[i]

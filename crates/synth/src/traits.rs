@@ -13,6 +13,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::alloc::{largest_remainder, weighted_index, weighted_pick};
+use crate::complete::blank_rule;
 use crate::config::Weights;
 use crate::person::{Ctx, Person, age_in_years};
 use crate::{Error, Result, stream};
@@ -71,13 +72,16 @@ pub(crate) fn generate(ctx: &mut Ctx, persons: &mut [Person], seed: u64) -> Resu
 }
 
 /// Splits `eligible` into (recorded, blank) with exactly `n_recorded` recorded; blanks are
-/// likelier where `missing` weighs more.
+/// likelier where `missing` weighs more. For a model column (`[complete_cases]`), complete cases
+/// are never blank and the incomplete cases assigned this column always are.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn split_recorded(
     ctx: &Ctx,
     persons: &[Person],
     eligible: &[usize],
     n_recorded: usize,
     missing: &Weights,
+    column: &str,
     what: &str,
     rng: &mut ChaCha8Rng,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
@@ -92,16 +96,41 @@ pub(crate) fn split_recorded(
             ),
         ));
     }
-    let blank = weighted_pick(rng, eligible, eligible.len() - n_recorded, |i| {
-        ctx.weight(&persons[i], missing)
-    })
-    .ok_or_else(|| {
+    let n_blank = eligible.len() - n_recorded;
+    let forced: Vec<usize> = eligible
+        .iter()
+        .copied()
+        .filter(|i| blank_rule(ctx, &persons[*i], column) == Some(true))
+        .collect();
+    let free: Vec<usize> = eligible
+        .iter()
+        .copied()
+        .filter(|i| blank_rule(ctx, &persons[*i], column).is_none())
+        .collect();
+    let more = n_blank.checked_sub(forced.len()).ok_or_else(|| {
         infeasible(
             ctx,
             what,
-            "missing_weight leaves too few candidates".to_string(),
+            format!(
+                "{} incomplete cases ([complete_cases]) must be blank but only {n_blank} blanks are published",
+                forced.len()
+            ),
         )
     })?;
+    let mut blank = weighted_pick(rng, &free, more, |i| ctx.weight(&persons[i], missing))
+        .ok_or_else(|| {
+            infeasible(
+                ctx,
+                what,
+                format!(
+                    "{more} more blanks needed but only {} participants outside the complete \
+                     cases ([complete_cases]) may be blank",
+                    free.len()
+                ),
+            )
+        })?;
+    blank.extend(forced);
+    blank.sort();
     let blank_set: std::collections::BTreeSet<usize> = blank.iter().copied().collect();
     let recorded = eligible
         .iter()
@@ -112,12 +141,14 @@ pub(crate) fn split_recorded(
 }
 
 /// Gives each of `items` (count, weights) to exactly `count` of `cands`, in order; the last item
-/// takes whoever is left. Returns (participant, item index) pairs.
+/// takes whoever is left. `barred(participant, item)` excludes a participant from an item (not
+/// allowed for the last). Returns (participant, item index) pairs.
 pub(crate) fn allocate(
     ctx: &Ctx,
     persons: &[Person],
     cands: &[usize],
     items: &[(usize, Option<&Weights>)],
+    barred: &dyn Fn(usize, usize) -> bool,
     what: &str,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<(usize, usize)>> {
@@ -134,9 +165,23 @@ pub(crate) fn allocate(
         let w = w.unwrap_or(&empty);
         ctx.check_weights(what, w)?;
         let chosen = if k + 1 == items.len() {
+            if left.iter().any(|i| barred(*i, k)) {
+                return Err(infeasible(
+                    ctx,
+                    what,
+                    format!("the last value (#{k}) would go to a participant barred from it"),
+                ));
+            }
             left.clone()
         } else {
-            weighted_pick(rng, &left, *count, |i| ctx.weight(&persons[i], w)).ok_or_else(|| {
+            weighted_pick(rng, &left, *count, |i| {
+                if barred(i, k) {
+                    0.0
+                } else {
+                    ctx.weight(&persons[i], w)
+                }
+            })
+            .ok_or_else(|| {
                 infeasible(
                     ctx,
                     what,
@@ -188,6 +233,7 @@ fn age(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
         &all,
         cfg.recorded,
         &Weights::new(),
+        "date_of_birth",
         "age",
         rng,
     )?;
@@ -199,7 +245,15 @@ fn age(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
         .map(|(n, b)| (*n, Some(&b.weights)))
         .collect();
     let mut band_of = vec![usize::MAX; persons.len()];
-    for (i, b) in allocate(ctx, persons, &recorded, &items, "age band", rng)? {
+    for (i, b) in allocate(
+        ctx,
+        persons,
+        &recorded,
+        &items,
+        &|_, _| false,
+        "age band",
+        rng,
+    )? {
         band_of[i] = b;
     }
     for &i in &blank {
@@ -252,6 +306,7 @@ fn ethnicity(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<
         &all,
         filled,
         &cfg.missing_weight,
+        "ethnicity",
         "ethnicity",
         rng,
     )?;
@@ -344,13 +399,30 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
         &eligible,
         n_rec + n_extra,
         &cfg.missing_weight,
+        name,
         &what,
         rng,
     )?;
+    // Codes that carry a report grouping are substantive; the others (prefer not to say, level
+    // unknown) are outside the models' categories, so complete cases never get them.
+    let any_group = list.iter().any(|c| !c.group.is_empty());
+    let substantive =
+        |code: &str| !any_group || list.iter().any(|c| c.code == code && !c.group.is_empty());
+    let protected_flags: Vec<bool> = persons
+        .iter()
+        .map(|p| blank_rule(ctx, p, name) == Some(false))
+        .collect();
+    let protected = |i: usize| protected_flags[i];
     let mut left = filled;
     for (code, n) in &cfg.extra {
-        let chosen = weighted_pick(rng, &left, *n, |_| 1.0)
-            .ok_or_else(|| infeasible(ctx, &what, format!("too few for {n} `{code}`")))?;
+        let chosen = weighted_pick(rng, &left, *n, |i| {
+            if protected(i) && !substantive(code) {
+                0.0
+            } else {
+                1.0
+            }
+        })
+        .ok_or_else(|| infeasible(ctx, &what, format!("too few for {n} `{code}`")))?;
         let set: std::collections::BTreeSet<usize> = chosen.iter().copied().collect();
         for &i in &chosen {
             persons[i].values.insert(name.to_string(), code.clone());
@@ -379,14 +451,11 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
         .zip(&order)
         .map(|(n, c)| (*n, cfg.weights.get(c)))
         .collect();
-    for (i, k) in allocate(ctx, persons, &left, &items, &what, rng)? {
+    let barred = |i: usize, k: usize| protected(i) && !substantive(&order[k]);
+    for (i, k) in allocate(ctx, persons, &left, &items, &barred, &what, rng)? {
         persons[i].values.insert(name.to_string(), order[k].clone());
     }
-    // Latent values: codes that carry a report grouping are substantive; the others (prefer not
-    // to say, level unknown) and blanks take a donor's.
-    let any_group = list.iter().any(|c| !c.group.is_empty());
-    let substantive =
-        |code: &str| !any_group || list.iter().any(|c| c.code == code && !c.group.is_empty());
+    // Latent values: non-substantive codes and blanks take a donor's.
     let donors: Vec<usize> = eligible
         .iter()
         .copied()
@@ -437,6 +506,7 @@ fn flag(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8Rng) -> 
         &eligible,
         n_rec,
         &cfg.missing_weight,
+        name,
         &what,
         rng,
     )?;
@@ -473,13 +543,22 @@ fn hours(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> 
         &eligible,
         cfg.hours_recorded,
         &cfg.missing_weight,
+        "hours_per_week",
         "[employment] hours",
         rng,
     )?;
     let shares: Vec<f64> = cfg.hours_band.iter().map(|b| b.share).collect();
     let counts = largest_remainder(recorded.len(), &shares);
     let items: Vec<(usize, Option<&Weights>)> = counts.iter().map(|n| (*n, None)).collect();
-    for (i, b) in allocate(ctx, persons, &recorded, &items, "[employment] hours", rng)? {
+    for (i, b) in allocate(
+        ctx,
+        persons,
+        &recorded,
+        &items,
+        &|_, _| false,
+        "[employment] hours",
+        rng,
+    )? {
         let values = &cfg.hours_band[b].values;
         if values.is_empty() {
             return Err(ctx.config_err("[employment.hours_band]: `values` is empty"));
