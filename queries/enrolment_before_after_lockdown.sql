@@ -1,18 +1,76 @@
 -- table:    enrolment_before_after_lockdown
--- produces: report section 4.2.1 (participants enrolled before and from the first national
---           lockdown)
+-- produces: report section 4.2.1 ("Two in every five participants in the MI dataset (40%) were
+--           enrolled after March 2020", N = 3,922: Figure 4-1's participants)
 -- grain:    one row per category of `enrolment_period`, in report order, every category listed
--- reads:    characteristic_counts
--- base (N): all MI participants; the split date is `first_lockdown` in pipeline/study.toml
--- checks:   (characteristic, category) unique; a characteristic's participants add up to its n
+-- reads:    participant_characteristics, characteristic_values, periods, participants
+-- base (N): MI participants registered in the months of the monthly figures (`monthly_from` to
+--           `monthly_to`, as enrolment_by_month); the split is `after_lockdown_from`
+-- checks:   (characteristic, category) unique; participants add up to n; n equals
+--           enrolment_by_month's n
+
+with
+
+-- import ------------------------------------------------------------------------------------
+
+periods as (
+    select
+        monthly_from,
+        monthly_to
+    from periods
+),
+
+in_figure as (
+    select participant_id
+    from participants
+    cross join periods as p
+    where registration_date >= p.monthly_from
+        and registration_date <= p.monthly_to
+),
+
+categories as (
+    select distinct
+        characteristic,
+        characteristic_order,
+        category_order,
+        category
+    from characteristic_values
+    where characteristic = 'enrolment_period'
+),
+
+periods_of_participants as (
+    select
+        c.participant_id,
+        c.category
+    from participant_characteristics as c
+    inner join in_figure as f
+        on f.participant_id = c.participant_id
+    where c.characteristic = 'enrolment_period'
+),
+
+-- steps -------------------------------------------------------------------------------------
+
+counts as (
+    select
+        category,
+        count(*) as participants
+    from periods_of_participants
+    group by category
+),
+
+total as (
+    select count(*) as n
+    from periods_of_participants
+)
 
 select
-    characteristic,
-    category_order,
-    category,
-    participants,
-    pct,
-    n
-from characteristic_counts
-where characteristic = 'enrolment_period'
-order by characteristic_order, category_order
+    k.characteristic,
+    k.category_order,
+    k.category,
+    coalesce(c.participants, 0) as participants,
+    cast(coalesce(c.participants, 0) as double) / nullif(t.n, 0) as pct,
+    t.n
+from categories as k
+cross join total as t
+left join counts as c
+    on c.category = k.category
+order by k.characteristic_order, k.category_order

@@ -1,30 +1,36 @@
 -- table:    enrolment_by_month
 -- produces: report Figure 4-1 (participants enrolled each month, and in total, with the first
 --           national lockdown marked; section 4.2.1)
--- grain:    one row per calendar month of the MI period (`mi_start` to `mi_end` in
---           pipeline/study.toml), months without enrolments included
+-- grain:    one row per calendar month of the monthly figures (`monthly_from` to `monthly_to`
+--           in pipeline/study.toml, ending early at the last month anyone registered in),
+--           months without enrolments included
 -- reads:    participants, periods
--- base (N): all MI participants, by the month of their registration date; n is the total
+-- base (N): MI participants registered in those months (the figure's N: the first months of
+--           the MI, before `monthly_from`, are outside it); n is the total
 -- checks:   month unique and consecutive; participants add up to n; cumulative of the last
 --           month = n; lockdown_month true for the one month containing `first_lockdown`,
---           after_lockdown for every month that starts after it
+--           after_lockdown for every month from `after_lockdown_from`
 
 with
 
 -- import ------------------------------------------------------------------------------------
 
-registrations as (
-    select
-        date_trunc('month', registration_date) as month
-    from participants
-),
-
 periods as (
     select
-        mi_start,
-        mi_end,
-        first_lockdown
+        monthly_from,
+        monthly_to,
+        first_lockdown,
+        after_lockdown_from
     from periods
+),
+
+registrations as (
+    select
+        cast(date_trunc('month', registration_date) as date) as month
+    from participants
+    cross join periods as p
+    where registration_date >= p.monthly_from
+        and registration_date <= p.monthly_to
 ),
 
 -- steps -------------------------------------------------------------------------------------
@@ -32,15 +38,17 @@ periods as (
 months as (
     select
         cast(unnest(range(
-            date_trunc('month', mi_start), date_trunc('month', mi_end) + interval '1 month',
+            date_trunc('month', p.monthly_from),
+            date_trunc('month', least(p.monthly_to, r.last_month)) + interval '1 month',
             interval '1 month'
         )) as date) as month
-    from periods
+    from periods as p
+    cross join (select max(month) as last_month from registrations) as r
 ),
 
 counts as (
     select
-        cast(month as date) as month,
+        month,
         count(*) as participants
     from registrations
     group by month
@@ -58,7 +66,7 @@ select
         order by m.month rows between unbounded preceding and current row
     ) as cumulative,
     m.month = cast(date_trunc('month', p.first_lockdown) as date) as lockdown_month,
-    m.month > p.first_lockdown as after_lockdown,
+    m.month >= p.after_lockdown_from as after_lockdown,
     t.n
 from months as m
 left join counts as c

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer};
 
 use crate::Study;
@@ -77,12 +77,27 @@ pub struct Periods {
     /// …except for these lots (code → date).
     #[serde(default, deserialize_with = "date_map")]
     pub claims_validated_to_by_lot: BTreeMap<String, NaiveDate>,
-    /// The first national lockdown, splitting before/after comparisons.
+    /// The first national lockdown (marked in the monthly enrolment figure).
     #[serde(deserialize_with = "date")]
     pub first_lockdown: NaiveDate,
+    /// First day of the "after" side of the report's before/after lockdown comparisons: the
+    /// report counts the lockdown month with the months before it.
+    #[serde(deserialize_with = "date")]
+    pub after_lockdown_from: NaiveDate,
+    /// First month of the monthly enrolment figures (Figures 4-1 and 4-2)…
+    #[serde(deserialize_with = "date")]
+    pub monthly_from: NaiveDate,
+    /// …and their last day; a figure also ends with the last month anyone registered in.
+    #[serde(deserialize_with = "date")]
+    pub monthly_to: NaiveDate,
 }
 
 impl Periods {
+    /// Whether a registration falls on the "after" side of the before/after lockdown split.
+    pub fn after_lockdown(&self, registration: NaiveDate) -> bool {
+        registration >= self.after_lockdown_from
+    }
+
     /// The claims cut-off for a lot.
     pub fn claims_cutoff(&self, lot: &str) -> NaiveDate {
         self.claims_validated_to_by_lot
@@ -237,6 +252,19 @@ fn date_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, NaiveDat
 
 /// Cross-checks lots, cohorts and milestones against each other and the dictionaries.
 pub(crate) fn check(study: &Study) -> Result<(), String> {
+    let p = &study.periods;
+    if p.monthly_from > p.monthly_to || p.monthly_from.day() != 1 {
+        return Err(format!(
+            "[periods] monthly_from ({}) must be the first day of a month on or before monthly_to ({})",
+            p.monthly_from, p.monthly_to
+        ));
+    }
+    if p.after_lockdown_from < p.first_lockdown {
+        return Err(format!(
+            "[periods] after_lockdown_from ({}) is before first_lockdown ({})",
+            p.after_lockdown_from, p.first_lockdown
+        ));
+    }
     let lot_codes: Vec<&str> = study
         .code_list("lot")
         .iter()

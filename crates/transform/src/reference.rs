@@ -290,6 +290,9 @@ fn periods(study: &Study) -> Result<RecordBatch> {
             date("programme_end", [p.programme_end]),
             date("claims_validated_to", [p.claims_validated_to]),
             date("first_lockdown", [p.first_lockdown]),
+            date("after_lockdown_from", [p.after_lockdown_from]),
+            date("monthly_from", [p.monthly_from]),
+            date("monthly_to", [p.monthly_to]),
         ],
     )
 }
@@ -311,7 +314,8 @@ fn claims_cutoffs(study: &Study) -> Result<RecordBatch> {
 /// Category labels of a flag characteristic, for `true` and `false`.
 pub const FLAG_LABELS: [&str; 2] = ["Yes", "No"];
 
-/// Category labels of `enrolment_period`, before and from the first national lockdown.
+/// Category labels of `enrolment_period`, before and from the first national lockdown (split at
+/// `after_lockdown_from`: the report counts March 2020 as before).
 pub const ENROLMENT_PERIOD_LABELS: [&str; 2] =
     ["Before the first lockdown", "From the first lockdown"];
 
@@ -393,7 +397,10 @@ fn characteristic_values(study: &Study) -> Result<RecordBatch> {
         "registration_date",
         "band",
     );
-    let lockdown = f64::from(Date32Type::from_naive_date(study.periods.first_lockdown));
+    // The report's split, not the lockdown's day: March 2020 counts as before.
+    let lockdown = f64::from(Date32Type::from_naive_date(
+        study.periods.after_lockdown_from,
+    ));
     rows.push(period(
         1,
         ENROLMENT_PERIOD_LABELS[0],

@@ -51,9 +51,13 @@ fn run_fixture() -> Run {
 
 /// A run folder with the profiles fixture ([`fixture::write_profiles`]) and every query run.
 fn run_profiles() -> Run {
+    run_profiles_with(study())
+}
+
+/// The same with another study configuration (e.g. other periods).
+fn run_profiles_with(study: Study) -> Run {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let layout = RunLayout::new(dir.path());
-    let study = study();
     fixture::write_profiles(&study, &layout).expect("the fixture is written");
     let tables = run_blocking(
         &study,

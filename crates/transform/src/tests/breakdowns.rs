@@ -260,19 +260,20 @@ fn engagement_by_lot_and_lockdown() {
         &[("participants", "0")],
     );
     assert_eq!(run.rows(t).len(), 9, "every lot is listed");
-    // q04 registered the day before the lockdown (23/03/2020), q05 on the day.
+    // q04 registered the day before the lockdown (23/03/2020), q05 on the day: both "before",
+    // as the report counts March 2020 (`after_lockdown_from` = 01/04/2020, q06's day).
     let t = "enrolment_before_after_lockdown";
     expect(
         &run,
         t,
         &[("category", "Before the first lockdown")],
-        &[("participants", "6"), ("n", "16")],
+        &[("participants", "7"), ("n", "16")],
     );
     expect(
         &run,
         t,
         &[("category", "From the first lockdown")],
-        &[("participants", "10"), ("pct", "0.625000")],
+        &[("participants", "9"), ("pct", "0.562500")],
     );
 
     let t = "cohort_by_lot";
@@ -328,16 +329,16 @@ fn engagement_by_lot_and_lockdown() {
 }
 
 #[test]
-fn enrolment_by_month_lists_every_month_of_the_mi() {
+fn enrolment_by_month_lists_every_month_of_the_figure() {
     let run = run_profiles();
     let t = "enrolment_by_month";
-    // June 2018 to January 2022.
-    assert_eq!(run.rows(t).len(), 44);
+    // January 2019 (`monthly_from`) to June 2021, the last month anyone registered in (q16).
+    assert_eq!(run.rows(t).len(), 30);
     expect(
         &run,
         t,
-        &[("month", "2018-06-01")],
-        &[("participants", "0"), ("cumulative", "0"), ("n", "16")],
+        &[("month", "2019-01-01")],
+        &[("participants", "1"), ("cumulative", "1"), ("n", "16")],
     );
     expect(
         &run,
@@ -370,21 +371,32 @@ fn enrolment_by_month_lists_every_month_of_the_mi() {
     expect(
         &run,
         t,
-        &[("month", "2022-01-01")],
+        &[("month", "2020-04-01")],
         &[
-            ("cumulative", "16"),
+            ("participants", "1"),
             ("lockdown_month", "false"),
             ("after_lockdown", "true"),
         ],
     );
+    expect(
+        &run,
+        t,
+        &[("month", "2021-06-01")],
+        &[("cumulative", "16"), ("after_lockdown", "true")],
+    );
 
     let t = "cohort_share_by_month";
-    assert_eq!(run.rows(t).len(), 44 * 4);
+    assert_eq!(run.rows(t).len(), 30 * 4);
     expect(
         &run,
         t,
         &[("month", "2019-02-01"), ("cohort_code", "HTH")],
-        &[("participants", "2"), ("pct", "1.000000"), ("n", "2")],
+        &[
+            ("participants", "2"),
+            ("pct", "1.000000"),
+            ("n", "2"),
+            ("total_n", "16"),
+        ],
     );
     expect(
         &run,
@@ -401,8 +413,44 @@ fn enrolment_by_month_lists_every_month_of_the_mi() {
     expect(
         &run,
         t,
-        &[("month", "2018-06-01"), ("cohort_code", "HTH")],
+        &[("month", "2019-12-01"), ("cohort_code", "HTH")],
         &[("participants", "0"), ("pct", ""), ("n", "0")],
+    );
+}
+
+#[test]
+fn the_monthly_figures_keep_to_their_window() {
+    // A study whose monthly figures run from February 2019 to 10 March 2021: q01 (15/01/2019),
+    // q11 (01/03/2021, inside) and q12 (15/03/2021), q16 (01/06/2021) bound the window.
+    let mut study = crate::tests::study();
+    study.periods.monthly_from = chrono::NaiveDate::from_ymd_opt(2019, 2, 1).unwrap();
+    study.periods.monthly_to = chrono::NaiveDate::from_ymd_opt(2021, 3, 10).unwrap();
+    let run = crate::tests::run_profiles_with(study);
+    let t = "enrolment_by_month";
+    // February 2019 to March 2021: q01 is before it, q12 after its last day though in its last
+    // month, q16 after it: 16 − 3 = 13.
+    assert_eq!(run.rows(t).len(), 26);
+    expect(&run, t, &[("month", "2019-02-01")], &[("cumulative", "2"), ("n", "13")]);
+    expect(
+        &run,
+        t,
+        &[("month", "2021-03-01")],
+        &[("participants", "1"), ("cumulative", "13")],
+    );
+    let t = "cohort_share_by_month";
+    expect(
+        &run,
+        t,
+        &[("month", "2021-03-01"), ("cohort_code", "HTH")],
+        &[("participants", "1"), ("n", "1"), ("total_n", "13")],
+    );
+    // The before/after share is of the same participants: before = q02–q05, q13, q14 = 6.
+    let t = "enrolment_before_after_lockdown";
+    expect(
+        &run,
+        t,
+        &[("category", "Before the first lockdown")],
+        &[("participants", "6"), ("n", "13")],
     );
 }
 
@@ -737,8 +785,9 @@ fn multi_select_breakdowns_count_participants_once_per_item() {
             ("category", "Before the first lockdown"),
             ("item", "Leaflets/ Event"),
         ],
-        &[("participants", "2"), ("pct", "0.500000"), ("n", "4")],
+        &[("participants", "2"), ("pct", "0.400000"), ("n", "5")],
     );
+    // q05 registered on the lockdown's day, in March: before.
     expect(
         &run,
         t,
@@ -746,7 +795,7 @@ fn multi_select_breakdowns_count_participants_once_per_item() {
             ("category", "From the first lockdown"),
             ("item", "Other Organisation"),
         ],
-        &[("participants", "1"), ("n", "4")],
+        &[("participants", "1"), ("n", "3")],
     );
     let t = "how_heard_by_lot";
     expect(
