@@ -63,7 +63,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args, cli.quiet).map(|()| true),
         Command::Status(args) => run::status(args),
         Command::Synth(args) => run::synth(args, cli.quiet).map(|()| true),
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => check::run(args, cli.quiet),
         Command::Diff(args) => diff::run(args),
         Command::Explain(args) => explain::run(args),
     };

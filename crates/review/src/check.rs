@@ -1,11 +1,18 @@
 //! `check`: a run's tables against the register, figure by figure.
+//!
+//! A run is of one MI extract: the latest date in the names of its MI input files
+//! (`mi_<LOT>_<YYYYMMDD>.<ext>`, listed in its `manifest.json`) gives its month, which names the
+//! extract of `extracts.toml` running to that month. Figures published from another extract are
+//! reported as [`Status::OtherExtract`], with the run's value beside them, not judged.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::register::{Figure, Published, Register, Source, Unit, decimals, key_text, number};
+use crate::register::{
+    Extract, Figure, Published, Register, Source, Unit, decimals, key_text, number,
+};
 use crate::table::Table;
 use crate::{Error, Result};
 
@@ -23,6 +30,9 @@ pub enum Status {
     Erratum,
     /// Nothing in the MI or claims can reproduce it.
     NotReproducible,
+    /// It was published from another MI extract than the run's: its cell is looked up (a
+    /// table or column the run lacks is still missing) but not judged.
+    OtherExtract,
 }
 
 impl Status {
@@ -34,6 +44,7 @@ impl Status {
             Status::Missing => "missing",
             Status::Erratum => "erratum",
             Status::NotReproducible => "not reproducible",
+            Status::OtherExtract => "other extract",
         }
     }
 
@@ -57,6 +68,8 @@ pub struct FigureCheck {
     pub measures: String,
     /// Data source.
     pub source: Source,
+    /// The extract it was published from (`None` when the register declares no extracts).
+    pub extract: Option<String>,
     /// Unit.
     pub unit: Unit,
     /// The value as printed (`53`, `21–59`).
@@ -68,7 +81,7 @@ pub struct FigureCheck {
     /// The verdict.
     pub status: Status,
     /// For a mismatch or missing cell: the query and cell; for an erratum: its ids; for a
-    /// figure nothing reproduces: why.
+    /// figure nothing reproduces: why; for one of another extract: which.
     pub detail: Option<String>,
 }
 
@@ -87,6 +100,8 @@ pub struct Tally {
     pub errata: usize,
     /// Not reproducible.
     pub not_reproducible: usize,
+    /// Published from another extract than the run's.
+    pub other_extract: usize,
 }
 
 impl Tally {
@@ -98,6 +113,7 @@ impl Tally {
             Status::Missing => self.missing += 1,
             Status::Erratum => self.errata += 1,
             Status::NotReproducible => self.not_reproducible += 1,
+            Status::OtherExtract => self.other_extract += 1,
         }
     }
 }
@@ -109,12 +125,52 @@ pub struct CheckReport {
     pub run: PathBuf,
     /// Whether the run was built from the synthetic twin.
     pub synthetic: bool,
+    /// The extract the run was checked as (`None` when the register declares no extracts).
+    pub extract: Option<RunExtract>,
     /// Per source, then `total`.
     pub summary: BTreeMap<String, Tally>,
     /// Every figure, in register order.
     pub figures: Vec<FigureCheck>,
     /// The register's errata, as recorded.
     pub errata: Vec<crate::register::Erratum>,
+}
+
+/// How the run's extract was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExtractChoice {
+    /// The month of the run's MI files is the extract's `mi_to`.
+    Manifest,
+    /// Given by the caller ([`CheckOptions::extract`], `--extract`).
+    Option,
+    /// The run's MI month matches no extract (or the manifest names no MI file): the default.
+    Default,
+}
+
+/// The extract a run was checked as, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunExtract {
+    /// Its id.
+    pub id: String,
+    /// The month its MI runs to (`YYYY-MM`).
+    pub mi_to: String,
+    /// How it was decided.
+    pub chosen_by: ExtractChoice,
+    /// The month of the run's MI files (the latest date in their names), when the manifest
+    /// lists any.
+    pub run_mi_to: Option<String>,
+    /// The latest-dated MI file of the manifest.
+    pub run_mi_file: Option<String>,
+    /// Why the run was not checked as the extract its files say, when it was not: a run of an
+    /// undeclared month, or an option overriding the manifest.
+    pub note: Option<String>,
+}
+
+/// What a check can be told beyond the run and the register.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Check the run as this extract (an id of `extracts.toml`), whatever its MI files say.
+    pub extract: Option<String>,
 }
 
 impl CheckReport {
@@ -124,8 +180,13 @@ impl CheckReport {
     }
 }
 
-/// Checks the run in `run` against `register`.
+/// Checks the run in `run` against `register`, as the extract its MI files say.
 pub fn check(run: &Path, register: &Register) -> Result<CheckReport> {
+    check_with(run, register, &CheckOptions::default())
+}
+
+/// Checks the run in `run` against `register` with `options`.
+pub fn check_with(run: &Path, register: &Register, options: &CheckOptions) -> Result<CheckReport> {
     if !run.join("tables").is_dir() {
         return Err(Error::Run {
             path: run.to_path_buf(),
@@ -133,11 +194,13 @@ pub fn check(run: &Path, register: &Register) -> Result<CheckReport> {
         });
     }
     let synthetic = read_synthetic(run);
+    let extract = run_extract(run, register, options)?;
+    let checked_as = extract.as_ref().and_then(|e| register.extract(&e.id));
     let mut tables: BTreeMap<String, std::result::Result<Table, String>> = BTreeMap::new();
     let mut figures = Vec::new();
     let mut summary: BTreeMap<String, Tally> = BTreeMap::new();
     for f in &register.figures {
-        let result = check_figure(run, register, f, &mut tables);
+        let result = check_figure(run, register, checked_as, f, &mut tables);
         summary
             .entry(f.source.as_str().to_string())
             .or_default()
@@ -151,6 +214,7 @@ pub fn check(run: &Path, register: &Register) -> Result<CheckReport> {
     Ok(CheckReport {
         run: run.to_path_buf(),
         synthetic,
+        extract,
         summary,
         figures,
         errata: register.errata.clone(),
@@ -163,6 +227,147 @@ pub(crate) fn read_synthetic(run: &Path) -> bool {
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .and_then(|m| m.get("synthetic").and_then(serde_json::Value::as_bool))
         .unwrap_or(false)
+}
+
+/// The prefix of the MI extracts' file names (the MI dictionary's `file_prefix`).
+const MI_PREFIX: &str = "mi";
+
+/// The date in an MI extract's file name, `mi_<LOT>_<YYYYMMDD>.csv|xlsx`, as
+/// `(year, month, day)`; `None` for any other file (the naming rule of ingest's discovery).
+fn mi_file_date(name: &str) -> Option<(u32, u32, u32)> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    if !(ext.eq_ignore_ascii_case("csv") || ext.eq_ignore_ascii_case("xlsx")) {
+        return None;
+    }
+    let (lot, date) = stem
+        .strip_prefix(MI_PREFIX)?
+        .strip_prefix('_')?
+        .split_once('_')?;
+    if lot.is_empty() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (y, m, d) = (
+        date[..4].parse().ok()?,
+        date[4..6].parse().ok()?,
+        date[6..].parse().ok()?,
+    );
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+}
+
+/// The latest-dated MI input file of the run's manifest and its month (`YYYY-MM`), or why there
+/// is none.
+fn run_mi_month(run: &Path) -> std::result::Result<(String, String), String> {
+    let path = run.join("manifest.json");
+    let text =
+        std::fs::read_to_string(&path).map_err(|_| "the run has no manifest.json".to_string())?;
+    let manifest: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("its manifest.json cannot be read ({e})"))?;
+    let latest = manifest
+        .get("inputs")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.get("path").and_then(serde_json::Value::as_str))
+        .filter_map(|p| {
+            let name = p.rsplit('/').next().unwrap_or(p);
+            mi_file_date(name).map(|date| (date, name.to_string()))
+        })
+        .max();
+    match latest {
+        Some(((y, m, _), name)) => Ok((format!("{y:04}-{m:02}"), name)),
+        None => Err(format!(
+            "its manifest lists no MI input file named `{MI_PREFIX}_<LOT>_<YYYYMMDD>.csv|xlsx`"
+        )),
+    }
+}
+
+/// Which extract the run is checked as: the option's, else the one its MI month names, else
+/// the default (saying why).
+fn run_extract(
+    run: &Path,
+    register: &Register,
+    options: &CheckOptions,
+) -> Result<Option<RunExtract>> {
+    let Some(default) = register.default_extract() else {
+        return match &options.extract {
+            None => Ok(None),
+            Some(id) => Err(Error::UnknownExtract {
+                id: id.clone(),
+                declared: Vec::new(),
+            }),
+        };
+    };
+    let declared = || {
+        register
+            .extracts
+            .iter()
+            .map(|e| format!("{} to {}", e.id, e.mi_to))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let found = run_mi_month(run);
+    let (run_mi_to, run_mi_file) = match &found {
+        Ok((month, file)) => (Some(month.clone()), Some(file.clone())),
+        Err(_) => (None, None),
+    };
+    let by_month = run_mi_to
+        .as_deref()
+        .and_then(|m| register.extracts.iter().find(|e| e.mi_to == m));
+    let (extract, chosen_by, note): (&Extract, _, _) = match &options.extract {
+        Some(id) => {
+            let Some(chosen) = register.extract(id) else {
+                return Err(Error::UnknownExtract {
+                    id: id.clone(),
+                    declared: register.extracts.iter().map(|e| e.id.clone()).collect(),
+                });
+            };
+            let note = match (by_month, &found) {
+                (Some(e), _) if e.id == chosen.id => None,
+                (Some(e), Ok((month, _))) => Some(format!(
+                    "checked as extract `{}` as asked, though the run's MI files are dated {month}, the `{}` extract",
+                    chosen.id, e.id
+                )),
+                (_, Ok((month, _))) => Some(format!(
+                    "checked as extract `{}` as asked; the run's MI files are dated {month}, which no extract runs to",
+                    chosen.id
+                )),
+                (_, Err(why)) => Some(format!(
+                    "checked as extract `{}` as asked; {why}",
+                    chosen.id
+                )),
+            };
+            (chosen, ExtractChoice::Option, note)
+        }
+        None => match (by_month, &found) {
+            (Some(e), _) => (e, ExtractChoice::Manifest, None),
+            (None, Ok((month, file))) => (
+                default,
+                ExtractChoice::Default,
+                Some(format!(
+                    "the run's MI files are dated {month} (latest `{file}`), which matches no extract of the register ({}): checked as the default extract `{}`; give `--extract ID` to choose",
+                    declared(),
+                    default.id
+                )),
+            ),
+            (None, Err(why)) => (
+                default,
+                ExtractChoice::Default,
+                Some(format!(
+                    "{why}, so its extract is unknown: checked as the default extract `{}` ({}); give `--extract ID` to choose",
+                    default.id,
+                    declared()
+                )),
+            ),
+        },
+    };
+    Ok(Some(RunExtract {
+        id: extract.id.clone(),
+        mi_to: extract.mi_to.clone(),
+        chosen_by,
+        run_mi_to,
+        run_mi_file,
+        note,
+    }))
 }
 
 fn published_text(f: &Figure) -> String {
@@ -189,15 +394,26 @@ fn at_precision(value: f64, printed: &toml::Value, unit: Unit) -> (f64, u32) {
 fn check_figure(
     run: &Path,
     register: &Register,
+    checked_as: Option<&Extract>,
     f: &Figure,
     tables: &mut BTreeMap<String, std::result::Result<Table, String>>,
 ) -> FigureCheck {
+    let own = register.extract_of(f);
+    // Some(why) when the figure is of another extract than the run's.
+    let other = match (own, checked_as) {
+        (Some(own), Some(run)) if own.id != run.id => Some(format!(
+            "published from the {} extract (MI to {}); this run is the {} extract (MI to {})",
+            own.id, own.mi_to, run.id, run.mi_to
+        )),
+        _ => None,
+    };
     let mut out = FigureCheck {
         id: f.id.clone(),
         document: f.document.clone(),
         location: f.location.clone(),
         measures: f.measures.clone(),
         source: f.source,
+        extract: own.map(|e| e.id.clone()),
         unit: f.unit,
         published: published_text(f),
         reproduced: None,
@@ -238,6 +454,24 @@ fn check_figure(
         out.detail = Some(format!("{why}: {cell}"));
         out
     };
+    // A row or value another extract's run lacks is no fault of the register (an interim run
+    // has no later months); a table or column it lacks is, in any extract.
+    let absent = |mut out: FigureCheck, why: String| match (&other, errata.is_empty()) {
+        (Some(note), true) => {
+            out.status = Status::OtherExtract;
+            out.detail = Some(format!("{note}; not in this run ({why}): {cell}"));
+            out
+        }
+        (Some(_), false) => {
+            out.status = Status::Erratum;
+            out.detail = Some(format!(
+                "{} (of another extract; not in this run: {why})",
+                errata_detail(&errata)
+            ));
+            out
+        }
+        (None, _) => missing(out, why),
+    };
     let table = tables.entry(reproduce.table.clone()).or_insert_with(|| {
         Table::read(
             &run.join("tables")
@@ -261,14 +495,17 @@ fn check_figure(
         .filter_map(|&r| table.numbers[column][r])
         .collect();
     let wanted_one = !f.unit.is_range();
-    if rows.is_empty() || (wanted_one && rows.len() != 1) {
+    if rows.is_empty() {
+        return absent(out, "no row matches".into());
+    }
+    if wanted_one && rows.len() != 1 {
         return missing(
             out,
             format!("{} rows match where one was expected", rows.len()),
         );
     }
     if values.is_empty() {
-        return missing(out, "the cell is empty or not a number".into());
+        return absent(out, "the cell is empty or not a number".into());
     }
     let (printed, observed): (Vec<&toml::Value>, Vec<f64>) = match &f.value {
         Published::One(v) => (vec![v], vec![values[0]]),
@@ -307,12 +544,17 @@ fn check_figure(
     };
     if !errata.is_empty() {
         out.status = Status::Erratum;
-        let agreement = if equal {
+        let agreement = if other.is_some() {
+            "of another extract"
+        } else if equal {
             "reproduced as printed"
         } else {
             "not reproduced"
         };
         out.detail = Some(format!("{} ({agreement})", errata_detail(&errata)));
+    } else if let Some(note) = other {
+        out.status = Status::OtherExtract;
+        out.detail = Some(note);
     } else if equal && n_ok.is_none() {
         out.status = Status::Match;
         out.detail = None;

@@ -5,7 +5,9 @@
 //! the output cell that reproduces it; [`check`] reads those cells from a run's tables and
 //! compares them at the precision they were printed with — counts exactly, percentages after
 //! rounding to whole per cent, odds ratios at one decimal place, ranges by their ends. Figures
-//! the documents themselves get wrong are recorded as errata and reported as such.
+//! the documents themselves get wrong are recorded as errata and reported as such; figures
+//! published from another MI extract than the run's (the report's Figure 4-2 is of the interim
+//! extract, MI to June 2021) are reported as of another extract, not judged.
 
 pub mod check;
 pub mod diff;
@@ -16,10 +18,13 @@ mod table;
 
 use std::path::PathBuf;
 
-pub use check::{CheckReport, FigureCheck, Status, Tally, check};
+pub use check::{
+    CheckOptions, CheckReport, ExtractChoice, FigureCheck, RunExtract, Status, Tally, check,
+    check_with,
+};
 pub use diff::{DiffOptions, RunDiff, TableDiff, diff};
 pub use explain::{Explanation, explain, explain_text};
-pub use register::{Erratum, Figure, Register, Source, Unit};
+pub use register::{Erratum, Extract, Figure, Register, Source, Unit};
 pub use render::{DiffStyle, diff_html, diff_json, diff_text, to_json, to_markdown};
 
 /// What can go wrong in review.
@@ -41,6 +46,14 @@ pub enum Error {
         /// What is wrong, naming the entry.
         message: String,
     },
+    /// A check was asked for an extract the register does not declare.
+    #[error("no extract `{id}` in the register ({})", declared_text(declared))]
+    UnknownExtract {
+        /// The id asked for.
+        id: String,
+        /// The ids `extracts.toml` declares.
+        declared: Vec<String>,
+    },
     /// The run folder cannot be checked.
     #[error("{path}: {message}")]
     Run {
@@ -49,6 +62,18 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+}
+
+fn declared_text(declared: &[String]) -> String {
+    if declared.is_empty() {
+        format!(
+            "{}/{} declares none",
+            register::REGISTER_DIR,
+            register::EXTRACTS_FILE
+        )
+    } else {
+        format!("declared: {}", declared.join(", "))
+    }
 }
 
 /// Result with this crate's [`Error`].

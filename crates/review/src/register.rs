@@ -1,6 +1,11 @@
 //! The published-figures register: `pipeline/published/*.toml`, one file per published
 //! document, each figure with where it was printed, its value and unit, and the output table
 //! cell that reproduces it (or why nothing can); plus the errata found in the documents.
+//!
+//! `pipeline/published/extracts.toml` (optional) declares the MI extracts the documents were
+//! computed from, one of them the default; a figure computed from another than the default
+//! names it (`extract = "interim"`), so that a run of one extract is not judged on the figures
+//! of another.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -12,6 +17,9 @@ use crate::{Error, Result};
 /// The register folder inside `pipeline/`.
 pub const REGISTER_DIR: &str = "published";
 
+/// The file of the register folder that declares the extracts (not a document).
+pub const EXTRACTS_FILE: &str = "extracts.toml";
+
 /// Every register file of a study, checked as a whole.
 #[derive(Debug, Clone)]
 pub struct Register {
@@ -21,6 +29,32 @@ pub struct Register {
     pub figures: Vec<Figure>,
     /// Every erratum, in file then entry order.
     pub errata: Vec<Erratum>,
+    /// The MI extracts the documents were computed from (`extracts.toml`), in file order;
+    /// empty when the register declares none, and then every figure is of the one extract.
+    pub extracts: Vec<Extract>,
+}
+
+/// An MI extract the published documents were computed from.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extract {
+    /// Short slug, named by a figure's `extract`.
+    pub id: String,
+    /// The year and month the extract's MI runs to, `YYYY-MM`: a run whose MI files are dated
+    /// in that month is of this extract.
+    pub mi_to: String,
+    /// The extract of every figure that names none; exactly one has it.
+    #[serde(default)]
+    pub default: bool,
+    /// What it is and where the documents say so.
+    pub description: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtractsFile {
+    #[serde(default)]
+    extract: Vec<Extract>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +117,9 @@ pub struct Figure {
     /// …or why nothing does.
     #[serde(default)]
     pub not_reproducible: Option<String>,
+    /// The extract it was computed from, when not the default one (`extracts.toml`).
+    #[serde(default)]
+    pub extract: Option<String>,
     /// The document it is from (filled in on loading).
     #[serde(skip_deserializing, default)]
     pub document: String,
@@ -265,7 +302,9 @@ pub fn key_text(v: &toml::Value) -> String {
 impl Register {
     /// Reads every `*.toml` of `pipeline/published/` (file-name order) and checks the whole:
     /// unique ids, one of `reproduce` or `not_reproducible` per figure, a pair for a range and
-    /// one number otherwise, `row` or `rows` as the unit needs, errata naming known figures.
+    /// one number otherwise, `row` or `rows` as the unit needs, errata naming known figures;
+    /// `extracts.toml`, if there is one, with unique ids and months, exactly one default, and
+    /// every figure's `extract` declared in it.
     pub fn load(pipeline: &Path) -> Result<Register> {
         let dir = pipeline.join(REGISTER_DIR);
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -275,12 +314,19 @@ impl Register {
             })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .filter(|p| p.file_name().is_none_or(|n| n != EXTRACTS_FILE))
             .collect();
         files.sort();
+        let extracts_path = dir.join(EXTRACTS_FILE);
         let mut register = Register {
             documents: Vec::new(),
             figures: Vec::new(),
             errata: Vec::new(),
+            extracts: if extracts_path.is_file() {
+                load_extracts(&extracts_path)?
+            } else {
+                Vec::new()
+            },
         };
         let mut ids = BTreeSet::new();
         let mut erratum_ids = BTreeSet::new();
@@ -300,6 +346,21 @@ impl Register {
             for mut f in file.figure {
                 f.document = file.document.id.clone();
                 check_figure(&f).map_err(|m| invalid(format!("figure `{}`: {m}", f.id)))?;
+                if let Some(x) = &f.extract
+                    && !register.extracts.iter().any(|e| &e.id == x)
+                {
+                    let declared = if register.extracts.is_empty() {
+                        format!("{REGISTER_DIR}/{EXTRACTS_FILE} declares none")
+                    } else {
+                        let ids: Vec<&str> =
+                            register.extracts.iter().map(|e| e.id.as_str()).collect();
+                        format!("{REGISTER_DIR}/{EXTRACTS_FILE} declares {}", ids.join(", "))
+                    };
+                    return Err(invalid(format!(
+                        "figure `{}` names unknown extract `{x}` ({declared})",
+                        f.id
+                    )));
+                }
                 if !ids.insert(f.id.clone()) {
                     return Err(invalid(format!("figure id `{}` is used twice", f.id)));
                 }
@@ -331,6 +392,24 @@ impl Register {
         Ok(register)
     }
 
+    /// The extract every figure that names none is of (`None` when none are declared).
+    pub fn default_extract(&self) -> Option<&Extract> {
+        self.extracts.iter().find(|e| e.default)
+    }
+
+    /// The extract a figure was computed from: its own, else the default.
+    pub fn extract_of(&self, figure: &Figure) -> Option<&Extract> {
+        match &figure.extract {
+            Some(id) => self.extract(id),
+            None => self.default_extract(),
+        }
+    }
+
+    /// The extract with this id.
+    pub fn extract(&self, id: &str) -> Option<&Extract> {
+        self.extracts.iter().find(|e| e.id == id)
+    }
+
     /// The errata a figure is part of.
     pub fn errata_of(&self, figure: &str) -> Vec<&Erratum> {
         self.errata
@@ -338,6 +417,69 @@ impl Register {
             .filter(|e| e.figures.iter().any(|f| f == figure))
             .collect()
     }
+}
+
+/// Reads and checks `extracts.toml`: unique ids and months, `YYYY-MM` months, one default.
+fn load_extracts(path: &Path) -> Result<Vec<Extract>> {
+    let invalid = |message: String| Error::Register {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file: ExtractsFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    let mut ids = BTreeSet::new();
+    let mut months: BTreeMap<&str, &str> = BTreeMap::new();
+    for e in &file.extract {
+        if !ids.insert(e.id.as_str()) {
+            return Err(invalid(format!("extract id `{}` is used twice", e.id)));
+        }
+        if !is_year_month(&e.mi_to) {
+            return Err(invalid(format!(
+                "extract `{}`: mi_to `{}` is not a year and month (YYYY-MM)",
+                e.id, e.mi_to
+            )));
+        }
+        // A run is told apart by its MI month: two extracts of one month could not be.
+        if let Some(other) = months.insert(e.mi_to.as_str(), e.id.as_str()) {
+            return Err(invalid(format!(
+                "extracts `{other}` and `{}` both run to {}: a run could not be told apart",
+                e.id, e.mi_to
+            )));
+        }
+    }
+    let defaults: Vec<&str> = file
+        .extract
+        .iter()
+        .filter(|e| e.default)
+        .map(|e| e.id.as_str())
+        .collect();
+    match defaults.len() {
+        1 => Ok(file.extract),
+        0 if file.extract.is_empty() => Err(invalid("no [[extract]] declared".into())),
+        0 => Err(invalid(
+            "no extract is the default: mark the one most figures are from `default = true`".into(),
+        )),
+        _ => Err(invalid(format!(
+            "extracts {} are each marked default: exactly one can be",
+            defaults
+                .iter()
+                .map(|d| format!("`{d}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ))),
+    }
+}
+
+/// `2022-01`: four digits, a dash, a month 01–12.
+pub(crate) fn is_year_month(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 7
+        && b[4] == b'-'
+        && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit)
+        && matches!(text[5..].parse::<u8>(), Ok(1..=12))
 }
 
 fn check_figure(f: &Figure) -> std::result::Result<(), String> {

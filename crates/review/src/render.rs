@@ -2,11 +2,19 @@
 
 use std::fmt::Write;
 
-use crate::check::{CheckReport, Status};
+use crate::check::{CheckReport, ExtractChoice, Status};
 
 /// Escapes a table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// `text` with its first letter in upper case.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// The check as Markdown: summary by source, failures with their query and cell, the errata,
@@ -22,12 +30,41 @@ pub fn to_markdown(report: &CheckReport) -> String {
              programme's real MI and claims.\n"
         );
     }
+    if let Some(x) = &report.extract {
+        let how = match x.chosen_by {
+            ExtractChoice::Manifest => format!(
+                "from its MI files (latest `{}`)",
+                x.run_mi_file.as_deref().unwrap_or("")
+            ),
+            ExtractChoice::Option => "as asked (`--extract`)".to_string(),
+            ExtractChoice::Default => "the default".to_string(),
+        };
+        let _ = writeln!(out, "Extract: **{}** (MI to {}), {how}.\n", x.id, x.mi_to);
+        if let Some(note) = &x.note {
+            let heading = match x.chosen_by {
+                ExtractChoice::Default => "Extract not recognised.",
+                _ => "Extract chosen by hand.",
+            };
+            let _ = writeln!(out, "> **{heading}** {}.\n", capitalised(note));
+        }
+        let others = report.summary.get("total").map_or(0, |t| t.other_extract);
+        if others > 0 {
+            let _ = writeln!(
+                out,
+                "{others} figures were published from another extract: their run values are \
+                 shown, not judged (status `other extract`).\n"
+            );
+        }
+    }
     let _ = writeln!(out, "## Summary by data source\n");
     let _ = writeln!(
         out,
-        "| source | figures | match | mismatch | missing | erratum | not reproducible |"
+        "| source | figures | match | mismatch | missing | erratum | not reproducible | other extract |"
     );
-    let _ = writeln!(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     let mut sources: Vec<_> = report
         .summary
         .iter()
@@ -37,8 +74,14 @@ pub fn to_markdown(report: &CheckReport) -> String {
     for (source, t) in sources {
         let _ = writeln!(
             out,
-            "| {source} | {} | {} | {} | {} | {} | {} |",
-            t.figures, t.matched, t.mismatched, t.missing, t.errata, t.not_reproducible
+            "| {source} | {} | {} | {} | {} | {} | {} | {} |",
+            t.figures,
+            t.matched,
+            t.mismatched,
+            t.missing,
+            t.errata,
+            t.not_reproducible,
+            t.other_extract
         );
     }
     let failures: Vec<_> = report.figures.iter().filter(|f| f.status.fails()).collect();
@@ -77,7 +120,12 @@ pub fn to_markdown(report: &CheckReport) -> String {
     for f in &report.figures {
         let status = match (f.status, &f.detail) {
             (Status::Match, _) | (_, None) => f.status.as_str().to_string(),
-            (s, Some(d)) if s == Status::NotReproducible || s == Status::Erratum => {
+            (s, Some(d))
+                if matches!(
+                    s,
+                    Status::NotReproducible | Status::Erratum | Status::OtherExtract
+                ) =>
+            {
                 format!("{}: {d}", s.as_str())
             }
             (s, Some(_)) => s.as_str().to_string(),

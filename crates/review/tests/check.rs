@@ -5,7 +5,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use evalpipe_review::{Register, Status, check, to_json, to_markdown};
+use evalpipe_review::{
+    CheckOptions, ExtractChoice, FigureCheck, Register, Status, check, check_with, to_json,
+    to_markdown,
+};
 use parquet::arrow::ArrowWriter;
 
 fn write_table(run: &Path, name: &str, columns: Vec<(&str, ArrayRef)>) {
@@ -242,7 +245,9 @@ fn each_figure_gets_the_status_its_cell_earns() {
     assert_eq!(report.summary["model"].matched, 2);
 
     let md = to_markdown(&report);
-    assert!(md.contains("| mi | 6 | 3 | 1 | 1 | 1 | 0 |"), "{md}");
+    assert!(md.contains("| mi | 6 | 3 | 1 | 1 | 1 | 0 | 0 |"), "{md}");
+    // Without extracts.toml there is one extract and nothing to say about it.
+    assert!(report.extract.is_none() && !md.contains("Extract:"), "{md}");
     assert!(md.contains("- **mismatch** `sex.male`"), "{md}");
     let json: serde_json::Value = serde_json::from_str(&to_json(&report)).unwrap();
     assert_eq!(json["figures"][1]["status"], "mismatch");
@@ -315,4 +320,454 @@ fn a_malformed_register_names_the_file_and_entry() {
         "{figure}value = 1\nunit = \"furlongs\"\nnot_reproducible = \"x\"\n"
     ));
     assert!(err.contains("furlongs"), "{err}");
+}
+
+const EXTRACTS: &str = r#"
+[[extract]]
+id = "final"
+mi_to = "2022-01"
+default = true
+description = "MI to January 2022"
+
+[[extract]]
+id = "interim"
+mi_to = "2021-06"
+description = "MI to June 2021"
+"#;
+
+/// Figures of both extracts over the `characteristics_sex` table of [`fixture`].
+const BY_EXTRACT: &str = r#"
+[document]
+id = "final_report"
+file = "001.txt"
+title = "Final report"
+
+[[figure]]
+id = "female.final"
+where = "2.2"
+measures = "share female"
+value = 53
+unit = "percent"
+source = "mi"
+reproduce = { table = "characteristics_sex", row = { category = "Female" }, column = "pct" }
+
+[[figure]]
+id = "male.interim"
+where = "Figure 4-2"
+measures = "share male, interim extract"
+value = 48
+unit = "percent"
+source = "mi"
+reproduce = { table = "characteristics_sex", row = { category = "Male" }, column = "pct" }
+extract = "interim"
+
+[[figure]]
+id = "other.interim"
+where = "Figure 4-2"
+measures = "a category only the interim run has"
+value = 1
+unit = "percent"
+source = "mi"
+reproduce = { table = "characteristics_sex", row = { category = "Other" }, column = "pct" }
+extract = "interim"
+"#;
+
+/// The run of [`fixture`] with `inputs` as its manifest's input files (no manifest for
+/// `None`), checked against [`BY_EXTRACT`] (plus `more`) and [`EXTRACTS`].
+fn extract_fixture(inputs: Option<&[&str]>, more: &str) -> (tempfile::TempDir, Register) {
+    let (dir, _) = fixture();
+    let published = dir.path().join("pipeline/published");
+    std::fs::write(
+        published.join("001_final_report.toml"),
+        format!("{BY_EXTRACT}{more}"),
+    )
+    .unwrap();
+    std::fs::write(published.join("extracts.toml"), EXTRACTS).unwrap();
+    if let Some(inputs) = inputs {
+        let inputs: Vec<serde_json::Value> = inputs
+            .iter()
+            .map(|p| serde_json::json!({ "path": p, "sha256": "00", "bytes": 1 }))
+            .collect();
+        std::fs::write(
+            dir.path().join("run/manifest.json"),
+            serde_json::to_string_pretty(&serde_json::json!({
+                "synthetic": true,
+                "inputs": inputs,
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+    }
+    let register = Register::load(&dir.path().join("pipeline")).unwrap();
+    (dir, register)
+}
+
+const FINAL_INPUTS: &[&str] = &[
+    "SYNTHETIC.toml",
+    "claims_20220131.csv",
+    "mi_L1_20220131.csv",
+    "mi_L3_20220131.xlsx",
+];
+
+fn figure<'a>(report: &'a evalpipe_review::CheckReport, id: &str) -> &'a FigureCheck {
+    report
+        .figures
+        .iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no figure {id}"))
+}
+
+#[test]
+fn a_figure_of_another_extract_is_reported_not_judged() {
+    let (dir, register) = extract_fixture(Some(FINAL_INPUTS), "");
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    let x = report.extract.as_ref().unwrap();
+    assert_eq!(
+        (x.id.as_str(), x.chosen_by),
+        ("final", ExtractChoice::Manifest)
+    );
+
+    assert_eq!(figure(&report, "female.final").status, Status::Match);
+    // 47% in the run, 48 published: a mismatch were it of this extract.
+    let male = figure(&report, "male.interim");
+    assert_eq!(male.status, Status::OtherExtract);
+    assert_eq!(male.published, "48");
+    assert_eq!(male.reproduced.as_deref(), Some("47"));
+    assert_eq!(male.extract.as_deref(), Some("interim"));
+    assert_eq!(
+        male.detail.as_deref(),
+        Some(
+            "published from the interim extract (MI to 2021-06); this run is the final extract (MI to 2022-01)"
+        )
+    );
+    // A row only the other extract's run has is not missing here.
+    let other = figure(&report, "other.interim");
+    assert_eq!(other.status, Status::OtherExtract, "{:?}", other.detail);
+    assert!(
+        other
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("not in this run (no row matches)")
+    );
+    assert!(!report.failed());
+    let total = &report.summary["total"];
+    assert_eq!(
+        (
+            total.figures,
+            total.matched,
+            total.mismatched,
+            total.other_extract
+        ),
+        (3, 1, 0, 2)
+    );
+
+    let md = to_markdown(&report);
+    assert!(
+        md.contains(
+            "Extract: **final** (MI to 2022-01), from its MI files (latest `mi_L3_20220131.xlsx`)."
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| other extract |") && md.contains("| total | 3 | 1 | 0 | 0 | 0 | 0 | 2 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 48 | 47 | other extract: published from the interim extract"),
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&to_json(&report)).unwrap();
+    assert_eq!(json["figures"][1]["status"], "other_extract");
+    assert_eq!(json["summary"]["total"]["other_extract"], 2);
+    assert_eq!(json["extract"]["id"], "final");
+    assert_eq!(json["extract"]["chosen_by"], "manifest");
+    assert_eq!(json["extract"]["run_mi_to"], "2022-01");
+
+    // A table or column the run lacks is the register's fault whatever the extract.
+    let (dir, register) = extract_fixture(
+        Some(FINAL_INPUTS),
+        r#"
+[[figure]]
+id = "gone.interim"
+where = "Figure 4-2"
+measures = "a column no run has"
+value = 3507
+unit = "count"
+source = "mi"
+reproduce = { table = "characteristics_sex", row = { category = "Male" }, column = "total_n" }
+extract = "interim"
+
+[[erratum]]
+id = "other.twice"
+kind = "inconsistent"
+figures = ["other.interim"]
+where = "Figure 4-2"
+description = "d"
+arithmetic = "a"
+"#,
+    );
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    assert_eq!(figure(&report, "gone.interim").status, Status::Missing);
+    assert!(report.failed());
+    // An erratum stays an erratum, whichever extract the run is.
+    let other = figure(&report, "other.interim");
+    assert_eq!(other.status, Status::Erratum);
+    assert_eq!(
+        other.detail.as_deref(),
+        Some("erratum other.twice (of another extract; not in this run: no row matches)")
+    );
+}
+
+#[test]
+fn the_runs_extract_is_read_from_its_manifest() {
+    // The latest date in the MI file names decides; claims and other files do not count.
+    let (dir, register) = extract_fixture(
+        Some(&[
+            "SYNTHETIC.toml",
+            "claims_20220131.csv",
+            "mi_L1_20210630.csv",
+            "old/mi_L2_20201231.csv",
+            "mi_L3_20210630.XLSX",
+            "mi_notes_2022.csv",
+            "mi_L4_2022013.csv",
+        ]),
+        "",
+    );
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    let x = report.extract.as_ref().unwrap();
+    assert_eq!(
+        (
+            x.id.as_str(),
+            x.chosen_by,
+            x.run_mi_to.as_deref(),
+            x.run_mi_file.as_deref()
+        ),
+        (
+            "interim",
+            ExtractChoice::Manifest,
+            Some("2021-06"),
+            Some("mi_L3_20210630.XLSX")
+        )
+    );
+    assert!(x.note.is_none());
+    // Now the interim figures are judged and the final one is not.
+    assert_eq!(figure(&report, "male.interim").status, Status::Mismatch);
+    assert_eq!(figure(&report, "other.interim").status, Status::Missing);
+    let female = figure(&report, "female.final");
+    assert_eq!(female.status, Status::OtherExtract);
+    assert!(female.detail.as_deref().unwrap().starts_with(
+        "published from the final extract (MI to 2022-01); this run is the interim extract"
+    ));
+    assert!(report.failed());
+
+    // A refresh beside an older one: the newest file of the folder decides.
+    let (dir, register) = extract_fixture(Some(&["mi_L1_20210630.csv", "mi_L1_20220131.csv"]), "");
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    assert_eq!(report.extract.as_ref().unwrap().id, "final");
+}
+
+#[test]
+fn the_extract_option_switches_which_figures_are_checked() {
+    let (dir, register) = extract_fixture(Some(FINAL_INPUTS), "");
+    let run = dir.path().join("run");
+    let options = CheckOptions {
+        extract: Some("interim".into()),
+    };
+    let report = check_with(&run, &register, &options).unwrap();
+    let x = report.extract.as_ref().unwrap();
+    assert_eq!(
+        (x.id.as_str(), x.chosen_by),
+        ("interim", ExtractChoice::Option)
+    );
+    let note = x.note.as_deref().unwrap();
+    assert!(
+        note.contains("as asked") && note.contains("dated 2022-01, the `final` extract"),
+        "{note}"
+    );
+    assert_eq!(figure(&report, "male.interim").status, Status::Mismatch);
+    assert_eq!(figure(&report, "female.final").status, Status::OtherExtract);
+    assert!(
+        to_markdown(&report)
+            .contains("> **Extract chosen by hand.** Checked as extract `interim` as asked")
+    );
+
+    // Asking for the extract the files say changes nothing and needs no note.
+    let options = CheckOptions {
+        extract: Some("final".into()),
+    };
+    let report = check_with(&run, &register, &options).unwrap();
+    assert!(report.extract.as_ref().unwrap().note.is_none());
+    assert_eq!(figure(&report, "male.interim").status, Status::OtherExtract);
+
+    let options = CheckOptions {
+        extract: Some("draft".into()),
+    };
+    let err = check_with(&run, &register, &options)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "no extract `draft` in the register (declared: final, interim)"
+    );
+}
+
+#[test]
+fn a_run_of_an_undeclared_month_is_checked_as_the_default_and_says_so() {
+    let (dir, register) = extract_fixture(Some(&["mi_L1_20210930.csv", "claims_20210930.csv"]), "");
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    let x = report.extract.as_ref().unwrap();
+    assert_eq!(
+        (x.id.as_str(), x.chosen_by, x.run_mi_to.as_deref()),
+        ("final", ExtractChoice::Default, Some("2021-09"))
+    );
+    let note = x.note.as_deref().unwrap();
+    assert!(
+        note.contains("dated 2021-09 (latest `mi_L1_20210930.csv`), which matches no extract")
+            && note.contains("final to 2022-01, interim to 2021-06")
+            && note.contains("checked as the default extract `final`")
+            && note.contains("--extract"),
+        "{note}"
+    );
+    assert_eq!(figure(&report, "female.final").status, Status::Match);
+    assert_eq!(figure(&report, "male.interim").status, Status::OtherExtract);
+    let md = to_markdown(&report);
+    assert!(
+        md.contains("Extract: **final** (MI to 2022-01), the default."),
+        "{md}"
+    );
+    assert!(
+        md.contains("> **Extract not recognised.** The run's MI files are dated 2021-09"),
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&to_json(&report)).unwrap();
+    assert_eq!(json["extract"]["chosen_by"], "default");
+    assert_eq!(json["extract"]["note"], note);
+
+    // No manifest at all: the same fallback, saying why.
+    let (dir, register) = extract_fixture(None, "");
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    let x = report.extract.as_ref().unwrap();
+    assert_eq!(
+        (x.id.as_str(), x.chosen_by),
+        ("final", ExtractChoice::Default)
+    );
+    assert!(
+        x.note
+            .as_deref()
+            .unwrap()
+            .starts_with("the run has no manifest.json, so its extract is unknown"),
+        "{:?}",
+        x.note
+    );
+}
+
+#[test]
+fn extract_errors_in_the_register_name_file_and_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let published = dir.path().join("published");
+    std::fs::create_dir_all(&published).unwrap();
+    let figure = "[document]\nid = \"x\"\nfile = \"x.txt\"\ntitle = \"X\"\n[[figure]]\nid = \"a\"\nwhere = \"w\"\nmeasures = \"m\"\nsource = \"mi\"\nvalue = 1\nunit = \"count\"\nnot_reproducible = \"x\"\n";
+    std::fs::write(
+        published.join("001_x.toml"),
+        format!("{figure}extract = \"zz\"\n"),
+    )
+    .unwrap();
+    let load = || Register::load(dir.path()).unwrap_err().to_string();
+    // Without extracts.toml, a figure can name no extract.
+    let err = load();
+    assert!(
+        err.contains("001_x.toml")
+            && err.contains(
+                "figure `a` names unknown extract `zz` (published/extracts.toml declares none)"
+            ),
+        "{err}"
+    );
+    let extracts = |body: &str| {
+        std::fs::write(published.join("extracts.toml"), body).unwrap();
+        load()
+    };
+    let err = extracts(EXTRACTS);
+    assert!(err.contains("001_x.toml") && err.contains("figure `a` names unknown extract `zz` (published/extracts.toml declares final, interim)"), "{err}");
+
+    std::fs::write(published.join("001_x.toml"), figure).unwrap();
+    let err = extracts(&EXTRACTS.replace(
+        "description = \"MI to June 2021\"",
+        "description = \"d\"\ndefault = true",
+    ));
+    assert!(
+        err.contains("extracts.toml")
+            && err.contains("extracts `final` and `interim` are each marked default"),
+        "{err}"
+    );
+    let err = extracts(&EXTRACTS.replace("default = true\n", ""));
+    assert!(
+        err.contains("extracts.toml") && err.contains("no extract is the default"),
+        "{err}"
+    );
+    let err = extracts(&EXTRACTS.replace("id = \"interim\"", "id = \"final\""));
+    assert!(err.contains("extract id `final` is used twice"), "{err}");
+    let err = extracts(&EXTRACTS.replace("mi_to = \"2021-06\"", "mi_to = \"2022-01\""));
+    assert!(
+        err.contains("extracts `final` and `interim` both run to 2022-01"),
+        "{err}"
+    );
+    let err = extracts(&EXTRACTS.replace("mi_to = \"2021-06\"", "mi_to = \"June 2021\""));
+    assert!(
+        err.contains("extract `interim`: mi_to `June 2021` is not a year and month (YYYY-MM)"),
+        "{err}"
+    );
+    let err = extracts(&EXTRACTS.replace(
+        "description = \"MI to June 2021\"",
+        "description = \"d\"\nmonth = 6",
+    ));
+    assert!(
+        err.contains("extracts.toml") && err.contains("month"),
+        "{err}"
+    );
+
+    // A valid extracts.toml is not read as a document.
+    std::fs::write(published.join("extracts.toml"), EXTRACTS).unwrap();
+    let register = Register::load(dir.path()).unwrap();
+    assert_eq!(register.documents.len(), 1);
+    assert_eq!(register.default_extract().unwrap().id, "final");
+}
+
+#[test]
+fn the_committed_register_declares_figure_4_2_interim_and_figure_4_3_an_erratum() {
+    let pipeline = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipeline");
+    let register = Register::load(&pipeline).unwrap();
+    assert_eq!(register.default_extract().unwrap().id, "final");
+    let interim: Vec<&str> = register
+        .figures
+        .iter()
+        .filter(|f| register.extract_of(f).unwrap().id == "interim")
+        .map(|f| f.id.as_str())
+        .collect();
+    assert_eq!(
+        interim,
+        [
+            "f4-2.hth.2020-03",
+            "f4-2.hth.2020-05",
+            "f4-2.rp.2020-03",
+            "f4-2.rp.2020-06",
+            "f4-2.n"
+        ]
+    );
+    let erratum = register
+        .errata
+        .iter()
+        .find(|e| e.id == "f4-3.pct-vs-t4-1")
+        .unwrap();
+    let mut percentages: Vec<&str> = register
+        .figures
+        .iter()
+        .filter(|f| f.id.starts_with("f4-3.") && f.unit == evalpipe_review::Unit::Percent)
+        .map(|f| f.id.as_str())
+        .collect();
+    percentages.sort();
+    let mut named: Vec<&str> = erratum.figures.iter().map(String::as_str).collect();
+    named.sort();
+    assert_eq!(named, percentages);
+    assert_eq!(named.len(), 10);
 }
