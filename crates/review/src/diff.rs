@@ -138,14 +138,14 @@ const VALUE_TEXT_COLUMNS: [&str; 3] = ["status", "message", "converged"];
 /// The tables a diff compares: the catalogue's output tables and every model table.
 fn compared_tables(run: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    if let Ok(catalog) = Table::read(&run.join("tables/catalog.parquet")) {
-        if let (Some(t), Some(k)) = (catalog.column("table"), catalog.column("kind")) {
-            for r in 0..catalog.rows() {
-                if catalog.text[k][r].as_deref() == Some("output") {
-                    if let Some(name) = &catalog.text[t][r] {
-                        out.insert(name.clone());
-                    }
-                }
+    if let Ok(catalog) = Table::read(&run.join("tables/catalog.parquet"))
+        && let (Some(t), Some(k)) = (catalog.column("table"), catalog.column("kind"))
+    {
+        for r in 0..catalog.rows() {
+            if catalog.text[k][r].as_deref() == Some("output")
+                && let Some(name) = &catalog.text[t][r]
+            {
+                out.insert(name.clone());
             }
         }
     }
