@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::register::{
-    Extract, Figure, Published, Register, Source, Unit, decimals, key_text, number,
+    Extract, Figure, Published, Register, Source, Unit, accepted, decimals, key_text, number,
 };
 use crate::table::Table;
 use crate::{Error, Result};
@@ -436,18 +436,32 @@ fn check_figure(
         format!("queries/{}.sql", reproduce.table)
     };
     let selector = reproduce.row.as_ref().or(reproduce.rows.as_ref());
+    let described = |k: &BTreeMap<String, toml::Value>| {
+        k.iter()
+            .map(|(c, v)| format!("{c} = {}", accepted(v).join(" or ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let cell = format!(
-        "{origin} → tables/{}, row {}, column `{}`",
+        "{origin} → tables/{}, {} {}{}, column `{}`{}",
         reproduce.table,
-        selector
-            .map(|k| {
-                k.iter()
-                    .map(|(c, v)| format!("{c} = {}", key_text(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
+        if reproduce.row.is_some() {
+            "row"
+        } else {
+            "rows"
+        },
+        match selector {
+            Some(k) if k.is_empty() => "(all)".to_string(),
+            Some(k) => described(k),
+            None => String::new(),
+        },
+        reproduce
+            .except
+            .as_ref()
+            .map(|k| format!(", except {}", described(k)))
             .unwrap_or_default(),
-        reproduce.column
+        reproduce.column,
+        if reproduce.sum { " (summed)" } else { "" }
     );
     let missing = |mut out: FigureCheck, why: String| {
         out.status = Status::Missing;
@@ -485,19 +499,38 @@ fn check_figure(
     let Some(column) = table.column(&reproduce.column) else {
         return missing(out, "no such column".into());
     };
-    let rows = match selector.map(|k| table.select(k)) {
+    let mut rows = match selector.map(|k| table.select(k)) {
         Some(Ok(rows)) => rows,
         Some(Err(e)) => return missing(out, e),
         None => return missing(out, "no row selector".into()),
     };
+    if rows.is_empty() {
+        return absent(out, "no row matches".into());
+    }
+    // A value of a list no selected row has is most likely misspelt: the figure would quietly
+    // span fewer rows than the register says.
+    if let Some(why) = selector.and_then(|k| unmatched(table, &rows, k, true)) {
+        return absent(out, why);
+    }
+    if let Some(except) = &reproduce.except {
+        let left_out = match table.resolve(except) {
+            Ok(w) => w,
+            Err(e) => return missing(out, format!("in `except`: {e}")),
+        };
+        // Likewise a value `except` names that no selected row has leaves nothing out.
+        if let Some(why) = unmatched(table, &rows, except, false) {
+            return absent(out, format!("in `except`: {why}"));
+        }
+        rows.retain(|&r| !table.matches(&left_out, r));
+        if rows.is_empty() {
+            return absent(out, "`except` leaves no row".into());
+        }
+    }
     let values: Vec<f64> = rows
         .iter()
         .filter_map(|&r| table.numbers[column][r])
         .collect();
-    let wanted_one = !f.unit.is_range();
-    if rows.is_empty() {
-        return absent(out, "no row matches".into());
-    }
+    let wanted_one = !f.unit.is_range() && !reproduce.sum;
     if wanted_one && rows.len() != 1 {
         return missing(
             out,
@@ -507,7 +540,18 @@ fn check_figure(
     if values.is_empty() {
         return absent(out, "the cell is empty or not a number".into());
     }
+    if reproduce.sum && values.len() != rows.len() {
+        return absent(
+            out,
+            format!(
+                "{} of the {} summed cells are empty or not numbers",
+                rows.len() - values.len(),
+                rows.len()
+            ),
+        );
+    }
     let (printed, observed): (Vec<&toml::Value>, Vec<f64>) = match &f.value {
+        Published::One(v) if reproduce.sum => (vec![v], vec![values.iter().sum()]),
         Published::One(v) => (vec![v], vec![values[0]]),
         Published::Range([lo, hi]) => {
             let min = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -525,18 +569,28 @@ fn check_figure(
     }
     out.raw = Some(observed);
     out.reproduced = Some(shown.join("–"));
+    // The N of the row, or of every summed row: shares of different bases add up to no share.
     let n_ok = match (f.n, &f.n_column) {
         (Some(n), Some(c)) => match table.column(c) {
             None => return missing(out, format!("no N column `{c}`")),
             Some(j) => {
-                let got = rows.first().and_then(|&r| table.numbers[j][r]);
-                if got.is_some_and(|g| (g - n).abs() < 1e-9) {
+                let checked = if reproduce.sum { &rows[..] } else { &rows[..1] };
+                let got: Vec<Option<f64>> = checked.iter().map(|&r| table.numbers[j][r]).collect();
+                if got.iter().all(|g| g.is_some_and(|g| (g - n).abs() < 1e-9)) {
                     None
                 } else {
-                    Some(format!(
-                        "stated N {n} but column `{c}` holds {}",
-                        got.map_or("nothing".into(), |g| g.to_string())
-                    ))
+                    let held: Vec<String> = got
+                        .iter()
+                        .map(|g| g.map_or("nothing".into(), |g| g.to_string()))
+                        .collect();
+                    Some(if reproduce.sum {
+                        format!(
+                            "stated N {n} but column `{c}` of the summed rows holds {}",
+                            held.join(", ")
+                        )
+                    } else {
+                        format!("stated N {n} but column `{c}` holds {}", held.join(", "))
+                    })
                 }
             }
         },
@@ -575,6 +629,32 @@ fn check_figure(
         });
     }
     out
+}
+
+/// The first value of the selector `key` that none of `rows` has in its column: each of a
+/// list's values (only lists when `lists_only`, as a single value that matched no row has
+/// already left `rows` empty), or `None` when every value is found.
+fn unmatched(
+    table: &Table,
+    rows: &[usize],
+    key: &BTreeMap<String, toml::Value>,
+    lists_only: bool,
+) -> Option<String> {
+    for (column, value) in key {
+        if lists_only && !value.is_array() {
+            continue;
+        }
+        let j = table.column(column)?;
+        for v in accepted(value) {
+            if !rows
+                .iter()
+                .any(|&r| table.text[j][r].as_deref() == Some(v.as_str()))
+            {
+                return Some(format!("no selected row has `{column}` = `{v}`"));
+            }
+        }
+    }
+    None
 }
 
 fn errata_detail(errata: &[&crate::register::Erratum]) -> String {

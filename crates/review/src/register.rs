@@ -2,6 +2,12 @@
 //! document, each figure with where it was printed, its value and unit, and the output table
 //! cell that reproduces it (or why nothing can); plus the errata found in the documents.
 //!
+//! A figure's cell is `reproduce = { table, row = {…} | rows = {…}, column }`: `row` picks the
+//! one row of a single number, `rows` the rows a range spans. Beyond equality, a selector may
+//! list values of which a row may have any (`rows = { category = ["A", "B"] }`), leave rows out
+//! (`except = { lot_name = ["Camp Hill"] }`: a range over "the other lots"), and add its rows up
+//! (`sum = true`: the share of two categories together); see [`Reproduce`].
+//!
 //! `pipeline/published/extracts.toml` (optional) declares the MI extracts the documents were
 //! computed from, one of them the default; a figure computed from another than the default
 //! names it (`extract = "interim"`), so that a run of one extract is not judged on the figures
@@ -230,6 +236,12 @@ impl Source {
 }
 
 /// The output cell(s) that reproduce a figure.
+///
+/// A selector (`row`, `rows`, `except`) maps columns to the cell text a row must have there:
+/// one value (`category = "Female"`) or, in `rows` and `except`, a list of which a row may have
+/// any (`lot_name = ["Camp Hill", "Cannock North"]`); a row is selected when every column
+/// matches. So that a misspelt name cannot silently select or exclude nothing, check wants each
+/// value of a list and of `except` to be in some row it could apply to.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reproduce {
@@ -238,9 +250,18 @@ pub struct Reproduce {
     /// Cells that pick exactly one row…
     #[serde(default)]
     pub row: Option<BTreeMap<String, toml::Value>>,
-    /// …or, for a range, the rows it spans.
+    /// …or, for a range or a sum, the rows it spans (`{}`: every row of the table)…
     #[serde(default)]
     pub rows: Option<BTreeMap<String, toml::Value>>,
+    /// …less the rows this selects: a range over "the other lots" names the lots it leaves out.
+    #[serde(default)]
+    pub except: Option<BTreeMap<String, toml::Value>>,
+    /// The value is the sum of `column` over `rows` (not a range): a share of several categories
+    /// together ("Shard End and Washwood Heath", "under £200 a week"). A sum of fractions is the
+    /// share of the union only when the rows are disjoint parts of one base, as the categories of
+    /// one characteristic are; check compares every summed row's N with the stated one.
+    #[serde(default)]
+    pub sum: bool,
     /// The column holding the value.
     pub column: String,
 }
@@ -302,7 +323,9 @@ pub fn key_text(v: &toml::Value) -> String {
 impl Register {
     /// Reads every `*.toml` of `pipeline/published/` (file-name order) and checks the whole:
     /// unique ids, one of `reproduce` or `not_reproducible` per figure, a pair for a range and
-    /// one number otherwise, `row` or `rows` as the unit needs, errata naming known figures;
+    /// one number otherwise, `row` or `rows` as the unit needs (`rows` with `sum` for one
+    /// number), selectors of scalars (lists only in `rows` and `except`, `except` only with
+    /// `rows` and not leaving every row out), errata naming known figures;
     /// `extracts.toml`, if there is one, with unique ids and months, exactly one default, and
     /// every figure's `extract` declared in it.
     pub fn load(pipeline: &Path) -> Result<Register> {
@@ -506,17 +529,117 @@ fn check_figure(f: &Figure) -> std::result::Result<(), String> {
         (Some(_), Some(_)) => Err("give `reproduce` or `not_reproducible`, not both".into()),
         (None, None) => Err("give `reproduce` or `not_reproducible`".into()),
         (None, Some(_)) if f.n_column.is_some() => Err("`n_column` needs `reproduce`".into()),
-        (Some(r), None) => match (&r.row, &r.rows, f.unit.is_range()) {
-            (Some(_), None, false) | (None, Some(_), true) => {
-                if f.n_column.is_some() && f.n.is_none() {
-                    return Err("`n_column` without a published `n`".into());
+        (Some(r), None) => {
+            match (&r.row, &r.rows, f.unit.is_range(), r.sum) {
+                (Some(_), None, false, false)
+                | (None, Some(_), true, false)
+                | (None, Some(_), false, true) => {}
+                (_, _, true, true) => {
+                    return Err(format!(
+                        "`sum` gives one number, a `{}` needs two: drop `sum` or give a single unit",
+                        f.unit.as_str()
+                    ));
                 }
-                Ok(())
+                (_, _, false, true) => {
+                    return Err("`sum` adds up `rows` (the rows summed), not `row`".into());
+                }
+                (_, _, false, false) => {
+                    return Err(
+                        "`reproduce` needs `row` (one row), not `rows` (or `sum = true` to add them up)"
+                            .into(),
+                    );
+                }
+                (_, _, true, false) => {
+                    return Err("a range needs `rows` (the rows it spans), not `row`".into());
+                }
             }
-            (_, _, false) => Err("`reproduce` needs `row` (one row), not `rows`".into()),
-            (_, _, true) => Err("a range needs `rows` (the rows it spans), not `row`".into()),
-        },
+            check_selector(r)?;
+            if f.n_column.is_some() && f.n.is_none() {
+                return Err("`n_column` without a published `n`".into());
+            }
+            Ok(())
+        }
         (None, Some(_)) => Ok(()),
+    }
+}
+
+/// The selector's own consistency: values are scalars (lists only in `rows` and `except`, and
+/// not empty), `except` narrows `rows`, and does not leave out every row `rows` picks.
+fn check_selector(r: &Reproduce) -> std::result::Result<(), String> {
+    let scalar = |v: &toml::Value| {
+        matches!(
+            v,
+            toml::Value::String(_)
+                | toml::Value::Integer(_)
+                | toml::Value::Float(_)
+                | toml::Value::Boolean(_)
+        )
+    };
+    let values = |name: &str, key: &BTreeMap<String, toml::Value>, lists: bool| {
+        for (column, v) in key {
+            match v {
+                toml::Value::Array(items) if lists => {
+                    if items.is_empty() {
+                        return Err(format!(
+                            "`{name}.{column}` is an empty list: it selects no row"
+                        ));
+                    }
+                    if let Some(bad) = items.iter().find(|i| !scalar(i)) {
+                        return Err(format!(
+                            "`{name}.{column}` lists `{bad}`: give text, numbers or true/false"
+                        ));
+                    }
+                }
+                toml::Value::Array(_) => {
+                    return Err(format!(
+                        "`{name}.{column}` is a list, but `{name}` picks one row: give one value \
+                         (or use `rows`)"
+                    ));
+                }
+                v if !scalar(v) => {
+                    return Err(format!(
+                        "`{name}.{column}` is `{v}`: give text, a number or true/false"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    if let Some(row) = &r.row {
+        values("row", row, false)?;
+    }
+    if let Some(rows) = &r.rows {
+        values("rows", rows, true)?;
+    }
+    let Some(except) = &r.except else {
+        return Ok(());
+    };
+    let Some(rows) = &r.rows else {
+        return Err("`except` leaves rows out of `rows`; `row` picks one row already".into());
+    };
+    if except.is_empty() {
+        return Err("`except` is empty: it leaves nothing out (remove it)".into());
+    }
+    values("except", except, true)?;
+    // Every row `rows` picks has, in each column `except` names, a value `except` lists: then
+    // nothing is left.
+    let texts = |v: &toml::Value| -> BTreeSet<String> { accepted(v).into_iter().collect() };
+    let everything = except.iter().all(|(column, out)| {
+        rows.get(column)
+            .is_some_and(|kept| texts(kept).is_subset(&texts(out)))
+    });
+    if everything {
+        return Err("`except` leaves out every row `rows` selects".into());
+    }
+    Ok(())
+}
+
+/// The values a selector cell accepts, as text: one, or each of a list.
+pub fn accepted(v: &toml::Value) -> Vec<String> {
+    match v {
+        toml::Value::Array(items) => items.iter().map(key_text).collect(),
+        other => vec![key_text(other)],
     }
 }
 

@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Float64Type};
 use arrow::util::display::array_value_to_string;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::register::key_text;
+use crate::register::accepted;
 
 /// A table of a run, each cell as text (for selecting rows) and as a number (for values).
 pub(crate) struct Table {
@@ -99,24 +99,38 @@ impl Table {
         self.columns.iter().position(|c| c == name)
     }
 
-    /// Rows whose cells equal the selector's values (as text).
+    /// Rows whose cells equal the selector's values (as text; a list accepts any of its
+    /// values), in table order.
     pub fn select(
         &self,
         key: &BTreeMap<String, toml::Value>,
     ) -> std::result::Result<Vec<usize>, String> {
-        let mut wanted = Vec::new();
-        for (column, value) in key {
-            let j = self
-                .column(column)
-                .ok_or_else(|| format!("no column `{column}`"))?;
-            wanted.push((j, key_text(value)));
-        }
+        let wanted = self.resolve(key)?;
         Ok((0..self.rows())
-            .filter(|&r| {
-                wanted
-                    .iter()
-                    .all(|(j, v)| self.text[*j][r].as_deref() == Some(v.as_str()))
-            })
+            .filter(|&r| self.matches(&wanted, r))
             .collect())
+    }
+
+    /// The selector's columns as indices, each with the texts it accepts.
+    pub fn resolve(
+        &self,
+        key: &BTreeMap<String, toml::Value>,
+    ) -> std::result::Result<Vec<(usize, Vec<String>)>, String> {
+        key.iter()
+            .map(|(column, value)| {
+                self.column(column)
+                    .map(|j| (j, accepted(value)))
+                    .ok_or_else(|| format!("no column `{column}`"))
+            })
+            .collect()
+    }
+
+    /// Whether row `r` has, in every resolved column, one of its accepted texts.
+    pub fn matches(&self, wanted: &[(usize, Vec<String>)], r: usize) -> bool {
+        wanted.iter().all(|(j, values)| {
+            self.text[*j][r]
+                .as_deref()
+                .is_some_and(|cell| values.iter().any(|v| v == cell))
+        })
     }
 }

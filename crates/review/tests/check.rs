@@ -322,6 +322,322 @@ fn a_malformed_register_names_the_file_and_entry() {
     assert!(err.contains("furlongs"), "{err}");
 }
 
+/// Figures over a lot × cohort table and a by-lot share table, for the selectors that
+/// exclude rows (`except`), accept any of a list, and add rows up (`sum`).
+const SELECTORS: &str = r#"
+[document]
+id = "final_report"
+file = "001.txt"
+title = "Final report"
+
+[[figure]]
+id = "rp.others"
+where = "4.2.1"
+quote = "compared with 30 to 46 per cent of participants in other lots"
+measures = "Rapid Progression share, the lots other than Binley"
+value = [30, 46]
+unit = "percent_range"
+source = "mi"
+reproduce = { table = "cohort_by_lot", rows = { category = "Rapid Progression" }, except = { lot_name = "Binley" }, column = "pct" }
+
+[[figure]]
+id = "rp.all"
+where = "4.2.1"
+measures = "Rapid Progression share, every lot (Binley's 56% widens it)"
+value = [30, 56]
+unit = "percent_range"
+source = "mi"
+reproduce = { table = "cohort_by_lot", rows = { category = "Rapid Progression" }, column = "pct" }
+
+[[figure]]
+id = "hth.others"
+where = "4.2.1"
+measures = "Hardest to Help share, the lots other than two"
+value = [24, 24]
+unit = "percent_range"
+source = "mi"
+reproduce = { table = "cohort_by_lot", rows = { category = "Hardest to Help" }, except = { lot_name = ["Binley", "Camp Hill"] }, column = "pct" }
+
+[[figure]]
+id = "rp.two"
+where = "4.2.1"
+measures = "Rapid Progression share in two named lots"
+value = [30, 46]
+unit = "percent_range"
+source = "mi"
+reproduce = { table = "cohort_by_lot", rows = { category = "Rapid Progression", lot_name = ["Camp Hill", "Glascote"] }, column = "pct" }
+
+[[figure]]
+id = "rp.misspelt"
+where = "4.2.1"
+measures = "a lot the table does not have, left out"
+value = [30, 46]
+unit = "percent_range"
+source = "mi"
+reproduce = { table = "cohort_by_lot", rows = { category = "Rapid Progression" }, except = { lot_name = "Binley & Willenhall" }, column = "pct" }
+
+[[figure]]
+id = "rp.misspelt.list"
+where = "4.2.1"
+measures = "a lot the table does not have, in a list"
+value = [30, 46]
+unit = "percent_range"
+source = "mi"
+reproduce = { table = "cohort_by_lot", rows = { category = "Rapid Progression", lot_name = ["Camp Hill", "Glasscote"] }, column = "pct" }
+
+[[figure]]
+id = "two.sites"
+where = "4.2.1"
+quote = "Half of participants (50%) were engaged through two sites"
+measures = "share of participants in two lots together"
+value = 50
+unit = "percent"
+n = 3966
+source = "mi"
+reproduce = { table = "participants_by_lot", rows = { category = ["Shard End", "Washwood Heath"] }, sum = true, column = "pct" }
+n_column = "n"
+
+[[figure]]
+id = "two.sites.count"
+where = "4.2.1"
+measures = "participants in two lots together"
+value = 1983
+unit = "count"
+source = "mi"
+reproduce = { table = "participants_by_lot", rows = { category = ["Shard End", "Washwood Heath"] }, sum = true, column = "participants" }
+
+[[figure]]
+id = "all.but.one"
+where = "4.2.1"
+measures = "share of participants outside Shard End"
+value = 76
+unit = "percent"
+source = "mi"
+reproduce = { table = "participants_by_lot", rows = {}, except = { category = "Shard End" }, sum = true, column = "pct" }
+"#;
+
+fn selector_fixture(register: &str) -> (tempfile::TempDir, Register) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    write_table(
+        &run,
+        "cohort_by_lot",
+        vec![
+            (
+                "lot_name",
+                text(&[
+                    "Binley",
+                    "Binley",
+                    "Camp Hill",
+                    "Camp Hill",
+                    "Glascote",
+                    "Glascote",
+                ]),
+            ),
+            (
+                "category",
+                text(&[
+                    "Rapid Progression",
+                    "Hardest to Help",
+                    "Rapid Progression",
+                    "Hardest to Help",
+                    "Rapid Progression",
+                    "Hardest to Help",
+                ]),
+            ),
+            // Binley's 56% and Camp Hill's 40% lie outside the others' ranges.
+            (
+                "pct",
+                Arc::new(Float64Array::from(vec![0.56, 0.20, 0.30, 0.40, 0.46, 0.24])),
+            ),
+        ],
+    );
+    write_table(
+        &run,
+        "participants_by_lot",
+        vec![
+            (
+                "category",
+                text(&["Shard End", "Washwood Heath", "Glascote"]),
+            ),
+            (
+                "participants",
+                Arc::new(Int64Array::from(vec![933, 1050, 1983])),
+            ),
+            // 0.235250 + 0.264750 = 0.5: 50% together, though each rounds down.
+            (
+                "pct",
+                Arc::new(Float64Array::from(vec![0.235250, 0.264750, 0.5])),
+            ),
+            ("n", Arc::new(Int64Array::from(vec![3966, 3966, 3966]))),
+        ],
+    );
+    let pipeline = dir.path().join("pipeline");
+    std::fs::create_dir_all(pipeline.join("published")).unwrap();
+    std::fs::write(pipeline.join("published/001_final_report.toml"), register).unwrap();
+    let register = Register::load(&pipeline).unwrap();
+    (dir, register)
+}
+
+#[test]
+fn except_leaves_the_named_rows_out_of_a_range() {
+    let (dir, register) = selector_fixture(SELECTORS);
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    // Binley's 56% would make the range 30–56; left out, it is the other lots' 30–46.
+    let others = figure(&report, "rp.others");
+    assert_eq!(others.status, Status::Match, "{:?}", others.detail);
+    assert_eq!(others.reproduced.as_deref(), Some("30–46"));
+    assert_eq!(
+        figure(&report, "rp.all").reproduced.as_deref(),
+        Some("30–56")
+    );
+    // Two lots left out: only Glascote's 24% remains (not Binley's 20% nor Camp Hill's 40%).
+    let hth = figure(&report, "hth.others");
+    assert_eq!(hth.status, Status::Match, "{:?}", hth.detail);
+    assert_eq!(hth.raw.as_deref(), Some(&[0.24, 0.24][..]));
+    // A list in `rows` selects any of its values.
+    assert_eq!(figure(&report, "rp.two").status, Status::Match);
+    assert_eq!(
+        figure(&report, "rp.two").reproduced.as_deref(),
+        Some("30–46")
+    );
+
+    // A misspelt lot would leave nothing out: the figure is missing, not a silent match.
+    let misspelt = figure(&report, "rp.misspelt");
+    assert_eq!(misspelt.status, Status::Missing);
+    let detail = misspelt.detail.as_deref().unwrap();
+    assert!(
+        detail.contains("in `except`: no selected row has `lot_name` = `Binley & Willenhall`")
+            && detail.contains("except lot_name = Binley & Willenhall"),
+        "{detail}"
+    );
+    let misspelt = figure(&report, "rp.misspelt.list");
+    assert_eq!(misspelt.status, Status::Missing);
+    assert!(
+        misspelt
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("no selected row has `lot_name` = `Glasscote`"),
+        "{:?}",
+        misspelt.detail
+    );
+}
+
+#[test]
+fn sum_adds_up_the_selected_rows() {
+    let (dir, register) = selector_fixture(SELECTORS);
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    // 23.5% + 26.5% = 50%, as printed; each alone rounds to 24 and 26.
+    let sites = figure(&report, "two.sites");
+    assert_eq!(sites.status, Status::Match, "{:?}", sites.detail);
+    assert_eq!(sites.reproduced.as_deref(), Some("50"));
+    assert_eq!(sites.raw.as_deref(), Some(&[0.5][..]));
+    assert_eq!(figure(&report, "two.sites.count").status, Status::Match);
+    // Every row but Shard End's: 0.264750 + 0.5 = 0.76475 → 76.
+    let rest = figure(&report, "all.but.one");
+    assert_eq!(rest.status, Status::Match, "{:?}", rest.detail);
+    assert_eq!(rest.reproduced.as_deref(), Some("76"));
+
+    // Summed shares of different bases are no share: every summed row's N is compared.
+    let (dir, register) = selector_fixture(SELECTORS);
+    write_table(
+        &dir.path().join("run"),
+        "participants_by_lot",
+        vec![
+            ("category", text(&["Shard End", "Washwood Heath"])),
+            ("participants", Arc::new(Int64Array::from(vec![933, 1050]))),
+            (
+                "pct",
+                Arc::new(Float64Array::from(vec![0.235250, 0.264750])),
+            ),
+            ("n", Arc::new(Int64Array::from(vec![3966, 3970]))),
+        ],
+    );
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    let sites = figure(&report, "two.sites");
+    assert_eq!(sites.status, Status::Mismatch);
+    assert!(
+        sites
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("stated N 3966 but column `n` of the summed rows holds 3966, 3970"),
+        "{:?}",
+        sites.detail
+    );
+}
+
+#[test]
+fn an_invalid_selector_is_a_register_error_naming_file_and_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let published = dir.path().join("published");
+    std::fs::create_dir_all(&published).unwrap();
+    let write = |unit: &str, value: &str, reproduce: &str| {
+        std::fs::write(
+            published.join("001_x.toml"),
+            format!(
+                "[document]\nid = \"x\"\nfile = \"x.txt\"\ntitle = \"X\"\n[[figure]]\nid = \"a.others\"\nwhere = \"w\"\nmeasures = \"m\"\nsource = \"mi\"\nunit = \"{unit}\"\nvalue = {value}\nreproduce = {{ table = \"t\", {reproduce}, column = \"pct\" }}\n"
+            ),
+        )
+        .unwrap();
+        Register::load(dir.path()).unwrap_err().to_string()
+    };
+    let range = |reproduce: &str| write("percent_range", "[1, 2]", reproduce);
+    let cases = [
+        (
+            range(r#"rows = { category = "RP" }, except = {}"#),
+            "`except` is empty",
+        ),
+        (
+            write(
+                "percent",
+                "1",
+                r#"row = { category = "RP" }, except = { lot = "B" }"#,
+            ),
+            "`except` leaves rows out of `rows`",
+        ),
+        (
+            range(r#"rows = { category = "RP" }, except = { category = ["RP", "HTH"] }"#),
+            "`except` leaves out every row `rows` selects",
+        ),
+        (
+            range(r#"rows = { category = "RP" }, except = { lot = [] }"#),
+            "`except.lot` is an empty list",
+        ),
+        (
+            range(r#"rows = { category = "RP" }, except = { lot = [["B"]] }"#),
+            "`except.lot` lists `[\"B\"]`",
+        ),
+        (
+            range(r#"rows = { category = { code = "RP" } }"#),
+            "`rows.category` is `{ code = \"RP\" }`",
+        ),
+        (
+            write("percent", "1", r#"row = { category = ["RP", "HTH"] }"#),
+            "`row.category` is a list, but `row` picks one row",
+        ),
+        (
+            range(r#"rows = { category = "RP" }, sum = true"#),
+            "`sum` gives one number, a `percent_range` needs two",
+        ),
+        (
+            write("percent", "1", r#"row = { category = "RP" }, sum = true"#),
+            "`sum` adds up `rows`",
+        ),
+        (
+            write("percent", "1", r#"rows = { category = "RP" }"#),
+            "or `sum = true` to add them up",
+        ),
+    ];
+    for (err, wanted) in cases {
+        assert!(
+            err.contains("001_x.toml") && err.contains("figure `a.others`") && err.contains(wanted),
+            "wanted {wanted:?} in: {err}"
+        );
+    }
+}
+
 const EXTRACTS: &str = r#"
 [[extract]]
 id = "final"
