@@ -384,6 +384,27 @@ fn claims_performance_counts_distinct_participants_with_counted_claims() {
     assert_eq!(js["achieved"], "4");
     assert_eq!(js["pct_of_target"], crate::float(4.0 / 1060.0));
     check(&run, t, ("milestone_code", "S52"), &[("achieved", "1")]);
+    // A milestone as a share of the one before, where both are paid for the same cohorts: 7 of
+    // 11 registered embedded, 3 of 4 job starters (p01 p02 p07) sustained 13 weeks, 1 of 3 (p07)
+    // 26 weeks and 1 of 1 52 weeks. Registration has no previous milestone. The job start is
+    // not a share of the embedded: 4 of 7 would count p10, employed, who cannot claim one. Nor
+    // is in-work progression (p09, p10) one of 52-week sustainment: 2 / 1 must not appear.
+    for (milestone, pct) in [
+        ("REG", ""),
+        ("EMB", "0.636364"),
+        ("JS", ""),
+        ("S13", "0.750000"),
+        ("S26", "0.333333"),
+        ("S52", "1.000000"),
+        ("PROG", ""),
+    ] {
+        check(
+            &run,
+            t,
+            ("milestone_code", milestone),
+            &[("pct_of_previous", pct)],
+        );
+    }
     let order: Vec<String> = run
         .rows(t)
         .iter()
