@@ -68,6 +68,23 @@ fn characteristics_count_only_participants_with_data() {
         &[("category", "50 or over")],
         &[("participants", "4"), ("pct", "0.266667")],
     );
+    // The range of the same 15 (not q12): q01 is 16, on the lowest band's edge; the oldest is
+    // q15 (60), of the employed cohort, not q11 (55); the median is the 8th of 15, q14's 40.
+    let t = "characteristics_age_summary";
+    assert_eq!(column(&run, t, "statistic"), ["Youngest", "Median", "Oldest"]);
+    expect(
+        &run,
+        t,
+        &[("statistic", "Youngest")],
+        &[("age", "16.000000"), ("n", "15")],
+    );
+    expect(&run, t, &[("statistic", "Median")], &[("age", "40.000000")]);
+    expect(
+        &run,
+        t,
+        &[("statistic", "Oldest")],
+        &[("age", "60.000000"), ("n", "15")],
+    );
 
     // Ethnicity: q05's "prefer not to say" is no data; White counts W1 and W2.
     let t = "characteristics_ethnicity";
