@@ -3,13 +3,16 @@
 --           national lockdown marked; section 4.2.1)
 -- grain:    one row per calendar month of the monthly figures (`monthly_from` to `monthly_to`
 --           in pipeline/study.toml, ending early at the last month anyone registered in),
---           months without enrolments included
+--           months without enrolments included; each with its calendar year and quarter, so
+--           that the months of a year ("in 2019") or of a quarter (Q1 2020, the figure's axis)
+--           can be selected
 -- reads:    participants, periods
 -- base (N): MI participants registered in those months (the figure's N: the first months of
 --           the MI, before `monthly_from`, are outside it); n is the total
--- checks:   month unique and consecutive; participants add up to n; cumulative of the last
---           month = n; lockdown_month true for the one month containing `first_lockdown`,
---           after_lockdown for every month from `after_lockdown_from`
+-- checks:   month unique and consecutive; year and quarter those of month; participants add
+--           up to n; cumulative of the last month = n; lockdown_month true for the one month
+--           containing `first_lockdown`, after_lockdown for every month from
+--           `after_lockdown_from`
 
 with
 
@@ -61,6 +64,8 @@ total as (
 
 select
     m.month,
+    cast(date_part('year', m.month) as bigint) as year,
+    cast(date_part('quarter', m.month) as bigint) as quarter,
     coalesce(c.participants, 0) as participants,
     sum(coalesce(c.participants, 0)) over (
         order by m.month rows between unbounded preceding and current row

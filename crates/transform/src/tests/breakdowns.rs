@@ -367,7 +367,42 @@ fn enrolment_by_month_lists_every_month_of_the_figure() {
         &run,
         t,
         &[("month", "2019-12-01")],
-        &[("participants", "0"), ("cumulative", "5")],
+        &[
+            ("year", "2019"),
+            ("quarter", "4"),
+            ("participants", "0"),
+            ("cumulative", "5"),
+        ],
+    );
+    // A year's months: 2019's twelve, q01–q03, q13 and q14 in January to April and none after,
+    // so the range of its months is 0 to 2 (February: q02, q03).
+    let year_2019: Vec<u32> = run
+        .rows(t)
+        .iter()
+        .filter(|r| r["year"] == "2019")
+        .map(|r| r["participants"].parse().unwrap())
+        .collect();
+    assert_eq!(year_2019, [1, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    // Q1 2020 is January to March: q04 and q05 registered in March, the lockdown's month.
+    let q1_2020: Vec<(String, String)> = run
+        .rows(t)
+        .iter()
+        .filter(|r| r["year"] == "2020" && r["quarter"] == "1")
+        .map(|r| (r["month"].clone(), r["participants"].clone()))
+        .collect();
+    assert_eq!(
+        q1_2020,
+        [
+            ("2020-01-01".to_string(), "0".to_string()),
+            ("2020-02-01".to_string(), "0".to_string()),
+            ("2020-03-01".to_string(), "2".to_string()),
+        ]
+    );
+    expect(
+        &run,
+        t,
+        &[("month", "2020-04-01")],
+        &[("year", "2020"), ("quarter", "2")],
     );
     expect(
         &run,
