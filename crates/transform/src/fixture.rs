@@ -363,8 +363,9 @@ fn profiles() -> Vec<Vec<(&'static str, Cell)>> {
 }
 
 /// The answers of the profiles fixture: `heard` (q02 ticks two options of one Table 4-1 group,
-/// q07 and q13 options of two groups, q09 only a "no"), `barrier`, `agreed_action` and `completed_action` (q10 only a "no"), and
-/// `health_type`.
+/// q07 and q13 options of two groups, q09 only a "no"), `barrier`, `agreed_action` and
+/// `completed_action` (q05 and q10 only a "no", q05 with no agreed action: the two questions'
+/// bases differ), and `health_type`.
 const PROFILE_ANSWERS: &[Answer] = &[
     ("q01", "L1", "heard", "leaflet_event", true),
     ("q01", "L1", "heard", "jcp", false),
@@ -392,6 +393,7 @@ const PROFILE_ANSWERS: &[Answer] = &[
     ("q13", "L1", "agreed_action", "current_work_support", true),
     ("q01", "L1", "completed_action", "cv", true),
     ("q02", "L1", "completed_action", "cv", false),
+    ("q05", "L1", "completed_action", "cv", false),
     ("q07", "L2", "completed_action", "interview", true),
     ("q07", "L2", "completed_action", "match_skills", true),
     ("q10", "L3", "completed_action", "coaching", false),

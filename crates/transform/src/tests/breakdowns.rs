@@ -927,8 +927,10 @@ fn multi_select_breakdowns_count_participants_once_per_item() {
         &[("participants", "1")],
     );
 
-    // Agreed: q01, q02, q07, q13 (N = 4); completed: q01, q02, q07, q10 (N = 4).
+    // Agreed: q01, q02, q07, q13 (N = 4); completed: q01, q02, q05, q07, q10 (N = 5).
     let t = "actions_completed_vs_agreed";
+    // The change is of shares, each of its own base: 20% completed against 50% agreed is 60%
+    // fewer, though the counts (1 against 2) would say 50%.
     expect(
         &run,
         t,
@@ -938,8 +940,28 @@ fn multi_select_breakdowns_count_participants_once_per_item() {
             ("agreed_pct", "0.500000"),
             ("agreed_n", "4"),
             ("completed", "1"),
-            ("completed_n", "4"),
+            ("completed_pct", "0.200000"),
+            ("completed_n", "5"),
+            ("relative_change", "-0.600000"),
         ],
+    );
+    // One agreed and one completed the interview (q07), yet a smaller share of the larger base.
+    expect(
+        &run,
+        t,
+        &[("item", "Attend a job interview/ practice interview skills")],
+        &[
+            ("agreed", "1"),
+            ("completed", "1"),
+            ("relative_change", "-0.200000"),
+        ],
+    );
+    // Agreed by q01, completed by nobody: all fewer.
+    expect(
+        &run,
+        t,
+        &[("item", "Apply to a job")],
+        &[("completed", "0"), ("relative_change", "-1.000000")],
     );
     expect(
         &run,
@@ -949,6 +971,7 @@ fn multi_select_breakdowns_count_participants_once_per_item() {
             ("agreed", "0"),
             ("completed", "0"),
             ("completed_pct", "0.000000"),
+            ("relative_change", ""),
         ],
     );
     expect(
@@ -958,7 +981,9 @@ fn multi_select_breakdowns_count_participants_once_per_item() {
         &[
             ("agreed", "0"),
             ("completed", "1"),
-            ("completed_pct", "0.250000"),
+            ("completed_pct", "0.200000"),
+            // Agreed by nobody: no change relative to nothing.
+            ("relative_change", ""),
         ],
     );
 }
