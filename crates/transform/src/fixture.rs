@@ -39,7 +39,7 @@ use crate::{Error, Result};
 
 /// A value in a fixture row.
 #[derive(Debug, Clone)]
-enum Cell {
+pub(crate) enum Cell {
     Text(&'static str),
     Date(&'static str),
     Int(i64),
@@ -93,7 +93,22 @@ pub fn write(study: &Study, layout: &RunLayout) -> Result<()> {
 /// The employed cohort's work: q13 15.5 hours, £99.99, permanent; q14 16 hours, £100.00, zero
 /// hours; q15 35 hours, £350.00, permanent; q16 agency (no hours or pay).
 pub fn write_profiles(study: &Study, layout: &RunLayout) -> Result<()> {
-    let participants = participants_batch(study, profiles())?;
+    write_profiles_edited(study, layout, |_| {})
+}
+
+/// A participant of the profiles fixture: column and value, absent columns null.
+pub(crate) type ProfileRow = Vec<(&'static str, Cell)>;
+
+/// [`write_profiles`] with `edit` applied to the participants first: for a test that needs a
+/// case the fixture lacks without changing the counts every other test works from.
+pub(crate) fn write_profiles_edited(
+    study: &Study,
+    layout: &RunLayout,
+    edit: impl FnOnce(&mut Vec<ProfileRow>),
+) -> Result<()> {
+    let mut rows = profiles();
+    edit(&mut rows);
+    let participants = participants_batch(study, rows)?;
     let answers = answers_batch(PROFILE_ANSWERS)?;
     let claims = claims_batch(vec![
         ("q03", "L1", "HTH", "JS", "2019-05-01", 88900, "VALIDATED"),
@@ -111,7 +126,7 @@ pub fn write_profiles(study: &Study, layout: &RunLayout) -> Result<()> {
     Ok(())
 }
 
-fn profiles() -> Vec<Vec<(&'static str, Cell)>> {
+fn profiles() -> Vec<ProfileRow> {
     use Cell::{Date, Flag, Int, Num, Pence, Text};
     let base = |id, lot, cohort, registered| {
         vec![

@@ -56,9 +56,18 @@ fn run_profiles() -> Run {
 
 /// The same with another study configuration (e.g. other periods).
 fn run_profiles_with(study: Study) -> Run {
+    run_profiles_from(study, |_| {})
+}
+
+/// The profiles fixture with its participants edited (a case it lacks), every query run.
+fn run_profiles_edited(edit: impl FnOnce(&mut Vec<fixture::ProfileRow>)) -> Run {
+    run_profiles_from(study(), edit)
+}
+
+fn run_profiles_from(study: Study, edit: impl FnOnce(&mut Vec<fixture::ProfileRow>)) -> Run {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let layout = RunLayout::new(dir.path());
-    fixture::write_profiles(&study, &layout).expect("the fixture is written");
+    fixture::write_profiles_edited(&study, &layout, edit).expect("the fixture is written");
     let tables = run_blocking(
         &study,
         &layout,

@@ -2,7 +2,7 @@
 //! fixture, every expected value worked out by hand from the table in
 //! [`crate::fixture::write_profiles`].
 
-use super::{Run, run_profiles, study};
+use super::{Run, run_profiles, run_profiles_edited, study};
 
 /// One row, found by its key cells, against hand-computed cells.
 fn expect(run: &Run, table: &str, key: &[(&str, &str)], expected: &[(&str, &str)]) {
@@ -71,7 +71,10 @@ fn characteristics_count_only_participants_with_data() {
     // The range of the same 15 (not q12): q01 is 16, on the lowest band's edge; the oldest is
     // q15 (60), of the employed cohort, not q11 (55); the median is the 8th of 15, q14's 40.
     let t = "characteristics_age_summary";
-    assert_eq!(column(&run, t, "statistic"), ["Youngest", "Median", "Oldest"]);
+    assert_eq!(
+        column(&run, t, "statistic"),
+        ["Youngest", "Median", "Oldest"]
+    );
     expect(
         &run,
         t,
@@ -482,7 +485,12 @@ fn the_monthly_figures_keep_to_their_window() {
     // February 2019 to March 2021: q01 is before it, q12 after its last day though in its last
     // month, q16 after it: 16 − 3 = 13.
     assert_eq!(run.rows(t).len(), 26);
-    expect(&run, t, &[("month", "2019-02-01")], &[("cumulative", "2"), ("n", "13")]);
+    expect(
+        &run,
+        t,
+        &[("month", "2019-02-01")],
+        &[("cumulative", "2"), ("n", "13")],
+    );
     expect(
         &run,
         t,
@@ -733,6 +741,109 @@ fn sustainment_is_of_job_starters_and_progression_of_the_embedded_employed() {
         &[("category", "Different employer")],
         &[("participants", "1"), ("n", "2")],
     );
+}
+
+#[test]
+fn progressions_by_employer_type_count_the_lots_recording_only_one() {
+    use crate::fixture::Cell::{Date, Text};
+    let run = run_profiles();
+    let t = "progression_employer_by_lot";
+    // Embedded employed who progressed with the employer recorded: q13 (L1, same) and q14 (L2,
+    // different). q16 (L3, different) never embedded: not counted, so L3 records nothing.
+    let all = |item| [("characteristic", "all"), ("item", item)];
+    expect(
+        &run,
+        t,
+        &all("Same employer"),
+        &[
+            ("category", "All participants"),
+            ("participants", "1"),
+            ("pct", "0.500000"),
+            ("n", "2"),
+            ("lots_only_item", "1"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &all("Different employer"),
+        &[("participants", "1"), ("lots_only_item", "1")],
+    );
+    let lot = |lot, item| [("category", lot), ("item", item)];
+    expect(
+        &run,
+        t,
+        &lot("Birchills Leamore", "Same employer"),
+        &[
+            ("participants", "1"),
+            ("pct", "1.000000"),
+            ("n", "1"),
+            ("lots_only_item", "1"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &lot("Birchills Leamore", "Different employer"),
+        &[
+            ("participants", "0"),
+            ("pct", "0.000000"),
+            ("lots_only_item", "0"),
+        ],
+    );
+    expect(
+        &run,
+        t,
+        &lot("Binley and Willenhall", "Different employer"),
+        &[("participants", "1"), ("lots_only_item", "1")],
+    );
+    expect(
+        &run,
+        t,
+        &lot("Batchley and Brockhill", "Different employer"),
+        &[
+            ("participants", "0"),
+            ("pct", ""),
+            ("n", "0"),
+            ("lots_only_item", "0"),
+        ],
+    );
+    // All participants, then the nine lots, each with both types.
+    assert_eq!(run.rows(t).len(), 20);
+
+    // q15 (L3, embedded) progresses at the same employer and q16 embeds: L3 now records both
+    // types, so it counts for neither, and the programme still has one lot of each.
+    let run = run_profiles_edited(|rows| {
+        for row in rows.iter_mut() {
+            match row[0].1 {
+                Text("q15") => row.extend([
+                    ("progression_date", Date("2021-01-04")),
+                    ("progression_employer", Text("SAME")),
+                ]),
+                Text("q16") => row.push(("embedded_date", Date("2021-07-01"))),
+                _ => {}
+            }
+        }
+    });
+    for item in ["Same employer", "Different employer"] {
+        expect(
+            &run,
+            t,
+            &lot("Batchley and Brockhill", item),
+            &[
+                ("participants", "1"),
+                ("pct", "0.500000"),
+                ("n", "2"),
+                ("lots_only_item", "0"),
+            ],
+        );
+        expect(
+            &run,
+            t,
+            &all(item),
+            &[("participants", "2"), ("n", "4"), ("lots_only_item", "1")],
+        );
+    }
 }
 
 #[test]

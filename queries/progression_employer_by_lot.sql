@@ -1,0 +1,169 @@
+-- table:    progression_employer_by_lot
+-- produces: report section 4.5.1 (in-work progressions at the same or a different employer, by
+--           provider: "two providers had only recorded cases where progress had been at the
+--           same employer, and two providers where progress was at a different employer")
+-- grain:    one row per category of `all` then of `lot` × category of `progression_employer`,
+--           in report order, every one listed
+-- reads:    participant_outcomes, participant_characteristics, characteristic_values
+-- base (N): per category (all participants, or a lot), embedded participants of the employed
+--           cohort who progressed in work with the employer recorded (progression_employer's
+--           base); `participants` progressed at this employer type; lots_only_item counts the
+--           category's lots whose every recorded progression was of this type (1 or 0 for a
+--           lot, the lots of the programme for all participants; a lot with none recorded
+--           counts for no type)
+-- checks:   (characteristic, category, item) unique; a category's participants add up to its
+--           n; lots_only_item of all participants = the sum of the lots'; a lot's
+--           lots_only_item is 1 for at most one type
+
+with
+
+-- import ------------------------------------------------------------------------------------
+
+progressed as (
+    select
+        participant_id,
+        lot_code
+    from participant_outcomes
+    where not is_out_of_work
+        and is_embedded
+        and is_progressed
+),
+
+employers as (
+    select
+        participant_id,
+        lot_code,
+        category as item
+    from participant_characteristics
+    where characteristic = 'progression_employer'
+),
+
+-- The categories of `all` and `lot`, each with the lots it is made of.
+category_lots as (
+    select distinct
+        characteristic,
+        characteristic_order,
+        category_order,
+        category,
+        code as lot_code
+    from characteristic_values
+    where characteristic in ('all', 'lot')
+),
+
+items as (
+    select distinct
+        category_order as item_order,
+        category as item
+    from characteristic_values
+    where characteristic = 'progression_employer'
+),
+
+-- steps -------------------------------------------------------------------------------------
+
+recorded as (
+    select
+        p.participant_id,
+        p.lot_code,
+        e.item
+    from progressed as p
+    inner join employers as e
+        on e.participant_id = p.participant_id
+        and e.lot_code = p.lot_code
+),
+
+-- A lot records only one type when all its recorded progressions are of it.
+lot_counts as (
+    select
+        lot_code,
+        item,
+        count(*) as participants
+    from recorded
+    group by lot_code, item
+),
+
+lot_bases as (
+    select
+        lot_code,
+        count(*) as n
+    from recorded
+    group by lot_code
+),
+
+only_item as (
+    select
+        c.lot_code,
+        c.item
+    from lot_counts as c
+    inner join lot_bases as b
+        on b.lot_code = c.lot_code
+    where c.participants = b.n
+),
+
+counts as (
+    select
+        l.characteristic,
+        l.category,
+        r.item,
+        count(*) as participants
+    from recorded as r
+    inner join category_lots as l
+        on l.lot_code = r.lot_code
+    group by l.characteristic, l.category, r.item
+),
+
+bases as (
+    select
+        l.characteristic,
+        l.category,
+        count(*) as n
+    from recorded as r
+    inner join category_lots as l
+        on l.lot_code = r.lot_code
+    group by l.characteristic, l.category
+),
+
+lots_only as (
+    select
+        l.characteristic,
+        l.category,
+        o.item,
+        count(*) as lots
+    from only_item as o
+    inner join category_lots as l
+        on l.lot_code = o.lot_code
+    group by l.characteristic, l.category, o.item
+),
+
+categories as (
+    select distinct
+        characteristic,
+        characteristic_order,
+        category_order,
+        category
+    from category_lots
+)
+
+select
+    c.characteristic,
+    c.category_order,
+    c.category,
+    i.item_order,
+    i.item,
+    coalesce(k.participants, 0) as participants,
+    cast(coalesce(k.participants, 0) as double) / nullif(b.n, 0) as pct,
+    coalesce(b.n, 0) as n,
+    coalesce(o.lots, 0) as lots_only_item
+from categories as c
+cross join items as i
+left join counts as k
+    on k.characteristic = c.characteristic
+    and k.category = c.category
+    and k.item = i.item
+left join bases as b
+    on b.characteristic = c.characteristic
+    and b.category = c.category
+left join lots_only as o
+    on o.characteristic = c.characteristic
+    and o.category = c.category
+    and o.item = i.item
+order by c.characteristic_order, c.category_order, i.item_order
