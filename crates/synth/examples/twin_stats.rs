@@ -224,7 +224,7 @@ fn main() {
     };
     let has_heard = |r: &Row| !r["heard_jcp"].is_empty();
     println!("heard Other group {}", count(&|r| other(r)));
-    let lock = study.periods.first_lockdown;
+    let lock = study.periods.after_lockdown_from;
     for (label, before) in [("before", true), ("after", false)] {
         let sel = |r: &Row| has_heard(r) && (reg(r) < lock) == before;
         let n = count(&sel);

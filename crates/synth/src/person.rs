@@ -199,10 +199,10 @@ impl<'a> Ctx<'a> {
             "lot" => Some(self.lot_codes[p.lot].clone()),
             "provider_group" => Some(self.study.lots[p.lot].provider_group.clone()),
             "period" => Some(
-                if p.reg < self.study.periods.first_lockdown {
-                    "before_lockdown"
-                } else {
+                if self.study.periods.after_lockdown(p.reg) {
                     "after_lockdown"
+                } else {
+                    "before_lockdown"
                 }
                 .to_string(),
             ),
@@ -275,15 +275,29 @@ impl<'a> Ctx<'a> {
 
     /// The participant's *recorded* value of a dimension, as the pipeline's outcome tables see
     /// it (`None`: not in the table's base). Dimensions: `cohort`, `lot`, `provider_group`,
+    /// `period` (before or after the report's lockdown split),
     /// `age_band` (from the recorded date of birth), `complete_sample` (Y when in a model's
     /// complete-case sample), `<column>` (the recorded code or flag) and `<column>:<grouping>`
-    /// (the recorded code's report grouping in the dictionary; codes without one are outside).
+    /// (the recorded code's report grouping in the dictionary; codes without one are outside),
+    /// and a multi-select flag column (`completed_coaching`: Y / N where the question is recorded).
     pub fn recorded_dim(&self, p: &Person, name: &str) -> Option<String> {
         match name {
-            "cohort" | "lot" | "provider_group" => self.dim(p, name),
+            "cohort" | "lot" | "provider_group" | "period" => self.dim(p, name),
             "age_band" => p.dob.and(p.age).map(|a| model_age_band(a).to_string()),
             "complete_sample" => Some(yn(p.must_record)),
             _ => {
+                if let Some((q, o)) = self.flag_column(name) {
+                    let hidden = self
+                        .cfg
+                        .questions
+                        .get(q)
+                        .is_some_and(|c| c.not_recorded_lots.contains(&self.lot_codes[p.lot]));
+                    return if hidden {
+                        None
+                    } else {
+                        p.answers.get(q).map(|a| yn(a[o]))
+                    };
+                }
                 if let Some((column, grouping)) = name.split_once(':') {
                     let code = p.values.get(column)?;
                     let list = self.study.mi.column(column)?.codes.as_deref()?;

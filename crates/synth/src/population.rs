@@ -139,10 +139,10 @@ pub(crate) fn build(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Result<Vec<Person>> {
     let mut seed: Vec<Vec<f64>> = free
         .iter()
         .map(|k| {
-            if months[*k].0 < ctx.study.periods.first_lockdown {
-                before.clone()
-            } else {
+            if ctx.study.periods.after_lockdown(months[*k].0) {
                 after.clone()
+            } else {
+                before.clone()
             }
         })
         .collect();

@@ -3,7 +3,11 @@
 //!
 //! A participant with data answers every option Y or N; one without has every option blank. The
 //! number of Y per option is exact; which participants say Y is a weighted sample, so options
-//! follow cohort, lot, period and earlier answers.
+//! follow cohort, lot, period and earlier answers. Where the report publishes an option's share
+//! by cohort, lot or period (Tables ), the option is chosen as an outcome is
+//! ([`crate::calibrate`]): the weights are a latent propensity, raked and selected so that every
+//! published share rounds as printed; moves that give everyone with data at least one answer
+//! never take a share outside its window.
 
 use std::collections::BTreeSet;
 
@@ -12,6 +16,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::alloc::{weighted_index, weighted_pick};
+use crate::calibrate::{self, Spec, Window};
 use crate::config::{QuestionCfg, Weights};
 use crate::person::{Ctx, Person};
 use crate::traits::{infeasible, split_recorded};
@@ -93,6 +98,13 @@ fn question(ctx: &mut Ctx, persons: &mut [Person], id: &str, rng: &mut ChaCha8Rn
     }
 
     let index = |code: &str| options.iter().position(|o| o == code);
+    for code in cfg.rates.keys() {
+        if index(code).is_none() {
+            return Err(ctx.config_err(format!("{what}: rates of unknown option `{code}`")));
+        }
+    }
+    // Windows of the published shares, by option: ensure_one may not move an answer out of one.
+    let mut guards: Vec<Vec<Window>> = (0..options.len()).map(|_| Vec::new()).collect();
     let mut grouped = BTreeSet::new();
     let empty = Weights::new();
     for g in &cfg.group {
@@ -105,16 +117,37 @@ fn question(ctx: &mut Ctx, persons: &mut [Person], id: &str, rng: &mut ChaCha8Rn
             })
             .collect::<Result<_>>()?;
         grouped.extend(idx.iter().copied());
-        let chosen = weighted_pick(rng, &recorded, g.participants, |i| {
-            ctx.weight(&persons[i], &g.weights)
-        })
-        .ok_or_else(|| {
-            infeasible(
+        let chosen = if g.rates.is_empty() {
+            weighted_pick(rng, &recorded, g.participants, |i| {
+                ctx.weight(&persons[i], &g.weights)
+            })
+            .ok_or_else(|| {
+                infeasible(
+                    ctx,
+                    &what,
+                    format!("too few for a group of {}", g.participants),
+                )
+            })?
+        } else {
+            let label = format!("{what} group {:?}", g.options);
+            calibrate::select(
                 ctx,
-                &what,
-                format!("too few for a group of {}", g.participants),
-            )
-        })?;
+                persons,
+                &Spec {
+                    what: &label,
+                    base: &recorded,
+                    pool: &recorded,
+                    total: Some(g.participants),
+                    rates: &g.rates,
+                    counts: &[],
+                    then: &[],
+                    cells: &[],
+                    fit: None,
+                },
+                |i| ctx.weight(&persons[i], &g.weights).ln(),
+                rng,
+            )?
+        };
         for i in chosen {
             let w: Vec<f64> = idx
                 .iter()
@@ -176,7 +209,7 @@ fn question(ctx: &mut Ctx, persons: &mut [Person], id: &str, rng: &mut ChaCha8Rn
             (f.clone(), fo)
         });
         let fw = cfg.followed_weight.unwrap_or(1.0);
-        let chosen = weighted_pick(rng, &recorded, k, |i| {
+        let propensity = |i: usize| {
             let p = &persons[i];
             let mut x = ctx.weight(p, w);
             if cfg.ensure_one && !p.answers[id].iter().any(|y| *y) {
@@ -188,14 +221,43 @@ fn question(ctx: &mut Ctx, persons: &mut [Person], id: &str, rng: &mut ChaCha8Rn
                 x *= fw;
             }
             x
-        })
-        .ok_or_else(|| {
-            infeasible(
+        };
+        let chosen = if let Some(rates) = cfg.rates.get(code) {
+            // Nobody with a zero weight can have the option, whatever the shares need.
+            let pool: Vec<usize> = recorded
+                .iter()
+                .copied()
+                .filter(|i| propensity(*i) > 0.0)
+                .collect();
+            let label = format!("{what} option `{code}`");
+            let chosen = calibrate::select(
                 ctx,
-                &what,
-                format!("cannot give `{code}` to {k} participants"),
-            )
-        })?;
+                persons,
+                &Spec {
+                    what: &label,
+                    base: &recorded,
+                    pool: &pool,
+                    total: Some(k),
+                    rates,
+                    counts: &[],
+                    then: &[],
+                    cells: &[],
+                    fit: None,
+                },
+                |i| propensity(i).ln(),
+                rng,
+            )?;
+            guards[o] = calibrate::windows(ctx, persons, &recorded, rates);
+            chosen
+        } else {
+            weighted_pick(rng, &recorded, k, propensity).ok_or_else(|| {
+                infeasible(
+                    ctx,
+                    &what,
+                    format!("cannot give `{code}` to {k} participants"),
+                )
+            })?
+        };
         for i in chosen {
             if let Some(a) = persons[i].answers.get_mut(id) {
                 a[o] = true;
@@ -208,13 +270,16 @@ fn question(ctx: &mut Ctx, persons: &mut [Person], id: &str, rng: &mut ChaCha8Rn
         let allowed = |p: &Person, o: usize| {
             ctx.weight(p, cfg.weights.get(&options[o]).unwrap_or(&empty)) > 0.0
         };
-        ensure_one(ctx, persons, id, &recorded, &grouped, allowed, &what, rng)?;
+        ensure_one(
+            ctx, persons, id, &recorded, &grouped, &guards, allowed, &what, rng,
+        )?;
     }
     Ok(())
 }
 
 /// Moves a Y from a participant with several to each participant with none, option counts
-/// unchanged. Grouped options are never moved (their participant count is exact).
+/// unchanged. Grouped options are never moved (their participant count is exact), nor is an
+/// option when the move would take one of its published shares (`guards`) outside its window.
 #[allow(clippy::too_many_arguments)]
 fn ensure_one(
     ctx: &Ctx,
@@ -222,6 +287,7 @@ fn ensure_one(
     id: &str,
     recorded: &[usize],
     grouped: &BTreeSet<usize>,
+    guards: &[Vec<Window>],
     allowed: impl Fn(&Person, usize) -> bool,
     what: &str,
     rng: &mut ChaCha8Rng,
@@ -230,6 +296,27 @@ fn ensure_one(
         .first()
         .map(|i| persons[*i].answers[id].len())
         .unwrap_or(0);
+    // Current count of each guarded window.
+    let mut held: Vec<Vec<usize>> = guards
+        .iter()
+        .enumerate()
+        .map(|(o, ws)| {
+            ws.iter()
+                .map(|w| {
+                    recorded
+                        .iter()
+                        .filter(|i| w.member[**i] && persons[**i].answers[id][o])
+                        .count()
+                })
+                .collect()
+        })
+        .collect();
+    let keeps_windows = |held: &[Vec<usize>], o: usize, from: usize, to: usize| {
+        guards[o].iter().zip(&held[o]).all(|(w, x)| {
+            let x = *x as i64 + i64::from(w.member[to]) - i64::from(w.member[from]);
+            x >= w.lo as i64 && x <= w.hi as i64
+        })
+    };
     let ys = |p: &Person| p.answers[id].iter().filter(|y| **y).count();
     let movable: Vec<usize> = (0..n_opts).filter(|o| !grouped.contains(o)).collect();
     // Donor lists per option, pruned lazily as donors run out of spare answers.
@@ -257,14 +344,35 @@ fn ensure_one(
         opts.shuffle(rng);
         let mut done = false;
         'options: for o in opts {
+            // Donors whose move would break a window stay for other recipients; a few random
+            // tries, then a scan, so a guarded option is not given up too early.
+            let mut tries = 0;
             while !donors[o].is_empty() {
-                let k = rng.random_range(0..donors[o].len());
+                let k = if tries < 8 {
+                    rng.random_range(0..donors[o].len())
+                } else {
+                    match donors[o].iter().position(|&d| {
+                        persons[d].answers[id][o]
+                            && ys(&persons[d]) >= 2
+                            && keeps_windows(&held, o, d, u)
+                    }) {
+                        Some(k) => k,
+                        None => break,
+                    }
+                };
+                tries += 1;
                 let d = donors[o][k];
                 if !(persons[d].answers[id][o] && ys(&persons[d]) >= 2) {
                     donors[o].swap_remove(k);
                     continue;
                 }
+                if !keeps_windows(&held, o, d, u) {
+                    continue;
+                }
                 donors[o].swap_remove(k);
+                for (w, x) in guards[o].iter().zip(held[o].iter_mut()) {
+                    *x = *x + usize::from(w.member[u]) - usize::from(w.member[d]);
+                }
                 if let Some(a) = persons[d].answers.get_mut(id) {
                     a[o] = false;
                 }
