@@ -48,9 +48,13 @@ pub struct SynthArgs {
     /// Seed of the generator; the same seed writes byte-identical files.
     #[arg(long, default_value_t = evalpipe_synth::DEFAULT_SEED)]
     pub seed: u64,
-    /// Folder to write the extracts to [default: data/twin].
+    /// Folder to write the final extract to [default: data/twin].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Folder to write the interim extract to [default: beside --out, its name + `-interim`,
+    /// e.g. data/twin-interim].
+    #[arg(long, value_name = "DIR")]
+    pub interim_out: Option<PathBuf>,
     /// Study configuration folder [default: pipeline].
     #[arg(long, value_name = "DIR")]
     pub pipeline: Option<PathBuf>,
@@ -78,20 +82,31 @@ pub fn synth(args: &SynthArgs, quiet: bool) -> Result<()> {
     let twin_path = pipeline.join("twin.toml");
     let twin = evalpipe_synth::load_twin_config(&twin_path)
         .with_context(|| format!("loading the twin calibration {}", twin_path.display()))?;
+    let interim_out = args.interim_out.clone().unwrap_or_else(|| {
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "twin".to_string());
+        out.with_file_name(format!("{name}-interim"))
+    });
     let opts = evalpipe_synth::SynthOptions {
         seed: args.seed,
         out: out.clone(),
+        interim_out: Some(interim_out.clone()),
     };
     let summary =
         evalpipe_synth::generate(&study, &twin, &opts).context("synth: generating the twin")?;
     say.line(format!(
-        "synth: {} participants and {} claims in {} files (seed {})",
+        "synth: final extract {} participants and {} claims, interim extract {} and {}; {} files (seed {})",
         summary.participants,
         summary.claims,
+        summary.interim.map_or(0, |x| x.0),
+        summary.interim.map_or(0, |x| x.1),
         summary.files.len(),
         args.seed
     ));
     println!("{}", out.display());
+    println!("{}", interim_out.display());
     Ok(())
 }
 

@@ -250,8 +250,12 @@ pub(crate) struct Marker {
     pub generator_version: String,
     pub seed: u64,
     pub calibration: String,
+    /// Which of the twin's extracts this folder is (`final` or `interim`).
+    pub extract: String,
     pub extract_date: String,
     pub mi_participants: usize,
+    /// MI rows carrying an error the validation rejects (interim provider errors).
+    pub mi_rows_planted_with_errors: usize,
     pub claims_only_participants: usize,
     pub claims: usize,
     pub files: Vec<String>,
