@@ -52,6 +52,8 @@ struct Cell {
     /// outcome, … (e.g. job outcome rates of the cell's embedded participants, then 13-week
     /// sustainment of its job starters): the count must be a base they can all be printed of.
     then: Vec<f64>,
+    /// A score-equation window: the polish may leave it (its model is judged directly).
+    model: bool,
 }
 
 /// Whether `x` participants are a base of which the chain of rates `then` can be printed: the
@@ -88,6 +90,270 @@ impl Cell {
     }
 }
 
+/// A published cell as a guard on later moves: who is in it and the counts it may hold.
+pub(crate) struct Window {
+    /// By index into `persons`.
+    pub member: Vec<bool>,
+    pub lo: usize,
+    pub hi: usize,
+}
+
+/// The windows of the published rates `rates` over the participants `base` (indices into
+/// `persons`), for code that moves answers after [`select`] and must not undo it.
+pub(crate) fn windows(ctx: &Ctx, persons: &[Person], base: &[usize], rates: &Rates) -> Vec<Window> {
+    let mut out = Vec::new();
+    for (dim, by_value) in rates {
+        for (value, rate) in by_value {
+            let mut member = vec![false; persons.len()];
+            let mut n = 0;
+            for &i in base {
+                if ctx.recorded_dim(&persons[i], dim).as_deref() == Some(value) {
+                    member[i] = true;
+                    n += 1;
+                }
+            }
+            let (lo, hi) = match rate {
+                Rate::Exactly(pct) => window(*pct, n),
+                Rate::Within([a, b]) => (window(*a, n).0, window(*b, n).1),
+            };
+            out.push(Window { member, lo, hi });
+        }
+    }
+    out
+}
+
+/// A count window over any set of participants: a model's score equation
+/// ([`model_cells`]).
+pub(crate) struct CellTarget {
+    pub label: String,
+    /// Indices into `persons`; only those in the pool can be selected.
+    pub persons: Vec<usize>,
+    pub lo: usize,
+    pub hi: usize,
+    /// The expected count raking aims at.
+    pub target: f64,
+}
+
+/// The score equations of a logistic regression, as count windows.
+///
+/// A logistic model's maximum-likelihood estimate β̂ solves `Σ_i x_i (y_i − σ(x_i β̂)) = 0`: for
+/// the intercept and every dummy `d`, the number of outcomes among the sample members with
+/// `x_d = 1` equals their expected number under the fitted model. So an outcome chosen to make
+/// those counts equal (to within `tolerance`) the expected counts at the *published* odds ratios
+/// (dimension → value → odds ratio against the values not listed, the intercept fitted to
+/// `events` outcomes in the sample) makes the refitted model return the published odds ratios,
+/// whatever else the selection has to meet. The equations do not depend on which level of a
+/// factor is the reference, so any level may be named. The published terms get a tight window,
+/// the model's other terms and its intercept a looser one. Dimensions are read as recorded
+/// ([`Ctx::recorded_dim`]), as the pipeline's model frame reads them.
+pub(crate) fn model_cells(
+    ctx: &Ctx,
+    persons: &[Person],
+    what: &str,
+    sample: &[usize],
+    target: &crate::config::ModelTargetCfg,
+) -> Result<(Vec<CellTarget>, ModelFit)> {
+    let events = target.events;
+    let mut odds = target.odds_ratios.clone();
+    for (dim, by) in &target.other_odds_ratios {
+        for (v, or) in by {
+            if odds.get(dim).is_some_and(|b| b.contains_key(v)) {
+                return Err(ctx.config_err(format!(
+                    "{what}: {dim} = {v} is in both odds_ratios and other_odds_ratios"
+                )));
+            }
+            odds.entry(dim.clone()).or_default().insert(v.clone(), *or);
+        }
+    }
+    let tolerance_of = |dim: &str, v: &str| {
+        if target.odds_ratios.get(dim).is_some_and(|b| b.contains_key(v)) {
+            target.tolerance
+        } else {
+            target.other_tolerance
+        }
+    };
+    if events > sample.len() {
+        return Err(infeasible(
+            ctx,
+            what,
+            format!("{events} events in a model sample of {}", sample.len()),
+        ));
+    }
+    let value = |i: usize, dim: &str| ctx.recorded_dim(&persons[i], dim);
+    let linear: Vec<f64> = sample
+        .iter()
+        .map(|&i| {
+            odds.iter()
+                .filter_map(|(dim, by)| value(i, dim).and_then(|v| by.get(&v)).map(|or| or.ln()))
+                .sum()
+        })
+        .collect();
+    // The intercept: Σ σ(α + s_i) = events, by bisection (the sum is increasing in α).
+    let expected = |a: f64| linear.iter().map(|s| sigmoid(a + s)).sum::<f64>();
+    let (mut lo, mut hi) = (-30.0f64, 30.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if expected(mid) < events as f64 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let alpha = 0.5 * (lo + hi);
+    // The design at the target: intercept, then one dummy per named (dimension, value).
+    let terms: Vec<(&String, &String, f64)> = odds
+        .iter()
+        .flat_map(|(dim, by)| by.iter().map(move |(v, or)| (dim, v, *or)))
+        .collect();
+    let mut beta = vec![alpha];
+    beta.extend(terms.iter().map(|t| t.2.ln()));
+    let published: Vec<usize> = terms
+        .iter()
+        .enumerate()
+        .filter(|(_, (dim, v, _))| target.odds_ratios.get(*dim).is_some_and(|b| b.contains_key(*v)))
+        .map(|(j, _)| j + 1)
+        .collect();
+    let rows: BTreeMap<usize, Vec<f64>> = sample
+        .iter()
+        .map(|&i| {
+            let mut x = vec![1.0];
+            x.extend(terms.iter().map(|(dim, v, _)| {
+                f64::from(u8::from(value(i, dim).as_deref() == Some(v.as_str())))
+            }));
+            (i, x)
+        })
+        .collect();
+    let fit = ModelFit::at(rows, beta, published).map_err(|m| infeasible(ctx, what, m))?;
+    // The intercept's equation: the outcomes in the sample, as near `events` as the others.
+    let mut cells = vec![CellTarget {
+        label: format!("{what} model sample ({events} events)"),
+        persons: sample.to_vec(),
+        lo: events.saturating_sub(target.other_tolerance),
+        hi: events + target.other_tolerance,
+        target: events as f64,
+    }];
+    for (dim, by) in &odds {
+        for (v, or) in by {
+            let tolerance = tolerance_of(dim, v);
+            let members: Vec<(usize, f64)> = sample
+                .iter()
+                .zip(&linear)
+                .filter(|(i, _)| value(**i, dim).as_deref() == Some(v.as_str()))
+                .map(|(i, s)| (*i, sigmoid(alpha + s)))
+                .collect();
+            if members.is_empty() {
+                return Err(infeasible(
+                    ctx,
+                    what,
+                    format!("no member of the model sample has {dim} = {v}"),
+                ));
+            }
+            let t: f64 = members.iter().map(|m| m.1).sum();
+            let centre = t.round() as usize;
+            cells.push(CellTarget {
+                label: format!("{what} model: {dim} = {v} (odds ratio {or}: {t:.1} expected)"),
+                persons: members.iter().map(|m| m.0).collect(),
+                lo: centre.saturating_sub(tolerance),
+                hi: centre + tolerance,
+                target: t,
+            });
+        }
+    }
+    Ok((cells, fit))
+}
+
+/// A regression an outcome is chosen to refit to, linearised at its target coefficients β*:
+/// for outcomes `y` the maximum-likelihood estimate is, to first order, `β* + I⁻¹ X'(y − p*)`
+/// (one Newton step from β*, `I` the information at β*). Once the selection meets every
+/// published cell, [`select`] exchanges participants where that moves the published terms'
+/// estimates nearer their targets and keeps every other cell as it is: the score-equation
+/// windows get the estimates near, this makes them exact to well within the printed decimal.
+pub(crate) struct ModelFit {
+    /// Design rows (intercept first) of the sample members, by index into `persons`.
+    rows: BTreeMap<usize, Vec<f64>>,
+    beta: Vec<f64>,
+    /// Positions in `beta` of the published terms.
+    published: Vec<usize>,
+    /// I⁻¹ at β*.
+    inverse: ndarray::Array2<f64>,
+}
+
+impl ModelFit {
+    fn at(
+        rows: BTreeMap<usize, Vec<f64>>,
+        beta: Vec<f64>,
+        published: Vec<usize>,
+    ) -> std::result::Result<ModelFit, String> {
+        use linfa_linalg::cholesky::Cholesky;
+        use linfa_linalg::triangular::{SolveTriangularInplace, UPLO};
+        let d = beta.len();
+        let mut info = ndarray::Array2::<f64>::zeros((d, d));
+        for x in rows.values() {
+            let p = sigmoid(dot(x, &beta));
+            let w = p * (1.0 - p);
+            for a in 0..d {
+                for b in 0..d {
+                    info[[a, b]] += w * x[a] * x[b];
+                }
+            }
+        }
+        let l = info
+            .cholesky()
+            .map_err(|e| format!("the model's information at the target is singular: {e}"))?;
+        let mut inverse = ndarray::Array2::eye(d);
+        l.solve_triangular_inplace(&mut inverse, UPLO::Lower)
+            .map_err(|e| format!("triangular solve: {e}"))?;
+        l.t()
+            .solve_triangular_inplace(&mut inverse, UPLO::Upper)
+            .map_err(|e| format!("triangular solve: {e}"))?;
+        Ok(ModelFit {
+            rows,
+            beta,
+            published,
+            inverse,
+        })
+    }
+
+    /// I⁻¹ x, for a sample member; `None` outside the sample.
+    fn direction(&self, person: usize) -> Option<Vec<f64>> {
+        let x = self.rows.get(&person)?;
+        Some(
+            (0..self.beta.len())
+                .map(|a| (0..x.len()).map(|b| self.inverse[[a, b]] * x[b]).sum())
+                .collect(),
+        )
+    }
+
+    /// The linearised estimate's distance from the target, Δβ = I⁻¹ X'(y − p*), for outcomes
+    /// `y` (who is selected).
+    fn shift(&self, selected: impl Fn(usize) -> bool) -> Vec<f64> {
+        let d = self.beta.len();
+        let mut g = vec![0.0; d];
+        for (&i, x) in &self.rows {
+            let r = f64::from(u8::from(selected(i))) - sigmoid(dot(x, &self.beta));
+            for (gj, xj) in g.iter_mut().zip(x) {
+                *gj += r * xj;
+            }
+        }
+        (0..d)
+            .map(|a| (0..d).map(|b| self.inverse[[a, b]] * g[b]).sum())
+            .collect()
+    }
+
+    /// How far the published odds ratios are from their targets: the sum of squared changes of
+    /// the odds ratios (≈ OR·Δβ), so that every term is judged on the scale it is printed on.
+    fn loss(&self, shift: &[f64]) -> f64 {
+        self.published
+            .iter()
+            .map(|&j| (self.beta[j].exp() * shift[j]).powi(2))
+            .sum()
+    }
+}
+
+fn dot(x: &[f64], beta: &[f64]) -> f64 {
+    x.iter().zip(beta).map(|(a, b)| a * b).sum()
+}
+
 /// An exact count over the candidates with `dim` = `value`.
 pub(crate) struct CountTarget<'a> {
     pub dim: &'a str,
@@ -112,6 +378,10 @@ pub(crate) struct Spec<'a> {
     /// Rates published of the selected participants by the same dimensions (the next outcome's
     /// rates, then the one after): each such cell's count must be a base they can be printed of.
     pub then: &'a [&'a Rates],
+    /// Further count windows (a model's score equations).
+    pub cells: &'a [CellTarget],
+    /// The regression those windows are the score equations of, polished at the end.
+    pub fit: Option<&'a ModelFit>,
 }
 
 /// The rates of `dim` = `value` along a chain of later outcomes, up to the first that does not
@@ -215,6 +485,7 @@ pub(crate) fn select(
                 hi,
                 target,
                 then: chain(spec.then, dim, value),
+                model: false,
             });
         }
     }
@@ -246,6 +517,7 @@ pub(crate) fn select(
             target: f64::NAN,
             then,
             members,
+            model: false,
         });
     }
     for t in spec.counts {
@@ -268,6 +540,42 @@ pub(crate) fn select(
             hi: t.count,
             target: t.count as f64,
             then: Vec::new(),
+            model: false,
+        });
+    }
+    let mut position = vec![usize::MAX; persons.len()];
+    for (k, &i) in pool.iter().enumerate() {
+        position[i] = k;
+    }
+    for t in spec.cells {
+        let members: Vec<usize> = t
+            .persons
+            .iter()
+            .map(|i| position[*i])
+            .filter(|k| *k != usize::MAX)
+            .collect();
+        if t.lo > members.len() {
+            return Err(infeasible(
+                ctx,
+                spec.what,
+                format!(
+                    "{}: needs {}–{} but only {} may reach the outcome",
+                    t.label,
+                    t.lo,
+                    t.hi,
+                    members.len()
+                ),
+            ));
+        }
+        cells.push(Cell {
+            label: t.label.clone(),
+            base: t.persons.len(),
+            hi: t.hi.min(members.len()),
+            members,
+            lo: t.lo,
+            target: t.target,
+            then: Vec::new(),
+            model: true,
         });
     }
     if let Some(k) = spec.total {
@@ -286,6 +594,7 @@ pub(crate) fn select(
             hi: k,
             target: k as f64,
             then: Vec::new(),
+            model: false,
         });
     }
     let mut cells_of: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -448,6 +757,9 @@ pub(crate) fn select(
             .map(|(c, x)| format!("{}: {x} of {}, not {}–{}", c.label, c.base, c.lo, c.hi))
             .collect();
         if misses.is_empty() {
+            if let Some(fit) = spec.fit {
+                polish(fit, pool, &cells, &cells_of, &key, &mut chosen, &mut count);
+            }
             return Ok((0..n).filter(|k| chosen[*k]).map(|k| pool[k]).collect());
         }
         last = misses;
@@ -460,6 +772,118 @@ pub(crate) fn select(
             last.join("; ")
         ),
     ))
+}
+
+/// Exchanges one selected and one unselected candidate at a time, the exchange that brings the
+/// published estimates of `fit` nearest their targets, as long as that improves them and every
+/// cell that is not a score-equation window stays allowed.
+fn polish(
+    fit: &ModelFit,
+    pool: &[usize],
+    cells: &[Cell],
+    cells_of: &[Vec<usize>],
+    key: &[f64],
+    chosen: &mut [bool],
+    count: &mut [i64],
+) {
+    const SHORTLIST: usize = 60;
+    let n = pool.len();
+    let directions: Vec<Option<Vec<f64>>> = pool.iter().map(|i| fit.direction(*i)).collect();
+    let mut shift = {
+        let mut selected = vec![false; fit.rows.keys().max().map_or(0, |m| m + 1)];
+        for k in 0..n {
+            if chosen[k] && pool[k] < selected.len() {
+                selected[pool[k]] = true;
+            }
+        }
+        fit.shift(|i| selected.get(i).copied().unwrap_or(false))
+    };
+    let mut loss = fit.loss(&shift);
+    let zero = vec![0.0; shift.len()];
+    let keeps = |count: &[i64], add: Option<usize>, remove: Option<usize>| {
+        let mut change: BTreeMap<usize, i64> = BTreeMap::new();
+        for &c in add.map_or(&[][..], |a| &cells_of[a][..]) {
+            *change.entry(c).or_default() += 1;
+        }
+        for &c in remove.map_or(&[][..], |r| &cells_of[r][..]) {
+            *change.entry(c).or_default() -= 1;
+        }
+        change
+            .iter()
+            .all(|(c, d)| *d == 0 || cells[*c].model || cells[*c].allowed(count[*c] + d))
+    };
+    for _ in 0..5_000 {
+        // First-order gain of each candidate's move, to shortlist.
+        let gain = |k: usize, sign: f64| -> f64 {
+            directions[k].as_ref().map_or(0.0, |u| {
+                fit.published
+                    .iter()
+                    .map(|&j| {
+                        let s = fit.beta[j].exp().powi(2);
+                        s * ((shift[j] + sign * u[j]).powi(2) - shift[j].powi(2))
+                    })
+                    .sum()
+            })
+        };
+        let mut outs: Vec<(f64, f64, usize)> = (0..n)
+            .filter(|k| chosen[*k])
+            .map(|k| (gain(k, -1.0), key[k], k))
+            .collect();
+        let mut ins: Vec<(f64, f64, usize)> = (0..n)
+            .filter(|k| !chosen[*k])
+            .map(|k| (gain(k, 1.0), -key[k], k))
+            .collect();
+        let by = |a: &(f64, f64, usize), b: &(f64, f64, usize)| {
+            a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2))
+        };
+        outs.sort_by(by);
+        ins.sort_by(by);
+        // The most useful moves, and as partners also participants outside the sample (whose
+        // move changes no estimate and so can balance a cell).
+        let shortlist = |list: &[(f64, f64, usize)]| -> Vec<usize> {
+            let mut out: Vec<usize> = list.iter().take(SHORTLIST).map(|x| x.2).collect();
+            out.extend(
+                list.iter()
+                    .filter(|x| directions[x.2].is_none())
+                    .take(SHORTLIST)
+                    .map(|x| x.2),
+            );
+            out
+        };
+        let (outs, ins) = (shortlist(&outs), shortlist(&ins));
+        let mut best: Option<(f64, usize, usize)> = None;
+        for &r in &outs {
+            for &a in &ins {
+                let ur = directions[r].as_ref().unwrap_or(&zero);
+                let ua = directions[a].as_ref().unwrap_or(&zero);
+                let next: Vec<f64> = (0..shift.len()).map(|j| shift[j] - ur[j] + ua[j]).collect();
+                let l = fit.loss(&next);
+                if l < loss - 1e-12
+                    && best.is_none_or(|b| l < b.0)
+                    && keeps(count, Some(a), Some(r))
+                {
+                    best = Some((l, r, a));
+                }
+            }
+        }
+        let Some((l, r, a)) = best else {
+            break;
+        };
+        let ur = directions[r].clone().unwrap_or_else(|| zero.clone());
+        let ua = directions[a].clone().unwrap_or_else(|| zero.clone());
+        for j in 0..shift.len() {
+            shift[j] += ua[j] - ur[j];
+        }
+        loss = l;
+        chosen[r] = false;
+        chosen[a] = true;
+        for &c in &cells_of[r] {
+            count[c] -= 1;
+        }
+        for &c in &cells_of[a] {
+            count[c] += 1;
+        }
+    }
 }
 
 #[cfg(test)]

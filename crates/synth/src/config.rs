@@ -58,6 +58,30 @@ pub(crate) struct TwinFile {
     pub progression: ProgressionCfg,
     pub identity: IdentityCfg,
     pub claims: ClaimsCfg,
+    pub interim: InterimCfg,
+}
+
+/// The interim extract: the same synthetic people as the provider tool held them at an earlier
+/// date ([`crate::interim`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InterimCfg {
+    /// The extract's date; nothing after it is known to the interim files.
+    #[serde(deserialize_with = "date")]
+    pub extract_date: NaiveDate,
+    /// Participants in the interim MI, without a validation error, registered in the months of
+    /// study.toml's monthly figures up to the extract date (Figure 4-2's N), exact.
+    pub monthly_participants: usize,
+    /// Records not yet entered at the interim date come from this many months before it…
+    pub late_entry_months: u32,
+    /// …the more recent the likelier: the chance halves every this many days back.
+    pub late_entry_half_life_days: f64,
+    /// Records whose interim version differs from the final one (a provider correction between
+    /// the extracts), by kind, among records of the same recent months.
+    pub corrections: BTreeMap<String, usize>,
+    /// Validated claims submitted this many days or fewer before the interim date were still
+    /// queried then.
+    pub pending_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -232,6 +256,11 @@ pub(crate) struct QuestionCfg {
     /// Lots whose files leave this question blank (the values still exist for the model).
     #[serde(default)]
     pub not_recorded_lots: Vec<String>,
+    /// Published shares of an option by cohort, lot or period (option → dimension → value →
+    /// whole per cent of the participants of that group with data): the option's count stays
+    /// exact and every such share rounds as printed ([`crate::calibrate`]).
+    #[serde(default)]
+    pub rates: BTreeMap<String, Rates>,
 }
 
 /// Options counted together: exactly `participants` have at least one of them.
@@ -243,6 +272,9 @@ pub(crate) struct OptionGroupCfg {
     pub second_option_share: f64,
     #[serde(default)]
     pub weights: Weights,
+    /// Published shares of the group by cohort, lot or period, as an option's `rates`.
+    #[serde(default)]
+    pub rates: Rates,
 }
 
 /// Published outcome rates: a dimension (see `twin.toml`), then its recorded value, then the
@@ -299,6 +331,23 @@ pub(crate) struct EmbeddingCfg {
     pub weights_in_work: Weights,
 }
 
+/// A published regression an outcome is chosen to refit to: its odds ratios by recorded
+/// dimension and value, the outcomes in its complete-case sample, and how far each score
+/// equation's count may be from its expected value ([`crate::calibrate::model_cells`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ModelTargetCfg {
+    /// The published odds ratios: their equations hold within `tolerance`.
+    pub odds_ratios: Weights,
+    pub tolerance: usize,
+    /// The model's other terms (the report names them not significant; synthetic values) and
+    /// its intercept (`events`): within `other_tolerance`, which leaves the selection room.
+    #[serde(default)]
+    pub other_odds_ratios: Weights,
+    pub events: usize,
+    pub other_tolerance: usize,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct JobStartCfg {
@@ -308,6 +357,8 @@ pub(crate) struct JobStartCfg {
     pub in_complete_sample: usize,
     /// Published job outcome rates of embedded out-of-work participants.
     pub rates: Rates,
+    /// Table A-24, refitted on the twin.
+    pub model: ModelTargetCfg,
     pub exposure_days: f64,
     pub delay_gamma: [f64; 2],
     pub odds_ratios: Weights,
@@ -331,6 +382,8 @@ pub(crate) struct DeferralCfg {
 pub(crate) struct SustainmentCfg {
     /// Published 13-week sustainment rates of out-of-work job starters.
     pub rates_13: Rates,
+    /// Table A-31, refitted on the twin.
+    pub model_13: ModelTargetCfg,
     pub share_26_of_13: f64,
     pub share_52_of_26: f64,
     pub jitter_days: [i64; 2],
@@ -344,8 +397,13 @@ pub(crate) struct ProgressionCfg {
     pub participants: usize,
     /// Published in-work progression rates of the embedded in-work cohort.
     pub rates: Rates,
+    /// Table A-39, refitted on the twin.
+    pub model: ModelTargetCfg,
     /// Progressions of the in-work cohort with the employer recorded, by code, exact.
     pub employer_in_work: BTreeMap<String, usize>,
+    /// Lots whose providers record only this code (code → lots).
+    #[serde(default)]
+    pub employer_only_lots: BTreeMap<String, Vec<String>>,
     pub share_of_sustained_out_of_work: f64,
     pub days_after_embedding: [i64; 2],
     pub days_after_job_start: [i64; 2],

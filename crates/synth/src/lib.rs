@@ -11,8 +11,9 @@
 //! milestone claim, with exactly the validated counts of Figure 2-1 (4,019 registrations … 458
 //! progressions), matching the MI where the person is in it. Every count the report publishes is
 //! hit exactly, every published percentage rounds to the printed whole per cent, and a run of the
-//! pipeline on the twin refits the report's three regressions (Tables) close to
-//! the published odds ratios; everything it does not publish is a documented synthetic choice.
+//! pipeline on the twin refits the report's three regressions (Tables) to the
+//! published odds ratios; everything it does not publish is a documented synthetic choice. Beside
+//! it, the interim extract (`interim.rs`): the same people as an earlier refresh.
 //! All numbers live in `pipeline/twin.toml`, each with the report section it comes from; none is
 //! written in this crate.
 //!
@@ -40,12 +41,17 @@
 //!    latent order (the regression structure) decides everything the margins leave free. A cell
 //!    whose selected members are the base of a later published rate (the job starters of a
 //!    group are the base of its 13-week rate) only takes counts that rate can be printed of.
-//! 4. *Odds ratios tuned by refitting.* The propensity coefficients that the raking leaves in
-//!    force (qualification, completed actions, provider group in the job model; age and skills
-//!    matching for 13 weeks) and the embedding odds (the models are fitted on every member of a
-//!    cohort, embedded or not, while the rates are of the embedded only) were tuned by running
-//!    the pipeline on the twin and moving each one by the log-ratio of the published to the
-//!    refitted odds ratio until they agree at one decimal place; `twin.toml` keeps the result.
+//! 4. *The regressions' score equations* (`calibrate::model_cells`). A logistic model's
+//!    estimate solves `Σ x_i (y_i − p_i) = 0`: for every dummy of Tables,
+//!    the outcomes among the sample members with it equal their expected number under the
+//!    fitted model. So each model's complete-case sample gets one more cell per dummy, whose
+//!    window is the expected count at the *published* odds ratios (`[job_start.model]` and its
+//!    siblings; the terms the report does not name get synthetic odds ratios near 1 and a wider
+//!    window), and once every cell is met, a polish exchanges participants, keeping every
+//!    published rate in its window, while that brings the linearised estimate (one Newton step
+//!    from the target, `ModelFit`) nearer the published odds ratios. The pipeline's refit then
+//!    returns them to well within the printed decimal, with the published terms significant and
+//!    the others not, by construction rather than by tuning.
 //!
 //! Claims never give an MI participant an outcome the MI lacks (shortfalls are made up by
 //! claims-only participants, the MI being a sample), so the pipeline's MI-with-claims outcomes are
@@ -78,6 +84,7 @@
 //! let opts = evalpipe_synth::SynthOptions {
 //!     seed: evalpipe_synth::DEFAULT_SEED,
 //!     out: "data/twin".into(),
+//!     interim_out: Some("data/twin-interim".into()),
 //! };
 //! let summary = evalpipe_synth::generate(&study, &twin, &opts).unwrap();
 //! assert_eq!(summary.participants, 3966);
@@ -90,6 +97,7 @@ mod claims;
 mod complete;
 mod config;
 mod identity;
+mod interim;
 mod names;
 mod outcomes;
 mod person;
@@ -105,6 +113,8 @@ use rand_chacha::ChaCha8Rng;
 
 use evalpipe_study::Study;
 
+use crate::person::Person;
+
 pub use config::{TwinConfig, load_twin_config};
 
 /// Seed of the embedded twin in `data/twin/`: the MI extract date of the final report
@@ -119,6 +129,8 @@ pub struct SynthOptions {
     /// Folder to write into (created if missing; files of the same names are overwritten,
     /// nothing else is touched).
     pub out: PathBuf,
+    /// Folder to write the interim extract into (`[interim]` of `twin.toml`), if any.
+    pub interim_out: Option<PathBuf>,
 }
 
 /// What [`generate`] wrote.
@@ -130,6 +142,8 @@ pub struct SynthSummary {
     pub participants: usize,
     /// Rows in the claims file (validated or not).
     pub claims: usize,
+    /// Participants and claims rows of the interim extract, when one was written.
+    pub interim: Option<(usize, usize)>,
 }
 
 /// Errors of the twin generator. `Config` and `Infeasible` are the user's to fix in
@@ -229,23 +243,98 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
     identity::generate(&ctx, &mut persons, seed)?;
     let claims = claims::build(&ctx, &persons, seed)?;
 
-    std::fs::create_dir_all(&opts.out).map_err(|source| Error::Write {
-        path: opts.out.clone(),
+    let mut files = write_extract(
+        &ctx,
+        &Extract {
+            persons: &persons,
+            entered: &|i| i < n_mi,
+            claims_persons: &persons,
+            claims: &claims,
+            date: cfg.twin.extract_date,
+            name: "final",
+            claims_only_participants: n_claims_only,
+            rejected_rows: 0,
+        },
+        seed,
+        &twin.path,
+        &opts.out,
+    )?;
+    let participants = files.1;
+    let mut written = std::mem::take(&mut files.0);
+    let mut interim_counts = None;
+    if let Some(out) = &opts.interim_out {
+        let interim = interim::derive(&ctx, &persons, n_mi, &claims, seed)?;
+        let (more, n) = write_extract(
+            &ctx,
+            &Extract {
+                persons: &interim.persons,
+                entered: &|i| interim.entered[i],
+                claims_persons: &persons,
+                claims: &interim.claims,
+                date: cfg.interim.extract_date,
+                name: "interim",
+                claims_only_participants: n_claims_only,
+                rejected_rows: interim.rejected_rows,
+            },
+            seed,
+            &twin.path,
+            out,
+        )?;
+        written.extend(more);
+        interim_counts = Some((n, interim.claims.len()));
+    }
+    Ok(SynthSummary {
+        files: written,
+        participants,
+        claims: claims.len(),
+        interim: interim_counts,
+    })
+}
+
+/// One extract to write: the MI rows of the participants `entered`, the claims (whose rows read
+/// `claims_persons`: the commissioner's extract does not share the MI's errors).
+struct Extract<'a> {
+    persons: &'a [Person],
+    entered: &'a dyn Fn(usize) -> bool,
+    claims_persons: &'a [Person],
+    claims: &'a [claims::Claim],
+    date: chrono::NaiveDate,
+    name: &'a str,
+    claims_only_participants: usize,
+    rejected_rows: usize,
+}
+
+/// Writes an extract into `out`: the MI file of every lot, the claims file and the marker.
+/// Returns the files and the MI participants written.
+fn write_extract(
+    ctx: &person::Ctx,
+    x: &Extract,
+    seed: u64,
+    calibration: &std::path::Path,
+    out: &std::path::Path,
+) -> Result<(Vec<PathBuf>, usize)> {
+    let (study, cfg) = (ctx.study, ctx.cfg);
+    std::fs::create_dir_all(out).map_err(|source| Error::Write {
+        path: out.to_path_buf(),
         source,
     })?;
-    let stamp = cfg.twin.extract_date.format("%Y%m%d").to_string();
+    let stamp = x.date.format("%Y%m%d").to_string();
     let mut files = Vec::new();
     let header = study.mi.expected_columns(&study.codes);
     let mi_format = &study.mi.dataset.date_format;
+    let mut participants = 0;
     for (l, lot) in ctx.lot_codes.iter().enumerate() {
-        let rows = persons[..n_mi]
+        let rows = x
+            .persons
             .iter()
-            .filter(|p| p.lot == l)
-            .map(|p| write::mi_row(&ctx, p, &header))
+            .enumerate()
+            .filter(|(i, p)| p.lot == l && (x.entered)(*i))
+            .map(|(_, p)| write::mi_row(ctx, p, &header))
             .collect::<Result<Vec<_>>>()?;
+        participants += rows.len();
         let base = format!("{}_{lot}_{stamp}", study.mi.dataset.file_prefix);
         if cfg.twin.xlsx_lots.contains(lot) {
-            let path = write::join(&opts.out, &format!("{base}.xlsx"));
+            let path = write::join(out, &format!("{base}.xlsx"));
             let sheet = study
                 .mi
                 .dataset
@@ -262,19 +351,20 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
             )?;
             files.push(path);
         } else {
-            let path = write::join(&opts.out, &format!("{base}.csv"));
+            let path = write::join(out, &format!("{base}.csv"));
             let bom = cfg.twin.csv_bom_lots.contains(lot);
             write::csv(&path, &header, &rows, mi_format, bom)?;
             files.push(path);
         }
     }
     let claims_header = study.claims.expected_columns(&study.codes);
-    let rows = claims
+    let rows = x
+        .claims
         .iter()
-        .map(|c| write::claim_row(&ctx, &persons, c, &claims_header))
+        .map(|c| write::claim_row(ctx, x.claims_persons, c, &claims_header))
         .collect::<Result<Vec<_>>>()?;
     let path = write::join(
-        &opts.out,
+        out,
         &format!("{}_{stamp}.csv", study.claims.dataset.file_prefix),
     );
     write::csv(
@@ -286,27 +376,25 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
     )?;
     files.push(path);
 
-    let marker_path = write::join(&opts.out, evalpipe_study::SYNTHETIC_MARKER);
+    let marker_path = write::join(out, evalpipe_study::SYNTHETIC_MARKER);
     let marker = write::Marker {
         synthetic: true,
         statement: cfg.twin.statement.clone(),
         generator: env!("CARGO_PKG_NAME").to_string(),
         generator_version: env!("CARGO_PKG_VERSION").to_string(),
         seed,
-        calibration: write::name_of(&twin.path),
-        extract_date: cfg.twin.extract_date.to_string(),
-        mi_participants: n_mi,
-        claims_only_participants: n_claims_only,
-        claims: claims.len(),
+        calibration: write::name_of(calibration),
+        extract: x.name.to_string(),
+        extract_date: x.date.to_string(),
+        mi_participants: participants,
+        mi_rows_planted_with_errors: x.rejected_rows,
+        claims_only_participants: x.claims_only_participants,
+        claims: x.claims.len(),
         files: files.iter().map(|f| write::name_of(f)).collect(),
     };
     write::marker(&marker_path, &marker)?;
     files.push(marker_path);
-    Ok(SynthSummary {
-        files,
-        participants: n_mi,
-        claims: claims.len(),
-    })
+    Ok((files, participants))
 }
 
 /// Cross-checks the calibration against the study before anything is generated.
@@ -315,6 +403,13 @@ fn check(ctx: &person::Ctx) -> Result<()> {
     for code in cfg.lots.keys().chain(cfg.cohort_share_by_lot.keys()) {
         if !ctx.lot_codes.contains(code) {
             return Err(ctx.config_err(format!("lot `{code}` is not a lot of study.toml")));
+        }
+    }
+    for code in cfg.progression.employer_only_lots.values().flatten() {
+        if !ctx.lot_codes.contains(code) {
+            return Err(ctx.config_err(format!(
+                "[progression] employer_only_lots names unknown lot `{code}`"
+            )));
         }
     }
     for code in cfg.twin.xlsx_lots.iter().chain(&cfg.twin.csv_bom_lots) {

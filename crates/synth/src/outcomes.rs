@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, Poisson};
 
 use crate::alloc::{weighted_index, weighted_pick};
-use crate::calibrate::{CountTarget, Spec, logistic, select};
+use crate::calibrate::{model_cells, CountTarget, Spec, logistic, select};
 use crate::config::Weights;
 use crate::person::{Ctx, Person};
 use crate::traits::infeasible;
@@ -154,6 +154,8 @@ fn embedding(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<
             rates: &empty,
             counts: &counts,
             then: &then,
+            cells: &[],
+            fit: None,
         };
         let weights = if out_of_work {
             &cfg.weights
@@ -204,6 +206,18 @@ fn job_starts(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result
         value: "Y",
         count: cfg.in_complete_sample,
     }];
+    // Table A-24's sample: every out-of-work participant of the models' samples with every
+    // covariate recorded, embedded or not.
+    let sample: Vec<usize> = (0..persons.len())
+        .filter(|i| persons[*i].must_record && ctx.out_of_work(&persons[*i]))
+        .collect();
+    let (model, fit) = model_cells(
+        ctx,
+        persons,
+        "[job_start.model]",
+        &sample,
+        &cfg.model,
+    )?;
     let spec = Spec {
         what: "[job_start]",
         base: &pool,
@@ -212,6 +226,8 @@ fn job_starts(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result
         rates: &cfg.rates,
         counts: &counts,
         then: &[&ctx.cfg.sustainment.rates_13],
+        cells: &model,
+        fit: Some(&fit),
     };
     let chosen = select(
         ctx,
@@ -279,6 +295,19 @@ fn sustainment(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         let chosen = if k == 0 {
             // 13 weeks: the published rates are of every job starter, those whose 13 weeks are
             // not over by the extract date included.
+            // Table A-31's sample: the job starters of Table A-24's.
+            let sample: Vec<usize> = starters
+                .iter()
+                .copied()
+                .filter(|i| persons[*i].must_record && ctx.out_of_work(&persons[*i]))
+                .collect();
+            let (model, fit) = model_cells(
+                ctx,
+                persons,
+                "[sustainment.model_13]",
+                &sample,
+                &cfg.model_13,
+            )?;
             let spec = Spec {
                 what: "[sustainment] rates_13",
                 base: &starters,
@@ -287,6 +316,8 @@ fn sustainment(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
                 rates: &cfg.rates_13,
                 counts: &[],
                 then: &[],
+                cells: &model,
+                fit: Some(&fit),
             };
             select(
                 ctx,
@@ -325,6 +356,18 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
     let all_employed: Vec<usize> = (0..persons.len())
         .filter(|i| !ctx.out_of_work(&persons[*i]) && persons[*i].embedded.is_some())
         .collect();
+    // Table A-39's sample: the in-work participants of the models' samples with every
+    // covariate recorded, embedded or not.
+    let sample: Vec<usize> = (0..persons.len())
+        .filter(|i| persons[*i].must_record && !ctx.out_of_work(&persons[*i]))
+        .collect();
+    let (model, fit) = model_cells(
+        ctx,
+        persons,
+        "[progression.model]",
+        &sample,
+        &cfg.model,
+    )?;
     let spec = Spec {
         what: "[progression]",
         base: &all_employed,
@@ -333,6 +376,8 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         rates: &cfg.rates,
         counts: &[],
         then: &[],
+        cells: &model,
+        fit: Some(&fit),
     };
     let chosen = select(
         ctx,
@@ -373,15 +418,53 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
     let in_work: Vec<usize> = (0..persons.len())
         .filter(|i| !ctx.out_of_work(&persons[*i]) && persons[*i].progression.is_some())
         .collect();
+    // A lot that records only one code (report 4.5.1: two providers only same-employer, two
+    // only different-employer progressions) gets at least one of it and none of the others.
+    let only = &cfg.employer_only_lots;
+    let lot_of: Vec<usize> = persons.iter().map(|p| p.lot).collect();
+    let reserved_for = |i: usize| {
+        let lot = &ctx.lot_codes[lot_of[i]];
+        only.iter().find(|(_, lots)| lots.contains(lot)).map(|(c, _)| c)
+    };
     let mut left = in_work;
     for (code, n) in &cfg.employer_in_work {
-        let chosen = weighted_pick(rng, &left, *n, |_| 1.0).ok_or_else(|| {
+        let what = "[progression] employer_in_work";
+        let allowed: Vec<usize> = left
+            .iter()
+            .copied()
+            .filter(|i| reserved_for(*i).is_none_or(|c| c == code))
+            .collect();
+        let mut chosen: Vec<usize> = Vec::new();
+        for lot in only.get(code).into_iter().flatten() {
+            let of_lot: Vec<usize> = allowed
+                .iter()
+                .copied()
+                .filter(|i| &ctx.lot_codes[lot_of[*i]] == lot)
+                .collect();
+            let first = weighted_pick(rng, &of_lot, 1, |_| 1.0).ok_or_else(|| {
+                infeasible(
+                    ctx,
+                    "[progression] employer_only_lots",
+                    format!("lot {lot} has no in-work progression to record as `{code}`"),
+                )
+            })?;
+            chosen.extend(first);
+        }
+        let rest: Vec<usize> = allowed
+            .iter()
+            .copied()
+            .filter(|i| !chosen.contains(i))
+            .collect();
+        let more = n.checked_sub(chosen.len()).and_then(|k| {
+            weighted_pick(rng, &rest, k, |_| 1.0)
+        });
+        chosen.extend(more.ok_or_else(|| {
             infeasible(
                 ctx,
-                "[progression] employer_in_work",
+                what,
                 format!("fewer than {n} in-work progressions left for `{code}`"),
             )
-        })?;
+        })?);
         let set: std::collections::BTreeSet<usize> = chosen.iter().copied().collect();
         for &i in &chosen {
             persons[i].progression_employer = Some(code.clone());

@@ -23,6 +23,7 @@ fn default_twin() -> &'static Path {
             &SynthOptions {
                 seed: DEFAULT_SEED,
                 out: dir.clone(),
+                interim_out: Some(dir.with_file_name("synth-default-twin-interim")),
             },
         )
         .expect("twin generates");
@@ -58,13 +59,17 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let c = tempfile::tempdir().unwrap();
-    for (dir, seed) in [(&a, 99), (&b, 99), (&c, 100)] {
+    // Not every seed gives a population in which every published cell can be met at once (of
+    // seeds 1–16, about half do; the others stop with an Infeasible error naming the cells):
+    // 99 and 1 are two that do.
+    for (dir, seed) in [(&a, 99), (&b, 99), (&c, 1)] {
         generate(
             &study,
             &twin,
             &SynthOptions {
                 seed,
                 out: dir.path().to_path_buf(),
+                interim_out: None,
             },
         )
         .unwrap();
@@ -435,10 +440,136 @@ fn a_calibration_naming_an_unknown_lot_is_a_config_error() {
         &SynthOptions {
             seed: 1,
             out: dir.path().join("out"),
+            interim_out: None,
         },
     )
     .unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, evalpipe_synth::Error::Config { .. }), "{msg}");
     assert!(msg.contains("twin.toml") && msg.contains("L10"), "{msg}");
+}
+
+fn interim_rows() -> Vec<(String, Row)> {
+    let dir = default_twin().with_file_name("synth-default-twin-interim");
+    common::read_mi(&dir)
+        .into_iter()
+        .flat_map(|(lot, _, _, rows)| rows.into_iter().map(move |r| (lot.clone(), r)))
+        .collect()
+}
+
+#[test]
+fn the_interim_extract_is_an_earlier_refresh_of_the_same_people() {
+    // Written beside the final extract, as the providers' tool held the records on 30/06/2021.
+    let interim_dir = default_twin().with_file_name("synth-default-twin-interim");
+    assert!(interim_dir.join("mi_L1_20210630.csv").is_file());
+    assert!(interim_dir.join("claims_20210630.csv").is_file());
+    let cut = date("30/06/2021").unwrap();
+    let key = |(l, r): &(String, Row)| (l.clone(), r["provider_ref"].clone());
+    let fin: BTreeMap<(String, String), Row> =
+        mi_rows().into_iter().map(|x| (key(&x), x.1)).collect();
+    let interim: Vec<(String, Row)> = interim_rows();
+
+    // Figure 4-2's N: 3,507 registered January 2019 – June 2021 in the interim MI, once the rows
+    // the validation rejects are left out (recognised here by their planted errors).
+    let in_window = |r: &Row| {
+        let d = date(&r["registration_date"]).unwrap();
+        d >= date("01/01/2019").unwrap() && d <= cut
+    };
+    let rejected = |r: &Row| {
+        r["ethnicity"] == "W9"
+            || date(&r["job_start_date"])
+                .is_some_and(|j| j < date(&r["registration_date"]).unwrap())
+    };
+    assert_eq!(interim.iter().filter(|(_, r)| rejected(r)).count(), 4);
+    assert_eq!(
+        interim
+            .iter()
+            .filter(|(_, r)| in_window(r) && !rejected(r))
+            .count(),
+        3507
+    );
+
+    // Everyone in the interim is in the final extract, registered the same day; everyone in the
+    // final registered by the interim date is in it except the late entries, all recent.
+    let mut changed: BTreeMap<&str, usize> = BTreeMap::new();
+    for (lot, r) in &interim {
+        let f = fin
+            .get(&(lot.clone(), r["provider_ref"].clone()))
+            .unwrap_or_else(|| panic!("{} of {lot} is not in the final extract", r["provider_ref"]));
+        assert_eq!(r["registration_date"], f["registration_date"]);
+        for (column, value) in r {
+            if value == &f[column] {
+                continue;
+            }
+            let dated_later = date(&f[column]).is_some_and(|d| d > cut) && value.is_empty();
+            match column.as_str() {
+                // Nothing after the interim date is known yet.
+                c if c.ends_with("_date") && dated_later => {}
+                "progression_employer" if value.is_empty() && !f["progression_date"].is_empty() => {}
+                // Short of the embedding rule while not yet embedded.
+                "meaningful_interventions" if r["embedded_date"].is_empty() => {}
+                // The provider corrections.
+                "payment_group" | "date_of_birth" | "gender" | "ethnicity" | "job_start_date" => {
+                    *changed.entry(column.as_str()).or_default() += 1;
+                }
+                other => panic!("{other} differs: {value:?} → {:?} ({r:?})", f[other]),
+            }
+        }
+        for (column, value) in r {
+            if let Some(d) = date(value)
+                && column != "date_of_birth"
+            {
+                assert!(d <= cut, "{column} {value} is after the interim date");
+            }
+        }
+    }
+    assert_eq!(
+        changed,
+        BTreeMap::from([
+            ("date_of_birth", 4),
+            ("ethnicity", 2),
+            ("gender", 6),
+            ("job_start_date", 2),
+            ("payment_group", 5),
+        ])
+    );
+    let registered_by_cut = fin
+        .values()
+        .filter(|r| date(&r["registration_date"]).unwrap() <= cut)
+        .count();
+    let late = registered_by_cut - interim.len();
+    assert!(late > 200, "{late} late entries");
+    let interim_keys: BTreeSet<(String, String)> = interim.iter().map(key).collect();
+    for (k, r) in &fin {
+        let reg = date(&r["registration_date"]).unwrap();
+        if reg <= cut && !interim_keys.contains(k) {
+            assert!(reg > date("30/06/2020").unwrap(), "{k:?} late but registered {reg}");
+        }
+    }
+
+    // Claims: the final extract's, up to the interim date; the same claim keeps its reference,
+    // and only the last month's validated claims were still queried.
+    let (_, final_claims) = common::read_csv(&common::claims_file(default_twin()));
+    let (_, interim_claims) = common::read_csv(&common::claims_file(&interim_dir));
+    let by_ref: BTreeMap<&str, &Row> = final_claims
+        .iter()
+        .map(|c| (c["claim_ref"].as_str(), c))
+        .collect();
+    let mut pending = 0;
+    for c in &interim_claims {
+        let f = by_ref[c["claim_ref"].as_str()];
+        let submitted = date(&c["submitted_date"]).unwrap();
+        assert!(submitted <= cut);
+        if c["status"] != f["status"] {
+            assert_eq!((c["status"].as_str(), f["status"].as_str()), ("QUERIED", "VALIDATED"));
+            assert!(submitted > date("31/05/2021").unwrap());
+            pending += 1;
+        }
+    }
+    assert!(pending > 0);
+    let submitted_by_cut = final_claims
+        .iter()
+        .filter(|c| date(&c["submitted_date"]).unwrap() <= cut)
+        .count();
+    assert_eq!(interim_claims.len(), submitted_by_cut);
 }
