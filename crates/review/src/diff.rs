@@ -1,6 +1,6 @@
-//! `diff`: what changed between two runs — every output table and model table cell by cell,
-//! keyed by its label columns, with the changes in N, odds-ratio significance and check status
-//! called out first.
+//! `diff`: what changed between two runs — every output table, model table and Framework table
+//! cell by cell, keyed by its label columns, with the changes in N, odds-ratio significance,
+//! Framework coverage and check status called out first.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -121,6 +121,83 @@ pub struct RunDiff {
     pub significance_flips: Vec<SignificanceFlip>,
     /// Register figures whose check status changed (empty without a register).
     pub status_changes: Vec<StatusChange>,
+    /// What changed in the Framework stage's coverage of the interviews; `None` unless both
+    /// runs have the Framework tables.
+    pub framework: Option<FrameworkCoverage>,
+}
+
+/// What changed in the Framework stage's coverage: interviews, cases per theme, cross-cutting
+/// themes and divergent perspectives, read from `tables/framework/`. Flips and interviews are
+/// never hidden; a theme's change in cases is, below the thresholds, like any other number.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FrameworkCoverage {
+    /// Interviews (valid cases) in A and B.
+    pub interviews: (usize, usize),
+    /// Case ids only in B, sorted.
+    pub interviews_added: Vec<String>,
+    /// Case ids only in A, sorted.
+    pub interviews_removed: Vec<String>,
+    /// Themes and sub-themes whose number of cases (all interviews) changed, in codebook order.
+    pub theme_cases: Vec<ThemeCases>,
+    /// Themes and sub-themes that became or stopped being cross-cutting.
+    pub cross_cutting: Vec<CrossCuttingChange>,
+    /// Themes and sub-themes that became or stopped being divergent on a breakdown.
+    pub divergent: Vec<DivergenceChange>,
+}
+
+impl FrameworkCoverage {
+    /// Whether any of it changed.
+    pub fn any(&self) -> bool {
+        self.interviews.0 != self.interviews.1
+            || !self.interviews_added.is_empty()
+            || !self.interviews_removed.is_empty()
+            || !self.theme_cases.is_empty()
+            || !self.cross_cutting.is_empty()
+            || !self.divergent.is_empty()
+    }
+}
+
+/// A theme's number of cases in A and B (`None`: the code is not in that run's codebook).
+#[derive(Debug, Clone, Serialize)]
+pub struct ThemeCases {
+    /// Code (`COM`, `COM.TIME`).
+    pub code: String,
+    /// `theme` or `subtheme`.
+    pub level: String,
+    /// Its label.
+    pub label: String,
+    /// Cases charting it in A and B.
+    pub cases: (Option<f64>, Option<f64>),
+}
+
+/// A theme that became (`became`) or stopped being cross-cutting.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossCuttingChange {
+    /// Code.
+    pub code: String,
+    /// Its label.
+    pub label: String,
+    /// True: cross-cutting in B, not in A; false: the reverse.
+    pub became: bool,
+    /// Lots whose interviews chart it, in A and B.
+    pub lots_present: (Option<f64>, Option<f64>),
+    /// Lots it takes in B (the codebook's threshold).
+    pub min_lots: Option<f64>,
+}
+
+/// A theme on which the groups of a breakdown became (`became`) or stopped being divergent.
+#[derive(Debug, Clone, Serialize)]
+pub struct DivergenceChange {
+    /// Code.
+    pub code: String,
+    /// Its label.
+    pub label: String,
+    /// The breakdown compared (`interview_type`, `wave`, `cohort`).
+    pub breakdown: String,
+    /// True: divergent in B, not in A; false: the reverse.
+    pub became: bool,
+    /// The groups' leans in B (`group: lean`, groups with enough cases), in table order.
+    pub leans: Vec<String>,
 }
 
 impl RunDiff {
@@ -135,7 +212,44 @@ impl RunDiff {
 /// Text columns that are values, not labels: they must not key a row.
 const VALUE_TEXT_COLUMNS: [&str; 3] = ["status", "message", "converged"];
 
-/// The tables a diff compares: the catalogue's output tables and every model table.
+/// How a table's rows are matched between the runs.
+#[derive(Debug, Clone, Copy)]
+enum Keys {
+    /// By its label columns (see [`key_columns`]), less these text columns, which are values.
+    Labels(&'static [&'static str]),
+    /// By exactly these columns.
+    Only(&'static [&'static str]),
+}
+
+/// Folder of the Framework stage's tables inside `tables/`.
+const FRAMEWORK_DIR: &str = "framework";
+
+/// The Framework stage's tables a diff compares (`tables/framework/<name>`): the interviews and
+/// what the counting SQL makes from them — not the charted cells, quotes and staging tables
+/// behind those counts, nor the codebook's reference tables.
+const FRAMEWORK_TABLES: [(&str, Keys); 7] = [
+    // One row per interview: its id is its label; type, wave, lot and the rest are values.
+    ("framework_cases", Keys::Only(&["case_id"])),
+    ("framework_interviews", Keys::Labels(&[])),
+    ("framework_theme_cases", Keys::Labels(&[])),
+    ("framework_cross_cutting", Keys::Labels(&["lots_list"])),
+    ("framework_divergence", Keys::Labels(&["lean"])),
+    (
+        "framework_cmo",
+        Keys::Labels(&["supporting_types", "supporting_case_ids"]),
+    ),
+    ("framework_triangulation", Keys::Labels(&[])),
+];
+
+/// How the rows of table `name` (as [`compared_tables`] names it) are keyed.
+fn keys_of(name: &str) -> Keys {
+    name.strip_prefix("framework/")
+        .and_then(|t| FRAMEWORK_TABLES.iter().find(|(n, _)| *n == t))
+        .map_or(Keys::Labels(&[]), |(_, k)| *k)
+}
+
+/// The tables a diff compares: the catalogue's output tables, every model table and the
+/// Framework tables of [`FRAMEWORK_TABLES`].
 fn compared_tables(run: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     if let Ok(catalog) = Table::read(&run.join("tables/catalog.parquet"))
@@ -166,6 +280,15 @@ fn compared_tables(run: &Path) -> BTreeSet<String> {
             }
         }
     }
+    for (name, _) in FRAMEWORK_TABLES {
+        let path = run
+            .join("tables")
+            .join(FRAMEWORK_DIR)
+            .join(format!("{name}.parquet"));
+        if path.is_file() {
+            out.insert(format!("{FRAMEWORK_DIR}/{name}"));
+        }
+    }
     out
 }
 
@@ -188,6 +311,8 @@ pub fn diff(
     let in_b = compared_tables(b);
     let mut tables = Vec::new();
     let mut flips = Vec::new();
+    // The Framework tables both runs have, kept for the coverage summary.
+    let mut framework: BTreeMap<String, (Table, Table)> = BTreeMap::new();
     let all: BTreeSet<&String> = in_a.union(&in_b).collect();
     for name in &all {
         let path = |run: &Path| run.join("tables").join(format!("{name}.parquet"));
@@ -214,7 +339,11 @@ pub fn diff(
                 if name.ends_with("/coefficients") {
                     flips.extend(significance_flips(name, &ta, &tb));
                 }
-                table_diff(name, &ta, &tb, opts)
+                let diff = table_diff(name, &ta, &tb, keys_of(name), opts);
+                if let Some(t) = name.strip_prefix("framework/") {
+                    framework.insert(t.to_string(), (ta, tb));
+                }
+                diff
             }
         };
         if diff.any() || diff.hidden > 0 {
@@ -260,21 +389,33 @@ pub fn diff(
         n_changes,
         significance_flips: flips,
         status_changes,
+        framework: framework_coverage(&framework, opts),
     })
 }
 
 /// Key columns: text and date columns (labels, codes, months) and integer `*_order` columns;
-/// every other column — numbers, flags — is a value.
-fn key_columns(t: &Table) -> Vec<usize> {
+/// every other column — numbers, flags — is a value. `keys` may name text columns that are
+/// values too, or the key columns outright.
+fn key_columns(t: &Table, keys: Keys) -> Vec<usize> {
     (0..t.columns.len())
         .filter(|&j| {
             let name = t.columns[j].as_str();
+            match keys {
+                Keys::Only(columns) => return columns.contains(&name),
+                Keys::Labels(values) if values.contains(&name) => return false,
+                Keys::Labels(_) => {}
+            }
             if VALUE_TEXT_COLUMNS.contains(&name) {
                 return false;
             }
             !(t.numeric[j] || t.flag[j]) || name.ends_with("_order")
         })
         .collect()
+}
+
+/// Whether a numeric change is below the thresholds.
+fn small(abs: Option<f64>, rel: Option<f64>, opts: &DiffOptions) -> bool {
+    abs.is_some_and(|d| d.abs() < opts.min_abs) || rel.is_some_and(|r| r.abs() < opts.min_rel)
 }
 
 fn row_key(t: &Table, keys: &[usize], r: usize) -> String {
@@ -301,7 +442,7 @@ fn index(t: &Table, keys: &[usize]) -> Option<BTreeMap<String, usize>> {
     Some(out)
 }
 
-fn table_diff(name: &str, a: &Table, b: &Table, opts: &DiffOptions) -> TableDiff {
+fn table_diff(name: &str, a: &Table, b: &Table, keys: Keys, opts: &DiffOptions) -> TableDiff {
     let mut out = TableDiff {
         table: name.to_string(),
         only_in: None,
@@ -325,7 +466,7 @@ fn table_diff(name: &str, a: &Table, b: &Table, opts: &DiffOptions) -> TableDiff
             .collect();
         out.columns_changed = Some(format!("removed {gone:?}, added {new:?}"));
     }
-    let keys_a = key_columns(a);
+    let keys_a = key_columns(a, keys);
     let keys_b: Vec<usize> = keys_a
         .iter()
         .filter_map(|&j| b.column(&a.columns[j]))
@@ -380,9 +521,7 @@ fn table_diff(name: &str, a: &Table, b: &Table, opts: &DiffOptions) -> TableDiff
                 (Some(x), Some(y)) => (Some(y - x), (x != 0.0).then(|| (y - x) / x.abs())),
                 _ => (None, None),
             };
-            let small = abs.is_some_and(|d| d.abs() < opts.min_abs)
-                || rel.is_some_and(|r| r.abs() < opts.min_rel);
-            if small {
+            if small(abs, rel, opts) {
                 out.hidden += 1;
                 continue;
             }
@@ -408,7 +547,7 @@ fn significance_flips(name: &str, a: &Table, b: &Table) -> Vec<SignificanceFlip>
     let (Some(pa), Some(pb)) = (a.column("p"), b.column("p")) else {
         return Vec::new();
     };
-    let keys_a = key_columns(a);
+    let keys_a = key_columns(a, Keys::Labels(&[]));
     let keys_b: Vec<usize> = keys_a
         .iter()
         .filter_map(|&j| b.column(&a.columns[j]))
@@ -432,4 +571,154 @@ fn significance_flips(name: &str, a: &Table, b: &Table) -> Vec<SignificanceFlip>
         }
     }
     out
+}
+
+/// One text cell of a named column.
+fn text_at<'t>(t: &'t Table, column: &str, r: usize) -> Option<&'t str> {
+    t.column(column).and_then(|j| t.text[j][r].as_deref())
+}
+
+/// One number of a named column.
+fn number_at(t: &Table, column: &str, r: usize) -> Option<f64> {
+    t.column(column).and_then(|j| t.numbers[j][r])
+}
+
+/// Rows of `t` by the text of `columns` (joined by a tab), in table order; the first row of a
+/// repeated key wins.
+fn rows_by(t: &Table, columns: &[&str]) -> Vec<(String, usize)> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for r in 0..t.rows() {
+        let key = columns
+            .iter()
+            .map(|c| text_at(t, c, r).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\t");
+        if seen.insert(key.clone()) {
+            out.push((key, r));
+        }
+    }
+    out
+}
+
+/// The Framework coverage summary from the Framework tables both runs have (by table name).
+fn framework_coverage(
+    tables: &BTreeMap<String, (Table, Table)>,
+    opts: &DiffOptions,
+) -> Option<FrameworkCoverage> {
+    let (ca, cb) = tables.get("framework_cases")?;
+    let ids = |t: &Table| -> BTreeSet<String> {
+        (0..t.rows())
+            .filter_map(|r| text_at(t, "case_id", r).map(str::to_string))
+            .collect()
+    };
+    let (ids_a, ids_b) = (ids(ca), ids(cb));
+    let mut out = FrameworkCoverage {
+        interviews: (ca.rows(), cb.rows()),
+        interviews_added: ids_b.difference(&ids_a).cloned().collect(),
+        interviews_removed: ids_a.difference(&ids_b).cloned().collect(),
+        ..FrameworkCoverage::default()
+    };
+
+    if let Some((a, b)) = tables.get("framework_theme_cases") {
+        // The all-interviews row of each code: its number of cases.
+        let overall = |t: &Table| -> Vec<(String, usize)> {
+            (0..t.rows())
+                .filter(|&r| text_at(t, "breakdown", r) == Some("all"))
+                .filter_map(|r| Some((text_at(t, "code", r)?.to_string(), r)))
+                .collect()
+        };
+        let (rows_a, rows_b) = (overall(a), overall(b));
+        let in_a: BTreeMap<&str, usize> = rows_a.iter().map(|(k, r)| (k.as_str(), *r)).collect();
+        let in_b: BTreeSet<&str> = rows_b.iter().map(|(k, _)| k.as_str()).collect();
+        // B's codebook order, then the codes only A has.
+        let order = rows_b
+            .iter()
+            .map(|(k, r)| (k, in_a.get(k.as_str()).copied(), Some(*r)))
+            .chain(
+                rows_a
+                    .iter()
+                    .filter(|(k, _)| !in_b.contains(k.as_str()))
+                    .map(|(k, r)| (k, Some(*r), None)),
+            );
+        for (code, ra, rb) in order {
+            let old = ra.and_then(|r| number_at(a, "cases", r));
+            let new = rb.and_then(|r| number_at(b, "cases", r));
+            if old == new {
+                continue;
+            }
+            if let (Some(x), Some(y)) = (old, new)
+                && small(Some(y - x), (x != 0.0).then(|| (y - x) / x.abs()), opts)
+            {
+                continue;
+            }
+            let (t, r) = match rb {
+                Some(r) => (b, r),
+                None => (a, ra.unwrap_or_default()),
+            };
+            out.theme_cases.push(ThemeCases {
+                code: code.clone(),
+                level: text_at(t, "level", r).unwrap_or("").to_string(),
+                label: text_at(t, "label", r).unwrap_or("").to_string(),
+                cases: (old, new),
+            });
+        }
+    }
+
+    if let Some((a, b)) = tables.get("framework_cross_cutting") {
+        let in_a: BTreeMap<String, usize> = rows_by(a, &["code"]).into_iter().collect();
+        for (code, rb) in rows_by(b, &["code"]) {
+            let Some(&ra) = in_a.get(&code) else { continue };
+            let (old, new) = (
+                text_at(a, "is_cross_cutting", ra),
+                text_at(b, "is_cross_cutting", rb),
+            );
+            if old != new {
+                out.cross_cutting.push(CrossCuttingChange {
+                    label: text_at(b, "label", rb).unwrap_or("").to_string(),
+                    code,
+                    became: new == Some("true"),
+                    lots_present: (
+                        number_at(a, "lots_present", ra),
+                        number_at(b, "lots_present", rb),
+                    ),
+                    min_lots: number_at(b, "min_lots", rb),
+                });
+            }
+        }
+    }
+
+    if let Some((a, b)) = tables.get("framework_divergence") {
+        // Divergence is a verdict on a code × breakdown, repeated on each of its groups' rows.
+        let in_a: BTreeMap<String, usize> =
+            rows_by(a, &["code", "breakdown"]).into_iter().collect();
+        for (key, rb) in rows_by(b, &["code", "breakdown"]) {
+            let Some(&ra) = in_a.get(&key) else { continue };
+            let (old, new) = (text_at(a, "divergent", ra), text_at(b, "divergent", rb));
+            if old == new {
+                continue;
+            }
+            let code = text_at(b, "code", rb).unwrap_or("");
+            let breakdown = text_at(b, "breakdown", rb).unwrap_or("");
+            let leans = (0..b.rows())
+                .filter(|&r| {
+                    text_at(b, "code", r) == Some(code)
+                        && text_at(b, "breakdown", r) == Some(breakdown)
+                })
+                .filter_map(|r| {
+                    let lean = text_at(b, "lean", r)?;
+                    matches!(lean, "facilitator" | "barrier" | "mixed")
+                        .then(|| format!("{}: {lean}", text_at(b, "group_label", r).unwrap_or("")))
+                })
+                .collect();
+            out.divergent.push(DivergenceChange {
+                code: code.to_string(),
+                label: text_at(b, "label", rb).unwrap_or("").to_string(),
+                breakdown: breakdown.to_string(),
+                became: new == Some("true"),
+                leans,
+            });
+        }
+    }
+    Some(out)
 }

@@ -22,7 +22,10 @@ pub use check::{
     CheckOptions, CheckReport, ExtractChoice, FigureCheck, RunExtract, Status, Tally, check,
     check_with,
 };
-pub use diff::{DiffOptions, RunDiff, TableDiff, diff};
+pub use diff::{
+    CrossCuttingChange, DiffOptions, DivergenceChange, FrameworkCoverage, RunDiff, TableDiff,
+    ThemeCases, diff,
+};
 pub use explain::{Explanation, explain, explain_text};
 pub use register::{Erratum, Extract, Figure, Register, Source, Unit};
 pub use render::{DiffStyle, diff_html, diff_json, diff_text, to_json, to_markdown};

@@ -258,11 +258,43 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
     );
     let _ = writeln!(
         out,
-        "{bullet}{} changes in N; {} model terms changed significance; {} published figures changed check status.\n",
+        "{bullet}{} changes in N; {} model terms changed significance; {} published figures changed check status.",
         d.n_changes.len(),
         d.significance_flips.len(),
         d.status_changes.len()
     );
+    if let Some(f) = d.framework.as_ref().filter(|f| !f.any()) {
+        let _ = writeln!(
+            out,
+            "{bullet}Framework coverage: no change ({} interviews).",
+            f.interviews.1
+        );
+    }
+    if let Some(f) = d.framework.as_ref().filter(|f| f.any()) {
+        let flips = |list: &mut dyn Iterator<Item = bool>| {
+            let (mut became, mut stopped) = (0, 0);
+            for b in list {
+                if b { became += 1 } else { stopped += 1 }
+            }
+            (became, stopped)
+        };
+        let cross = flips(&mut f.cross_cutting.iter().map(|c| c.became));
+        let divergent = flips(&mut f.divergent.iter().map(|c| c.became));
+        let _ = writeln!(
+            out,
+            "{bullet}Framework coverage: {} → {} interviews ({} added, {} removed); cases changed for {} themes and sub-themes; {} became and {} stopped being cross-cutting; {} became and {} stopped being divergent.",
+            f.interviews.0,
+            f.interviews.1,
+            f.interviews_added.len(),
+            f.interviews_removed.len(),
+            f.theme_cases.len(),
+            cross.0,
+            cross.1,
+            divergent.0,
+            divergent.1
+        );
+    }
+    out.push('\n');
     if !d.significance_flips.is_empty() {
         out.push_str(&heading(3, "Significance flips (p = 0.05)"));
         for f in &d.significance_flips {
@@ -305,6 +337,68 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
         out.push_str(&heading(3, "Changes in N"));
         for (table, c) in &d.n_changes {
             let _ = writeln!(out, "{bullet}{table} [{}]: {}", c.key, change_text(c));
+        }
+        out.push('\n');
+    }
+    if let Some(f) = d.framework.as_ref().filter(|f| f.any()) {
+        out.push_str(&heading(3, "Framework coverage"));
+        for (what, ids) in [
+            ("added", &f.interviews_added),
+            ("removed", &f.interviews_removed),
+        ] {
+            if !ids.is_empty() {
+                let _ = writeln!(out, "{bullet}interviews {what}: {}", ids.join(", "));
+            }
+        }
+        for t in &f.theme_cases {
+            let (old, new) = t.cases;
+            let change = crate::diff::CellChange {
+                key: t.code.clone(),
+                column: "cases".into(),
+                old: old.map(number),
+                new: new.map(number),
+                abs: old.zip(new).map(|(x, y)| y - x),
+                rel: old
+                    .zip(new)
+                    .and_then(|(x, y)| (x != 0.0).then(|| (y - x) / x.abs())),
+            };
+            let _ = writeln!(
+                out,
+                "{bullet}cases of {} ({}, {}): {}",
+                t.code,
+                t.level,
+                t.label,
+                change_text(&change)
+            );
+        }
+        let side = |became: bool| if became { "became" } else { "stopped being" };
+        let count = |x: Option<f64>| x.map_or("∅".to_string(), number);
+        for c in &f.cross_cutting {
+            let _ = writeln!(
+                out,
+                "{bullet}{} ({}) {} cross-cutting: lots {} → {} (cross-cutting from {})",
+                c.code,
+                c.label,
+                paint("1", side(c.became)),
+                count(c.lots_present.0),
+                count(c.lots_present.1),
+                count(c.min_lots)
+            );
+        }
+        for c in &f.divergent {
+            let leans = if c.leans.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", c.leans.join("; "))
+            };
+            let _ = writeln!(
+                out,
+                "{bullet}{} ({}) {} divergent by {}{leans}",
+                c.code,
+                c.label,
+                paint("1", side(c.became)),
+                c.breakdown
+            );
         }
         out.push('\n');
     }

@@ -1,5 +1,7 @@
 //! `diff` on two hand-made runs with planted changes: one cell changed, one row added, one
-//! removed, an N moved, one odds ratio crossing p = 0.05, and changes below the thresholds.
+//! removed, an N moved, one odds ratio crossing p = 0.05, and changes below the thresholds; and
+//! in the Framework tables, interviews added and removed, a theme charted by more cases, themes
+//! becoming and ceasing to be cross-cutting or divergent.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -236,5 +238,412 @@ fn a_run_compared_with_itself_has_no_change() {
     assert!(d.tables.is_empty());
     assert!(
         diff_text(&d, DiffStyle::Markdown).contains("No change beyond the thresholds in 2 tables.")
+    );
+}
+
+fn flags(v: &[bool]) -> ArrayRef {
+    Arc::new(BooleanArray::from(v.to_vec()))
+}
+
+/// One version of the Framework stage's tables, as the stage writes them under
+/// `tables/framework/` (only the columns the diff reads, and a value or two besides).
+struct Framework<'a> {
+    /// (case id, wave, lot).
+    cases: &'a [(&'a str, i64, &'a str)],
+    /// (code, level, breakdown, group, cases).
+    theme_cases: &'a [(&'a str, &'a str, &'a str, &'a str, i64)],
+    /// (code, lots present, cross-cutting, lots list).
+    cross_cutting: &'a [(&'a str, i64, bool, &'a str)],
+    /// (code, breakdown, group label, lean, divergent).
+    divergence: &'a [(&'a str, &'a str, &'a str, &'a str, bool)],
+    /// (wave, interviews).
+    interviews: &'a [(&'a str, i64)],
+    /// Rows of the staging table `framework_case_codes`, which is never compared.
+    case_codes: i64,
+}
+
+fn label(code: &str) -> &'static str {
+    match code {
+        "COM" => "Commissioning and contract management",
+        "COM.TIME" => "Commissioning timescale and co-design",
+        "ENG" => "Engagement and outreach",
+        _ => "Employer engagement",
+    }
+}
+
+fn framework_run(dir: &Path, f: &Framework) {
+    let t = |name: &str| format!("framework/{name}");
+    let col = |v: Vec<&str>| text(&v);
+    write_table(
+        dir,
+        &t("framework_cases"),
+        vec![
+            ("case_id", col(f.cases.iter().map(|c| c.0).collect())),
+            (
+                "wave",
+                ints(&f.cases.iter().map(|c| c.1).collect::<Vec<_>>()),
+            ),
+            ("lot", col(f.cases.iter().map(|c| c.2).collect())),
+        ],
+    );
+    let th = f.theme_cases;
+    write_table(
+        dir,
+        &t("framework_theme_cases"),
+        vec![
+            ("code", col(th.iter().map(|r| r.0).collect())),
+            ("level", col(th.iter().map(|r| r.1).collect())),
+            ("label", col(th.iter().map(|r| label(r.0)).collect())),
+            ("breakdown", col(th.iter().map(|r| r.2).collect())),
+            ("group_code", col(th.iter().map(|r| r.3).collect())),
+            ("cases", ints(&th.iter().map(|r| r.4).collect::<Vec<_>>())),
+            ("base", ints(&vec![40; th.len()])),
+        ],
+    );
+    let cc = f.cross_cutting;
+    write_table(
+        dir,
+        &t("framework_cross_cutting"),
+        vec![
+            ("code", col(cc.iter().map(|r| r.0).collect())),
+            ("label", col(cc.iter().map(|r| label(r.0)).collect())),
+            (
+                "lots_present",
+                ints(&cc.iter().map(|r| r.1).collect::<Vec<_>>()),
+            ),
+            ("lots_total", ints(&vec![9; cc.len()])),
+            ("min_lots", ints(&vec![6; cc.len()])),
+            (
+                "is_cross_cutting",
+                flags(&cc.iter().map(|r| r.2).collect::<Vec<_>>()),
+            ),
+            ("lots_list", col(cc.iter().map(|r| r.3).collect())),
+        ],
+    );
+    let dv = f.divergence;
+    write_table(
+        dir,
+        &t("framework_divergence"),
+        vec![
+            ("code", col(dv.iter().map(|r| r.0).collect())),
+            ("label", col(dv.iter().map(|r| label(r.0)).collect())),
+            ("breakdown", col(dv.iter().map(|r| r.1).collect())),
+            ("group_label", col(dv.iter().map(|r| r.2).collect())),
+            ("lean", col(dv.iter().map(|r| r.3).collect())),
+            (
+                "divergent",
+                flags(&dv.iter().map(|r| r.4).collect::<Vec<_>>()),
+            ),
+        ],
+    );
+    write_table(
+        dir,
+        &t("framework_interviews"),
+        vec![
+            ("wave", col(f.interviews.iter().map(|r| r.0).collect())),
+            ("interview_type", col(vec!["all"; f.interviews.len()])),
+            (
+                "interviews",
+                ints(&f.interviews.iter().map(|r| r.1).collect::<Vec<_>>()),
+            ),
+        ],
+    );
+    write_table(
+        dir,
+        &t("framework_case_codes"),
+        vec![("rows", ints(&[f.case_codes]))],
+    );
+}
+
+/// Two runs whose interviews changed: W2-PT01 dropped, W3-PT01 and W3-PT02 added, W1-PR01's lot
+/// corrected; COM charted by one more case (3 → 4) and now cross-cutting, COM.TIME no longer
+/// cross-cutting, EMP a new theme; COM divergent by interview type, no longer by wave.
+fn framework_runs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let (dir, a, b) = runs();
+    framework_run(
+        &a,
+        &Framework {
+            cases: &[
+                ("W1-PR01", 1, "L1"),
+                ("W1-PT01", 1, "L2"),
+                ("W2-PR01", 2, "L3"),
+                ("W2-PT01", 2, "L3"),
+            ],
+            theme_cases: &[
+                ("COM", "theme", "all", "all", 3),
+                ("COM", "theme", "interview_type", "provider", 2),
+                ("COM.TIME", "subtheme", "all", "all", 2),
+                ("COM.TIME", "subtheme", "interview_type", "provider", 1),
+                ("ENG", "theme", "all", "all", 4),
+            ],
+            cross_cutting: &[
+                ("COM", 5, false, "L1; L2; L3; L4; L5"),
+                ("COM.TIME", 6, true, "L1; L2; L3; L4; L5; L6"),
+                ("ENG", 7, true, "L1; L2; L3; L4; L5; L6; L7"),
+            ],
+            divergence: &[
+                ("COM", "interview_type", "Providers", "facilitator", false),
+                (
+                    "COM",
+                    "interview_type",
+                    "Participants",
+                    "facilitator",
+                    false,
+                ),
+                ("COM", "wave", "Year 1", "barrier", true),
+                ("COM", "wave", "Year 2", "facilitator", true),
+            ],
+            interviews: &[("1", 2), ("2", 2)],
+            case_codes: 10,
+        },
+    );
+    framework_run(
+        &b,
+        &Framework {
+            cases: &[
+                ("W1-PR01", 1, "L2"),
+                ("W1-PT01", 1, "L2"),
+                ("W2-PR01", 2, "L3"),
+                ("W3-PT01", 3, "L6"),
+                ("W3-PT02", 3, "L7"),
+            ],
+            theme_cases: &[
+                ("COM", "theme", "all", "all", 4),
+                ("COM", "theme", "interview_type", "provider", 3),
+                ("COM.TIME", "subtheme", "all", "all", 2),
+                // A change by interview type only: not a change in the theme's cases.
+                ("COM.TIME", "subtheme", "interview_type", "provider", 2),
+                ("ENG", "theme", "all", "all", 4),
+                ("EMP", "theme", "all", "all", 1),
+            ],
+            cross_cutting: &[
+                ("COM", 6, true, "L1; L2; L3; L4; L5; L6"),
+                ("COM.TIME", 5, false, "L1; L2; L3; L4; L5"),
+                ("ENG", 7, true, "L1; L2; L3; L4; L5; L6; L7"),
+            ],
+            divergence: &[
+                ("COM", "interview_type", "Providers", "facilitator", true),
+                ("COM", "interview_type", "Participants", "barrier", true),
+                ("COM", "wave", "Year 1", "barrier", false),
+                ("COM", "wave", "Year 2", "too few", false),
+            ],
+            interviews: &[("1", 2), ("2", 1), ("3", 2)],
+            case_codes: 99,
+        },
+    );
+    (dir, a, b)
+}
+
+/// A value in run A and in run B.
+type Pair = (Option<f64>, Option<f64>);
+
+#[test]
+fn framework_coverage_changes_are_reported_exactly() {
+    let (_dir, a, b) = framework_runs();
+    let d = diff(&a, &b, None, &DiffOptions::default()).unwrap();
+    // The two tables above and the five Framework tables; not the staging framework_case_codes.
+    assert_eq!(d.tables_compared, 2 + 5);
+    assert!(
+        d.tables
+            .iter()
+            .all(|t| t.table != "framework/framework_case_codes")
+    );
+    let table = |name: &str| d.tables.iter().find(|t| t.table == name).unwrap();
+
+    // Interviews are keyed by case id alone: a corrected lot is a changed cell, not a new row.
+    let cases = table("framework/framework_cases");
+    assert_eq!(cases.key_columns, ["case_id"]);
+    assert_eq!(cases.added, ["case_id = W3-PT01", "case_id = W3-PT02"]);
+    assert_eq!(cases.removed, ["case_id = W2-PT01"]);
+    assert_eq!(cases.changed.len(), 1);
+    let lot = &cases.changed[0];
+    assert_eq!(
+        (
+            lot.key.as_str(),
+            lot.column.as_str(),
+            lot.old.as_deref(),
+            lot.new.as_deref()
+        ),
+        ("case_id = W1-PR01", "lot", Some("L1"), Some("L2"))
+    );
+    // A theme's list of lots and a group's lean are values, not labels.
+    let cross = table("framework/framework_cross_cutting");
+    assert_eq!(cross.key_columns, ["code", "label"]);
+    assert!(cross.added.is_empty() && cross.removed.is_empty());
+    assert_eq!(
+        cross
+            .changed
+            .iter()
+            .filter(|c| c.column == "lots_list")
+            .count(),
+        2
+    );
+    let divergence = table("framework/framework_divergence");
+    assert_eq!(
+        divergence.key_columns,
+        ["code", "label", "breakdown", "group_label"]
+    );
+    assert!(divergence.added.is_empty() && divergence.removed.is_empty());
+    let interviews = table("framework/framework_interviews");
+    assert_eq!(interviews.added, ["wave = 3, interview_type = all"]);
+
+    let f = d
+        .framework
+        .as_ref()
+        .expect("both runs have the Framework tables");
+    assert_eq!(f.interviews, (4, 5));
+    assert_eq!(f.interviews_added, ["W3-PT01", "W3-PT02"]);
+    assert_eq!(f.interviews_removed, ["W2-PT01"]);
+    let themes: Vec<(&str, Pair)> = f
+        .theme_cases
+        .iter()
+        .map(|t| (t.code.as_str(), t.cases))
+        .collect();
+    assert_eq!(
+        themes,
+        [("COM", (Some(3.0), Some(4.0))), ("EMP", (None, Some(1.0)))]
+    );
+    let cross: Vec<(&str, bool, Pair)> = f
+        .cross_cutting
+        .iter()
+        .map(|c| (c.code.as_str(), c.became, c.lots_present))
+        .collect();
+    assert_eq!(
+        cross,
+        [
+            ("COM", true, (Some(5.0), Some(6.0))),
+            ("COM.TIME", false, (Some(6.0), Some(5.0)))
+        ]
+    );
+    let divergent: Vec<(&str, &str, bool, Vec<String>)> = f
+        .divergent
+        .iter()
+        .map(|c| {
+            (
+                c.code.as_str(),
+                c.breakdown.as_str(),
+                c.became,
+                c.leans.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        divergent,
+        [
+            (
+                "COM",
+                "interview_type",
+                true,
+                vec![
+                    "Providers: facilitator".to_string(),
+                    "Participants: barrier".to_string()
+                ]
+            ),
+            ("COM", "wave", false, vec!["Year 1: barrier".to_string()]),
+        ]
+    );
+
+    let md = diff_text(&d, DiffStyle::Markdown);
+    assert!(
+        md.contains(
+            "- Framework coverage: 4 → 5 interviews (2 added, 1 removed); cases changed for 2 \
+             themes and sub-themes; 1 became and 1 stopped being cross-cutting; 1 became and 1 \
+             stopped being divergent.\n"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("### Framework coverage"), "{md}");
+    assert!(
+        md.contains("- interviews added: W3-PT01, W3-PT02\n"),
+        "{md}"
+    );
+    assert!(md.contains("- interviews removed: W2-PT01\n"), "{md}");
+    assert!(
+        md.contains(
+            "- cases of COM (theme, Commissioning and contract management): 3 → 4 (+1, +33.3%)\n"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("- cases of EMP (theme, Employer engagement): ∅ → 1\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "- COM.TIME (Commissioning timescale and co-design) stopped being cross-cutting: \
+             lots 6 → 5 (cross-cutting from 6)\n"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "- COM (Commissioning and contract management) became divergent by interview_type: \
+             Providers: facilitator; Participants: barrier\n"
+        ),
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&diff_json(&d)).unwrap();
+    assert_eq!(json["framework"]["interviews_added"][1], "W3-PT02");
+
+    let same = diff(&a, &a, None, &DiffOptions::default()).unwrap();
+    assert!(!same.framework.as_ref().unwrap().any());
+    assert!(
+        diff_text(&same, DiffStyle::Markdown)
+            .contains("- Framework coverage: no change (4 interviews).\n")
+    );
+}
+
+#[test]
+fn framework_thresholds_hide_small_case_changes_never_flips_or_interviews() {
+    let (_dir, a, b) = framework_runs();
+    // COM's 3 → 4 is a 33% rise: hidden at 50%; EMP is new, so it has no relative change.
+    let opts = DiffOptions {
+        min_abs: 0.0,
+        min_rel: 0.5,
+    };
+    let d = diff(&a, &b, None, &opts).unwrap();
+    let f = d.framework.as_ref().unwrap();
+    let themes: Vec<&str> = f.theme_cases.iter().map(|t| t.code.as_str()).collect();
+    assert_eq!(themes, ["EMP"]);
+    assert_eq!(f.interviews_added.len(), 2);
+    assert_eq!(f.cross_cutting.len(), 2);
+    assert_eq!(f.divergent.len(), 2);
+}
+
+#[test]
+fn framework_coverage_needs_the_framework_tables_in_both_runs() {
+    let (_dir, a, b) = runs();
+    let d = diff(&a, &b, None, &DiffOptions::default()).unwrap();
+    assert!(d.framework.is_none());
+    assert!(!diff_text(&d, DiffStyle::Markdown).contains("Framework coverage"));
+    // A run with the stage beside one without: its tables are only in that run.
+    framework_run(
+        &b,
+        &Framework {
+            cases: &[("W1-PR01", 1, "L1")],
+            theme_cases: &[("COM", "theme", "all", "all", 1)],
+            cross_cutting: &[("COM", 1, false, "L1")],
+            divergence: &[("COM", "wave", "Year 1", "too few", false)],
+            interviews: &[("1", 1)],
+            case_codes: 1,
+        },
+    );
+    let d = diff(&a, &b, None, &DiffOptions::default()).unwrap();
+    assert!(d.framework.is_none());
+    let only_b: Vec<&str> = d
+        .tables
+        .iter()
+        .filter(|t| t.only_in.as_deref() == Some("b"))
+        .map(|t| t.table.as_str())
+        .collect();
+    assert_eq!(
+        only_b,
+        [
+            "framework/framework_cases",
+            "framework/framework_cross_cutting",
+            "framework/framework_divergence",
+            "framework/framework_interviews",
+            "framework/framework_theme_cases"
+        ]
     );
 }
