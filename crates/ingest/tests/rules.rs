@@ -471,7 +471,7 @@ fn windows_1252_is_read_and_reported() {
     r.insert("gender".into(), "Fé".into());
     let text = csv_text(&study, &[row("B"), r]);
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
-    std::fs::write(c.data.join("mi_L4_20220131.csv"), bytes.into_owned()).unwrap();
+    std::fs::write(c.data.join("mi_L4_20220131.csv"), bytes).unwrap();
     let s = run(&c);
     let a = account(&s, "mi_L4_20220131.csv");
     assert_eq!(a.notes, vec!["is not valid UTF-8 (first at line 3); read as Windows-1252 — please export as CSV UTF-8".to_string()]);
