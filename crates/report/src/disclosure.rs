@@ -32,9 +32,14 @@ pub struct Grid<'a> {
     pub text: Vec<Vec<Option<String>>>,
 }
 
-/// Integer columns that are not counts of people.
+/// Integer columns that are not counts of people (a calendar year or quarter is a label: a
+/// month of Q1 would otherwise be "small" and suppressed).
 fn is_count(name: &str) -> bool {
-    !(name.ends_with("_order") || matches!(name, "rank" | "df" | "iterations" | "step"))
+    !(name.ends_with("_order")
+        || matches!(
+            name,
+            "rank" | "df" | "iterations" | "step" | "year" | "quarter"
+        ))
 }
 
 /// Fraction columns: percentages and rates, suppressed with their row's counts.
@@ -173,6 +178,31 @@ mod tests {
         assert!(s.contains(&(0, 3)) && s.contains(&(1, 3)));
         // Ages: nothing small (0 is shown), nothing suppressed.
         assert!(!(2..6).any(|r| s.contains(&(r, 2))));
+    }
+
+    #[test]
+    fn calendar_years_and_quarters_are_labels_not_counts() {
+        let columns: Vec<String> = ["month", "year", "quarter", "participants", "n"]
+            .map(String::from)
+            .to_vec();
+        let g = Grid {
+            columns: &columns,
+            counts: vec![
+                vec![None],
+                vec![Some(2020)],
+                vec![Some(1)],
+                vec![Some(168)],
+                vec![Some(3922)],
+            ],
+            text: vec![
+                vec![Some("2020-03-01".into())],
+                vec![Some("2020".into())],
+                vec![Some("1".into())],
+                vec![Some("168".into())],
+                vec![Some("3922".into())],
+            ],
+        };
+        assert!(suppressed(&g, 10).is_empty());
     }
 
     #[test]
