@@ -24,6 +24,16 @@
 //! `table("reference/periods")`); `row(table_or_rows, column=value, …)` gives the one row that
 //! matches.
 //!
+//! `chart(id)` draws a figure from the run's tables ([`charts`]; the ids are [`charts::CHARTS`]:
+//! `claims_performance`, `characteristics`, `job_outcomes_by_cohort`,
+//! `job_outcome_by_characteristic`, `sustained_13_by_characteristic`,
+//! `progression_by_characteristic`, `cmo_3_1`, `enrolment_by_month`, `cohort_share_by_month`,
+//! `how_heard_by_lockdown`, `cmo_4_4`, `cmo_4_5`, `cmo_4_6`). Call it on a line of its own:
+//! `{{ chart("enrolment_by_month") }}`. In `report.md` it is a link to the chart's file,
+//! `![caption](figures/enrolment_by_month.svg)`; in the HTML page (`html` true in the context)
+//! the SVG inline, in a `<figure class="chart" id="chart-<id>">`. Every chart a template drew is
+//! also written as `<run>/report/figures/<id>.svg`.
+//!
 //! **Entry point**: [`render`].
 //!
 //! ```no_run
@@ -40,6 +50,7 @@
 #![warn(missing_docs)]
 
 mod annex;
+pub mod charts;
 mod data;
 pub mod disclosure;
 pub mod format;
@@ -282,6 +293,11 @@ fn environment(
     });
 
     let tables = data::Tables::new(layout, min_count);
+    let charts = charts::Charts::new(Arc::clone(&tables), &layout.report_dir());
+    let for_chart = Arc::clone(&charts);
+    env.add_function("chart", move |state: &minijinja::State, id: &str| {
+        for_chart.function(state, id)
+    });
     let for_table = Arc::clone(&tables);
     env.add_function("table", move |name: &str| {
         for_table
