@@ -208,10 +208,19 @@ pub(crate) fn draw(id: &str, source: &dyn Source) -> Result<Chart, String> {
         "enrolment_by_month" => monthly::enrolment_by_month(source)?,
         "cohort_share_by_month" => monthly::cohort_share_by_month(source)?,
         "how_heard_by_lockdown" => bars::how_heard_by_lockdown(source)?,
-        cmo if cmo.starts_with("cmo_") => cmo::diagram(source, &cmo["cmo_".len()..].replace('_', "-"))?,
-        _ => return Err(format!("internal: chart `{id}` has no drawing (an evalpipe bug)")),
+        cmo if cmo.starts_with("cmo_") => {
+            cmo::diagram(source, &cmo["cmo_".len()..].replace('_', "-"))?
+        }
+        _ => {
+            return Err(format!(
+                "internal: chart `{id}` has no drawing (an evalpipe bug)"
+            ));
+        }
     };
-    let title = drawing.title.clone().unwrap_or_else(|| spec.title.to_string());
+    let title = drawing
+        .title
+        .clone()
+        .unwrap_or_else(|| spec.title.to_string());
     let svg = draw::accessible(id, &title, &drawing.desc, &drawing.svg)?;
     Ok(Chart {
         id: id.to_string(),

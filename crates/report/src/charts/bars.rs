@@ -433,8 +433,14 @@ pub(crate) fn characteristics(source: &dyn Source) -> Result<Drawing, String> {
 
 /// The characteristics of Figures 2-4 to 2-6, in the report's order (the `<prefix>_by_<suffix>`
 /// tables).
-pub(crate) const OUTCOME_CHARACTERISTICS: [&str; 6] =
-    ["health", "caring_child", "sex", "ethnicity", "benefits", "age"];
+pub(crate) const OUTCOME_CHARACTERISTICS: [&str; 6] = [
+    "health",
+    "caring_child",
+    "sex",
+    "ethnicity",
+    "benefits",
+    "age",
+];
 
 /// Figures 2-4, 2.5 and 2-6: an outcome's rate by characteristic.
 pub(crate) fn outcome_by_characteristic(
@@ -454,7 +460,10 @@ pub(crate) fn outcome_by_characteristic(
         percent: true,
         reference: None,
     }
-    .draw(&format!("Horizontal bar charts: {}, by characteristic.", axis.to_lowercase()))
+    .draw(&format!(
+        "Horizontal bar charts: {}, by characteristic.",
+        axis.to_lowercase()
+    ))
 }
 
 /// Figure 2.3: each out-of-work cohort's participants at every milestone, with the conversion

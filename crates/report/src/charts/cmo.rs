@@ -2,9 +2,7 @@
 //! Framework stage's `framework/framework_cmo` table, context → mechanism → outcome, each row
 //! marked as enabling or hindering in words and colour, with the number of supporting cases.
 
-use super::draw::{
-    self, Align, Area, BODY, GREEN, HEADING, INK, MUTED, PAPER, SMALL, VERMILLION,
-};
+use super::draw::{self, Align, Area, BODY, GREEN, HEADING, INK, MUTED, PAPER, SMALL, VERMILLION};
 use super::{Cell, Drawing, Rows, Source, count};
 
 const WIDTH: u32 = 900;
@@ -92,7 +90,11 @@ pub(crate) fn diagram(source: &dyn Source, figure: &str) -> Result<Drawing, Stri
             draw::rect(area, (MARGIN, y), (MARGIN + 6, y + h), &colour)?;
             draw::text(
                 area,
-                if l.enables { "+ Enables" } else { "− Hinders" },
+                if l.enables {
+                    "+ Enables"
+                } else {
+                    "− Hinders"
+                },
                 (MARGIN + 12, y + h / 2),
                 SMALL,
                 &INK,

@@ -112,10 +112,14 @@ pub(crate) fn vertical_text(
     px: u32,
     colour: &RGBColor,
 ) -> Result<(), String> {
-    let font = FontDesc::new(FontFamily::SansSerif, f64::from(px) * 1.24, FontStyle::Normal)
-        .transform(FontTransform::Rotate270)
-        .color(colour)
-        .pos(Pos::new(HPos::Center, VPos::Center));
+    let font = FontDesc::new(
+        FontFamily::SansSerif,
+        f64::from(px) * 1.24,
+        FontStyle::Normal,
+    )
+    .transform(FontTransform::Rotate270)
+    .color(colour)
+    .pos(Pos::new(HPos::Center, VPos::Center));
     area.draw(&Text::new(s.to_string(), (x, y), font))
         .map_err(err)
 }
@@ -153,8 +157,11 @@ pub(crate) fn line(
     colour: &RGBColor,
     width: u32,
 ) -> Result<(), String> {
-    area.draw(&PathElement::new(points.to_vec(), colour.stroke_width(width)))
-        .map_err(err)
+    area.draw(&PathElement::new(
+        points.to_vec(),
+        colour.stroke_width(width),
+    ))
+    .map_err(err)
 }
 
 /// A dashed straight line.
@@ -313,11 +320,23 @@ mod tests {
                 .map(|t| tick_label(t, percent))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(labels(1.0, 5, true), ["0%", "20%", "40%", "60%", "80%", "100%"]);
-        assert_eq!(labels(263.0, 6, false), ["0", "50", "100", "150", "200", "250", "300"]);
+        assert_eq!(
+            labels(1.0, 5, true),
+            ["0%", "20%", "40%", "60%", "80%", "100%"]
+        );
+        assert_eq!(
+            labels(263.0, 6, false),
+            ["0", "50", "100", "150", "200", "250", "300"]
+        );
         // Figure 2-1: job starts at 106% of target; the axis goes on to 120%.
-        assert_eq!(labels(1.06, 6, true).last().map(String::as_str), Some("120%"));
-        assert_eq!(labels(1418.0, 6, false).last().map(String::as_str), Some("1,500"));
+        assert_eq!(
+            labels(1.06, 6, true).last().map(String::as_str),
+            Some("120%")
+        );
+        assert_eq!(
+            labels(1418.0, 6, false).last().map(String::as_str),
+            Some("1,500")
+        );
     }
 
     #[test]

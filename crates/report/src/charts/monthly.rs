@@ -171,7 +171,10 @@ pub(crate) fn enrolment_by_month(source: &dyn Source) -> Result<Drawing, String>
         for (i, v) in values.iter().enumerate() {
             let (a, b) = months.bar(i);
             match v {
-                Cell::Value(v) => draw::rect(area, (a, y(*v)), (b, baseline), &BLUE)?,
+                // A month with no enrolments has no column (a zero-height one would still be
+                // an element).
+                Cell::Value(v) if *v > 0.0 => draw::rect(area, (a, y(*v)), (b, baseline), &BLUE)?,
+                Cell::Value(_) => {}
                 Cell::Suppressed => draw::text(
                     area,
                     crate::disclosure::SUPPRESSED,
@@ -188,7 +191,13 @@ pub(crate) fn enrolment_by_month(source: &dyn Source) -> Result<Drawing, String>
         if let Some(i) = marker {
             lockdown_marker(area, &months, i, top, baseline, &marker_label)?;
         }
-        draw::vertical_text(area, "Participants registered", (20, (top + baseline) / 2), BODY, &MUTED)?;
+        draw::vertical_text(
+            area,
+            "Participants registered",
+            (20, (top + baseline) / 2),
+            BODY,
+            &MUTED,
+        )?;
         draw::text(
             area,
             "Month of registration",
@@ -239,7 +248,10 @@ pub(crate) fn cohort_share_by_month(source: &dyn Source) -> Result<Drawing, Stri
     let lockdown = lockdown_date(source)?;
     let lockdown_iso = {
         let periods = Rows::load(source, "reference/periods")?;
-        let r = periods.iter().next().ok_or("table `reference/periods` is empty")?;
+        let r = periods
+            .iter()
+            .next()
+            .ok_or("table `reference/periods` is empty")?;
         r.text("first_lockdown")?
     };
     // The month the lockdown fell in: `YYYY-MM-01` of its date.
@@ -396,7 +408,12 @@ pub(crate) fn cohort_share_by_month(source: &dyn Source) -> Result<Drawing, Stri
                         format!("{} {}", cohorts[*c], pct(*v))
                     })
                     .collect();
-                format!("{} (N = {}): {}", month_name(m), count(*n), parts.join(", "))
+                format!(
+                    "{} (N = {}): {}",
+                    month_name(m),
+                    count(*n),
+                    parts.join(", ")
+                )
             })
             .collect::<Vec<_>>()
             .join("; ")
