@@ -54,6 +54,8 @@ pub mod charts;
 mod data;
 pub mod disclosure;
 pub mod format;
+pub mod html;
+pub mod pdf;
 mod lint;
 
 use std::path::{Path, PathBuf};
@@ -64,6 +66,7 @@ use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context, escape_formatter};
 
 pub use annex::{ANNEX_FILE, write_annex};
+pub use pdf::{PDF_FILE, Pdf, write_pdf};
 pub use data::read_rows;
 pub use lint::{LintFinding, lint_template, lint_templates};
 
@@ -104,6 +107,14 @@ pub enum Error {
     #[error("annex workbook {path}: {message}")]
     Annex {
         /// The workbook.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// Chromium could not print the PDF (it is installed, but failed).
+    #[error("PDF {path}: {message}")]
+    Pdf {
+        /// The PDF.
         path: PathBuf,
         /// What failed.
         message: String,
@@ -160,13 +171,23 @@ pub fn render(
         MARKDOWN_TEMPLATE,
         context! { study => study_value.clone(), synthetic => opts.synthetic, html => true },
     )?;
+    // The page: title first, then the contents built from the headings, then the chapters.
+    let page = html::page(&body_markdown);
+    let toc: Vec<Value> = page
+        .toc
+        .iter()
+        .map(|t| context! { level => t.level, id => t.id.as_str(), text => t.text.as_str() })
+        .collect();
     let html = render_template(
         &env,
         HTML_TEMPLATE,
         context! {
             study => study_value,
             synthetic => opts.synthetic,
-            body => Value::from_safe_string(markdown_to_html(&body_markdown)),
+            body => Value::from_safe_string(format!("{}{}", page.front, page.chapters)),
+            front => Value::from_safe_string(page.front),
+            chapters => Value::from_safe_string(page.chapters),
+            toc => toc,
         },
     )?;
 

@@ -109,6 +109,10 @@ impl HBars {
         if self.note.is_some() {
             y += 18;
         }
+        // Room above the bars for the reference line's label.
+        if self.reference.is_some() {
+            y += 14;
+        }
         let top = y;
         let mut height = top;
         for p in &self.panels {
@@ -137,7 +141,7 @@ impl HBars {
                 draw::text(
                     area,
                     note,
-                    (MARGIN, top - 10),
+                    (MARGIN, legend.len() as i32 * 20 + 16),
                     SMALL,
                     &MUTED,
                     Align::Left,
@@ -182,11 +186,11 @@ impl HBars {
                 // The reference line first: value labels are drawn over it on a white ground.
                 if let Some((v, label)) = &self.reference {
                     let x = scale(*v);
-                    draw::dashed(area, (x, panel_top - 4), (x, panel_bottom), &INK, 2)?;
+                    draw::dashed(area, (x, panel_top - 14), (x, panel_bottom), &INK, 2)?;
                     draw::text(
                         area,
                         label,
-                        (x + 4, panel_top - 2),
+                        (x + 4, panel_top - 9),
                         SMALL,
                         &INK,
                         Align::Left,
