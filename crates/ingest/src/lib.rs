@@ -28,7 +28,8 @@
 //! Ingest streams: rows are validated and written a batch at a time. What it holds per file is
 //! the set of keys (to find duplicates) and, for claims, the milestones per participant.
 //!
-//! Entry point: [`ingest`].
+//! Entry point: [`ingest`] ([`ingest_with_progress`] also reports each file and the rows read
+//! as it goes, for a progress display).
 //!
 //! ```no_run
 //! use evalpipe_ingest::{ingest, IngestOptions, PseudonymKey};
@@ -152,12 +153,83 @@ pub struct IngestSummary {
     pub outputs: Vec<PathBuf>,
 }
 
+/// What ingest reports while it works, for a progress display. It names files, never a value
+/// from a row, and nothing of it is written to the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Ingest starts on a file: its name, its place among the files to read (from 1) and how
+    /// many there are.
+    File {
+        /// File name.
+        file: String,
+        /// Its place, from 1.
+        index: usize,
+        /// Files to read in this refresh (the latest extract of each lot and the claims).
+        files: usize,
+    },
+    /// `rows` more rows of `file` were read and validated (blank rows included): over a file
+    /// they add up to its [`FileAccount::rows_read`].
+    Rows {
+        /// File name.
+        file: String,
+        /// Rows read since the last report.
+        rows: usize,
+    },
+}
+
+/// Rows between two [`Progress::Rows`] reports.
+const PROGRESS_ROWS: usize = 500;
+
+/// Collects the rows read and reports them every [`PROGRESS_ROWS`], and the rest when dropped
+/// (so every way out of a file reports all it read).
+struct RowTicker<'a> {
+    file: &'a str,
+    pending: usize,
+    progress: &'a dyn Fn(Progress),
+}
+
+impl RowTicker<'_> {
+    fn tick(&mut self) {
+        self.pending += 1;
+        if self.pending == PROGRESS_ROWS {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending > 0 {
+            (self.progress)(Progress::Rows {
+                file: self.file.to_string(),
+                rows: self.pending,
+            });
+            self.pending = 0;
+        }
+    }
+}
+
+impl Drop for RowTicker<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// Ingests the extracts in `data_dir` into `layout.ingest_dir()`.
 pub fn ingest(
     study: &Study,
     data_dir: &Path,
     layout: &RunLayout,
     opts: &IngestOptions,
+) -> Result<IngestSummary> {
+    ingest_with_progress(study, data_dir, layout, opts, &|_| {})
+}
+
+/// [`ingest`], reporting to `progress` each file as it starts and the rows read.
+pub fn ingest_with_progress(
+    study: &Study,
+    data_dir: &Path,
+    layout: &RunLayout,
+    opts: &IngestOptions,
+    progress: &dyn Fn(Progress),
 ) -> Result<IngestSummary> {
     if opts.key.is_synthetic() && !opts.synthetic {
         return Err(Error::SyntheticKeyOnRealData {
@@ -176,10 +248,26 @@ pub fn ingest(
     let mut accounts: Vec<FileAccount> = found.skipped.clone();
     let mut lots_without_data = Vec::new();
     let mut mi_ids: HashSet<Fingerprint> = HashSet::new();
+    let files = study
+        .lots
+        .iter()
+        .filter(|l| found.mi.contains_key(&l.code))
+        .count()
+        + usize::from(found.claims.is_some());
+    let mut index = 0;
+    let mut start = |file: &ExtractFile| {
+        index += 1;
+        progress(Progress::File {
+            file: file.name.clone(),
+            index,
+            files,
+        });
+    };
 
     for lot in &study.lots {
         match found.mi.get(&lot.code) {
             Some(file) => {
+                start(file);
                 let account = ingest_file(
                     study,
                     &study.mi,
@@ -188,6 +276,7 @@ pub fn ingest(
                     opts,
                     &mut sink,
                     &mut mi_ids,
+                    progress,
                 )?;
                 if account.status != FileStatus::Used {
                     lots_without_data.push(lot.code.clone());
@@ -200,8 +289,17 @@ pub fn ingest(
     let mut claim_ids = Vec::new();
     if let Some(file) = &found.claims {
         let mut seen = HashSet::new();
-        let mut account =
-            ingest_file(study, &study.claims, file, None, opts, &mut sink, &mut seen)?;
+        start(file);
+        let mut account = ingest_file(
+            study,
+            &study.claims,
+            file,
+            None,
+            opts,
+            &mut sink,
+            &mut seen,
+            progress,
+        )?;
         claim_ids = sink.counted_claims.drain(..).collect();
         account.notes.extend(unmatched_note(&claim_ids, &mi_ids));
         accounts.push(account);
@@ -372,6 +470,7 @@ struct FirstPass {
     milestones: HashMap<(String, String), HashMap<String, u32>>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn ingest_file(
     study: &Study,
     dict: &Dictionary,
@@ -380,6 +479,7 @@ fn ingest_file(
     opts: &IngestOptions,
     sink: &mut Sink,
     clean_ids: &mut HashSet<Fingerprint>,
+    progress: &dyn Fn(Progress),
 ) -> Result<FileAccount> {
     let mut account = FileAccount::new(file, &dict.dataset.name, lot);
     let open = || {
@@ -460,6 +560,11 @@ fn ingest_file(
         }
     };
     let file_name = file.name.clone();
+    let mut ticker = RowTicker {
+        file: &file.name,
+        pending: 0,
+        progress,
+    };
     while let Some(row) = extract.next_row() {
         let row = match row {
             Ok(r) => r,
@@ -471,6 +576,7 @@ fn ingest_file(
             }
         };
         account.rows_read += 1;
+        ticker.tick();
         if row.is_blank() {
             account.rows_blank += 1;
             account.blank_rows.push(row.row);
