@@ -26,8 +26,8 @@
 //! (percentages are exact ratios; the report rounds), or lets the machine shape the output:
 //! one partition by default, every query ends in `order by`, CSV floats have a fixed format.
 //!
-//! **Entry points**: [`run`] (async; [`run_blocking`] outside a runtime), with
-//! [`TransformOptions`]; the query session is built in one place, [`session`], from a
+//! **Entry points**: [`run`] (async; [`run_blocking`] outside a runtime;
+//! [`run_with_progress`] to hear of each table as it is written), with [`TransformOptions`]; the query session is built in one place, [`session`], from a
 //! [`SessionConfigSpec`].
 //!
 //! ```no_run
@@ -63,8 +63,8 @@ pub use header::QueryHeader;
 pub use output::{FLOAT_DECIMALS, csv_text, float, write_csv, write_parquet};
 pub use reference::{REFERENCE_TABLES, reference_tables};
 pub use run::{
-    CATALOG_TABLE, INPUT_TABLES, REFERENCE_DIR, STAGING_DIR, TableKind, TableRun, TransformOptions,
-    discover_queries, run, run_blocking,
+    CATALOG_TABLE, INPUT_TABLES, Progress, REFERENCE_DIR, STAGING_DIR, TableKind, TableRun,
+    TransformOptions, discover_queries, run, run_blocking, run_with_progress,
 };
 pub use session::{SessionConfigSpec, session};
 

@@ -80,6 +80,27 @@ pub struct TransformOptions {
     pub reuse_from: Option<PathBuf>,
 }
 
+/// What the transform reports while it works, for a progress display (and for a caller that
+/// starts work on a table as soon as it exists). Nothing of it is written to the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// A query's table was written: its Parquet and CSV files are complete and may be read.
+    Table {
+        /// Table name.
+        table: String,
+        /// Staging or output.
+        kind: TableKind,
+        /// Queries done so far, this one included.
+        done: usize,
+        /// Queries in all.
+        total: usize,
+        /// Rows written.
+        rows: usize,
+        /// Copied from an earlier run instead of computed.
+        reused: bool,
+    },
+}
+
 /// [`run`] for callers without a tokio runtime: blocks on a single-threaded one of its own.
 /// Do not call it from inside a runtime (tokio refuses nested runtimes); await [`run`] there.
 pub fn run_blocking(
@@ -109,8 +130,21 @@ pub async fn run(
     queries_dir: &Path,
     opts: &TransformOptions,
 ) -> Result<Vec<TableRun>> {
+    run_with_progress(study, layout, queries_dir, opts, &|_| {}).await
+}
+
+/// [`run`], reporting each query's table to `progress` as soon as it is written.
+pub async fn run_with_progress(
+    study: &Study,
+    layout: &RunLayout,
+    queries_dir: &Path,
+    opts: &TransformOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<TableRun>> {
     // Find every query before running any, so a misplaced file fails fast, not half-way.
     let queries = discover_queries(queries_dir)?;
+    let total = queries.len();
+    let mut done_queries = 0;
     let ctx = session(&opts.session);
     let mut registered = BTreeSet::new();
     let mut fingerprints: BTreeMap<String, String> = BTreeMap::new();
@@ -239,6 +273,15 @@ pub async fn run(
             // table of record, and a distributed engine can only read files.
             register(&ctx, &header.table, &done.parquet).await?;
             registered.insert(header.table.clone());
+            done_queries += 1;
+            progress(Progress::Table {
+                table: header.table.clone(),
+                kind,
+                done: done_queries,
+                total,
+                rows: done.rows,
+                reused: done.reused,
+            });
             runs.push(TableRun {
                 table: header.table.clone(),
                 kind,

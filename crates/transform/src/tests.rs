@@ -743,3 +743,63 @@ fn a_rerun_copies_every_table_whose_sql_and_inputs_did_not_change() {
         }
     }
 }
+
+#[test]
+fn progress_reports_each_table_once_its_files_are_complete() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let layout = RunLayout::new(dir.path());
+    let study = study();
+    fixture::write(&study, &layout).expect("the fixture is written");
+    let events = std::sync::Mutex::new(Vec::new());
+    let progress = |p: crate::Progress| {
+        let crate::Progress::Table { table, .. } = &p;
+        // The contract a caller may rely on: the table can be read when it is reported.
+        for ext in ["parquet", "csv"] {
+            assert!(
+                layout.table(table, ext).is_file(),
+                "{table}.{ext} not written"
+            );
+        }
+        events.lock().unwrap().push(p);
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tables = runtime
+        .block_on(crate::run_with_progress(
+            &study,
+            &layout,
+            &workspace().join("queries"),
+            &TransformOptions::default(),
+            &progress,
+        ))
+        .expect("queries run");
+    let queried: Vec<&TableRun> = tables
+        .iter()
+        .filter(|t| t.kind != TableKind::Reference)
+        .collect();
+    let events = events.into_inner().unwrap();
+    assert_eq!(events.len(), queried.len());
+    for (i, (e, t)) in events.iter().zip(&queried).enumerate() {
+        let crate::Progress::Table {
+            table,
+            kind,
+            done,
+            total,
+            rows,
+            reused,
+        } = e;
+        assert_eq!(
+            (table.as_str(), *kind, *done, *total, *rows, *reused),
+            (
+                t.table.as_str(),
+                t.kind,
+                i + 1,
+                queried.len(),
+                t.rows,
+                false
+            )
+        );
+    }
+}
