@@ -88,11 +88,11 @@ pub use fit::{
 };
 pub use frame::{CONSTANT, FRAME_CHUNK_ROWS, Factor, FrameSource};
 pub use output::{FITTED, NOT_FITTED};
-pub use query::{CHARACTERISTICS_TABLE, FrameStep, OUTCOMES_TABLE, StepKind};
+pub use query::{CHARACTERISTICS_TABLE, FrameStep, INPUT_TABLES, OUTCOMES_TABLE, StepKind};
 pub use spec::{Covariate, Filter, MODELS_DIR, ModelSpec, Step, load_specs};
 pub use stage::{
-    CoefficientRow, FittedModel, ModelRun, ModelsOptions, OUTPUT_DIR, RowKind, output_dir, run,
-    run_blocking,
+    CoefficientRow, FittedModel, ModelRun, ModelsOptions, OUTPUT_DIR, Progress, RowKind,
+    output_dir, run, run_blocking, run_with_progress,
 };
 pub use sums::{ChunkFn, ColumnStats, IrlsSums, RowSource};
 pub use wald::{WaldTest, joint_wald};

@@ -27,6 +27,9 @@ use crate::{Error, Result};
 pub const OUTCOMES_TABLE: &str = "participant_outcomes";
 /// The long table of characteristics (`<run>/tables/participant_characteristics.parquet`).
 pub const CHARACTERISTICS_TABLE: &str = "participant_characteristics";
+/// The transform's tables the models read, and all they read: once both are written the
+/// models can run, whatever else the transform has left to do.
+pub const INPUT_TABLES: [&str; 2] = [OUTCOMES_TABLE, CHARACTERISTICS_TABLE];
 
 /// What a step of the N-per-step table is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +74,7 @@ impl Tables {
     /// Registers `participant_outcomes` and `participant_characteristics` of the run.
     pub(crate) async fn open(layout: &RunLayout, config: &SessionConfigSpec) -> Result<Tables> {
         let ctx = session(config);
-        for name in [OUTCOMES_TABLE, CHARACTERISTICS_TABLE] {
+        for name in INPUT_TABLES {
             let path = layout.table(name, "parquet");
             if !path.is_file() {
                 return Err(Error::MissingInput { path });

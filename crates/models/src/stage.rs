@@ -193,14 +193,42 @@ pub fn run_blocking(
     runtime.block_on(run(layout, &specs, opts))
 }
 
+/// What the models stage reports while it works, for a progress display. Nothing of it is
+/// written to the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// A model's sample is being drawn and the model fitted.
+    Model {
+        /// Model id (`job_outcome`).
+        id: String,
+        /// The report table it reproduces (`A-24`).
+        table: String,
+        /// Its place among the specs, from 1.
+        index: usize,
+        /// Specs in all.
+        models: usize,
+    },
+}
+
 /// Fits every model of `specs` on the run's tables and writes each one's coefficients, summary
 /// and steps into `<run>/tables/models/<id>/`. A model that cannot be fitted (separation, a
 /// singular information matrix, non-convergence, an empty level) is written with its message
-/// and the others go on; a bad spec or a missing table stops the stage.
+/// and the others go on; a bad spec or a missing table stops the stage. The models read only
+/// the transform's [`INPUT_TABLES`](crate::INPUT_TABLES).
 pub async fn run(
     layout: &RunLayout,
     specs: &[ModelSpec],
     opts: &ModelsOptions,
+) -> Result<Vec<ModelRun>> {
+    run_with_progress(layout, specs, opts, &|_| {}).await
+}
+
+/// [`run`], reporting to `progress` each model as it starts.
+pub async fn run_with_progress(
+    layout: &RunLayout,
+    specs: &[ModelSpec],
+    opts: &ModelsOptions,
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Vec<ModelRun>> {
     let out = output_dir(layout);
     if out.exists() {
@@ -219,7 +247,13 @@ pub async fn run(
         tables.check_spec(spec)?;
     }
     let mut runs = Vec::new();
-    for spec in specs {
+    for (i, spec) in specs.iter().enumerate() {
+        progress(Progress::Model {
+            id: spec.id.clone(),
+            table: spec.table.clone(),
+            index: i + 1,
+            models: specs.len(),
+        });
         let (steps, events) = tables.steps(spec).await?;
         let mut notes = Vec::new();
         let result = match fit_model(&tables, spec, opts, steps_n(&steps), &mut notes).await {
