@@ -33,7 +33,9 @@
 //! sheet and cell, and the datum is left out); writes anything that depends on the clock or the
 //! machine; prints a synthetic matrix without saying so.
 //!
-//! **Entry point**: [`run_blocking`] (or [`run`] inside a runtime). [`twin::generate`] writes the
+//! **Entry point**: [`run_blocking`] (or [`run`] inside a runtime). Split in two, [`prepare`]
+//! (everything that does not read the run's tables) and [`Prepared::finish`] (the triangulation
+//! hooks), the stage can run beside the transform and the models. [`twin::generate`] writes the
 //! synthetic qualitative twin.
 //!
 //! ```no_run
@@ -62,7 +64,9 @@ use std::path::PathBuf;
 
 pub use codebook::{CODEBOOK_FILE, Codebook};
 pub use input::{Finding, Input, Rule};
-pub use stage::{FrameworkOptions, FrameworkRun, OUTPUT_DIR, run, run_blocking};
+pub use stage::{
+    FrameworkOptions, FrameworkRun, OUTPUT_DIR, Prepared, Progress, prepare, run, run_blocking,
+};
 
 /// What stops the framework stage. `Codebook`, `Input` and `Query` are the user's to fix;
 /// `Internal` is an evalpipe bug. Problems in the charted data are [`Finding`]s, not errors.

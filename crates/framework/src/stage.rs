@@ -56,13 +56,69 @@ pub struct FrameworkRun {
     pub files: Vec<String>,
 }
 
-/// Runs the stage on a run folder (inside a Tokio runtime).
+/// What the stage reports while it works, for a progress display. Nothing of it is written to
+/// the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// A step begins (`reading the workbooks`, `counting`, `rendering the matrices`,
+    /// `triangulating`).
+    Step {
+        /// What the stage is doing.
+        step: &'static str,
+    },
+    /// A counting query's table was made.
+    Query {
+        /// Table name.
+        table: String,
+        /// Queries done so far, this one included.
+        done: usize,
+        /// Queries in all.
+        total: usize,
+    },
+}
+
+/// The stage up to its triangulation hooks: the workbooks read and validated, the input and
+/// the codebook written as tables, the counting SQL run and written, the matrices rendered.
+/// None of it reads the run's tables, so it can be made while the transform and the models
+/// run; [`Prepared::finish`] then looks the hooks up in their finished tables.
+pub struct Prepared {
+    ctx: datafusion::execution::context::SessionContext,
+    cases: usize,
+    cells: usize,
+    cmo_links: usize,
+    synthetic: bool,
+    findings: Vec<Finding>,
+    waves: Vec<(i64, i64, Option<i64>)>,
+    files: Vec<PathBuf>,
+}
+
+/// Runs the stage on a run folder (inside a Tokio runtime): [`prepare`], then
+/// [`Prepared::finish`].
 pub async fn run(
     study: &Study,
     codebook: &Codebook,
     layout: &RunLayout,
     opts: &FrameworkOptions,
 ) -> Result<FrameworkRun> {
+    let no_progress = |_: Progress| {};
+    prepare(study, codebook, layout, opts, &no_progress)
+        .await?
+        .finish(codebook, layout, &no_progress)
+        .await
+}
+
+/// Everything of the stage that does not read the run's tables (see [`Prepared`]). Clears the
+/// stage's folders of the run first, and writes only there.
+pub async fn prepare(
+    study: &Study,
+    codebook: &Codebook,
+    layout: &RunLayout,
+    opts: &FrameworkOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Prepared> {
+    progress(Progress::Step {
+        step: "reading the workbooks",
+    });
     let input = input::read(&opts.input, codebook, study)?;
     let out_dir = layout.root.join(OUTPUT_DIR);
     // Tables apart from the transform's (`tables/framework/`), as the models' are: a rerun
@@ -88,9 +144,10 @@ pub async fn run(
         files.extend(tables::write_table(&reference_dir, t)?);
     }
 
+    progress(Progress::Step { step: "counting" });
     let ctx = evalpipe_transform::session(&opts.session);
     let all: Vec<tables::Table> = inputs.into_iter().chain(references).collect();
-    let counted = tables::count(&ctx, &all, &opts.queries).await?;
+    let counted = tables::count(&ctx, &all, &opts.queries, progress).await?;
     let mut waves = Vec::new();
     for (name, schema, batches) in &counted {
         files.extend(tables::write(&tables_dir, name, schema, batches)?);
@@ -98,14 +155,13 @@ pub async fn run(
             waves = wave_counts(batches);
         }
     }
-    let triangulation = tables::triangulation(&ctx, codebook, &layout.tables_dir()).await?;
-    files.extend(tables::write_table(&tables_dir, &triangulation)?);
 
+    progress(Progress::Step {
+        step: "rendering the matrices",
+    });
     files.extend(render::write_all(&out_dir, codebook, study, &input)?);
-
-    let mut files: Vec<String> = files.iter().map(|f| layout.relative(f)).collect();
-    files.sort();
-    Ok(FrameworkRun {
+    Ok(Prepared {
+        ctx,
         cases: input.cases.len(),
         cells: input.cells.len(),
         cmo_links: input.cmo.len(),
@@ -114,6 +170,38 @@ pub async fn run(
         waves,
         files,
     })
+}
+
+impl Prepared {
+    /// Looks each triangulation hook up in the run's tables — which must be finished: the
+    /// transform's and the models' — and writes `framework_triangulation`.
+    pub async fn finish(
+        self,
+        codebook: &Codebook,
+        layout: &RunLayout,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<FrameworkRun> {
+        progress(Progress::Step {
+            step: "triangulating",
+        });
+        let mut files = self.files;
+        let tables_dir = layout.tables_dir().join(OUTPUT_DIR);
+        let triangulation =
+            tables::triangulation(&self.ctx, codebook, &layout.tables_dir()).await?;
+        files.extend(tables::write_table(&tables_dir, &triangulation)?);
+
+        let mut files: Vec<String> = files.iter().map(|f| layout.relative(f)).collect();
+        files.sort();
+        Ok(FrameworkRun {
+            cases: self.cases,
+            cells: self.cells,
+            cmo_links: self.cmo_links,
+            synthetic: self.synthetic,
+            findings: self.findings,
+            waves: self.waves,
+            files,
+        })
+    }
 }
 
 /// Runs the stage on its own single-threaded runtime (outside async code).

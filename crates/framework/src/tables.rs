@@ -494,6 +494,7 @@ pub(crate) async fn count(
     ctx: &SessionContext,
     tables: &[Table],
     dir: &Path,
+    progress: &(dyn Fn(crate::Progress) + Sync),
 ) -> Result<Vec<(String, SchemaRef, Vec<RecordBatch>)>> {
     let mut registered = BTreeSet::new();
     for t in tables {
@@ -545,6 +546,11 @@ pub(crate) async fn count(
                 .map_err(|e| Error::Internal(format!("registering {}: {e}", q.header.table)))?;
             registered.insert(q.header.table.clone());
             done.insert(q.header.table.clone(), (schema, batches));
+            progress(crate::Progress::Query {
+                table: q.header.table.clone(),
+                done: done.len(),
+                total: queries.len(),
+            });
         }
         pending = waiting;
     }
