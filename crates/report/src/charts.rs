@@ -230,6 +230,22 @@ pub(crate) fn draw(id: &str, source: &dyn Source) -> Result<Chart, String> {
     })
 }
 
+/// Draws every chart of [`CHARTS`] from the tables of a run, disclosure control at
+/// `min_count` applied as in a render: what the report stage draws once its templates place
+/// them all (the benchmark times it).
+pub fn draw_all(layout: &evalpipe_study::RunLayout, min_count: u64) -> crate::Result<Vec<Chart>> {
+    let tables = crate::data::Tables::new(layout, min_count);
+    CHARTS
+        .iter()
+        .map(|c| {
+            draw(c.id, tables.as_ref()).map_err(|message| crate::Error::Render {
+                template: format!("chart(\"{}\")", c.id),
+                message,
+            })
+        })
+        .collect()
+}
+
 /// What a drawing function returns: the plotters SVG and its description; the title when the
 /// data names it (the CMO figures' titles are in the Framework table).
 pub(crate) struct Drawing {
