@@ -8,12 +8,16 @@
 //! **Reads** `<run>/tables/*.parquet` (and `tables/reference/*.parquet`) written by transform,
 //! and the templates in `report-templates/`:
 //! - `report.md.j2`: the report in Markdown; it includes the sections (`sections/*.md.j2`);
-//! - `report.html.j2`: the HTML page (inline CSS) around that Markdown turned into HTML;
+//! - `report.html.j2`: the HTML page (inline CSS, print stylesheet, running footer) around that
+//!   Markdown turned into HTML ([`html`]: heading ids and the table of contents);
 //! - `notices.j2`: wording shared by both, such as the synthetic-data notice.
 //!
 //! **Writes** `<run>/report/report.md` and `<run>/report/report.html`, the same text twice:
 //! the HTML body is the Markdown converted by pulldown-cmark, so the two cannot drift apart and
-//! the prose lives in one template. Output depends only on the tables and templates (no clock).
+//! the prose lives in one template; and `<run>/report/figures/<id>.svg`, each chart the templates
+//! place. Output depends only on the tables and templates (no clock). [`write_pdf`] then prints
+//! the HTML to `<run>/report/report.pdf` with headless Chromium when it is installed ([`pdf`]:
+//! the one output whose bytes also depend on the Chromium build and fonts).
 //!
 //! **Never** computes a number: templates get table rows and format them with filters ([`format`]:
 //! `count`, `pct`, `over`, `month`, `date`) and the `compare` function; a number printed without

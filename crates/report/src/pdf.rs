@@ -239,7 +239,7 @@ pub fn write_pdf_with(layout: &RunLayout, chromium: &Path) -> Result<PathBuf> {
 /// The date every PDF is stamped with instead of the time it was printed.
 const FIXED_DATE: &[u8] = b"20000101000000";
 
-/// Sets the digits of `/CreationDate (D:…)` and `/ModDate (D:…)` to [`FIXED_DATE`], in place:
+/// Sets the digits of `/CreationDate (D:…)` and `/ModDate (D:…)` to 1 January 2000, in place:
 /// the same number of bytes, so the cross-reference table's offsets stay right.
 pub fn fix_dates(pdf: &mut [u8]) {
     for key in [&b"/CreationDate (D:"[..], &b"/ModDate (D:"[..]] {
