@@ -948,6 +948,19 @@ fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report(
     let out_arg = out.to_str().unwrap();
     let (first, _) = evalpipe_err(&["run", "--out", out_arg]);
     assert!(first.contains("ingest: 3966 participants"), "{first}");
+    // Stderr is not a terminal here: no progress bar, no escape code, only the one-line stage
+    // summaries, in stage order although some stages run at the same time.
+    assert!(!first.contains('\x1b'), "{first:?}");
+    let prefixes: Vec<&str> = first
+        .lines()
+        .map(|l| l.split(':').next().unwrap_or(""))
+        .filter(|p| *p != "warning")
+        .collect();
+    assert_eq!(
+        prefixes,
+        ["note", "ingest", "transform", "models", "framework", "report"],
+        "{first}"
+    );
 
     // Nothing changed: nothing is done, nothing is written.
     let manifest = out.join("manifest.json");

@@ -1,14 +1,16 @@
 //! `evalpipe`: the command line over the stage libraries.
 //!
 //! This crate is glue: it parses arguments, finds the study and data folders, calls the stages
-//! in order (ingest → transform → report) and writes the run manifest. It alone knows about
-//! terminals, exit codes and `anyhow`.
+//! (ingest → transform → models → framework → report, overlapping those that do not read each
+//! other's output), shows their progress on a terminal and writes the run manifest. It alone
+//! knows about terminals, exit codes and `anyhow`.
 
 mod check;
 mod diff;
 mod explain;
 mod manifest;
 mod paths;
+mod progress;
 mod run;
 mod stale;
 
@@ -42,8 +44,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run ingest → transform → models → report into one run folder; stages whose inputs did
-    /// not change since the last run there are reused.
+    /// Run ingest → transform → models → framework → report into one run folder; stages whose
+    /// inputs did not change since the last run there are reused.
+    ///
+    /// Stages that do not read each other's output run at the same time; on a terminal (and
+    /// without --quiet) a progress display shows each stage's step on stderr.
     Run(run::RunArgs),
     /// Show which stages of the run in --out are stale, and why.
     Status(run::RunArgs),

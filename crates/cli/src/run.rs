@@ -1,6 +1,6 @@
 //! The `run` and `synth` commands.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -10,6 +10,7 @@ use evalpipe_study::{RunLayout, SYNTHETIC_MARKER, Study};
 
 use crate::manifest::{self, Manifest};
 use crate::paths::{or_default, project_root};
+use crate::progress::{Display, StageBar};
 use crate::stale;
 
 /// Options of `evalpipe run`.
@@ -60,21 +61,8 @@ pub struct SynthArgs {
     pub pipeline: Option<PathBuf>,
 }
 
-/// Prints progress to stderr unless quiet.
-struct Say {
-    quiet: bool,
-}
-
-impl Say {
-    fn line(&self, text: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("{}", text.as_ref());
-        }
-    }
-}
-
 pub fn synth(args: &SynthArgs, quiet: bool) -> Result<()> {
-    let say = Say { quiet };
+    let say = Display::new(quiet);
     let root = project_root();
     let pipeline = or_default(&args.pipeline, &root, "pipeline");
     let out = or_default(&args.out, &root, "data/twin");
@@ -232,7 +220,7 @@ pub fn status(args: &RunArgs) -> Result<bool> {
 }
 
 pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
-    let say = Say { quiet };
+    let say = Display::new(quiet);
     let plan = plan(args)?;
     recover(&plan.out)?;
     let current = current(&plan)?;
@@ -280,6 +268,35 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         ));
     }
 
+    // One runtime for the run: the transform's queries run on its two workers; the models and
+    // the framework's preparation, which need no worker of their own, on its blocking threads.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the query runtime")?;
+    // The stages overlap where one does not read another's output, and nowhere else: the
+    // framework's preparation reads only the interviews, the codebook and the study, so it runs
+    // from the start, beside ingest, transform and models; the models read two staging tables
+    // of the transform, so they start as soon as those are written, beside its other queries;
+    // the framework's triangulation hooks wait for the models' tables, and the report for all.
+    // Every stage writes only its own files, and the summaries are printed in stage order, so
+    // the run folder and stderr are those of running the stages one after the other.
+    let framework_stale = first_stale <= 3;
+    let framework = if framework_stale {
+        Some(start_framework(
+            &runtime,
+            &study,
+            &layout,
+            &pipeline,
+            &queries,
+            qualitative.as_deref(),
+            &say,
+        ))
+    } else {
+        None
+    };
+
     let mut stages = BTreeMap::new();
     // Stages before the first stale one are the last run's, copied, not recomputed: their
     // inputs are byte-identical, so would their outputs be.
@@ -290,11 +307,15 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         say: &say,
     };
     if first_stale > 0 {
-        reused.stage("ingest", &["ingest"], &mut stages)?;
+        reused.stage("ingest", &["ingest"], &[], &mut stages)?;
     } else {
         let opts = IngestOptions { key, synthetic };
-        let ingested =
-            evalpipe_ingest::ingest(&study, &data, &layout, &opts).context("ingest stage")?;
+        let bar = say.stage("ingest");
+        let ingested = evalpipe_ingest::ingest_with_progress(&study, &data, &layout, &opts, &|p| {
+            bar.ingest(p)
+        })
+        .context("ingest stage")?;
+        bar.done();
         let quarantined: usize = ingested.files.iter().map(|f| f.rows_quarantined).sum();
         let used = ingested
             .files
@@ -341,14 +362,62 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
             }),
         );
     }
+
+    let models_stale = first_stale <= 2;
+    let start_models = || start_models(&runtime, &study, &layout, say.stage("models"));
+    let mut models = None;
     if first_stale > 1 {
-        // The tables with the models' (rewritten below when the models are stale).
-        reused.stage("transform", &["tables"], &mut stages)?;
+        // The tables with the models' and the framework's, but for those being made again (the
+        // framework's beside this copy).
+        let skip: Vec<&str> = [
+            (models_stale, evalpipe_models::OUTPUT_DIR),
+            (framework_stale, evalpipe_framework::OUTPUT_DIR),
+        ]
+        .iter()
+        .filter_map(|(stale, dir)| stale.then_some(*dir))
+        .collect();
+        reused.stage("transform", &["tables"], &skip, &mut stages)?;
+        if models_stale {
+            models = Some(start_models());
+        }
     } else {
         // With the ingest unchanged, a query whose SQL and inputs are unchanged is copied from
         // the last run: an edited query reruns itself and what reads it, nothing else.
         let reuse = (first_stale == 1).then(|| out.join("tables"));
-        let (tables, reused) = transform(&study, &layout, &queries, reuse)?;
+        let bar = say.stage("transform");
+        // The models start once the transform has written the tables they read.
+        let early = std::sync::Mutex::new((BTreeSet::new(), None));
+        let on_table = |p: evalpipe_transform::Progress| {
+            bar.transform(&p);
+            let evalpipe_transform::Progress::Table { table, .. } = p;
+            let mut early = early.lock().unwrap_or_else(|e| e.into_inner());
+            let (written, started) = &mut *early;
+            if evalpipe_models::INPUT_TABLES.contains(&table.as_str()) {
+                written.insert(table);
+            }
+            if started.is_none() && written.len() == evalpipe_models::INPUT_TABLES.len() {
+                *started = Some(start_models());
+            }
+        };
+        let ran = runtime
+            .block_on(evalpipe_transform::run_with_progress(
+                &study,
+                &layout,
+                &queries,
+                &evalpipe_transform::TransformOptions {
+                    reuse_from: reuse,
+                    ..Default::default()
+                },
+                &on_table,
+            ))
+            .context("transform stage")?;
+        bar.done();
+        let (tables, reused) = (ran.len(), ran.iter().filter(|t| t.reused).count());
+        // Not started when the queries made no such tables: the models then say so.
+        models = early.into_inner().unwrap_or_else(|e| e.into_inner()).1;
+        if models_stale && models.is_none() {
+            models = Some(start_models());
+        }
         say.line(format!(
             "transform: {} tables from {}{}",
             tables,
@@ -365,43 +434,46 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         );
     }
 
-    if first_stale > 2 {
-        say.line("models: unchanged since the last run, reused");
-        stages.insert("models".to_string(), previous["stages"]["models"].clone());
-    } else {
-        let model_dir = layout.tables_dir().join(evalpipe_models::OUTPUT_DIR);
-        if model_dir.exists() {
-            std::fs::remove_dir_all(&model_dir)
-                .with_context(|| format!("clearing {}", model_dir.display()))?;
+    match models {
+        None => {
+            say.line("models: unchanged since the last run, reused");
+            stages.insert("models".to_string(), previous["stages"]["models"].clone());
         }
-        run_models(&study, &layout, &pipeline, &out, &say, &mut stages)?;
+        Some((job, bar)) => {
+            let models = join(&runtime, job)?.context("models stage")?;
+            bar.done();
+            say_models(&models, &pipeline, &out, &say, &mut stages);
+        }
     }
 
-    if first_stale > 3 {
-        reused.stage("framework", &[evalpipe_framework::OUTPUT_DIR], &mut stages)?;
-    } else {
-        run_framework(
+    match framework {
+        None => reused.stage(
+            "framework",
+            &[evalpipe_framework::OUTPUT_DIR],
+            &[],
+            &mut stages,
+        )?,
+        Some(job) => finish_framework(&runtime, job, &layout, synthetic, &out, &say, &mut stages)?,
+    }
+
+    // The report's two halves read the tables and write files of their own.
+    let bar = say.stage("report");
+    bar.step("rendering the sections and the annex workbook");
+    let (rendered, annex) = std::thread::scope(|scope| {
+        let annex = scope.spawn(|| evalpipe_report::write_annex(&study, &layout, synthetic));
+        let rendered = evalpipe_report::render(
             &study,
             &layout,
-            &pipeline,
-            &queries,
-            qualitative.as_deref(),
-            synthetic,
-            &out,
-            &say,
-            &mut stages,
-        )?;
-    }
-
-    let rendered = evalpipe_report::render(
-        &study,
-        &layout,
-        &templates,
-        &evalpipe_report::RenderOptions { synthetic },
-    )
-    .context("report stage")?;
-    evalpipe_report::write_annex(&study, &layout, synthetic)
+            &templates,
+            &evalpipe_report::RenderOptions { synthetic },
+        );
+        (rendered, annex.join())
+    });
+    let rendered = rendered.context("report stage")?;
+    annex
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         .context("report stage: the annex workbook")?;
+    bar.done();
     stages.insert(
         "report".to_string(),
         serde_json::json!({ "files": rendered.len() + 1 }),
@@ -428,43 +500,54 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-fn transform(
-    study: &Study,
-    layout: &RunLayout,
-    queries: &Path,
-    reuse_from: Option<PathBuf>,
-) -> Result<(usize, usize)> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the query runtime")?;
-    let ran = runtime
-        .block_on(evalpipe_transform::run(
-            study,
-            layout,
-            queries,
-            &evalpipe_transform::TransformOptions {
-                reuse_from,
-                ..Default::default()
-            },
-        ))
-        .context("transform stage")?;
-    Ok((ran.len(), ran.iter().filter(|t| t.reused).count()))
+/// Waits for a stage running on the runtime's blocking threads.
+fn join<T>(runtime: &tokio::runtime::Runtime, job: tokio::task::JoinHandle<T>) -> Result<T> {
+    runtime.block_on(job).map_err(|e| {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic())
+        }
+        anyhow::anyhow!(
+            "internal error (an evalpipe bug, please report it): a stage was cancelled: {e}"
+        )
+    })
 }
 
-/// Fits the models of `pipeline/models/` and says how it went.
-fn run_models(
+/// The models being fitted, and their bar.
+type ModelsJob = (
+    tokio::task::JoinHandle<evalpipe_models::Result<Vec<evalpipe_models::ModelRun>>>,
+    StageBar,
+);
+
+/// Starts fitting the models of `pipeline/models/` on a blocking thread of the runtime.
+fn start_models(
+    runtime: &tokio::runtime::Runtime,
     study: &Study,
     layout: &RunLayout,
+    bar: StageBar,
+) -> ModelsJob {
+    let (study, layout, progress) = (study.clone(), layout.clone(), bar.clone());
+    let handle = runtime.handle().clone();
+    let job = runtime.spawn_blocking(move || {
+        let specs =
+            evalpipe_models::load_specs(&study.root.join(evalpipe_models::MODELS_DIR), &study)?;
+        handle.block_on(evalpipe_models::run_with_progress(
+            &layout,
+            &specs,
+            &evalpipe_models::ModelsOptions::default(),
+            &|p| progress.models(p),
+        ))
+    });
+    (job, bar)
+}
+
+/// Says how the models went.
+fn say_models(
+    models: &[evalpipe_models::ModelRun],
     pipeline: &Path,
     out: &Path,
-    say: &Say,
+    say: &Display,
     stages: &mut BTreeMap<String, serde_json::Value>,
-) -> Result<()> {
-    let models =
-        evalpipe_models::run_blocking(study, layout, &evalpipe_models::ModelsOptions::default())
-            .context("models stage")?;
+) {
     let fitted = models.iter().filter(|m| m.result.is_ok()).count();
     say.line(format!(
         "models: {fitted} of {} fitted from {}; see {}",
@@ -474,7 +557,7 @@ fn run_models(
             .join(evalpipe_models::OUTPUT_DIR)
             .display()
     ));
-    for m in &models {
+    for m in models {
         for note in &m.notes {
             say.line(format!("warning: model {}: {note}", m.spec.id));
         }
@@ -489,47 +572,105 @@ fn run_models(
         "models".to_string(),
         serde_json::json!({ "models": models.len(), "fitted": fitted }),
     );
-    Ok(())
 }
 
-/// Charts the interviews into the framework's matrices and tables (when the study has a
-/// codebook and the run has interviews) and says how it went.
-#[allow(clippy::too_many_arguments)]
-fn run_framework(
+/// The framework stage, started before the others.
+enum FrameworkJob {
+    /// Not run, and why (no interviews, no codebook).
+    Skipped(String),
+    /// The codebook could not be loaded: reported in the framework's turn, as a run one stage
+    /// after the other would.
+    Failed(anyhow::Error),
+    /// Preparing on a blocking thread of the runtime.
+    Preparing {
+        job: tokio::task::JoinHandle<evalpipe_framework::Result<evalpipe_framework::Prepared>>,
+        codebook: Box<evalpipe_framework::Codebook>,
+        input: PathBuf,
+        bar: StageBar,
+    },
+}
+
+/// Starts the framework stage's preparation ([`evalpipe_framework::prepare`]: all of it but
+/// the triangulation hooks), when the study has a codebook and the run has interviews.
+fn start_framework(
+    runtime: &tokio::runtime::Runtime,
     study: &Study,
     layout: &RunLayout,
     pipeline: &Path,
     queries: &Path,
     qualitative: Option<&Path>,
-    synthetic: bool,
-    out: &Path,
-    say: &Say,
-    stages: &mut BTreeMap<String, serde_json::Value>,
-) -> Result<()> {
+    say: &Display,
+) -> FrameworkJob {
     let codebook_path = pipeline.join(evalpipe_framework::CODEBOOK_FILE);
-    let skip = |why: String, stages: &mut BTreeMap<String, serde_json::Value>| {
-        say.line(format!("framework: skipped: {why}"));
-        stages.insert(
-            "framework".to_string(),
-            serde_json::json!({ "skipped": why }),
-        );
-    };
     let Some(input) = qualitative else {
-        skip(
-            "no qualitative data folder (use --qualitative DIR)".into(),
-            stages,
-        );
-        return Ok(());
+        return FrameworkJob::Skipped("no qualitative data folder (use --qualitative DIR)".into());
     };
     if !codebook_path.is_file() {
-        skip(format!("no codebook {}", codebook_path.display()), stages);
-        return Ok(());
+        return FrameworkJob::Skipped(format!("no codebook {}", codebook_path.display()));
     }
-    let codebook = evalpipe_framework::Codebook::load(&codebook_path)
-        .context("framework stage: the codebook")?;
+    let codebook = match evalpipe_framework::Codebook::load(&codebook_path)
+        .context("framework stage: the codebook")
+    {
+        Ok(c) => c,
+        Err(e) => return FrameworkJob::Failed(e),
+    };
+    let bar = say.stage("framework");
     let opts = evalpipe_framework::FrameworkOptions::new(input, queries.join("framework"));
-    let done = evalpipe_framework::run_blocking(study, &codebook, layout, &opts)
+    let (study, layout, shared, progress) =
+        (study.clone(), layout.clone(), codebook.clone(), bar.clone());
+    let handle = runtime.handle().clone();
+    let job = runtime.spawn_blocking(move || {
+        let prepared = handle.block_on(evalpipe_framework::prepare(
+            &study,
+            &shared,
+            &layout,
+            &opts,
+            &|p| progress.framework(p),
+        ));
+        progress.step("waiting for the models' tables");
+        prepared
+    });
+    FrameworkJob::Preparing {
+        job,
+        codebook: Box::new(codebook),
+        input: input.to_path_buf(),
+        bar,
+    }
+}
+
+/// Finishes the framework stage (its triangulation hooks read the finished tables) and says
+/// how it went.
+fn finish_framework(
+    runtime: &tokio::runtime::Runtime,
+    job: FrameworkJob,
+    layout: &RunLayout,
+    synthetic: bool,
+    out: &Path,
+    say: &Display,
+    stages: &mut BTreeMap<String, serde_json::Value>,
+) -> Result<()> {
+    let (job, codebook, input, bar) = match job {
+        FrameworkJob::Skipped(why) => {
+            say.line(format!("framework: skipped: {why}"));
+            stages.insert(
+                "framework".to_string(),
+                serde_json::json!({ "skipped": why }),
+            );
+            return Ok(());
+        }
+        FrameworkJob::Failed(e) => return Err(e),
+        FrameworkJob::Preparing {
+            job,
+            codebook,
+            input,
+            bar,
+        } => (job, codebook, input, bar),
+    };
+    let prepared = join(runtime, job)?.context("framework stage")?;
+    let done = runtime
+        .block_on(prepared.finish(&codebook, layout, &|p| bar.framework(p)))
         .context("framework stage")?;
+    bar.done();
     if done.synthetic && !synthetic {
         say.line(format!(
             "warning: {} is the synthetic qualitative twin, but the extracts are real",
@@ -579,18 +720,20 @@ struct Reused<'a> {
     from: &'a Path,
     to: &'a Path,
     previous: &'a serde_json::Value,
-    say: &'a Say,
+    say: &'a Display,
 }
 
 impl Reused<'_> {
+    /// Copies `dirs` of the last run, except their sub-folders named in `skip`.
     fn stage(
         &self,
         stage: &str,
         dirs: &[&str],
+        skip: &[&str],
         stages: &mut BTreeMap<String, serde_json::Value>,
     ) -> Result<()> {
         for d in dirs {
-            copy_tree(&self.from.join(d), &self.to.join(d))?;
+            copy_tree(&self.from.join(d), &self.to.join(d), skip)?;
         }
         self.say
             .line(format!("{stage}: unchanged since the last run, reused"));
@@ -599,13 +742,20 @@ impl Reused<'_> {
     }
 }
 
-/// Copies every file under `from` to the same place under `to`.
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+/// Copies every file under `from` to the same place under `to`, but for the folders of `from`
+/// named in `skip`.
+fn copy_tree(from: &Path, to: &Path, skip: &[&str]) -> Result<()> {
     for entry in std::fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
         let path = entry?.path();
         let target = to.join(path.file_name().unwrap_or_default());
         if path.is_dir() {
-            copy_tree(&path, &target)?;
+            if path
+                .file_name()
+                .is_some_and(|n| skip.iter().any(|s| n == *s))
+            {
+                continue;
+            }
+            copy_tree(&path, &target, &[])?;
         } else {
             std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
             std::fs::copy(&path, &target)
