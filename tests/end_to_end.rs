@@ -824,8 +824,10 @@ fn explain_traces_a_table_to_its_query_inputs_and_report_lines() {
         text.contains(&format!("sha256:{}", claims["sha256"].as_str().unwrap())),
         "{text}"
     );
+    // Where it appears: the caption of Table 2-1 in its section, with the template line.
     assert!(
-        text.contains("sections/programme_engagement.md.j2:7:"),
+        text.lines().any(|l| l.starts_with("- sections/programme_engagement.md.j2:")
+            && l.contains(r#"table_caption("participants_by_cohort""#)),
         "{text}"
     );
 

@@ -161,8 +161,10 @@ impl Tables {
             ));
         }
         let mut rows = read_rows(&path)?;
-        // Reference tables are the study's configuration, not counts of people.
-        if !name.starts_with("reference/") && protect(&mut rows, self.min_count) {
+        // Reference tables are the study's configuration, not counts of people: the study's
+        // (`reference/…`) and the Framework codebook's (`framework/reference/…`).
+        let reference = name.starts_with("reference/") || name.contains("/reference/");
+        if !reference && protect(&mut rows, self.min_count) {
             self.suppressed_any
                 .store(true, std::sync::atomic::Ordering::Relaxed);
         }

@@ -40,11 +40,11 @@ fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidOperation, message)
 }
 
-fn is_missing(v: &Value) -> bool {
+pub(crate) fn is_missing(v: &Value) -> bool {
     v.is_none() || v.is_undefined()
 }
 
-fn number(v: &Value, filter: &str) -> Result<f64, Error> {
+pub(crate) fn number(v: &Value, filter: &str) -> Result<f64, Error> {
     f64::try_from(v.clone()).map_err(|_| {
         invalid(format!(
             "`{filter}` formats numbers, not {} `{v}`",
@@ -84,12 +84,12 @@ pub fn thousands(n: i64) -> String {
 }
 
 /// A cell disclosure control hid: printed as it is by every format filter.
-fn is_suppressed(v: &Value) -> bool {
+pub(crate) fn is_suppressed(v: &Value) -> bool {
     v.as_str() == Some(crate::disclosure::SUPPRESSED)
 }
 
 /// The marker, as printed text (not escaped as Markdown: it is the report's own notation).
-fn suppressed() -> Value {
+pub(crate) fn suppressed() -> Value {
     Value::from_safe_string(crate::disclosure::SUPPRESSED.to_string())
 }
 

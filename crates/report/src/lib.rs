@@ -26,7 +26,11 @@
 //!
 //! Template functions: `table(name)` gives a table's rows (`table("participants_by_cohort")`,
 //! `table("reference/periods")`); `row(table_or_rows, column=value, …)` gives the one row that
-//! matches.
+//! matches; `has_table(name)` says whether the run has the table (the Framework stage's tables
+//! exist only when the run had interviews). Words that depend on numbers ("more likely", "below
+//! target", "two in five") come from [`wording`]; numbered captions and cross-references
+//! (`table_caption`, `figure_caption`, `box_caption`, `ref`) from [`xref`], resolved in two
+//! passes so that a reference may come before its caption and an unknown one fails the render.
 //!
 //! `chart(id)` draws a figure from the run's tables ([`charts`]; the ids are [`charts::CHARTS`]:
 //! `claims_performance`, `characteristics`, `job_outcomes_by_cohort`,
@@ -61,6 +65,8 @@ pub mod format;
 pub mod html;
 pub mod pdf;
 mod lint;
+pub mod wording;
+pub mod xref;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -152,24 +158,47 @@ pub fn render(
     templates_dir: &Path,
     opts: &RenderOptions,
 ) -> Result<Vec<PathBuf>> {
-    let env = environment(
-        load_templates(templates_dir)?,
-        layout,
-        study.disclosure.min_count,
-    )?;
+    let templates = load_templates(templates_dir)?;
+    // A number typed into a template is a number no query produced: refused before rendering.
+    let findings: Vec<String> = templates
+        .iter()
+        .flat_map(|(name, source)| lint_template(name, source))
+        .map(|f| f.to_string())
+        .collect();
+    if let Some(first) = findings.first() {
+        return Err(Error::Template {
+            template: first.split(':').next().unwrap_or_default().to_string(),
+            message: findings.join("\n"),
+        });
+    }
+    let (env, xref) = environment(templates, layout, study.disclosure.min_count)?;
     let study_value = context! {
         title => study.info.title.as_str(),
         commissioner => study.info.commissioner.as_str(),
         evaluators => study.info.evaluators.as_str(),
     };
 
-    let markdown = render_template(
+    // First pass: where every caption lands, so tables and figures can be numbered by chapter
+    // and a reference may come before its caption (`xref`).
+    xref.begin_collect();
+    let draft = render_template(
         &env,
         MARKDOWN_TEMPLATE,
         context! { study => study_value.clone(), synthetic => opts.synthetic, html => false },
     )?;
+    xref.number(&draft).map_err(|message| Error::Render {
+        template: MARKDOWN_TEMPLATE.to_string(),
+        message,
+    })?;
+    xref.begin_resolve();
+    let markdown = tidy_blank_lines(&render_template(
+        &env,
+        MARKDOWN_TEMPLATE,
+        context! { study => study_value.clone(), synthetic => opts.synthetic, html => false },
+    )?);
     // The HTML page shows the notice as a styled banner of its own, so the Markdown it converts
     // is rendered without it (`html`), otherwise the notice would appear twice.
+    xref.begin_resolve();
     let body_markdown = render_template(
         &env,
         MARKDOWN_TEMPLATE,
@@ -210,6 +239,25 @@ pub fn render(
         written.push(path);
     }
     Ok(written)
+}
+
+/// Collapses runs of blank lines to one: templates separate blocks generously (a macro's table,
+/// a blank line, the next paragraph), and Markdown means the same by one blank line as by several.
+fn tidy_blank_lines(markdown: &str) -> String {
+    let mut out = String::with_capacity(markdown.len());
+    let mut blank = 0;
+    for line in markdown.split_inclusive('\n') {
+        if line.trim().is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// Markdown to an HTML fragment: GitHub-style tables and footnotes, as the templates use.
@@ -260,7 +308,7 @@ fn environment(
     templates: Vec<(String, String)>,
     layout: &RunLayout,
     min_count: u64,
-) -> Result<Environment<'static>> {
+) -> Result<(Environment<'static>, Arc<xref::Xref>)> {
     let mut env = Environment::new();
     // Whitespace as written: block tags on their own line leave no blank line behind.
     let syntax = minijinja::syntax::SyntaxConfig::builder()
@@ -343,6 +391,28 @@ fn environment(
     env.add_filter("month", format::month);
     env.add_filter("date", format::date);
 
+    let tables_dir = layout.tables_dir();
+    env.add_function("has_table", move |name: &str| {
+        tables_dir.join(format!("{name}.parquet")).is_file()
+    });
+    env.add_function("compare_pct", wording::compare_pct);
+    env.add_function("likelihood", wording::likelihood);
+    env.add_function("sign", wording::sign);
+    env.add_filter("target_status", wording::target_status);
+    env.add_filter("odds", wording::odds);
+    env.add_filter("coef", wording::coef);
+    env.add_filter("pvalue", wording::pvalue);
+    env.add_filter("pct_size", wording::pct_size);
+    env.add_filter("words", wording::words);
+    env.add_filter("share_words", wording::share_words);
+    env.add_filter("year", wording::year);
+    env.add_test("significant", wording::significant);
+    env.add_test("shown", wording::shown);
+    // The level the report reads its regressions at, for the annex's methodology.
+    env.add_global("significance_level", wording::ALPHA);
+    let xref = Arc::new(xref::Xref::new(layout));
+    xref::register(&mut env, &xref);
+
     for (name, source) in templates {
         env.add_template_owned(name.clone(), source)
             .map_err(|e| Error::Template {
@@ -350,7 +420,7 @@ fn environment(
                 message: describe(&e),
             })?;
     }
-    Ok(env)
+    Ok((env, xref))
 }
 
 /// `row(source, column=value, …)`: the single row of `source` (a table name or a list of rows)
@@ -423,7 +493,7 @@ fn describe(e: &minijinja::Error) -> String {
 
 /// Backslash-escapes the characters that would turn text into Markdown markup (emphasis, table
 /// cells, links, inline HTML, code).
-fn escape_markdown(text: &str) -> String {
+pub(crate) fn escape_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '\\' | '*' | '_' | '|' | '[' | ']' | '<' | '>' | '`') {

@@ -1,5 +1,7 @@
-//! The report on real tables: the transform fixture run through the real queries, and the
-//! published Table 2-1 counts, rendered with the real templates.
+//! The report on real tables: the transform fixture run through the real queries, the models
+//! and the Framework stage (on the synthetic interviews), and the published Table 2-1 counts,
+//! rendered with the real templates; and the template rules: numbering and cross-references,
+//! the literal-number lint, errors that name their template and line.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +25,9 @@ fn templates() -> PathBuf {
     workspace().join("report-templates")
 }
 
-/// A run folder with the fixture ingested and transformed.
+/// A run folder with the fixture ingested and transformed, the models fitted (on ten
+/// participants they cannot be: the report must say so) and the Framework stage run on the
+/// synthetic interviews.
 fn fixture_run() -> (tempfile::TempDir, RunLayout) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let layout = RunLayout::new(dir.path());
@@ -36,7 +40,44 @@ fn fixture_run() -> (tempfile::TempDir, RunLayout) {
         &TransformOptions::default(),
     )
     .expect("the queries run");
+    evalpipe_models::run_blocking(&study, &layout, &evalpipe_models::ModelsOptions::default())
+        .expect("the models stage runs, fitted or not");
+    let codebook = evalpipe_framework::Codebook::load(
+        &workspace()
+            .join("pipeline")
+            .join(evalpipe_framework::CODEBOOK_FILE),
+    )
+    .expect("the codebook loads");
+    let opts = evalpipe_framework::FrameworkOptions::new(
+        workspace().join("data/qualitative"),
+        workspace().join("queries/framework"),
+    );
+    evalpipe_framework::run_blocking(&study, &codebook, &layout, &opts)
+        .expect("the framework stage runs");
     (dir, layout)
+}
+
+/// The report's chapters (`## …` headings), by their heading text.
+fn chapters(md: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in md.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            out.push((title.to_string(), String::new()));
+        }
+        if let Some((_, text)) = out.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    out
+}
+
+fn chapter(md: &str, starts: &str) -> String {
+    chapters(md)
+        .into_iter()
+        .find(|(title, _)| title.starts_with(starts))
+        .map(|(_, text)| text)
+        .unwrap_or_else(|| panic!("no chapter `{starts}` in\n{md}"))
 }
 
 fn render_fixture(synthetic: bool) -> (String, String) {
@@ -123,17 +164,119 @@ fn synthetic_notice_only_on_synthetic_data() {
     assert!(!html.contains("synthetic-banner\""), "{html}");
 }
 
+/// Golden text of a few chapters on the fixture: a change of wording must be deliberate
+/// (`INSTA_UPDATE=always`, then review the diff). The summary (numbers in prose), chapter 2
+/// (tables, figures, unfitted models), chapter 3 (the interview evidence) and the annex's
+/// methodology and model tables.
 #[test]
-fn golden_markdown_on_the_fixture() {
+fn golden_chapters_on_the_fixture() {
     let (md, _) = render_fixture(true);
-    insta::with_settings!({
-        snapshot_path => workspace().join("tests/snapshots"),
-        prepend_module_to_snapshot => false,
-        description => "report section 2.2 rendered from the transform fixture (synthetic)",
-        omit_expression => true,
-    }, {
-        insta::assert_snapshot!("report__fixture_report_md", md);
-    });
+    let annex = chapter(&md, "Annex");
+    let annex_head: String = annex
+        .split("**Table A-3 ")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let models: Vec<&str> = annex
+        .split("\n\n")
+        .filter(|b| b.contains("Logistic regression") || b.starts_with("Sample:") || b.starts_with("Not fitted"))
+        .collect();
+    for (name, text) in [
+        ("report__fixture_summary", chapter(&md, "Summary")),
+        ("report__fixture_chapter_2", chapter(&md, "2 ")),
+        ("report__fixture_chapter_3", chapter(&md, "3 ")),
+        ("report__fixture_annex_methodology", annex_head),
+        ("report__fixture_annex_models", models.join("\n\n")),
+    ] {
+        insta::with_settings!({
+            snapshot_path => workspace().join("tests/snapshots"),
+            prepend_module_to_snapshot => false,
+            description => "a chapter of the report rendered from the transform fixture (synthetic)",
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name, text);
+        });
+    }
+}
+
+/// Tables, figures and boxes are numbered per chapter as the report numbers them, annex tables
+/// keep their A-numbers, and references print the caption's number.
+#[test]
+fn numbering_is_the_reports() {
+    let (md, _) = render_fixture(true);
+    for caption in [
+        "**Table 1-1 Overview of key features of the Connecting Communities lots**",
+        "**Table 2-1 Total number of participants engaged, by cohort**",
+        "**Figure 2-1 Progress towards programme targets**",
+        "**Figure 2-2 Demographic characteristics of programme participants**",
+        "**Figure 2-3 Job outcomes by cohort**",
+        "**Figure 2-4 Proportion of participants achieving a job outcome, by characteristics**",
+        "**Figure 2-6 Proportion of participants achieving in-work progression, by characteristics**",
+        "**Box 3-1 ",
+        "**Figure 3-1 How local partnership generated positive outcomes for participants**",
+        "**Table 4-1 How participants heard about Connecting Communities**",
+        "**Table 4-2 Most identified perceived barriers**",
+        "**Table 4-3 Agreed actions**",
+        "**Figure 4-1 Monthly enrolment between January 2019 and December 2021 (count)**",
+        "**Figure 4-2 Cohort, by month of enrolment (percentage)**",
+        "**Figure 4-3 How participants heard about Connecting Communities before and after",
+        "**Figure 4-4 Contexts, mechanisms, and outcomes related to employment outcomes**",
+        "**Figure 4-5 Contexts, mechanisms, and outcomes related to employer engagement**",
+        "**Figure 4-6 Contexts, mechanisms, and outcomes related to in-work support provision**",
+        "**Box 4-1 ",
+        "**Box 4-5 ",
+        "**Table A-1 Interviews by year and type of interviewee**",
+        "**Table A-3 Participants by sex**",
+        "**Table A-16 Job outcome rate of embedded out-of-work participants, by provider**",
+        "**Table A-24 Logistic regression: achieving a job outcome**",
+        "**Table A-31 Logistic regression:",
+        "**Table A-39 Logistic regression: in-work progression**",
+        "**Table A-46 Actions completed compared with actions agreed**",
+    ] {
+        assert!(md.contains(caption), "no `{caption}` in the report");
+    }
+    // References, before and after their captions.
+    for reference in [
+        "(Table A-16)",
+        "(Table A-24)",
+        "(Figure 2-1)",
+        "(Table 2-1)",
+        "Table 1-1 shows the lots",
+        "see Figure 4-1)",
+        "(Box 4-2)",
+    ] {
+        assert!(md.contains(reference), "no `{reference}` in the report");
+    }
+    // Nothing is left unnumbered or unresolved.
+    assert!(!md.contains("(reference)") && !md.contains('\u{E000}'), "{md}");
+}
+
+/// Every query whose header says it produces an annex table is printed in the annex.
+#[test]
+fn every_catalogued_annex_table_is_printed() {
+    let (dir, layout) = fixture_run();
+    let mut study = study();
+    study.disclosure.min_count = 0;
+    let written = render(&study, &layout, &templates(), &RenderOptions { synthetic: true })
+        .expect("the report renders");
+    let md = std::fs::read_to_string(&written[0]).unwrap();
+    let catalog = evalpipe_report::read_rows(&layout.table("catalog", "parquet")).unwrap();
+    let mut expected = Vec::new();
+    for row in &catalog {
+        let text = |k: &str| row.get(k).and_then(|v| v.as_str().map(str::to_string));
+        if text("kind").as_deref() != Some("output") {
+            continue;
+        }
+        if let Some(a) = text("produces").and_then(|p| evalpipe_report::xref::produced_annex_table(&p)) {
+            expected.push(a);
+        }
+    }
+    expected.extend(["A-24".to_string(), "A-31".to_string(), "A-39".to_string()]);
+    assert!(expected.len() > 30, "{expected:?}");
+    for a in expected {
+        assert!(md.contains(&format!("**Table {a} ")), "annex table {a} is not printed");
+    }
+    drop(dir);
 }
 
 #[test]
@@ -270,13 +413,30 @@ fn published_run() -> (tempfile::TempDir, RunLayout) {
     (dir, layout)
 }
 
+/// The real section 2.2 template under a chapter heading, on its own.
+fn section_2_2_templates() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sections")).unwrap();
+    for name in ["sections/programme_engagement.md.j2", "sections/macros.md.j2", "notices.j2"] {
+        std::fs::copy(templates().join(name), dir.path().join(name)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("report.md.j2"),
+        "## 2 Performance against quantitative targets\n\n{% include \"sections/programme_engagement.md.j2\" %}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("report.html.j2"), "{{ body }}").unwrap();
+    dir
+}
+
 #[test]
 fn the_published_table_2_1_renders_as_published() {
     let (_dir, layout) = published_run();
+    let templates = section_2_2_templates();
     let written = render(
         &study(),
         &layout,
-        &templates(),
+        templates.path(),
         &RenderOptions { synthetic: false },
     )
     .unwrap();
@@ -309,18 +469,116 @@ fn the_published_table_2_1_renders_as_published() {
 
 // ----- Template errors ------------------------------------------------------------------------
 
-fn render_with_template(markdown: &str) -> Error {
+/// Renders templates given as (name, source) on the published tables.
+fn render_templates(files: &[(&str, &str)]) -> Result<String, Error> {
     let (_dir, layout) = published_run();
     let templates = tempfile::tempdir().unwrap();
-    std::fs::write(templates.path().join("report.md.j2"), markdown).unwrap();
+    std::fs::create_dir(templates.path().join("sections")).unwrap();
     std::fs::write(templates.path().join("report.html.j2"), "{{ body }}").unwrap();
-    render(
+    for (name, source) in files {
+        std::fs::write(templates.path().join(name), source).unwrap();
+    }
+    let written = render(
         &study(),
         &layout,
         templates.path(),
         &RenderOptions::default(),
-    )
-    .unwrap_err()
+    )?;
+    Ok(std::fs::read_to_string(&written[0]).unwrap())
+}
+
+fn render_with_template(markdown: &str) -> Error {
+    render_templates(&[("report.md.j2", markdown)]).unwrap_err()
+}
+
+#[test]
+fn a_reference_resolves_before_and_after_its_caption() {
+    let md = render_templates(&[
+        (
+            "report.md.j2",
+            "## 2 Performance\n\nAs {{ ref(\"cohorts\") }} shows.\n\n\
+             {{ table_caption(\"cohorts\", \"Participants by cohort\") }}\n\n\
+             {{ figure_caption(\"targets\", \"Progress\") }}\n\n\
+             ## 4 Implementation\n\n{{ figure_caption(\"months\", \"Monthly enrolment\") }}\n\n\
+             See {{ ref(\"targets\") }} and {{ ref(\"months\") }}.\n",
+        ),
+    ])
+    .expect("the report renders");
+    assert!(md.contains("As Table 2-1 shows."), "{md}");
+    assert!(md.contains("**Table 2-1 Participants by cohort**"), "{md}");
+    assert!(md.contains("**Figure 2-1 Progress**"), "{md}");
+    assert!(md.contains("**Figure 4-1 Monthly enrolment**"), "{md}");
+    assert!(md.contains("See Figure 2-1 and Figure 4-1."), "{md}");
+}
+
+#[test]
+fn an_unknown_reference_fails_naming_its_template_and_line() {
+    let e = render_templates(&[
+        (
+            "report.md.j2",
+            "## 2 Performance\n\n{% include \"sections/second.md.j2\" %}\n",
+        ),
+        (
+            "sections/second.md.j2",
+            "{{ table_caption(\"cohorts\", \"Participants by cohort\") }}\n\n\
+             As {{ ref(\"cohort\") }} shows.\n",
+        ),
+    ])
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("unresolved reference"), "{text}");
+    assert!(text.contains("`cohort`"), "{text}");
+    assert!(text.contains("sections/second.md.j2:3"), "{text}");
+    assert!(text.contains("did you mean `cohorts`"), "{text}");
+}
+
+#[test]
+fn a_caption_outside_a_chapter_or_twice_fails() {
+    let e = render_templates(&[(
+        "report.md.j2",
+        "## Summary\n\n{{ table_caption(\"cohorts\", \"Participants\") }}\n",
+    )])
+    .unwrap_err();
+    assert!(e.to_string().contains("outside a numbered chapter"), "{e}");
+    let e = render_templates(&[(
+        "report.md.j2",
+        "## 2 X\n\n{{ table_caption(\"a\", \"A\") }}\n\n{{ figure_caption(\"a\", \"B\") }}\n",
+    )])
+    .unwrap_err();
+    assert!(e.to_string().contains("caption id `a` is used twice"), "{e}");
+}
+
+/// The lint refuses numbers typed into a template, in digits or in words, and comparative words
+/// that only a number can decide; the render stops on them, naming template and line.
+#[test]
+fn a_template_with_a_typed_number_does_not_render() {
+    let crafted = "## 2 Performance\n\n\
+                   Over 4,000 residents were engaged.\n\
+                   Two in every five enrolled after the lockdown.\n\
+                   Males were more likely than females to find work.\n\
+                   {{ row(\"participants_by_cohort\", is_total=true).participants | count }} in all.\n";
+    let findings = evalpipe_report::lint_template("sections/crafted.md.j2", crafted);
+    let at: Vec<(usize, String)> = findings
+        .iter()
+        .map(|f| (f.line, format!("{:?}", f.kind)))
+        .collect();
+    assert_eq!(
+        at,
+        vec![
+            (3, "Digit".to_string()),
+            (4, "NumberWord(\"Two\")".to_string()),
+            (5, "Comparative(\"more likely\")".to_string()),
+        ]
+    );
+    let e = render_templates(&[
+        ("report.md.j2", "{% include \"sections/crafted.md.j2\" %}"),
+        ("sections/crafted.md.j2", crafted),
+    ])
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("sections/crafted.md.j2:3"), "{text}");
+    assert!(text.contains("sections/crafted.md.j2:4"), "{text}");
+    assert!(text.contains("sections/crafted.md.j2:5"), "{text}");
 }
 
 #[test]
@@ -360,7 +618,12 @@ fn small_counts_are_suppressed_in_the_report() {
     let html = std::fs::read_to_string(&written[1]).unwrap();
     assert!(html.contains("<p>[c] marks a figure suppressed for disclosure control"));
     // Table 2-1 on the fixture: cohorts of 3, 2, 3 and 1 participants out of 9, all hidden.
-    let table_rows: Vec<&str> = md
+    let table_2_1 = md
+        .split("**Table 2-1 ")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").nth(1))
+        .expect("Table 2-1 is printed");
+    let table_rows: Vec<&str> = table_2_1
         .lines()
         .filter(|l| l.starts_with("| Hardest to Help") || l.starts_with("| Employed"))
         .collect();
