@@ -646,10 +646,20 @@ fn the_interim_twin_reproduces_figure_4_2() {
     ]);
     let (code, report) = check_json(&dir);
     assert_eq!(report["extract"]["id"], "interim", "{}", report["extract"]);
-    assert!(with_status(&report, "mismatch").is_empty(), "{:?}", with_status(&report, "mismatch"));
+    assert!(
+        with_status(&report, "mismatch").is_empty(),
+        "{:?}",
+        with_status(&report, "mismatch")
+    );
     assert!(with_status(&report, "missing").is_empty());
     let matched = with_status(&report, "match");
-    for id in ["f4-2.n", "f4-2.hth.2020-03", "f4-2.hth.2020-05", "f4-2.rp.2020-03", "f4-2.rp.2020-06"] {
+    for id in [
+        "f4-2.n",
+        "f4-2.hth.2020-03",
+        "f4-2.hth.2020-05",
+        "f4-2.rp.2020-03",
+        "f4-2.rp.2020-06",
+    ] {
         assert!(
             matched.iter().any(|m| m.starts_with(&format!("\"{id}\""))),
             "{id} does not match on the interim twin: {matched:?}"
@@ -666,7 +676,10 @@ fn the_twin_models_are_significant_exactly_where_the_report_says() {
     let mut named: BTreeSet<(String, String, String)> = BTreeSet::new();
     for f in &register.figures {
         let Some(r) = &f.reproduce else { continue };
-        let Some(model) = r.table.strip_prefix("models/").and_then(|t| t.strip_suffix("/coefficients"))
+        let Some(model) = r
+            .table
+            .strip_prefix("models/")
+            .and_then(|t| t.strip_suffix("/coefficients"))
         else {
             continue;
         };
@@ -681,7 +694,9 @@ fn the_twin_models_are_significant_exactly_where_the_report_says() {
     let run = twin_run();
     let mut wrong = Vec::new();
     for model in ["job_outcome", "sustained_13", "progression"] {
-        let path = run.dir.join(format!("tables/models/{model}/coefficients.csv"));
+        let path = run
+            .dir
+            .join(format!("tables/models/{model}/coefficients.csv"));
         let mut reader = csv::Reader::from_path(&path).unwrap();
         let header = reader.headers().unwrap().clone();
         let col = |n: &str| header.iter().position(|h| h == n).unwrap();
@@ -691,7 +706,11 @@ fn the_twin_models_are_significant_exactly_where_the_report_says() {
             if &r[kind] != "level" {
                 continue;
             }
-            let key = (model.to_string(), r[factor].to_string(), r[level].to_string());
+            let key = (
+                model.to_string(),
+                r[factor].to_string(),
+                r[level].to_string(),
+            );
             let p: f64 = r[p].parse().unwrap();
             let significant = p < 0.05;
             if significant != named.contains(&key) {
@@ -826,8 +845,9 @@ fn explain_traces_a_table_to_its_query_inputs_and_report_lines() {
     );
     // Where it appears: the caption of Table 2-1 in its section, with the template line.
     assert!(
-        text.lines().any(|l| l.starts_with("- sections/programme_engagement.md.j2:")
-            && l.contains(r#"table_caption("participants_by_cohort""#)),
+        text.lines()
+            .any(|l| l.starts_with("- sections/programme_engagement.md.j2:")
+                && l.contains(r#"table_caption("participants_by_cohort""#)),
         "{text}"
     );
 
@@ -960,7 +980,14 @@ fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report(
         .collect();
     assert_eq!(
         prefixes,
-        ["note", "ingest", "transform", "models", "framework", "report"],
+        [
+            "note",
+            "ingest",
+            "transform",
+            "models",
+            "framework",
+            "report"
+        ],
         "{first}"
     );
 
@@ -1048,7 +1075,13 @@ fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report(
     let queries_total = ["", "staging"]
         .iter()
         .flat_map(|d| std::fs::read_dir(repo().join("queries").join(d)).unwrap())
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "sql"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sql")
+        })
         .count();
     assert!(
         rerun.contains(&format!(

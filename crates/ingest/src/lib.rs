@@ -584,17 +584,17 @@ fn ingest_file(
         }
         let (checked, mut findings) = validator.check(&row);
         let key = validator.raw(&row, &dict.dataset.key).unwrap_or("");
-        if let Some(&n) = first.keys.get(&fingerprint(key)) {
-            if n > 1 {
-                findings.push(Finding {
-                    rule: "duplicate_key",
-                    column: Some(dict.dataset.key.clone()),
-                    message: format!(
-                        "the same `{}` is on {n} rows of this file; none of them is used",
-                        dict.dataset.key
-                    ),
-                });
-            }
+        if let Some(&n) = first.keys.get(&fingerprint(key))
+            && n > 1
+        {
+            findings.push(Finding {
+                rule: "duplicate_key",
+                column: Some(dict.dataset.key.clone()),
+                message: format!(
+                    "the same `{}` is on {n} rows of this file; none of them is used",
+                    dict.dataset.key
+                ),
+            });
         }
         if let Some((who, milestone)) = counted_milestone(dict, &validator, &row) {
             findings.extend(sequence_findings(dict, &first, &who, &milestone));
@@ -712,14 +712,14 @@ fn sequence_findings(
             ),
         });
     }
-    if let Some(before) = dict.dataset.milestone_requires.get(milestone) {
-        if counts.get(before).copied().unwrap_or(0) == 0 {
-            out.push(Finding {
+    if let Some(before) = dict.dataset.milestone_requires.get(milestone)
+        && counts.get(before).copied().unwrap_or(0) == 0
+    {
+        out.push(Finding {
                 rule: "milestone_sequence",
                 column,
                 message: format!("a validated `{milestone}` claim needs a validated `{before}` claim for the participant"),
             });
-        }
     }
     out
 }

@@ -473,19 +473,19 @@ impl<'a> Validator<'a> {
             }
         };
         for (bound, below) in [(spec.min.as_ref(), true), (spec.max.as_ref(), false)] {
-            if let Some(bound) = bound {
-                if out_of_range(bound, below) {
-                    let limit = match bound {
-                        Bound::Date(d) => d.format(&self.dict.dataset.date_format).to_string(),
-                        Bound::Number(n) => n.to_string(),
-                    };
-                    let side = if below { "before/below" } else { "after/above" };
-                    return Err(finding(
-                        "out_of_range",
-                        name,
-                        format!("`{name}` is {shown}, {side} the limit {limit}"),
-                    ));
-                }
+            if let Some(bound) = bound
+                && out_of_range(bound, below)
+            {
+                let limit = match bound {
+                    Bound::Date(d) => d.format(&self.dict.dataset.date_format).to_string(),
+                    Bound::Number(n) => n.to_string(),
+                };
+                let side = if below { "before/below" } else { "after/above" };
+                return Err(finding(
+                    "out_of_range",
+                    name,
+                    format!("`{name}` is {shown}, {side} the limit {limit}"),
+                ));
             }
         }
         Ok(value)
@@ -529,58 +529,56 @@ impl<'a> Validator<'a> {
                 ));
             }
         }
-        if spec.matches_file_lot {
-            if let (Some(lot), Value::Text(v)) = (&self.file_lot, value) {
-                if v != lot {
-                    findings.push(finding(
-                        "wrong_lot",
-                        name,
-                        format!("`{name}` is `{v}` but the file is the extract of lot {lot}"),
-                    ));
-                }
-            }
+        if spec.matches_file_lot
+            && let (Some(lot), Value::Text(v)) = (&self.file_lot, value)
+            && v != lot
+        {
+            findings.push(finding(
+                "wrong_lot",
+                name,
+                format!("`{name}` is `{v}` but the file is the extract of lot {lot}"),
+            ));
         }
         let Some(date) = value.date() else { return };
-        if let Some(other) = &spec.not_before {
-            if let (Value::Date(o), _) = lookup(other) {
-                if date < *o {
-                    findings.push(finding(
-                        "date_order",
-                        name,
-                        format!("`{name}` {} is before `{other}` {}", fmt(date), fmt(*o)),
-                    ));
-                }
+        if let Some(other) = &spec.not_before
+            && let (Value::Date(o), _) = lookup(other)
+            && date < *o
+        {
+            findings.push(finding(
+                "date_order",
+                name,
+                format!("`{name}` {} is before `{other}` {}", fmt(date), fmt(*o)),
+            ));
+        }
+        if let Some(m) = &spec.min_weeks_after
+            && let (Value::Date(o), _) = lookup(&m.column)
+        {
+            let earliest = *o + chrono::Days::new(7 * u64::from(m.weeks));
+            if date < earliest {
+                findings.push(finding(
+                    "too_soon",
+                    name,
+                    format!(
+                        "`{name}` {} is less than {} weeks after `{}` {}",
+                        fmt(date),
+                        m.weeks,
+                        m.column,
+                        fmt(*o)
+                    ),
+                ));
             }
         }
-        if let Some(m) = &spec.min_weeks_after {
-            if let (Value::Date(o), _) = lookup(&m.column) {
-                let earliest = *o + chrono::Days::new(7 * u64::from(m.weeks));
-                if date < earliest {
-                    findings.push(finding(
-                        "too_soon",
-                        name,
-                        format!(
-                            "`{name}` {} is less than {} weeks after `{}` {}",
-                            fmt(date),
-                            m.weeks,
-                            m.column,
-                            fmt(*o)
-                        ),
-                    ));
-                }
-            }
-        }
-        if let Some(m) = &spec.min_age {
-            if let (Value::Date(at), _) = lookup(&m.at) {
-                let old_enough = age_in_years(date, *at).is_some_and(|a| a >= i64::from(m.years));
-                if !old_enough {
-                    // The date of birth is an identifier: say what is wrong, not what it is.
-                    findings.push(finding(
-                        "under_age",
-                        name,
-                        format!("age at `{}` is under {} (from `{name}`)", m.at, m.years),
-                    ));
-                }
+        if let Some(m) = &spec.min_age
+            && let (Value::Date(at), _) = lookup(&m.at)
+        {
+            let old_enough = age_in_years(date, *at).is_some_and(|a| a >= i64::from(m.years));
+            if !old_enough {
+                // The date of birth is an identifier: say what is wrong, not what it is.
+                findings.push(finding(
+                    "under_age",
+                    name,
+                    format!("age at `{}` is under {} (from `{name}`)", m.at, m.years),
+                ));
             }
         }
     }

@@ -56,7 +56,7 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
     let fixed = ExcelDateTime::from_ymd(2000, 1, 1).map_err(&err)?;
     let mut props = DocProperties::new()
         .set_creation_datetime(&fixed)
-        .set_title(&format!("{} — annex tables", study.info.title));
+        .set_title(format!("{} — annex tables", study.info.title));
     if synthetic {
         props =
             props.set_comment("Built from the synthetic twin: not the programme's real figures.");

@@ -63,8 +63,8 @@ mod data;
 pub mod disclosure;
 pub mod format;
 pub mod html;
-pub mod pdf;
 mod lint;
+pub mod pdf;
 pub mod wording;
 pub mod xref;
 
@@ -76,9 +76,9 @@ use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context, escape_formatter};
 
 pub use annex::{ANNEX_FILE, write_annex};
-pub use pdf::{PDF_FILE, Pdf, write_pdf};
 pub use data::read_rows;
 pub use lint::{LintFinding, lint_template, lint_templates};
+pub use pdf::{PDF_FILE, Pdf, write_pdf};
 
 /// The Markdown report template, the entry point of the prose.
 pub const MARKDOWN_TEMPLATE: &str = "report.md.j2";

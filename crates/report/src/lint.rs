@@ -91,11 +91,51 @@ impl std::fmt::Display for LintFinding {
 
 /// Number words, lower case (see the module documentation for why "one" is not one).
 const NUMBER_WORDS: [&str; 45] = [
-    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
-    "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "hundreds",
-    "thousand", "thousands", "million", "half", "halves", "third", "thirds", "quarter",
-    "quarters", "fifth", "fifths", "tenth", "tenths", "twice", "double", "treble", "dozen",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "hundred",
+    "hundreds",
+    "thousand",
+    "thousands",
+    "million",
+    "half",
+    "halves",
+    "third",
+    "thirds",
+    "quarter",
+    "quarters",
+    "fifth",
+    "fifths",
+    "tenth",
+    "tenths",
+    "twice",
+    "double",
+    "treble",
+    "dozen",
 ];
 
 /// Comparative phrases a number decides, lower case.
@@ -175,7 +215,10 @@ pub fn lint_template(name: &str, source: &str) -> Vec<LintFinding> {
             found(LintKind::NumberWord(w));
         }
         let lower = prose_line.to_lowercase();
-        if let Some(c) = COMPARATIVES.iter().find(|c| contains_comparative(&lower, c)) {
+        if let Some(c) = COMPARATIVES
+            .iter()
+            .find(|c| contains_comparative(&lower, c))
+        {
             found(LintKind::Comparative(c.to_string()));
         }
     }
@@ -193,7 +236,11 @@ fn arithmetic(line: &str) -> Option<String> {
             _ => a,
         }
     }) {
-        let close = if rest[start..].starts_with("{{") { "}}" } else { "%}" };
+        let close = if rest[start..].starts_with("{{") {
+            "}}"
+        } else {
+            "%}"
+        };
         let inner_start = start + 2;
         let end = rest[inner_start..]
             .find(close)
@@ -215,7 +262,10 @@ fn arithmetic(line: &str) -> Option<String> {
         }
         // `{%-`/`-%}` and `{{-`/`-}}` trim markers are not minus signs.
         let code = code.trim_start_matches('-').trim_end_matches('-');
-        if let Some(op) = ["+", "*", "/", "%", " - "].iter().find(|op| code.contains(*op)) {
+        if let Some(op) = ["+", "*", "/", "%", " - "]
+            .iter()
+            .find(|op| code.contains(*op))
+        {
             return Some(op.trim().to_string());
         }
         for part in code.split('|').skip(1) {
@@ -420,7 +470,11 @@ mod tests {
                       {# fixed: a document #}Table 2-1 has 4 rows\n";
         assert_eq!(
             kinds(source),
-            vec![(2, LintKind::Digit), (3, LintKind::Digit), (4, LintKind::Digit)]
+            vec![
+                (2, LintKind::Digit),
+                (3, LintKind::Digit),
+                (4, LintKind::Digit)
+            ]
         );
     }
 

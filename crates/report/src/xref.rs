@@ -348,7 +348,11 @@ fn near<'a>(id: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| {
-            let common = k.chars().zip(id.chars()).take_while(|(a, b)| a == b).count();
+            let common = k
+                .chars()
+                .zip(id.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
             (common, *k)
         })
         .filter(|(common, _)| *common * 2 >= id.len().max(1))

@@ -179,7 +179,11 @@ fn golden_chapters_on_the_fixture() {
         .to_string();
     let models: Vec<&str> = annex
         .split("\n\n")
-        .filter(|b| b.contains("Logistic regression") || b.starts_with("Sample:") || b.starts_with("Not fitted"))
+        .filter(|b| {
+            b.contains("Logistic regression")
+                || b.starts_with("Sample:")
+                || b.starts_with("Not fitted")
+        })
         .collect();
     for (name, text) in [
         ("report__fixture_summary", chapter(&md, "Summary")),
@@ -248,7 +252,10 @@ fn numbering_is_the_reports() {
         assert!(md.contains(reference), "no `{reference}` in the report");
     }
     // Nothing is left unnumbered or unresolved.
-    assert!(!md.contains("(reference)") && !md.contains('\u{E000}'), "{md}");
+    assert!(
+        !md.contains("(reference)") && !md.contains('\u{E000}'),
+        "{md}"
+    );
 }
 
 /// Every query whose header says it produces an annex table is printed in the annex.
@@ -257,8 +264,13 @@ fn every_catalogued_annex_table_is_printed() {
     let (dir, layout) = fixture_run();
     let mut study = study();
     study.disclosure.min_count = 0;
-    let written = render(&study, &layout, &templates(), &RenderOptions { synthetic: true })
-        .expect("the report renders");
+    let written = render(
+        &study,
+        &layout,
+        &templates(),
+        &RenderOptions { synthetic: true },
+    )
+    .expect("the report renders");
     let md = std::fs::read_to_string(&written[0]).unwrap();
     let catalog = evalpipe_report::read_rows(&layout.table("catalog", "parquet")).unwrap();
     let mut expected = Vec::new();
@@ -267,14 +279,19 @@ fn every_catalogued_annex_table_is_printed() {
         if text("kind").as_deref() != Some("output") {
             continue;
         }
-        if let Some(a) = text("produces").and_then(|p| evalpipe_report::xref::produced_annex_table(&p)) {
+        if let Some(a) =
+            text("produces").and_then(|p| evalpipe_report::xref::produced_annex_table(&p))
+        {
             expected.push(a);
         }
     }
     expected.extend(["A-24".to_string(), "A-31".to_string(), "A-39".to_string()]);
     assert!(expected.len() > 30, "{expected:?}");
     for a in expected {
-        assert!(md.contains(&format!("**Table {a} ")), "annex table {a} is not printed");
+        assert!(
+            md.contains(&format!("**Table {a} ")),
+            "annex table {a} is not printed"
+        );
     }
     drop(dir);
 }
@@ -417,7 +434,11 @@ fn published_run() -> (tempfile::TempDir, RunLayout) {
 fn section_2_2_templates() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("sections")).unwrap();
-    for name in ["sections/programme_engagement.md.j2", "sections/macros.md.j2", "notices.j2"] {
+    for name in [
+        "sections/programme_engagement.md.j2",
+        "sections/macros.md.j2",
+        "notices.j2",
+    ] {
         std::fs::copy(templates().join(name), dir.path().join(name)).unwrap();
     }
     std::fs::write(
@@ -493,16 +514,14 @@ fn render_with_template(markdown: &str) -> Error {
 
 #[test]
 fn a_reference_resolves_before_and_after_its_caption() {
-    let md = render_templates(&[
-        (
-            "report.md.j2",
-            "## 2 Performance\n\nAs {{ ref(\"cohorts\") }} shows.\n\n\
+    let md = render_templates(&[(
+        "report.md.j2",
+        "## 2 Performance\n\nAs {{ ref(\"cohorts\") }} shows.\n\n\
              {{ table_caption(\"cohorts\", \"Participants by cohort\") }}\n\n\
              {{ figure_caption(\"targets\", \"Progress\") }}\n\n\
              ## 4 Implementation\n\n{{ figure_caption(\"months\", \"Monthly enrolment\") }}\n\n\
              See {{ ref(\"targets\") }} and {{ ref(\"months\") }}.\n",
-        ),
-    ])
+    )])
     .expect("the report renders");
     assert!(md.contains("As Table 2-1 shows."), "{md}");
     assert!(md.contains("**Table 2-1 Participants by cohort**"), "{md}");
@@ -545,7 +564,10 @@ fn a_caption_outside_a_chapter_or_twice_fails() {
         "## 2 X\n\n{{ table_caption(\"a\", \"A\") }}\n\n{{ figure_caption(\"a\", \"B\") }}\n",
     )])
     .unwrap_err();
-    assert!(e.to_string().contains("caption id `a` is used twice"), "{e}");
+    assert!(
+        e.to_string().contains("caption id `a` is used twice"),
+        "{e}"
+    );
 }
 
 /// The lint refuses numbers typed into a template, in digits or in words, and comparative words

@@ -342,21 +342,23 @@ fn check_bands(bands: &[Band]) -> Result<(), String> {
                 ));
             }
             if let (Some(from), Some(below)) = (b.from, b.below)
-                && from >= below {
-                    return Err(format!(
-                        "band `{}` of banding `{banding}`: `from` ({from}) must be below \
+                && from >= below
+            {
+                return Err(format!(
+                    "band `{}` of banding `{banding}`: `from` ({from}) must be below \
                          `below` ({below})",
-                        b.label
-                    ));
-                }
+                    b.label
+                ));
+            }
             if let Some(next) = list.get(i + 1)
-                && b.below != next.from {
-                    return Err(format!(
-                        "bands `{}` and `{}` of banding `{banding}` must meet: `below` of one \
+                && b.below != next.from
+            {
+                return Err(format!(
+                    "bands `{}` and `{}` of banding `{banding}` must meet: `below` of one \
                          is the `from` of the next",
-                        b.label, next.label
-                    ));
-                }
+                    b.label, next.label
+                ));
+            }
             if list[..i].iter().any(|o| o.label == b.label) {
                 return Err(format!(
                     "banding `{banding}` has two bands labelled `{}`",

@@ -309,16 +309,18 @@ pub(crate) fn check(dict: &Dictionary, codes: &BTreeMap<String, Vec<Code>>) -> R
             _ => {}
         }
         if let Some(w) = &c.applies_when
-            && !has(&w.column) {
-                return Err(at(&format!(
-                    "applies_when names unknown column `{}`",
-                    w.column
-                )));
-            }
+            && !has(&w.column)
+        {
+            return Err(at(&format!(
+                "applies_when names unknown column `{}`",
+                w.column
+            )));
+        }
         if let Some(r) = &c.requires
-            && !has(r) {
-                return Err(at(&format!("requires names unknown column `{r}`")));
-            }
+            && !has(r)
+        {
+            return Err(at(&format!("requires names unknown column `{r}`")));
+        }
         for other in [
             c.not_before.as_deref(),
             c.min_weeks_after.as_ref().map(|m| m.column.as_str()),
@@ -333,9 +335,10 @@ pub(crate) fn check(dict: &Dictionary, codes: &BTreeMap<String, Vec<Code>>) -> R
             }
         }
         if let Some(m) = &c.min_age
-            && (c.kind != ColumnType::Date || !date(&m.at)) {
-                return Err(at("min_age needs a date column and a date `at`"));
-            }
+            && (c.kind != ColumnType::Date || !date(&m.at))
+        {
+            return Err(at("min_age needs a date column and a date `at`"));
+        }
         for bound in [c.min, c.max].into_iter().flatten() {
             let ok = matches!(
                 (bound, c.kind),
@@ -369,20 +372,22 @@ pub(crate) fn check(dict: &Dictionary, codes: &BTreeMap<String, Vec<Code>>) -> R
             ));
         }
         if let Some(w) = &q.applies_when
-            && !has(&w.column) {
-                return Err(format!(
-                    "question `{}`: unknown column `{}`",
-                    q.id, w.column
-                ));
-            }
-    }
-    if let Some(w) = &dict.dataset.counted_status
-        && !has(&w.column) {
+            && !has(&w.column)
+        {
             return Err(format!(
-                "counted_status names unknown column `{}`",
-                w.column
+                "question `{}`: unknown column `{}`",
+                q.id, w.column
             ));
         }
+    }
+    if let Some(w) = &dict.dataset.counted_status
+        && !has(&w.column)
+    {
+        return Err(format!(
+            "counted_status names unknown column `{}`",
+            w.column
+        ));
+    }
     for p in dict
         .dataset
         .participant

@@ -166,7 +166,11 @@ pub(crate) fn model_cells(
         }
     }
     let tolerance_of = |dim: &str, v: &str| {
-        if target.odds_ratios.get(dim).is_some_and(|b| b.contains_key(v)) {
+        if target
+            .odds_ratios
+            .get(dim)
+            .is_some_and(|b| b.contains_key(v))
+        {
             target.tolerance
         } else {
             target.other_tolerance
@@ -210,7 +214,12 @@ pub(crate) fn model_cells(
     let published: Vec<usize> = terms
         .iter()
         .enumerate()
-        .filter(|(_, (dim, v, _))| target.odds_ratios.get(*dim).is_some_and(|b| b.contains_key(*v)))
+        .filter(|(_, (dim, v, _))| {
+            target
+                .odds_ratios
+                .get(*dim)
+                .is_some_and(|b| b.contains_key(*v))
+        })
         .map(|(j, _)| j + 1)
         .collect();
     let rows: BTreeMap<usize, Vec<f64>> = sample
@@ -834,7 +843,9 @@ fn polish(
             .map(|k| (gain(k, 1.0), -key[k], k))
             .collect();
         let by = |a: &(f64, f64, usize), b: &(f64, f64, usize)| {
-            a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2))
+            a.0.total_cmp(&b.0)
+                .then(a.1.total_cmp(&b.1))
+                .then(a.2.cmp(&b.2))
         };
         outs.sort_by(by);
         ins.sort_by(by);

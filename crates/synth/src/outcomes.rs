@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, Poisson};
 
 use crate::alloc::{weighted_index, weighted_pick};
-use crate::calibrate::{model_cells, CountTarget, Spec, logistic, select};
+use crate::calibrate::{CountTarget, Spec, logistic, model_cells, select};
 use crate::config::Weights;
 use crate::person::{Ctx, Person};
 use crate::traits::infeasible;
@@ -211,13 +211,7 @@ fn job_starts(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result
     let sample: Vec<usize> = (0..persons.len())
         .filter(|i| persons[*i].must_record && ctx.out_of_work(&persons[*i]))
         .collect();
-    let (model, fit) = model_cells(
-        ctx,
-        persons,
-        "[job_start.model]",
-        &sample,
-        &cfg.model,
-    )?;
+    let (model, fit) = model_cells(ctx, persons, "[job_start.model]", &sample, &cfg.model)?;
     let spec = Spec {
         what: "[job_start]",
         base: &pool,
@@ -361,13 +355,7 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
     let sample: Vec<usize> = (0..persons.len())
         .filter(|i| persons[*i].must_record && !ctx.out_of_work(&persons[*i]))
         .collect();
-    let (model, fit) = model_cells(
-        ctx,
-        persons,
-        "[progression.model]",
-        &sample,
-        &cfg.model,
-    )?;
+    let (model, fit) = model_cells(ctx, persons, "[progression.model]", &sample, &cfg.model)?;
     let spec = Spec {
         what: "[progression]",
         base: &all_employed,
@@ -424,7 +412,9 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
     let lot_of: Vec<usize> = persons.iter().map(|p| p.lot).collect();
     let reserved_for = |i: usize| {
         let lot = &ctx.lot_codes[lot_of[i]];
-        only.iter().find(|(_, lots)| lots.contains(lot)).map(|(c, _)| c)
+        only.iter()
+            .find(|(_, lots)| lots.contains(lot))
+            .map(|(c, _)| c)
     };
     let mut left = in_work;
     for (code, n) in &cfg.employer_in_work {
@@ -455,9 +445,9 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
             .copied()
             .filter(|i| !chosen.contains(i))
             .collect();
-        let more = n.checked_sub(chosen.len()).and_then(|k| {
-            weighted_pick(rng, &rest, k, |_| 1.0)
-        });
+        let more = n
+            .checked_sub(chosen.len())
+            .and_then(|k| weighted_pick(rng, &rest, k, |_| 1.0));
         chosen.extend(more.ok_or_else(|| {
             infeasible(
                 ctx,

@@ -404,7 +404,10 @@ fn claims_hit_the_validated_counts_and_rules() {
             row[col].is_empty()
         })
         .count();
-    assert_eq!(added, 0, "validated claims on milestones the MI leaves blank");
+    assert_eq!(
+        added, 0,
+        "validated claims on milestones the MI leaves blank"
+    );
     // Most job-start claims of MI participants carry the MI's job start date.
     let by_ref: BTreeMap<(String, String), Row> = mi_rows()
         .into_iter()
@@ -495,7 +498,9 @@ fn the_interim_extract_is_an_earlier_refresh_of_the_same_people() {
     for (lot, r) in &interim {
         let f = fin
             .get(&(lot.clone(), r["provider_ref"].clone()))
-            .unwrap_or_else(|| panic!("{} of {lot} is not in the final extract", r["provider_ref"]));
+            .unwrap_or_else(|| {
+                panic!("{} of {lot} is not in the final extract", r["provider_ref"])
+            });
         assert_eq!(r["registration_date"], f["registration_date"]);
         for (column, value) in r {
             if value == &f[column] {
@@ -505,7 +510,8 @@ fn the_interim_extract_is_an_earlier_refresh_of_the_same_people() {
             match column.as_str() {
                 // Nothing after the interim date is known yet.
                 c if c.ends_with("_date") && dated_later => {}
-                "progression_employer" if value.is_empty() && !f["progression_date"].is_empty() => {}
+                "progression_employer" if value.is_empty() && !f["progression_date"].is_empty() => {
+                }
                 // Short of the embedding rule while not yet embedded.
                 "meaningful_interventions" if r["embedded_date"].is_empty() => {}
                 // The provider corrections.
@@ -543,7 +549,10 @@ fn the_interim_extract_is_an_earlier_refresh_of_the_same_people() {
     for (k, r) in &fin {
         let reg = date(&r["registration_date"]).unwrap();
         if reg <= cut && !interim_keys.contains(k) {
-            assert!(reg > date("30/06/2020").unwrap(), "{k:?} late but registered {reg}");
+            assert!(
+                reg > date("30/06/2020").unwrap(),
+                "{k:?} late but registered {reg}"
+            );
         }
     }
 
@@ -561,7 +570,10 @@ fn the_interim_extract_is_an_earlier_refresh_of_the_same_people() {
         let submitted = date(&c["submitted_date"]).unwrap();
         assert!(submitted <= cut);
         if c["status"] != f["status"] {
-            assert_eq!((c["status"].as_str(), f["status"].as_str()), ("QUERIED", "VALIDATED"));
+            assert_eq!(
+                (c["status"].as_str(), f["status"].as_str()),
+                ("QUERIED", "VALIDATED")
+            );
             assert!(submitted > date("31/05/2021").unwrap());
             pending += 1;
         }
