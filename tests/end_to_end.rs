@@ -975,6 +975,7 @@ fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report(
     assert!(!first.contains('\x1b'), "{first:?}");
     let prefixes: Vec<&str> = first
         .lines()
+        .filter(|l| !l.starts_with("report: no PDF"))
         .map(|l| l.split(':').next().unwrap_or(""))
         .filter(|p| *p != "warning")
         .collect();
@@ -1000,6 +1001,36 @@ fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report(
         std::fs::metadata(&manifest).unwrap().modified().unwrap(),
         before
     );
+
+    // report.pdf is printed when Chromium is installed (CI installs it) unless --no-pdf; asking
+    // for none makes only the report stale, and the PDF goes.
+    let pdf = out.join("report/report.pdf");
+    let (_, status) = evalpipe_err(&["status", "--out", out_arg, "--no-pdf"]);
+    if evalpipe_report::pdf::find_chromium().is_some() {
+        let bytes = std::fs::read(&pdf).unwrap();
+        assert!(bytes.starts_with(b"%PDF-"), "report.pdf is not a PDF");
+        assert!(status.contains("models     up to date"), "{status}");
+        assert!(
+            status.contains("report     stale: the last run has report.pdf"),
+            "{status}"
+        );
+        let (without, _) = evalpipe_err(&["run", "--out", out_arg, "--no-pdf"]);
+        assert!(
+            without.contains("framework: unchanged since the last run, reused"),
+            "{without}"
+        );
+        assert!(!pdf.exists(), "--no-pdf left report.pdf");
+        let (with, _) = evalpipe_err(&["run", "--out", out_arg]);
+        assert!(
+            with.contains("framework: unchanged since the last run, reused"),
+            "{with}"
+        );
+        assert_eq!(std::fs::read(&pdf).unwrap(), bytes, "report.pdf printed differently");
+    } else {
+        assert!(first.contains("report: no PDF: Chromium is not installed"), "{first}");
+        assert!(!pdf.exists());
+        assert!(status.contains("report     up to date"), "{status}");
+    }
 
     // One template edited: only the report is stale, and only it runs.
     let templates = tmp.path().join("templates");

@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// Run every stage even if nothing it reads changed since the last run in --out.
     #[arg(long)]
     pub force: bool,
+    /// Do not print report/report.pdf; otherwise it is printed with headless Chromium when
+    /// Chromium is installed.
+    #[arg(long)]
+    pub no_pdf: bool,
 }
 
 /// Options of `evalpipe synth`.
@@ -139,6 +143,10 @@ struct Plan {
     study: Study,
     synthetic: bool,
     key: PseudonymKey,
+    /// The Chromium that prints report.pdf; `None` with --no-pdf or when none is installed.
+    chromium: Option<PathBuf>,
+    /// Why there is no PDF, when the user did not ask for none.
+    no_pdf_why: Option<String>,
 }
 
 fn plan(args: &RunArgs) -> Result<Plan> {
@@ -174,6 +182,16 @@ fn plan(args: &RunArgs) -> Result<Plan> {
         None => Some(data.join("qualitative")),
     }
     .filter(|q| q.is_dir() || args.qualitative.is_some());
+    let chromium = (!args.no_pdf)
+        .then(evalpipe_report::pdf::find_chromium)
+        .flatten();
+    let no_pdf_why = (!args.no_pdf && chromium.is_none()).then(|| {
+        format!(
+            "no PDF: Chromium is not installed (none of {} on PATH; on Debian: apt-get install \
+             chromium)",
+            evalpipe_report::pdf::CHROMIUM_NAMES.join(", ")
+        )
+    });
     Ok(Plan {
         pipeline,
         data,
@@ -184,6 +202,8 @@ fn plan(args: &RunArgs) -> Result<Plan> {
         study,
         synthetic,
         key,
+        chromium,
+        no_pdf_why,
     })
 }
 
@@ -199,6 +219,7 @@ fn current(plan: &Plan) -> Result<stale::Current> {
             Some(q) => manifest::hash_tree(q)?,
             None => Vec::new(),
         },
+        pdf: plan.chromium.is_some(),
     })
 }
 
@@ -234,6 +255,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         study,
         synthetic,
         key,
+        chromium,
+        no_pdf_why,
     } = plan;
     let previous = read_manifest(&out);
     let states = stale::staleness(&out, previous.as_ref(), &current);
@@ -473,10 +496,23 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     annex
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         .context("report stage: the annex workbook")?;
+    // The PDF prints the finished HTML page, so it comes last.
+    let pdf = match &chromium {
+        Some(chromium) => {
+            bar.step("printing report.pdf with headless Chromium");
+            evalpipe_report::pdf::write_pdf_with(&layout, chromium)
+                .context("report stage: report.pdf")?;
+            true
+        }
+        None => false,
+    };
     bar.done();
+    if let Some(why) = &no_pdf_why {
+        say.line(format!("report: {why}"));
+    }
     stages.insert(
         "report".to_string(),
-        serde_json::json!({ "files": rendered.len() + 1 }),
+        serde_json::json!({ "files": rendered.len() + 1 + usize::from(pdf), "pdf": pdf }),
     );
 
     let manifest = Manifest {

@@ -7,7 +7,7 @@
 //! - transform: the queries;
 //! - models: `pipeline/models/`;
 //! - framework: `pipeline/framework/`, `queries/framework/`, the qualitative data folder;
-//! - report: the templates.
+//! - report: the templates, and whether report.pdf is printed (Chromium, `--no-pdf`).
 //!
 //! The register (`pipeline/published/`) and the twin's calibration (`pipeline/twin.toml`) are
 //! read by `check` and `synth`, not by a run, so editing them leaves a run fresh.
@@ -36,6 +36,8 @@ pub struct Current {
     pub templates: Vec<Entry>,
     /// The qualitative data folder (empty without one).
     pub qualitative: Vec<Entry>,
+    /// Whether this run prints report.pdf (Chromium installed, no --no-pdf).
+    pub pdf: bool,
 }
 
 /// One stage's state.
@@ -188,6 +190,17 @@ pub fn staleness(
             }
             if let Some(r) = changes("templates", &entries(m, "templates"), &current.templates) {
                 reasons[4].push(r);
+            }
+            // Whether there is a PDF follows from Chromium and --no-pdf, not from a file: a
+            // report made without one is stale once one can be printed, and the other way.
+            let had_pdf = out.join("report").join(evalpipe_report::PDF_FILE).is_file();
+            if had_pdf != current.pdf {
+                reasons[4].push(if current.pdf {
+                    "the last run has no report.pdf, this one prints it".into()
+                } else {
+                    "the last run has report.pdf, this one prints none (--no-pdf or no Chromium)"
+                        .into()
+                });
             }
             if !outputs_intact(out, m) {
                 reasons[0].push("the run folder's files differ from its manifest".into());
