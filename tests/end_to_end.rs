@@ -858,6 +858,13 @@ fn explain_traces_a_table_to_its_query_inputs_and_report_lines() {
         text.contains("made by `queries/job_outcome_by_lot.sql`"),
         "{text}"
     );
+    // A figure: the table that is it, not an earlier-named one that only cites its N.
+    let out = evalpipe(&["explain", "Figure 4-1", "--run", run.dir.to_str().unwrap()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("made by `queries/enrolment_by_month.sql`"),
+        "{text}"
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
         .args([
@@ -1025,9 +1032,16 @@ fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report(
             with.contains("framework: unchanged since the last run, reused"),
             "{with}"
         );
-        assert_eq!(std::fs::read(&pdf).unwrap(), bytes, "report.pdf printed differently");
+        assert_eq!(
+            std::fs::read(&pdf).unwrap(),
+            bytes,
+            "report.pdf printed differently"
+        );
     } else {
-        assert!(first.contains("report: no PDF: Chromium is not installed"), "{first}");
+        assert!(
+            first.contains("report: no PDF: Chromium is not installed"),
+            "{first}"
+        );
         assert!(!pdf.exists());
         assert!(status.contains("report     up to date"), "{status}");
     }

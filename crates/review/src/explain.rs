@@ -160,10 +160,21 @@ pub fn explain(
 type Catalog = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The output table whose `produces` names `subject` as a whole word ("Table A-1" is not
-/// "Table A-16"); the first by table name if several do.
+/// "Table A-16"). A table that *is* the subject (`produces: report Figure 4-1 (…)`) comes before
+/// one that only mentions it ("…, N = 3,922: Figure 4-1's participants"); then by table name.
 fn published_in(catalog: &Catalog, subject: &str) -> Option<String> {
     let wanted = subject.trim().to_lowercase();
-    let mut found: Vec<(&String, &String)> = catalog
+    let is_it = |produces: &str| {
+        let p = produces.to_lowercase();
+        let p = p.strip_prefix("report ").unwrap_or(&p);
+        p.strip_prefix(wanted.as_str()).is_some_and(|rest| {
+            !rest
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    };
+    let mut found: Vec<(bool, &String, &String)> = catalog
         .iter()
         .filter(|(_, row)| row.get("kind").map(String::as_str) == Some("output"))
         .filter_map(|(t, row)| row.get("produces").map(|p| (t, p)))
@@ -176,9 +187,10 @@ fn published_in(catalog: &Catalog, subject: &str) -> Option<String> {
                     .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
             })
         })
+        .map(|(t, produces)| (!is_it(produces), t, produces))
         .collect();
     found.sort();
-    found.first().map(|(t, _)| (*t).clone())
+    found.first().map(|(_, t, _)| (*t).clone())
 }
 
 fn read_catalog(run: &Path) -> Result<Catalog> {
