@@ -168,6 +168,25 @@ fn ymd(v: &Value, filter: &str) -> Result<(i32, usize, u32), Error> {
     parsed.ok_or_else(|| invalid(format!("`{filter}`: `{s}` is not a YYYY-MM-DD date")))
 }
 
+/// Filter `sentence`: the first letter upper case, the rest as written. minijinja's
+/// `capitalize` lowers the rest, which turns "two in five of the Hardest to Help group" into
+/// "…the hardest to help group".
+pub fn sentence(v: Value) -> Value {
+    let Some(text) = v.as_str() else {
+        return v;
+    };
+    let mut chars = text.chars();
+    let out = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+        None => String::new(),
+    };
+    if v.is_safe() {
+        Value::from_safe_string(out)
+    } else {
+        Value::from(out)
+    }
+}
+
 /// Filter `month`: `2018-06-01` → `June 2018`.
 pub fn month(v: Value) -> Result<Value, Error> {
     if is_missing(&v) {
@@ -247,6 +266,17 @@ mod tests {
         assert_eq!(s(over(Value::from(4000))), "4,000");
         assert_eq!(s(over(Value::from(11))), "over 10");
         assert_eq!(s(over(Value::from(7))), "7");
+    }
+
+    #[test]
+    fn sentence_raises_only_the_first_letter() {
+        assert_eq!(
+            s(Ok(sentence(Value::from(
+                "two in five of the Hardest to Help group"
+            )))),
+            "Two in five of the Hardest to Help group"
+        );
+        assert_eq!(s(Ok(sentence(Value::from("")))), "");
     }
 
     #[test]

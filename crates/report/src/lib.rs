@@ -389,6 +389,7 @@ fn environment(
     env.add_filter("pct", format::pct);
     env.add_filter("over", format::over);
     env.add_filter("month", format::month);
+    env.add_filter("sentence", format::sentence);
     env.add_filter("date", format::date);
 
     let tables_dir = layout.tables_dir();

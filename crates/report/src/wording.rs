@@ -18,6 +18,7 @@
 //! | `{{ row.relative_change \| pct_size }}` | `17` for −0.17: the size of a change, its direction said by `sign` |
 //! | `{{ 9 \| words }}` | `nine` (0–99 in words, larger numbers in figures) |
 //! | `{{ 0.40 \| share_words }}` | `two in five`, `just over a quarter`, … (nearest simple fraction) |
+//! | `{{ 0.40 \| share_words("participants") }}` | `two in five participants`, `a quarter of participants` |
 //! | `{{ "2018-06-01" \| year }}` | `2018` |
 //! | `selectattr("p", "significant")` | terms with p below [`ALPHA`] |
 //! | `selectattr("rate", "shown")` | cells with a number (not suppressed, not missing) |
@@ -258,7 +259,34 @@ const FRACTION_EXACT: f64 = 0.015;
 /// Filter `share_words`: a share as the nearest simple fraction, as prose puts it: `two in
 /// five` (0.40), `just over a fifth`… (0.23 → `just over one in five`), `just under half`
 /// (0.47). Shares below 5% say `fewer than one in twenty`; none and all are said only when exact.
-pub fn share_words(v: Value) -> Result<Value, Error> {
+///
+/// With a noun, the share *of* it, in the grammar each fraction takes: `share_words("participants")`
+/// gives "two in five participants" but "a quarter of participants", and "two in five of the
+/// Hardest to Help group" for a noun with a determiner.
+pub fn share_words(v: Value, noun: Option<String>) -> Result<Value, Error> {
+    let words = share_words_alone(v)?;
+    let Some(noun) = noun else {
+        return Ok(words);
+    };
+    let Some(w) = words.as_str().filter(|w| *w != crate::format::MISSING) else {
+        // The suppressed or missing mark stands for the whole phrase's number.
+        return Ok(Value::from_safe_string(format!("{words} of {noun}")));
+    };
+    let determiner = ["the ", "this ", "these ", "those ", "their ", "its "]
+        .iter()
+        .any(|d| noun.starts_with(d));
+    // "two in five participants", "nearly all participants", but "a quarter of participants".
+    let counts_people = w.contains(" in ") || w.ends_with("all");
+    Ok(Value::from(if w == "none" && !determiner {
+        format!("no {noun}")
+    } else if counts_people && !determiner {
+        format!("{w} {noun}")
+    } else {
+        format!("{w} of {noun}")
+    }))
+}
+
+fn share_words_alone(v: Value) -> Result<Value, Error> {
     if is_missing(&v) {
         return Ok(Value::from(crate::format::MISSING));
     }
@@ -396,13 +424,37 @@ mod tests {
         assert_eq!(number_words(42), "forty-two");
         assert_eq!(number_words(70), "seventy");
         assert_eq!(number_words(1022), "1,022");
-        assert_eq!(s(share_words(Value::from(0.40))), "around two in five");
-        assert_eq!(s(share_words(Value::from(0.29))), "just over a quarter");
-        assert_eq!(s(share_words(Value::from(0.31))), "just under a third");
-        assert_eq!(s(share_words(Value::from(0.23))), "just under a quarter");
-        assert_eq!(s(share_words(Value::from(0.218))), "just over one in five");
-        assert_eq!(s(share_words(Value::from(0.5))), "around half");
-        assert_eq!(s(share_words(Value::from(0.0))), "none");
+        assert_eq!(
+            s(share_words_alone(Value::from(0.40))),
+            "around two in five"
+        );
+        assert_eq!(
+            s(share_words_alone(Value::from(0.29))),
+            "just over a quarter"
+        );
+        assert_eq!(
+            s(share_words_alone(Value::from(0.31))),
+            "just under a third"
+        );
+        assert_eq!(
+            s(share_words_alone(Value::from(0.23))),
+            "just under a quarter"
+        );
+        assert_eq!(
+            s(share_words_alone(Value::from(0.218))),
+            "just over one in five"
+        );
+        assert_eq!(s(share_words_alone(Value::from(0.5))), "around half");
+        assert_eq!(s(share_words_alone(Value::from(0.0))), "none");
+        let of = |x: f64, noun: &str| s(share_words(Value::from(x), Some(noun.into())));
+        assert_eq!(of(0.40, "participants"), "around two in five participants");
+        assert_eq!(of(0.25, "participants"), "around a quarter of participants");
+        assert_eq!(of(0.97, "participants"), "nearly all participants");
+        assert_eq!(
+            of(0.45, "the Hardest to Help group"),
+            "just over two in five of the Hardest to Help group"
+        );
+        assert_eq!(of(0.0, "participants"), "no participants");
         assert_eq!(s(year(Value::from("2018-06-01"))), "2018");
     }
 }
