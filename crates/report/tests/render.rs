@@ -203,6 +203,45 @@ fn golden_chapters_on_the_fixture() {
     }
 }
 
+/// Every table and figure ends with its source line, on a paragraph of its own: a trimming tag
+/// or comment next to it once ran the source into the following sentence ("…December
+/// 2021Agreed actions differed…").
+#[test]
+fn every_source_line_stands_alone() {
+    let (md, _) = render_fixture(true);
+    let lines: Vec<&str> = md.lines().collect();
+    let mut sources = 0;
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("Source: ") {
+            sources += 1;
+            // A sentence glued on: a lower-case letter, digit or bracket, then a capital.
+            let chars: Vec<char> = line.chars().collect();
+            assert!(
+                !chars.windows(2).any(|w| (w[0].is_ascii_lowercase()
+                    || w[0].is_ascii_digit()
+                    || w[0] == ')')
+                    && w[1].is_ascii_uppercase()),
+                "line {}: a sentence runs into the source line: {line:?}",
+                i + 1
+            );
+            assert!(
+                lines.get(i + 1).is_none_or(|next| next.trim().is_empty()),
+                "line {}: {line:?} runs into {:?}",
+                i + 1,
+                lines[i + 1]
+            );
+            assert!(
+                i > 0 && lines[i - 1].trim().is_empty(),
+                "line {}: {line:?} follows {:?} without a blank line",
+                i + 1,
+                lines[i - 1]
+            );
+        }
+    }
+    // The chapters' tables and figures (the annex tables name their source in the annex).
+    assert!(sources >= 20, "{sources} source lines");
+}
+
 /// Tables, figures and boxes are numbered per chapter as the report numbers them, annex tables
 /// keep their A-numbers, and references print the caption's number.
 #[test]
