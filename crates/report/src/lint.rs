@@ -89,34 +89,9 @@ impl std::fmt::Display for LintFinding {
     }
 }
 
-/// Number words, lower case (see the module documentation for why "one" is not one).
-const NUMBER_WORDS: [&str; 45] = [
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
+/// Number words beyond those [`crate::wording`] spells (two to ninety), lower case: sizes,
+/// fractions and multiples.
+const OTHER_NUMBER_WORDS: [&str; 19] = [
     "hundred",
     "hundreds",
     "thousand",
@@ -137,6 +112,15 @@ const NUMBER_WORDS: [&str; 45] = [
     "treble",
     "dozen",
 ];
+
+/// Whether `word` (lower case) is a number word. "zero" and "one" are not (see the module
+/// documentation for why "one" is not one); the rest of the units and tens are the words
+/// `words` spells, so the lint and the filter cannot drift apart.
+fn is_number_word(word: &str) -> bool {
+    crate::wording::UNITS[2..].contains(&word)
+        || crate::wording::TENS[2..].contains(&word)
+        || OTHER_NUMBER_WORDS.contains(&word)
+}
 
 /// Comparative phrases a number decides, lower case.
 const COMPARATIVES: [&str; 12] = [
@@ -295,7 +279,7 @@ fn documented(line: &str) -> bool {
 /// The first number word of a line, as written.
 fn number_word(line: &str) -> Option<String> {
     line.split(|c: char| !c.is_alphabetic())
-        .find(|w| NUMBER_WORDS.contains(&w.to_lowercase().as_str()))
+        .find(|w| is_number_word(&w.to_lowercase()))
         .map(str::to_string)
 }
 

@@ -179,7 +179,7 @@ pub fn pct_size(v: Value) -> Result<Value, Error> {
     crate::format::pct(Value::from(number(&v, "pct_size")?.abs()))
 }
 
-const UNITS: [&str; 20] = [
+pub(crate) const UNITS: [&str; 20] = [
     "zero",
     "one",
     "two",
@@ -201,7 +201,7 @@ const UNITS: [&str; 20] = [
     "eighteen",
     "nineteen",
 ];
-const TENS: [&str; 10] = [
+pub(crate) const TENS: [&str; 10] = [
     "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
 ];
 
