@@ -229,15 +229,21 @@ pub(crate) fn stream(seed: u64, name: &str) -> ChaCha8Rng {
 /// marker file. Deterministic in (`study`, `twin`, `opts.seed`).
 pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result<SynthSummary> {
     let cfg = &twin.file;
-    let mut ctx = person::Ctx::new(study, cfg, &twin.path);
-    check(&ctx)?;
-    let seed = opts.seed;
+    check(&person::Ctx::new(study, cfg, &twin.path))?;
 
-    let mut persons = population::build(&ctx, &mut stream(seed, "population"))?;
-    complete::plan(&ctx, &mut persons, &mut stream(seed, "complete_cases"))?;
-    traits::generate(&mut ctx, &mut persons, seed)?;
-    questions::generate(&mut ctx, &mut persons, seed)?;
-    outcomes::generate(&mut ctx, &mut persons, seed)?;
+    // Some populations cannot meet every published cell at once (a characteristic's margin
+    // leaves no room for its outcome window). Such a draw is replaced by the next round's, a
+    // fixed function of the seed, so every seed still gives one twin, always the same.
+    let mut round = 0;
+    let (ctx, mut persons, seed) = loop {
+        let seed = round_seed(opts.seed, round);
+        let mut ctx = person::Ctx::new(study, cfg, &twin.path);
+        match draw_people(&mut ctx, seed) {
+            Ok(persons) => break (ctx, persons, seed),
+            Err(Error::Infeasible { .. }) if round + 1 < ROUNDS => round += 1,
+            Err(e) => return Err(e),
+        }
+    };
     let n_mi = persons.len();
     let n_claims_only = claims::add_claims_only(&ctx, &mut persons, seed)?;
     identity::generate(&ctx, &mut persons, seed)?;
@@ -255,7 +261,7 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
             claims_only_participants: n_claims_only,
             rejected_rows: 0,
         },
-        seed,
+        (opts.seed, round),
         &twin.path,
         &opts.out,
     )?;
@@ -276,7 +282,7 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
                 claims_only_participants: n_claims_only,
                 rejected_rows: interim.rejected_rows,
             },
-            seed,
+            (opts.seed, round),
             &twin.path,
             out,
         )?;
@@ -289,6 +295,35 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
         claims: claims.len(),
         interim: interim_counts,
     })
+}
+
+/// How many populations one seed may draw before the twin gives up (see [`generate`]). Of
+/// seeds 1–16 about half meet every cell in the first round; the rest in the next few.
+const ROUNDS: u32 = 8;
+
+/// The seed of a round: the seed itself first, so a seed that needs no second round draws what
+/// it always drew.
+fn round_seed(seed: u64, round: u32) -> u64 {
+    if round == 0 {
+        seed
+    } else {
+        // SplitMix64's finaliser: a round seed far from every small user seed.
+        let mut z = seed ^ u64::from(round).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// The MI participants of one round: who they are, their characteristics, answers and
+/// outcomes, calibrated to the published cells.
+fn draw_people(ctx: &mut person::Ctx, seed: u64) -> Result<Vec<Person>> {
+    let mut persons = population::build(ctx, &mut stream(seed, "population"))?;
+    complete::plan(ctx, &mut persons, &mut stream(seed, "complete_cases"))?;
+    traits::generate(ctx, &mut persons, seed)?;
+    questions::generate(ctx, &mut persons, seed)?;
+    outcomes::generate(ctx, &mut persons, seed)?;
+    Ok(persons)
 }
 
 /// One extract to write: the MI rows of the participants `entered`, the claims (whose rows read
@@ -304,12 +339,13 @@ struct Extract<'a> {
     rejected_rows: usize,
 }
 
-/// Writes an extract into `out`: the MI file of every lot, the claims file and the marker.
-/// Returns the files and the MI participants written.
+/// Writes an extract into `out`: the MI file of every lot, the claims file and the marker (with
+/// the user's seed and the round whose population was kept). Returns the files and the MI
+/// participants written.
 fn write_extract(
     ctx: &person::Ctx,
     x: &Extract,
-    seed: u64,
+    (seed, round): (u64, u32),
     calibration: &std::path::Path,
     out: &std::path::Path,
 ) -> Result<(Vec<PathBuf>, usize)> {
@@ -383,6 +419,7 @@ fn write_extract(
         generator: env!("CARGO_PKG_NAME").to_string(),
         generator_version: env!("CARGO_PKG_VERSION").to_string(),
         seed,
+        round,
         calibration: write::name_of(calibration),
         extract: x.name.to_string(),
         extract_date: x.date.to_string(),
@@ -513,4 +550,24 @@ fn check(ctx: &person::Ctx) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod round_tests {
+    use super::round_seed;
+
+    #[test]
+    fn the_first_round_is_the_seed_and_later_rounds_are_other_seeds() {
+        assert_eq!(round_seed(20220131, 0), 20220131);
+        assert_eq!(round_seed(5, 0), 5);
+        let rounds: Vec<u64> = (0..super::ROUNDS).map(|r| round_seed(5, r)).collect();
+        let mut distinct = rounds.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), rounds.len(), "{rounds:?}");
+        // A later round of one seed is not the first round of a nearby seed.
+        assert!(rounds[1..].iter().all(|r| *r > 1_000_000), "{rounds:?}");
+        // Pinned: changing the mixing changes the twin every such seed gives.
+        assert_eq!(round_seed(5, 1), 1_635_312_068_028_924_514);
+    }
 }

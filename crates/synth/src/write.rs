@@ -249,6 +249,10 @@ pub(crate) struct Marker {
     pub generator: String,
     pub generator_version: String,
     pub seed: u64,
+    /// The round of the seed whose population met every published cell; written only when it
+    /// is not the first, so a seed that needed one round has the marker it always had.
+    #[serde(skip_serializing_if = "is_first_round")]
+    pub round: u32,
     pub calibration: String,
     /// Which of the twin's extracts this folder is (`final` or `interim`).
     pub extract: String,
@@ -259,6 +263,10 @@ pub(crate) struct Marker {
     pub claims_only_participants: usize,
     pub claims: usize,
     pub files: Vec<String>,
+}
+
+fn is_first_round(round: &u32) -> bool {
+    *round == 0
 }
 
 /// Writes the marker file.
