@@ -89,13 +89,21 @@ pub fn synth(args: &SynthArgs, quiet: bool) -> Result<()> {
     let summary =
         evalpipe_synth::generate(&study, &twin, &opts).context("synth: generating the twin")?;
     say.line(format!(
-        "synth: final extract {} participants and {} claims, interim extract {} and {}; {} files (seed {})",
+        "synth: final extract {} participants and {} claims, interim extract {} and {}; {} files (seed {}{})",
         summary.participants,
         summary.claims,
         summary.interim.map_or(0, |x| x.0),
         summary.interim.map_or(0, |x| x.1),
         summary.files.len(),
-        args.seed
+        args.seed,
+        if summary.round > 0 {
+            format!(
+                ", round {}: the earlier draws could not meet every published cell",
+                summary.round
+            )
+        } else {
+            String::new()
+        }
     ));
     println!("{}", out.display());
     println!("{}", interim_out.display());

@@ -144,6 +144,8 @@ pub struct SynthSummary {
     pub claims: usize,
     /// Participants and claims rows of the interim extract, when one was written.
     pub interim: Option<(usize, usize)>,
+    /// The round of the seed whose population was kept (0: the first draw met every cell).
+    pub round: u32,
 }
 
 /// Errors of the twin generator. `Config` and `Infeasible` are the user's to fix in
@@ -294,12 +296,14 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
         participants,
         claims: claims.len(),
         interim: interim_counts,
+        round,
     })
 }
 
 /// How many populations one seed may draw before the twin gives up (see [`generate`]). Of
-/// seeds 1–16 about half meet every cell in the first round; the rest in the next few.
-const ROUNDS: u32 = 8;
+/// seeds 1–16 about half meet every cell in the first round and all within seven (seed 16
+/// needs the seventh); a failed round costs seconds to a minute in a release build.
+const ROUNDS: u32 = 16;
 
 /// The seed of a round: the seed itself first, so a seed that needs no second round draws what
 /// it always drew.
