@@ -123,22 +123,20 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
     contents.set_column_width(0, 34).map_err(&err)?;
     contents.set_column_width(1, 70).map_err(&err)?;
 
+    let style = SheetStyle {
+        notice: synthetic.then_some(notice),
+        bold: &bold,
+        percent: &percent,
+        min_count: study.disclosure.min_count,
+    };
     for (name, table, produces, base) in sheets {
         let sheet = wb.add_worksheet().set_name(&name).map_err(&err)?;
         let table_path = layout.table(&table, "parquet");
-        write_table(
-            sheet,
-            &table_path,
-            &produces,
-            &base,
-            synthetic.then_some(notice),
-            &bold,
-            &percent,
-            study.disclosure.min_count,
-        )
-        .map_err(|message| Error::Annex {
-            path: path.clone(),
-            message,
+        write_table(sheet, &table_path, &produces, &base, &style).map_err(|message| {
+            Error::Annex {
+                path: path.clone(),
+                message,
+            }
         })?;
     }
 
@@ -240,16 +238,29 @@ fn suppressed_cells(
     Ok(suppressed(&grid, min_count))
 }
 
+/// What every table sheet shares: the synthetic notice, the cell formats and the disclosure
+/// threshold.
+#[derive(Clone, Copy)]
+struct SheetStyle<'a> {
+    notice: Option<&'a str>,
+    bold: &'a Format,
+    percent: &'a Format,
+    min_count: u64,
+}
+
 fn write_table(
     sheet: &mut Worksheet,
     path: &Path,
     produces: &str,
     base: &str,
-    notice: Option<&str>,
-    bold: &Format,
-    percent: &Format,
-    min_count: u64,
+    style: &SheetStyle,
 ) -> Result<(), String> {
+    let SheetStyle {
+        notice,
+        bold,
+        percent,
+        min_count,
+    } = *style;
     let e = |x: XlsxError| x.to_string();
     let file = File::open(path).map_err(|x| format!("cannot open {}: {x}", path.display()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
