@@ -69,6 +69,34 @@ impl Months {
     }
 }
 
+impl Months {
+    /// What both monthly charts draw around their bars: the month axis, the lockdown marker
+    /// through slot `marker.0` (labelled `marker.1`), and the two axis titles. `(top,
+    /// baseline, height)` are the plot's top and bottom and the chart's height.
+    fn draw_frame(
+        &self,
+        area: &Area<'_>,
+        (top, baseline, height): (i32, i32, u32),
+        marker: Option<(usize, &str)>,
+        y_label: &str,
+    ) -> Result<(), String> {
+        self.draw_axis(area, baseline)?;
+        if let Some((i, label)) = marker {
+            lockdown_marker(area, self, i, top, baseline, label)?;
+        }
+        draw::vertical_text(area, y_label, (20, (top + baseline) / 2), BODY, &MUTED)?;
+        draw::text(
+            area,
+            "Month of registration",
+            ((self.x0 + self.x1) / 2, height as i32 - 14),
+            BODY,
+            &MUTED,
+            Align::Centre,
+            false,
+        )
+    }
+}
+
 /// A whole-number column as text (a year, a quarter): no thousands separator.
 fn plain(r: &Row<'_>, column: &str) -> Result<String, String> {
     let v = r.raw(column)?;
@@ -187,25 +215,11 @@ pub(crate) fn enrolment_by_month(source: &dyn Source) -> Result<Drawing, String>
                 Cell::Missing => {}
             }
         }
-        months.draw_axis(area, baseline)?;
-        if let Some(i) = marker {
-            lockdown_marker(area, &months, i, top, baseline, &marker_label)?;
-        }
-        draw::vertical_text(
+        months.draw_frame(
             area,
+            (top, baseline, height),
+            marker.map(|i| (i, marker_label.as_str())),
             "Participants registered",
-            (20, (top + baseline) / 2),
-            BODY,
-            &MUTED,
-        )?;
-        draw::text(
-            area,
-            "Month of registration",
-            ((months.x0 + months.x1) / 2, height as i32 - 14),
-            BODY,
-            &MUTED,
-            Align::Centre,
-            false,
         )
     })?;
 
@@ -360,25 +374,11 @@ pub(crate) fn cohort_share_by_month(source: &dyn Source) -> Result<Drawing, Stri
                 )?;
             }
         }
-        axis.draw_axis(area, baseline)?;
-        if let Some(i) = marker {
-            lockdown_marker(area, &axis, i, top, baseline, &marker_label)?;
-        }
-        draw::vertical_text(
+        axis.draw_frame(
             area,
+            (top, baseline, height),
+            marker.map(|i| (i, marker_label.as_str())),
             "Per cent of the month's enrolments",
-            (20, (top + baseline) / 2),
-            BODY,
-            &MUTED,
-        )?;
-        draw::text(
-            area,
-            "Month of registration",
-            ((axis.x0 + axis.x1) / 2, height as i32 - 14),
-            BODY,
-            &MUTED,
-            Align::Centre,
-            false,
         )
     })?;
 
