@@ -151,10 +151,8 @@ struct Plan {
     study: Study,
     synthetic: bool,
     key: PseudonymKey,
-    /// The Chromium that prints report.pdf; `None` with --no-pdf or when none is installed.
-    chromium: Option<PathBuf>,
-    /// Why there is no PDF, when the user did not ask for none.
-    no_pdf_why: Option<String>,
+    /// Whether report.pdf is asked for (no --no-pdf); printed when Chromium is installed.
+    pdf: bool,
 }
 
 fn plan(args: &RunArgs) -> Result<Plan> {
@@ -190,16 +188,6 @@ fn plan(args: &RunArgs) -> Result<Plan> {
         None => Some(data.join("qualitative")),
     }
     .filter(|q| q.is_dir() || args.qualitative.is_some());
-    let chromium = (!args.no_pdf)
-        .then(evalpipe_report::pdf::find_chromium)
-        .flatten();
-    let no_pdf_why = (!args.no_pdf && chromium.is_none()).then(|| {
-        format!(
-            "no PDF: Chromium is not installed (none of {} on PATH; on Debian: apt-get install \
-             chromium)",
-            evalpipe_report::pdf::CHROMIUM_NAMES.join(", ")
-        )
-    });
     Ok(Plan {
         pipeline,
         data,
@@ -210,8 +198,7 @@ fn plan(args: &RunArgs) -> Result<Plan> {
         study,
         synthetic,
         key,
-        chromium,
-        no_pdf_why,
+        pdf: !args.no_pdf,
     })
 }
 
@@ -227,7 +214,7 @@ fn current(plan: &Plan) -> Result<stale::Current> {
             Some(q) => manifest::hash_tree(q)?,
             None => Vec::new(),
         },
-        pdf: plan.chromium.is_some(),
+        pdf: plan.pdf && evalpipe_report::pdf::find_chromium().is_some(),
     })
 }
 
@@ -263,8 +250,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         study,
         synthetic,
         key,
-        chromium,
-        no_pdf_why,
+        pdf,
     } = plan;
     let previous = read_manifest(&out);
     let states = stale::staleness(&out, previous.as_ref(), &current);
@@ -505,19 +491,19 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         .context("report stage: the annex workbook")?;
     // The PDF prints the finished HTML page, so it comes last.
-    let pdf = match &chromium {
-        Some(chromium) => {
-            bar.step("printing report.pdf with headless Chromium");
-            evalpipe_report::pdf::write_pdf_with(&layout, chromium)
-                .context("report stage: report.pdf")?;
-            true
+    // The PDF prints the finished HTML page, so it comes last; without Chromium the run says
+    // why and goes on.
+    let pdf = pdf && {
+        bar.step("printing report.pdf with headless Chromium");
+        match evalpipe_report::write_pdf(&layout).context("report stage: report.pdf")? {
+            evalpipe_report::Pdf::Written(_) => true,
+            evalpipe_report::Pdf::Unavailable(why) => {
+                say.line(format!("report: {why}"));
+                false
+            }
         }
-        None => false,
     };
     bar.done();
-    if let Some(why) = &no_pdf_why {
-        say.line(format!("report: {why}"));
-    }
     stages.insert(
         "report".to_string(),
         serde_json::json!({ "files": rendered.len() + 1 + usize::from(pdf), "pdf": pdf }),
