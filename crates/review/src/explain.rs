@@ -164,30 +164,31 @@ type Catalog = BTreeMap<String, BTreeMap<String, String>>;
 /// one that only mentions it ("…, N = 3,922: Figure 4-1's participants"); then by table name.
 fn published_in(catalog: &Catalog, subject: &str) -> Option<String> {
     let wanted = subject.trim().to_lowercase();
-    let is_it = |produces: &str| {
-        let p = produces.to_lowercase();
-        let p = p.strip_prefix("report ").unwrap_or(&p);
-        p.strip_prefix(wanted.as_str()).is_some_and(|rest| {
-            !rest
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-    };
     let mut found: Vec<(bool, &String, &String)> = catalog
         .iter()
         .filter(|(_, row)| row.get("kind").map(String::as_str) == Some("output"))
         .filter_map(|(t, row)| row.get("produces").map(|p| (t, p)))
-        .filter(|(_, produces)| {
+        .filter_map(|(t, produces)| {
             let p = produces.to_lowercase();
-            p.match_indices(&wanted).any(|(i, _)| {
-                !p[i + wanted.len()..]
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
-            })
+            // Where `wanted` stands as a whole word.
+            let at: Vec<usize> = p
+                .match_indices(&wanted)
+                .map(|(i, _)| i)
+                .filter(|i| {
+                    !p[i + wanted.len()..]
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+                })
+                .collect();
+            let opening = if p.starts_with("report ") {
+                "report ".len()
+            } else {
+                0
+            };
+            let is_it = at.contains(&opening);
+            (!at.is_empty()).then_some((!is_it, t, produces))
         })
-        .map(|(t, produces)| (!is_it(produces), t, produces))
         .collect();
     found.sort();
     found.first().map(|(_, t, _)| (*t).clone())
