@@ -231,18 +231,22 @@ pub(crate) fn stream(seed: u64, name: &str) -> ChaCha8Rng {
 /// marker file. Deterministic in (`study`, `twin`, `opts.seed`).
 pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result<SynthSummary> {
     let cfg = &twin.file;
-    check(&person::Ctx::new(study, cfg, &twin.path))?;
+    let mut ctx = person::Ctx::new(study, cfg, &twin.path);
+    check(&ctx)?;
 
     // Some populations cannot meet every published cell at once (a characteristic's margin
     // leaves no room for its outcome window). Such a draw is replaced by the next round's, a
     // fixed function of the seed, so every seed still gives one twin, always the same.
     let mut round = 0;
-    let (ctx, mut persons, seed) = loop {
+    let (mut persons, seed) = loop {
         let seed = round_seed(opts.seed, round);
-        let mut ctx = person::Ctx::new(study, cfg, &twin.path);
         match draw_people(&mut ctx, seed) {
-            Ok(persons) => break (ctx, persons, seed),
-            Err(Error::Infeasible { .. }) if round + 1 < ROUNDS => round += 1,
+            Ok(persons) => break (persons, seed),
+            Err(Error::Infeasible { .. }) if round + 1 < ROUNDS => {
+                // A failed round leaves its draws in the context: start the next afresh.
+                round += 1;
+                ctx = person::Ctx::new(study, cfg, &twin.path);
+            }
             Err(e) => return Err(e),
         }
     };
