@@ -2,7 +2,10 @@
 //!
 //! Each refresh is a full cumulative extract, so only the latest file of each lot is used; older
 //! ones are reported as superseded. Files that do not follow the naming contract are reported as
-//! ignored, never guessed at.
+//! ignored, never opened nor guessed at. Only the folder itself is listed, never its sub-folders,
+//! so no link loop can hold a run up; an extract that is a symbolic link is read through it and
+//! the account says so; one that is not a regular file (a pipe, a device, a link to nothing) is
+//! rejected by name, never opened: opening a pipe would wait for ever.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +27,10 @@ pub struct ExtractFile {
     pub lot: Option<String>,
     /// Extract date from the name.
     pub date: NaiveDate,
+    /// Why the file cannot be opened, found before it is (not a regular file).
+    pub unusable: Option<String>,
+    /// The name is a symbolic link, read through.
+    pub link: bool,
 }
 
 /// The extracts to ingest and the files left aside.
@@ -43,31 +50,55 @@ pub fn discover(study: &Study, data_dir: &Path) -> Result<Discovery> {
         path: data_dir.to_path_buf(),
         source,
     })?;
-    let mut names: Vec<(String, PathBuf)> = Vec::new();
+    let mut names: Vec<(String, PathBuf, Kind)> = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| Error::DataDir {
             path: data_dir.to_path_buf(),
             source,
         })?;
-        if entry.file_type().map(|t| t.is_file()).unwrap_or(false) {
-            names.push((
-                entry.file_name().to_string_lossy().into_owned(),
-                entry.path(),
-            ));
-        }
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        let kind = if kind.is_symlink() {
+            // `metadata` follows the link (and fails on a loop or a link to nothing).
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => continue,
+                Ok(m) if m.is_file() => Kind::Link,
+                Ok(_) => Kind::Unusable("a symbolic link to something that is not a regular file"),
+                Err(_) => Kind::Unusable("a symbolic link that leads nowhere (or round in a loop)"),
+            }
+        } else if kind.is_dir() {
+            continue;
+        } else if kind.is_file() {
+            Kind::File
+        } else {
+            Kind::Unusable("not a regular file (a pipe, socket or device)")
+        };
+        names.push((entry.file_name().to_string_lossy().into_owned(), path, kind));
     }
-    names.sort();
+    names.sort_by(|a, b| a.0.cmp(&b.0));
 
     let mut found = Discovery::default();
     let mut mi: BTreeMap<String, Vec<ExtractFile>> = BTreeMap::new();
     let mut claims: Vec<ExtractFile> = Vec::new();
-    for (name, path) in names {
+    for (name, path, kind) in names {
         if name == SYNTHETIC_MARKER || name.starts_with('.') || name.starts_with("~$") {
             continue;
         }
         match parse_name(study, &study.mi, &name).or_else(|| parse_name(study, &study.claims, &name)) {
             Some((dataset, lot, date)) => {
-                let file = ExtractFile { path, name, lot: lot.clone(), date };
+                let file = ExtractFile {
+                    path,
+                    name,
+                    lot: lot.clone(),
+                    date,
+                    unusable: match kind {
+                        Kind::Unusable(why) => Some(why.to_string()),
+                        _ => None,
+                    },
+                    link: kind == Kind::Link,
+                };
                 if dataset == study.mi.dataset.name {
                     mi.entry(lot.unwrap_or_default()).or_default().push(file);
                 } else {
@@ -91,6 +122,14 @@ pub fn discover(study: &Study, data_dir: &Path) -> Result<Discovery> {
     }
     found.claims = latest(claims, &mut found.skipped);
     Ok(found)
+}
+
+/// What a folder entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Link,
+    Unusable(&'static str),
 }
 
 /// Picks the latest file; two files of the same latest date are ambiguous and neither is used.

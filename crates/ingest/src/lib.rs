@@ -61,7 +61,7 @@ pub use pseudonym::{KEY_ENV, PseudonymKey, SYNTHETIC_KEY};
 pub use report::{FileAccount, FileStatus};
 pub use validate::{Finding, Value};
 
-use source::RawRow;
+use source::{RawRow, Stop};
 use validate::{Validator, match_header};
 use write::{TableWriter, arrow_type};
 
@@ -419,6 +419,8 @@ impl Sink {
                 s("dataset"),
                 s("source_file"),
                 ("source_row".into(), DataType::Int64),
+                ("source_line".into(), DataType::Int64),
+                ("source_lines".into(), DataType::Int64),
                 s("lot_code"),
                 s("participant_id"),
                 s("rule"),
@@ -482,18 +484,26 @@ fn ingest_file(
     progress: &dyn Fn(Progress),
 ) -> Result<FileAccount> {
     let mut account = FileAccount::new(file, &dict.dataset.name, lot);
-    let open = || {
-        source::open(
-            &file.path,
-            dict.dataset.workbook_sheet.as_deref(),
-            &dict.dataset.workbook_expected_sheets,
-            &dict.dataset.date_format,
-        )
-    };
-    let mut extract = match open() {
+    if let Some(why) = &file.unusable {
+        account.reject("unreadable", format!("{why}; it was not opened"));
+        account.rows_rejected = None;
+        return Ok(account);
+    }
+    if file.link {
+        account
+            .notes
+            .push("is a symbolic link; the file it points to was read".to_string());
+    }
+    let extract = match source::open(
+        &file.path,
+        dict.dataset.workbook_sheet.as_deref(),
+        &dict.dataset.workbook_expected_sheets,
+        &dict.dataset.date_format,
+    ) {
         Ok(e) => e,
         Err(p) => {
             account.reject(p.rule, p.message);
+            account.rows_rejected = source::count_rows(&file.path).map(|n| n as usize);
             return Ok(account);
         }
     };
@@ -502,32 +512,34 @@ fn ingest_file(
         Ok(h) => h,
         Err(problem) => {
             account.reject("header", problem.message());
-            account.rows_rejected = count_rows(&mut extract);
+            let mut rows = 0;
+            let counted = extract.rows(|row| {
+                rows += usize::from(!row.is_blank());
+                Ok::<(), Error>(())
+            });
+            account.rows_rejected = counted.is_ok().then_some(rows);
             return Ok(account);
         }
     };
     if !header.extra.is_empty() {
-        let names: Vec<String> = header.extra.iter().map(|n| format!("`{n}`")).collect();
-        account
-            .notes
-            .push(format!("unknown column(s) {} ignored", names.join(", ")));
+        account.notes.push(format!(
+            "unknown column(s) {} ignored",
+            validate::quoted(&header.extra)
+        ));
     }
     let validator = Validator::new(dict, &study.codes, header, lot.map(str::to_string));
 
-    // Pass 1: keys and counted milestones.
+    // Pass 1: keys and counted milestones. A row that may be misaligned has no trustworthy key:
+    // counting it could make a sound row with the same text look duplicated.
     let mut first = FirstPass::default();
-    while let Some(row) = extract.next_row() {
-        let row = match row {
-            Ok(r) => r,
-            Err(p) => {
-                account.reject(p.rule, p.message);
-                return Ok(account);
-            }
-        };
+    let pass = extract.rows(|row| {
         if row.is_blank() {
-            continue;
+            return Ok(());
         }
         first.data_rows += 1;
+        if row.misaligned() {
+            return Ok(());
+        }
         if let Some(k) = validator
             .raw(&row, &dict.dataset.key)
             .filter(|k| !k.is_empty())
@@ -542,113 +554,162 @@ fn ingest_file(
                 .entry(milestone)
                 .or_default() += 1;
         }
+        Ok::<(), Error>(())
+    });
+    match pass {
+        Ok(_) => {}
+        Err(Stop::File(p)) => {
+            account.reject(p.rule, p.message);
+            account.rows_rejected = Some(first.data_rows);
+            return Ok(account);
+        }
+        Err(Stop::Caller(e)) => return Err(e),
     }
     if first.data_rows == 0 {
         account.reject(
             "no_rows",
             "the file has a header but no data rows".to_string(),
         );
+        account.rows_rejected = Some(0);
         return Ok(account);
     }
 
     // Pass 2: validate and write.
-    let mut extract = match open() {
-        Ok(e) => e,
-        Err(p) => {
-            account.reject(p.rule, p.message);
-            return Ok(account);
-        }
-    };
     let file_name = file.name.clone();
     let mut ticker = RowTicker {
         file: &file.name,
         pending: 0,
         progress,
     };
-    while let Some(row) = extract.next_row() {
-        let row = match row {
-            Ok(r) => r,
-            Err(p) => {
-                // The CSV broke part-way: what was read stays accounted; the rest is lost with
-                // the file, which is therefore rejected as a whole.
-                account.reject(p.rule, p.message);
-                return Ok(account);
-            }
-        };
+    let mut spanning: Vec<(u64, u64, u64)> = Vec::new();
+    let pass = extract.rows(|row| {
         account.rows_read += 1;
         ticker.tick();
+        if row.lines > 1 {
+            spanning.push((row.row, row.line, row.lines));
+        }
         if row.is_blank() {
             account.rows_blank += 1;
-            account.blank_rows.push(row.row);
-            continue;
+            account.add_blank(row.row);
+            return Ok(());
         }
         let (checked, mut findings) = validator.check(&row);
-        let key = validator.raw(&row, &dict.dataset.key).unwrap_or("");
-        if let Some(&n) = first.keys.get(&fingerprint(key))
-            && n > 1
-        {
-            findings.push(Finding {
-                rule: "duplicate_key",
-                column: Some(dict.dataset.key.clone()),
-                message: format!(
-                    "the same `{}` is on {n} rows of this file; none of them is used",
-                    dict.dataset.key
-                ),
-            });
+        let misaligned = row.misaligned();
+        if !misaligned {
+            let key = validator.raw(&row, &dict.dataset.key).unwrap_or("");
+            if let Some(&n) = first.keys.get(&fingerprint(key))
+                && n > 1
+            {
+                findings.push(Finding {
+                    rule: "duplicate_key",
+                    column: Some(dict.dataset.key.clone()),
+                    message: format!(
+                        "the same `{}` is on {n} rows of this file; none of them is used",
+                        dict.dataset.key
+                    ),
+                });
+            }
+            if let Some((who, milestone)) = counted_milestone(dict, &validator, &row) {
+                findings.extend(sequence_findings(dict, &first, &who, &milestone));
+            }
+            findings.extend(milestone_cohort_finding(study, dict, &validator, &row));
         }
-        if let Some((who, milestone)) = counted_milestone(dict, &validator, &row) {
-            findings.extend(sequence_findings(dict, &first, &who, &milestone));
-        }
-        findings.extend(milestone_cohort_finding(study, dict, &validator, &row));
-        let row_lot = lot
-            .map(str::to_string)
-            .or_else(|| {
-                validator
-                    .raw(&row, "lot_code")
-                    .map(|l| l.to_ascii_uppercase())
-            })
-            .unwrap_or_default();
-        let pseudonym = pseudonym_of(dict, &validator, &row, &row_lot, &opts.key);
+        // The row's lot: the file's, or for the claims the row's own when it is a lot code (a
+        // misaligned row's is not trusted, and no free text is ever kept as a lot).
+        let row_lot = match lot {
+            Some(l) => l.to_string(),
+            None if misaligned => String::new(),
+            None => validator
+                .raw(&row, "lot_code")
+                .and_then(|l| study.lots.iter().find(|x| x.code.eq_ignore_ascii_case(l)))
+                .map(|l| l.code.clone())
+                .unwrap_or_default(),
+        };
+        let pseudonym = if misaligned {
+            None
+        } else {
+            pseudonym_of(dict, &validator, &row, &row_lot, &opts.key)
+        };
         if findings.is_empty() {
             account.rows_clean += 1;
             let id = pseudonym.clone().unwrap_or_default();
             write_clean(dict, sink, &checked, &id, &row_lot, &file_name, row.row)?;
             clean_ids.insert(fingerprint(&id));
-        } else {
-            account.rows_quarantined += 1;
-            account.record(&row, &findings);
-            let values = serde_json::to_string(&validator.safe_values(&row)).unwrap_or_default();
-            for f in &findings {
-                sink.quarantine.push(vec![
-                    Value::Text(dict.dataset.name.clone()),
-                    Value::Text(file_name.clone()),
-                    Value::Int(row.row as i64),
-                    if row_lot.is_empty() {
-                        Value::Null
-                    } else {
-                        Value::Text(row_lot.clone())
-                    },
-                    pseudonym.clone().map_or(Value::Null, Value::Text),
-                    Value::Text(f.rule.to_string()),
-                    f.column.clone().map_or(Value::Null, Value::Text),
-                    Value::Text(f.message.clone()),
-                    Value::Text(values.clone()),
-                ])?;
-                sink.quarantine_rows += 1;
-            }
+            return Ok(());
         }
+        account.rows_quarantined += 1;
+        account.record(&row, &findings);
+        let values = if misaligned {
+            Value::Null
+        } else {
+            Value::Text(serde_json::to_string(&validator.safe_values(&row)).unwrap_or_default())
+        };
+        for f in &findings {
+            sink.quarantine.push(vec![
+                Value::Text(dict.dataset.name.clone()),
+                Value::Text(file_name.clone()),
+                Value::Int(row.row as i64),
+                Value::Int(row.line as i64),
+                Value::Int(row.lines as i64),
+                if row_lot.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Text(row_lot.clone())
+                },
+                pseudonym.clone().map_or(Value::Null, Value::Text),
+                Value::Text(f.rule.to_string()),
+                f.column.clone().map_or(Value::Null, Value::Text),
+                Value::Text(f.message.clone()),
+                values.clone(),
+            ])?;
+            sink.quarantine_rows += 1;
+        }
+        Ok(())
+    });
+    let extent = match pass {
+        Ok(extent) => extent,
+        Err(Stop::File(p)) => {
+            // The file broke part-way: what was read stays accounted; the rest is lost with the
+            // file, which is therefore rejected as a whole.
+            account.reject(p.rule, p.message);
+            return Ok(account);
+        }
+        Err(Stop::Caller(e)) => return Err(e),
+    };
+    account.lines = Some(extent);
+    if !extent.balances() {
+        account.finding(
+            "lines_unaccounted",
+            format!(
+                "the file has {} lines but the header and rows account for {} (an evalpipe bug: \
+                 please report it)",
+                extent.lines,
+                extent.header_lines + extent.row_lines
+            ),
+        );
+    }
+    if !spanning.is_empty() {
+        let lines: u64 = spanning.iter().map(|s| s.2).sum();
+        let listed: Vec<String> = spanning
+            .iter()
+            .take(10)
+            .map(|(row, line, n)| format!("row {row} (lines {line}–{})", line + n - 1))
+            .collect();
+        account.finding(
+            "records_short_of_lines",
+            format!(
+                "{} row(s) span {lines} physical lines, so the file has {} rows for {} lines: {}{}. \
+                 A quote that is opened and not closed joins the lines after it into one row; \
+                 those rows are quarantined and their lines' participants are missing from the data",
+                spanning.len(),
+                account.rows_read,
+                extent.lines - extent.header_lines,
+                listed.join(", "),
+                if spanning.len() > 10 { ", …" } else { "" }
+            ),
+        );
     }
     Ok(account)
-}
-
-fn count_rows(extract: &mut source::Extract) -> usize {
-    let mut n = 0;
-    while let Some(Ok(row)) = extract.next_row() {
-        if !row.is_blank() {
-            n += 1;
-        }
-    }
-    n
 }
 
 fn pseudonym_of(

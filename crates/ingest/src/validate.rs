@@ -2,14 +2,20 @@
 //!
 //! A row is parsed column by column into typed [`Value`]s, then the cross-field rules of the
 //! dictionary are applied. Every rule a row breaks becomes a [`Finding`]; a row with any finding
-//! is quarantined, never half-used. Messages never quote the value of an identifier column.
+//! is quarantined, never half-used.
+//!
+//! Messages quote a value only when it cannot be personal data ([`Guard`]): never an identifier
+//! column's, never one equal to an identifier of the same row, never one that looks like an NI
+//! number, a postcode, an e-mail address, a telephone number or a date outside a date column,
+//! never a long or free-text one; and nothing at all of a row whose fields may be shifted
+//! against the header (see [`RawRow::misaligned`]), whose values may belong to any column.
 
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use evalpipe_study::{Bound, Code, ColumnSpec, ColumnType, Dictionary};
 
-use crate::source::RawRow;
+use crate::source::{RawRow, Suspicion};
 
 /// A parsed field.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,11 +84,23 @@ pub struct HeaderProblem {
     pub unexpected: Vec<String>,
     /// Header names given twice.
     pub duplicated: Vec<String>,
+    /// Columns the contract has.
+    pub expected: usize,
 }
 
 impl HeaderProblem {
     /// One message naming the missing, unexpected and duplicated columns.
     pub fn message(&self) -> String {
+        // A first row that matches little of the contract is most likely a data row (the header
+        // left out): its cells may be a participant's details, so none of them is named.
+        let found = self.expected - self.missing.len();
+        if self.missing.len() * 2 > self.expected {
+            return format!(
+                "the first row is not the data tool's header: only {found} of its {} columns are \
+                 there (is the header row missing?); its cells are not shown",
+                self.expected
+            );
+        }
         let mut parts = Vec::new();
         if !self.missing.is_empty() {
             parts.push(format!("missing column(s) {}", quoted(&self.missing)));
@@ -108,13 +126,33 @@ impl HeaderProblem {
     }
 }
 
-fn quoted(names: &[String]) -> String {
-    names
+/// Header names as a message lists them: at most [`NAMES_LISTED`], each withheld if it could
+/// be personal data rather than a column name.
+pub fn quoted(names: &[String]) -> String {
+    let mut out: Vec<String> = names
         .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .take(NAMES_LISTED)
+        .map(|n| {
+            let plain = n.chars().count() <= 64
+                && !looks_personal(n)
+                && !looks_like_date(n)
+                && n.chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.'));
+            if plain {
+                format!("`{n}`")
+            } else {
+                "(a name withheld: it may be personal data)".to_string()
+            }
+        })
+        .collect();
+    if names.len() > NAMES_LISTED {
+        out.push(format!("and {} more", names.len() - NAMES_LISTED));
+    }
+    out.join(", ")
 }
+
+/// Names a message lists before it says "and N more".
+const NAMES_LISTED: usize = 20;
 
 /// Matches a header to the dictionary, ignoring case and surrounding spaces.
 pub fn match_header(
@@ -155,6 +193,7 @@ pub fn match_header(
             missing,
             unexpected: extra,
             duplicated,
+            expected: expected.len(),
         });
     }
     let at = |name: &str| index[&name.to_ascii_lowercase()];
@@ -219,20 +258,23 @@ impl<'a> Validator<'a> {
         row.fields.get(self.header.columns[i]).map(String::as_str)
     }
 
-    /// Non-identifier raw values of a row, by column name (for the quarantine record).
+    /// The raw values of a row that may be kept with its quarantine record, by column name:
+    /// those [`Guard`] lets through, and none of a misaligned row.
     pub fn safe_values(&self, row: &RawRow) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
+        if row.misaligned() {
+            return out;
+        }
+        let guard = self.guard(row);
         for (spec, &i) in self.dict.columns.iter().zip(&self.header.columns) {
-            if spec.identifier.is_none() {
-                let v = row.fields.get(i).cloned().unwrap_or_default();
-                if !v.is_empty() {
-                    out.insert(spec.name.clone(), v);
-                }
+            let v = row.fields.get(i).cloned().unwrap_or_default();
+            if !v.is_empty() && guard.may_quote(spec.kind, spec.identifier.is_some(), &v) {
+                out.insert(spec.name.clone(), v);
             }
         }
         for (qi, option, i) in &self.header.flags {
             let v = row.fields.get(*i).cloned().unwrap_or_default();
-            if !v.is_empty() {
+            if !v.is_empty() && guard.may_quote(ColumnType::Flag, false, &v) {
                 out.insert(
                     format!("{}{}", self.dict.questions[*qi].column_prefix, option),
                     v,
@@ -244,6 +286,17 @@ impl<'a> Validator<'a> {
 
     /// Parses and checks one row. Returns the typed row and every finding (empty = clean).
     pub fn check(&self, row: &RawRow) -> (CheckedRow, Vec<Finding>) {
+        if row.misaligned() {
+            return (
+                CheckedRow {
+                    values: vec![Value::Null; self.dict.columns.len()],
+                    answers: Vec::new(),
+                    derived: vec![Value::Null; self.dict.derived.len()],
+                },
+                self.misalignment(row),
+            );
+        }
+        let guard = self.guard(row);
         let mut findings = Vec::new();
         let width = row.fields.len();
         if row.field_count != width {
@@ -267,7 +320,7 @@ impl<'a> Validator<'a> {
             .columns
             .iter()
             .zip(&texts)
-            .map(|(spec, text)| match self.parse(spec, text) {
+            .map(|(spec, text)| match self.parse(spec, text, &guard) {
                 Ok(v) => v,
                 Err(f) => {
                     findings.push(f);
@@ -288,7 +341,7 @@ impl<'a> Validator<'a> {
             if text.is_empty() {
                 continue;
             }
-            self.cross_rules(spec, value, &lookup, &mut findings);
+            self.cross_rules(spec, value, &lookup, &guard, &mut findings);
         }
 
         let mut answers = Vec::new();
@@ -304,7 +357,10 @@ impl<'a> Validator<'a> {
                 None => findings.push(finding(
                     "invalid_flag",
                     &column,
-                    format!("`{column}` is `{text}`; a flag must be Y, N or blank"),
+                    format!(
+                        "`{column}` is {}; a flag must be Y, N or blank",
+                        guard.quote(ColumnType::Flag, false, text)
+                    ),
                 )),
             }
             if let Some(w) = &q.applies_when {
@@ -348,15 +404,85 @@ impl<'a> Validator<'a> {
         )
     }
 
-    fn shown(spec: &ColumnSpec, text: &str) -> String {
-        if spec.identifier.is_some() {
-            "(value withheld: identifier)".to_string()
-        } else {
-            format!("`{text}`")
-        }
+    /// What may be quoted of this row's values.
+    fn guard<'r>(&self, row: &'r RawRow) -> Guard<'r> {
+        let identifiers = self
+            .dict
+            .columns
+            .iter()
+            .zip(&self.header.columns)
+            .filter(|(spec, _)| spec.identifier.is_some())
+            .filter_map(|(_, &i)| row.fields.get(i))
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+            .collect();
+        Guard { identifiers }
     }
 
-    fn parse(&self, spec: &ColumnSpec, text: &str) -> Result<Value, Finding> {
+    /// The findings of a row whose fields may not line up with the header: what is wrong with
+    /// its shape, and not one of its values.
+    fn misalignment(&self, row: &RawRow) -> Vec<Finding> {
+        let last = row.line + row.lines.saturating_sub(1);
+        row.suspect
+            .iter()
+            .map(|s| match s {
+                Suspicion::FieldCount { found, expected } => Finding {
+                    rule: "field_count",
+                    column: None,
+                    message: format!(
+                        "the row has {found} fields but the header has {expected}, so its values \
+                         may be under the wrong columns (an unquoted comma, or a stray quote?); \
+                         none of them is shown or used"
+                    ),
+                },
+                Suspicion::LineBreaks { lines } => Finding {
+                    rule: "line_break",
+                    column: None,
+                    message: format!(
+                        "the row runs over {lines} lines ({}–{last}): a quote opened on line {} \
+                         is closed only {} line(s) later, so those lines were read as one row \
+                         (a stray `\"`?); none of it is shown or used",
+                        row.line,
+                        row.line,
+                        lines - 1
+                    ),
+                },
+                Suspicion::LongField { field, bytes } => Finding {
+                    rule: "long_field",
+                    column: self.column_at(*field),
+                    message: format!(
+                        "field {} is {bytes} bytes long, more than any column of the data tool \
+                         holds (a stray quote?); the row is not shown or used",
+                        field + 1
+                    ),
+                },
+                Suspicion::Oversized { bytes } => Finding {
+                    rule: "long_field",
+                    column: None,
+                    message: format!(
+                        "the row is {bytes} bytes long, more than any row of the data tool \
+                         (a stray quote?); it is not shown or used"
+                    ),
+                },
+            })
+            .collect()
+    }
+
+    /// The dictionary column at a field position of the file, if one is there.
+    fn column_at(&self, field: usize) -> Option<String> {
+        self.dict
+            .columns
+            .iter()
+            .zip(&self.header.columns)
+            .find(|(_, i)| **i == field)
+            .map(|(c, _)| c.name.clone())
+    }
+
+    fn spec(&self, name: &str) -> Option<&ColumnSpec> {
+        self.dict.columns.iter().find(|c| c.name == name)
+    }
+
+    fn parse(&self, spec: &ColumnSpec, text: &str, guard: &Guard<'_>) -> Result<Value, Finding> {
         let name = &spec.name;
         if text.is_empty() {
             if spec.required {
@@ -368,7 +494,7 @@ impl<'a> Validator<'a> {
             }
             return Ok(Value::Null);
         }
-        let shown = Self::shown(spec, text);
+        let shown = guard.quote(spec.kind, spec.identifier.is_some(), text);
         let value = match spec.kind {
             ColumnType::Text => Value::Text(text.to_string()),
             ColumnType::Flag => parse_flag(text).map(Value::Bool).ok_or_else(|| {
@@ -496,6 +622,7 @@ impl<'a> Validator<'a> {
         spec: &ColumnSpec,
         value: &Value,
         lookup: &dyn Fn(&str) -> (&'v Value, &'v str),
+        guard: &Guard<'_>,
         findings: &mut Vec<Finding>,
     ) {
         let name = &spec.name;
@@ -503,10 +630,10 @@ impl<'a> Validator<'a> {
         if let Some(w) = &spec.applies_when {
             let (_, other) = lookup(&w.column);
             if !w.holds(other) {
-                let actual = if other.is_empty() {
-                    "blank".to_string()
-                } else {
-                    format!("`{other}`")
+                let actual = match self.spec(&w.column) {
+                    _ if other.is_empty() => "blank".to_string(),
+                    Some(o) => guard.quote(o.kind, o.identifier.is_some(), other),
+                    None => "(value withheld)".to_string(),
                 };
                 findings.push(finding(
                     "not_applicable",
@@ -540,6 +667,12 @@ impl<'a> Validator<'a> {
             ));
         }
         let Some(date) = value.date() else { return };
+        // A date is quoted only if its column may be: never a date of birth.
+        let fmt_of = |column: &str, d: NaiveDate| match self.spec(column) {
+            Some(c) if c.identifier.is_none() => fmt(d),
+            _ => "(date withheld: identifier)".to_string(),
+        };
+        let fmt = |d: NaiveDate| fmt_of(name, d);
         if let Some(other) = &spec.not_before
             && let (Value::Date(o), _) = lookup(other)
             && date < *o
@@ -547,7 +680,11 @@ impl<'a> Validator<'a> {
             findings.push(finding(
                 "date_order",
                 name,
-                format!("`{name}` {} is before `{other}` {}", fmt(date), fmt(*o)),
+                format!(
+                    "`{name}` {} is before `{other}` {}",
+                    fmt(date),
+                    fmt_of(other, *o)
+                ),
             ));
         }
         if let Some(m) = &spec.min_weeks_after
@@ -563,7 +700,7 @@ impl<'a> Validator<'a> {
                         fmt(date),
                         m.weeks,
                         m.column,
-                        fmt(*o)
+                        fmt_of(&m.column, *o)
                     ),
                 ));
             }
@@ -582,6 +719,109 @@ impl<'a> Validator<'a> {
             }
         }
     }
+}
+
+/// What of a row's values may be quoted in a message or kept with its quarantine record.
+///
+/// A provider's file can put personal data anywhere: a surname typed in a code column, an NI
+/// number pasted over a date. So a value is quoted only when it is plainly of its column's kind
+/// and cannot be personal data; otherwise the message says a value is withheld, which is enough
+/// for the provider, who has the file, to find it by its row and column.
+pub struct Guard<'r> {
+    /// The row's identifier values (reference, names, date of birth, postcode, NI number).
+    identifiers: Vec<&'r str>,
+}
+
+/// Longest value ever quoted: the data tool's codes, flags, numbers and dates are short.
+const QUOTE_MAX_CHARS: usize = 20;
+
+impl Guard<'_> {
+    /// Whether `text`, found in a column of this kind, may be shown.
+    pub fn may_quote(&self, kind: ColumnType, identifier: bool, text: &str) -> bool {
+        if identifier || text.chars().count() > QUOTE_MAX_CHARS || looks_personal(text) {
+            return false;
+        }
+        if self
+            .identifiers
+            .iter()
+            .any(|id| id.trim().eq_ignore_ascii_case(text.trim()))
+        {
+            return false;
+        }
+        let allowed = |c: char| match kind {
+            ColumnType::Code | ColumnType::Flag => {
+                c.is_alphanumeric() || matches!(c, '_' | '-' | '+' | '.' | '/')
+            }
+            ColumnType::Date => c.is_ascii_digit() || matches!(c, '/' | '-' | '.' | ' ' | ':'),
+            ColumnType::Integer | ColumnType::Number | ColumnType::Money => {
+                c.is_ascii_digit()
+                    || matches!(c, '.' | ',' | '-' | '+' | ' ' | '£' | '$' | 'e' | 'E')
+            }
+            // Free text is never quoted.
+            ColumnType::Text => false,
+        };
+        // A code is short or holds a digit (`X`, `yes`, `W1`, `L4PLUS`); a longer word may be
+        // a name typed into the wrong column.
+        let code_like = |t: &str| t.chars().count() <= 3 || t.chars().any(|c| c.is_ascii_digit());
+        text.chars().all(allowed)
+            && (!matches!(kind, ColumnType::Code | ColumnType::Flag) || code_like(text))
+            // A date where no date belongs may be a date of birth.
+            && (kind == ColumnType::Date || !looks_like_date(text))
+    }
+
+    /// `text` quoted for a message, or a note that it is withheld.
+    pub fn quote(&self, kind: ColumnType, identifier: bool, text: &str) -> String {
+        if identifier {
+            "(value withheld: identifier)".to_string()
+        } else if self.may_quote(kind, identifier, text) {
+            format!("`{text}`")
+        } else {
+            "(value withheld: it may be personal data)".to_string()
+        }
+    }
+}
+
+/// Whether a value has the shape of an NI number, a UK postcode, an e-mail address or a
+/// telephone number.
+pub fn looks_personal(text: &str) -> bool {
+    let compact: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let b = compact.as_bytes();
+    let letters = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_alphabetic);
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    // NI number: two letters, six digits, an optional suffix letter.
+    let ni = (b.len() == 8 || b.len() == 9)
+        && letters(0..2)
+        && digits(2..8)
+        && (b.len() == 8 || b[8].is_ascii_alphabetic());
+    // Postcode: an outward code of 2–4 characters starting with a letter and holding a digit,
+    // then a digit and two letters.
+    let postcode = (5..=7).contains(&b.len()) && {
+        let (out, inward) = b.split_at(b.len() - 3);
+        out[0].is_ascii_alphabetic()
+            && out.iter().all(u8::is_ascii_alphanumeric)
+            && out.iter().any(u8::is_ascii_digit)
+            && inward[0].is_ascii_digit()
+            && inward[1..].iter().all(u8::is_ascii_alphabetic)
+    };
+    let email = compact.contains('@');
+    let phone = compact.chars().filter(char::is_ascii_digit).count() >= 9
+        && compact
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.'));
+    ni || postcode || email || phone
+}
+
+/// Whether a value reads as a calendar date (`14/07/1990`, `1990-07-14`, `14.07.90`).
+fn looks_like_date(text: &str) -> bool {
+    let parts: Vec<&str> = text.trim().split(['/', '-', '.']).collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Whole years from `birth` to `at`; `None` when `at` is before `birth`.

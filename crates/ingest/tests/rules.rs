@@ -169,14 +169,59 @@ fn a_clean_file_is_used_whole() {
 #[test]
 fn wrong_type() {
     let f = one_bad(|r| {
-        r.insert("meaningful_interventions".into(), "three".into());
+        r.insert("meaningful_interventions".into(), "3.5".into());
     });
     assert_finding(
         &f,
         "invalid_integer",
         "meaningful_interventions",
-        "`meaningful_interventions` is `three`, not a whole number",
+        "`meaningful_interventions` is `3.5`, not a whole number",
     );
+}
+
+#[test]
+fn a_value_that_may_be_personal_data_is_never_quoted() {
+    // Aligned rows whose provider typed personal data into the wrong column: a word where a
+    // number goes, a name or an NI number where a code goes, a date of birth where a flag
+    // goes, the row's own postcode in another column.
+    let f = one_bad(|r| {
+        r.insert("meaningful_interventions".into(), "Robinson".into());
+        r.insert("gender".into(), "Testperson".into());
+        r.insert("ethnicity".into(), "QQ437920A".into());
+        r.insert("caring_adult".into(), "14/07/1990".into());
+        r.insert("highest_qualification".into(), "B8 1AA".into());
+    });
+    let withheld = "(value withheld: it may be personal data)";
+    for (rule, column, message) in [
+        (
+            "invalid_integer",
+            "meaningful_interventions",
+            format!("`meaningful_interventions` is {withheld}, not a whole number"),
+        ),
+        (
+            "unknown_code",
+            "gender",
+            format!("`gender` is {withheld}, not one of F, M, O, X"),
+        ),
+        (
+            "invalid_flag",
+            "caring_adult",
+            format!("`caring_adult` is {withheld}; a flag must be Y, N or blank"),
+        ),
+    ] {
+        assert_finding(&f, rule, column, &message);
+    }
+    let text = format!("{f:?}");
+    for secret in [
+        "Robinson",
+        "Testperson",
+        "QQ437920A",
+        "14/07/1990",
+        "B8 1AA",
+        "Amira",
+    ] {
+        assert!(!text.contains(secret), "{secret} quoted in {text}");
+    }
 }
 
 #[test]
@@ -402,7 +447,7 @@ fn missing_and_renamed_columns_reject_the_file() {
     let s = run(&c);
     let a = account(&s, "mi_L4_20220131.csv");
     assert_eq!(a.status, FileStatus::Rejected);
-    assert_eq!(a.rows_rejected, 1);
+    assert_eq!(a.rows_rejected, Some(1));
     assert_eq!(
         a.notes[0],
         "file rejected: header does not match the data tool: missing column(s) `gender`; unexpected column(s) `sex` (renamed?)"
@@ -492,7 +537,10 @@ fn ragged_row() {
     let n = study.mi.expected_columns(&study.codes).len();
     assert_eq!(
         a.rows[0].findings[0].message,
-        format!("row has 3 fields but the header has {n}")
+        format!(
+            "the row has 3 fields but the header has {n}, so its values may be under the wrong \
+             columns (an unquoted comma, or a stray quote?); none of them is shown or used"
+        )
     );
 }
 
@@ -538,7 +586,7 @@ fn workbook_with_extra_sheet_and_blank_rows() {
         vec!["has an extra sheet `Pivot`, which was not read".to_string()]
     );
     assert_eq!((a.rows_clean, a.rows_quarantined), (2, 0), "{:?}", a.rows);
-    assert_eq!(a.blank_rows, vec![3, 5]);
+    assert_eq!(a.blank_rows, vec![(3, 3), (5, 5)]);
     assert_eq!(a.rows_read, 4);
 }
 

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! <run>/
+//!   .evalpipe-run                 marks the folder as evalpipe's (see RUN_MARKER)
 //!   manifest.json                 inputs, config, queries, templates and outputs with hashes
 //!   ingest/participants.parquet   one row per clean MI participant (pseudonymised)
 //!   ingest/participant_answers.parquet   multi-select answers, long
@@ -17,6 +18,13 @@ use std::path::{Path, PathBuf};
 /// File whose presence marks a data folder as the synthetic twin. It holds the generator's
 /// seed and version; every output built from such data says it is synthetic.
 pub const SYNTHETIC_MARKER: &str = "SYNTHETIC.toml";
+
+/// File whose presence, with evalpipe's identity line in it, marks a folder as a run folder
+/// evalpipe made: the only kind of folder it ever replaces or deletes.
+pub const RUN_MARKER: &str = ".evalpipe-run";
+
+/// The first line of [`RUN_MARKER`].
+pub const RUN_MARKER_TEXT: &str = "evalpipe run folder: made and replaced by `evalpipe run`; files added here are refused, not deleted\n";
 
 /// Paths inside one run folder.
 #[derive(Debug, Clone)]
@@ -53,6 +61,10 @@ impl RunLayout {
     /// Folder of the rendered report.
     pub fn report_dir(&self) -> PathBuf {
         self.root.join("report")
+    }
+    /// The marker that says the folder is a run folder of evalpipe's.
+    pub fn marker(&self) -> PathBuf {
+        self.root.join(RUN_MARKER)
     }
     /// The run manifest.
     pub fn manifest(&self) -> PathBuf {

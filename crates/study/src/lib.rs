@@ -31,7 +31,7 @@ pub use dictionary::{
     AppliesWhen, Bound, Code, ColumnSpec, ColumnType, DatasetSpec, DerivedSpec, Dictionary,
     IdentifierRule, MinAge, MinWeeksAfter, QuestionSpec,
 };
-pub use layout::{RunLayout, SYNTHETIC_MARKER};
+pub use layout::{RUN_MARKER, RUN_MARKER_TEXT, RunLayout, SYNTHETIC_MARKER};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -224,6 +224,19 @@ impl Study {
     }
 }
 
+/// A text cell as a spreadsheet may open it safely. Excel, LibreOffice and Google Sheets run a
+/// cell that starts with `=`, `+`, `-` or `@` (or a tab or carriage return before one) as a
+/// formula, so text from an extract — a claim reference `=HYPERLINK(…)`, a quoted interview
+/// `=cmd|…` — could run on the evaluator's machine when a CSV output is opened. Such a cell
+/// gets a leading apostrophe, which spreadsheets show as text and never run (OWASP's advice
+/// on CSV injection). Only text cells go through it: numbers keep their sign.
+pub fn defuse_formula(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{text}")),
+        _ => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
@@ -246,6 +259,24 @@ pub(crate) fn toml_date(d: &toml::value::Datetime) -> Option<chrono::NaiveDate> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn formulas_are_defused_and_other_text_is_left_alone() {
+        use super::defuse_formula;
+        for bad in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+        ] {
+            assert_eq!(defuse_formula(bad), format!("'{bad}"));
+        }
+        for good in ["", "Walsall", "L4", "O'Brien", "1 = 1", "(+)"] {
+            assert_eq!(defuse_formula(good), good);
+        }
+    }
+
     use super::*;
 
     fn pipeline() -> PathBuf {

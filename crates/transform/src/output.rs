@@ -2,7 +2,9 @@
 //!
 //! Parquet keeps full precision. CSV is for reading and diffing, so every float is printed with
 //! [`FLOAT_DECIMALS`] decimals (Rust's correctly rounded formatting, the same on every machine),
-//! dates as ISO `YYYY-MM-DD`, decimals with their scale, nulls as empty fields.
+//! dates as ISO `YYYY-MM-DD`, decimals with their scale, nulls as empty fields, and text that a
+//! spreadsheet would run as a formula defused ([`evalpipe_study::defuse_formula`]): the CSVs
+//! are what people open.
 
 use std::fs::File;
 use std::io::Write;
@@ -118,6 +120,10 @@ impl<'a> CellFormatter<'a> {
             DataType::Float32 => float(f64::from(
                 self.array.as_primitive::<Float32Type>().value(row),
             )),
+            // Text may come from an extract or an interview: a spreadsheet must not run it.
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                evalpipe_study::defuse_formula(&self.display.value(row).to_string()).into_owned()
+            }
             _ => self.display.value(row).to_string(),
         }
     }
@@ -139,6 +145,34 @@ pub fn float(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_cells_that_a_spreadsheet_would_run_are_defused_and_numbers_keep_their_sign() {
+        use arrow::array::{Float64Array, Int64Array, StringArray};
+        use arrow::datatypes::{Field, Schema};
+        let schema: SchemaRef = Arc::new(Schema::new(vec![
+            Field::new("claim_ref", DataType::Utf8, true),
+            Field::new("b", DataType::Float64, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![
+                    "=HYPERLINK(\"http://x\",\"y\")",
+                    "@SUM(A1)",
+                    "C-001",
+                ])),
+                Arc::new(Float64Array::from(vec![-0.5, 1.0, -2.25])),
+                Arc::new(Int64Array::from(vec![-3, 4, 5])),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            csv_text(&schema, &[batch]).unwrap(),
+            "claim_ref,b,n\n\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",-0.500000,-3\n'@SUM(A1),1.000000,4\nC-001,-2.250000,5\n"
+        );
+    }
 
     #[test]
     fn floats_have_a_fixed_number_of_decimals() {
