@@ -9,6 +9,7 @@ mod check;
 mod diff;
 mod explain;
 mod manifest;
+mod outdir;
 mod paths;
 mod progress;
 mod run;
@@ -25,7 +26,10 @@ use clap::{Parser, Subcommand};
 /// EVALPIPE_PSEUDONYM_KEY or `--key-file`).
 ///
 /// Exit status: 0 success; 1 `check` found a published figure the run does not reproduce, or
-/// `diff` found a change; 2 an error (input, configuration, I/O); 130 interrupted.
+/// `diff` found a change; 2 an error (input, configuration, I/O, a refused --out); 3 `run`
+/// wrote the run, but an extract was rejected, rows of one swallowed lines (a stray quote) or a
+/// lot has no data in this refresh (listed on stderr and in ingest/validation/summary.md;
+/// `--accept-incomplete` exits 0); 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(
     name = "evalpipe",
@@ -65,7 +69,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Run(args) => run::run(args, cli.quiet).map(|()| true),
+        Command::Run(args) => match run::run(args, cli.quiet) {
+            Ok(outcome) if !outcome.incomplete.is_empty() && !args.accept_incomplete => {
+                return ExitCode::from(3);
+            }
+            other => other.map(|_| true),
+        },
         Command::Status(args) => run::status(args),
         Command::Synth(args) => run::synth(args, cli.quiet).map(|()| true),
         Command::Check(args) => check::run(args, cli.quiet),

@@ -46,50 +46,105 @@ pub struct Manifest {
     pub stages: BTreeMap<String, serde_json::Value>,
 }
 
-/// Hashes one file.
+/// Hashes one file, a piece at a time (an extract may be larger than memory).
 pub fn hash_file(path: &Path) -> Result<(String, u64)> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("reading {} to hash it", path.display()))?;
-    Ok((hex::encode(Sha256::digest(&bytes)), bytes.len() as u64))
+    let mut file = std::fs::File::open(path)
+        .with_context(|| format!("reading {} to hash it", path.display()))?;
+    let mut hasher = Sha256::new();
+    let bytes = std::io::copy(&mut file, &mut hasher)
+        .with_context(|| format!("reading {} to hash it", path.display()))?;
+    Ok((hex::encode(hasher.finalize()), bytes))
 }
 
-/// Every file under `dir` (recursively), sorted, hashed, paths relative to `dir`.
+/// What the manifest records of a file that cannot be read: the stage that needs it says why.
+const UNREADABLE: &str = "unreadable";
+/// What the manifest records of a file in the data folder that no stage reads (its name is
+/// still listed: the ingest summary names it).
+const NOT_READ: &str = "not read";
+
+fn entry(dir: &Path, file: &Path, hash: bool) -> Entry {
+    let rel = file.strip_prefix(dir).unwrap_or(file);
+    let path = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    let (sha256, bytes) = if hash {
+        hash_file(file).unwrap_or_else(|_| (UNREADABLE.to_string(), 0))
+    } else {
+        (NOT_READ.to_string(), 0)
+    };
+    Entry {
+        path,
+        sha256,
+        bytes,
+    }
+}
+
+/// Every file under `dir` (recursively), sorted, hashed, paths relative to `dir`. Symbolic
+/// links are followed, but no folder is entered twice, so a link loop ends; what is not a
+/// regular file (a pipe, a device) is listed and never opened; a file that cannot be read is
+/// listed as such and left to the stage that reads it to report.
 pub fn hash_tree(dir: &Path) -> Result<Vec<Entry>> {
     let mut files = Vec::new();
-    collect(dir, &mut files)?;
+    let mut seen = std::collections::BTreeSet::new();
+    collect(dir, &mut files, &mut seen)?;
     files.sort();
-    files
+    Ok(files
         .into_iter()
-        .map(|f| {
-            let (sha256, bytes) = hash_file(&f)?;
-            let rel = f.strip_prefix(dir).unwrap_or(&f);
-            let path = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            Ok(Entry {
-                path,
-                sha256,
-                bytes,
-            })
-        })
-        .collect()
+        .map(|(f, regular)| entry(dir, &f, regular))
+        .collect())
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    if !dir.is_dir() {
+fn collect(
+    dir: &Path,
+    out: &mut Vec<(PathBuf, bool)>,
+    seen: &mut std::collections::BTreeSet<PathBuf>,
+) -> Result<()> {
+    let Ok(real) = dir.canonicalize() else {
+        return Ok(());
+    };
+    if !real.is_dir() || !seen.insert(real) {
         return Ok(());
     }
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else {
-            out.push(path);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.is_dir() => collect(&path, out, seen)?,
+            Ok(m) => out.push((path, m.is_file())),
+            // A link to nothing.
+            Err(_) => out.push((path, false)),
         }
     }
     Ok(())
+}
+
+/// The data folder as the manifest records it: the extracts ingest reads and the synthetic
+/// marker, hashed; every other file in it by name only. Nothing else is opened, so a stray
+/// unreadable file, a pipe or a link loop in the folder cannot stop or hang a run.
+pub fn hash_inputs(study: &evalpipe_study::Study, data: &Path) -> Result<Vec<Entry>> {
+    let found = evalpipe_ingest::discover(study, data)
+        .with_context(|| format!("listing the data folder {}", data.display()))?;
+    let read: std::collections::BTreeSet<PathBuf> = found
+        .mi
+        .values()
+        .chain(found.claims.as_ref())
+        .filter(|f| f.unusable.is_none())
+        .map(|f| f.path.clone())
+        .chain(Some(data.join(evalpipe_study::SYNTHETIC_MARKER)).filter(|m| m.is_file()))
+        .collect();
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir(data).with_context(|| format!("listing {}", data.display()))? {
+        let e = e.with_context(|| format!("listing {}", data.display()))?;
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.starts_with("~$") || path.is_dir() {
+            continue;
+        }
+        entries.push(entry(data, &path, read.contains(&path)));
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(entries)
 }
 
 /// Writes the manifest as pretty JSON with a trailing newline.

@@ -9,6 +9,7 @@ use evalpipe_ingest::{IngestOptions, KEY_ENV, PseudonymKey};
 use evalpipe_study::{RunLayout, SYNTHETIC_MARKER, Study};
 
 use crate::manifest::{self, Manifest};
+use crate::outdir::{self, Folder, sibling};
 use crate::paths::{or_default, project_root};
 use crate::progress::{Display, StageBar};
 use crate::stale;
@@ -45,6 +46,17 @@ pub struct RunArgs {
     /// Chromium is installed.
     #[arg(long)]
     pub no_pdf: bool,
+    /// Exit 0 even when an extract was rejected, rows swallowed lines or a lot has no data in
+    /// this refresh (the run is written either way; without this option the exit status is 3).
+    #[arg(long)]
+    pub accept_incomplete: bool,
+}
+
+/// How a finished run went: the problems with its input that its exit status shows.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    /// One line per file rejected or read with a file-level finding, and per lot without data.
+    pub incomplete: Vec<String>,
 }
 
 /// Options of `evalpipe synth`.
@@ -177,6 +189,9 @@ fn plan(args: &RunArgs) -> Result<Plan> {
             data.display()
         );
     }
+    // --out is checked before anything is read or written: a run never writes over, into or
+    // around what it reads.
+    let out = outdir::resolve(&out)?;
     let study = load_study(&pipeline)?;
     let synthetic = data.join(SYNTHETIC_MARKER).is_file();
     let key = resolve_key(&args.key_file, synthetic, &data)?;
@@ -188,6 +203,19 @@ fn plan(args: &RunArgs) -> Result<Plan> {
         None => Some(data.join("qualitative")),
     }
     .filter(|q| q.is_dir() || args.qualitative.is_some());
+    let mut inputs = vec![
+        ("data folder", data.as_path()),
+        ("study configuration", pipeline.as_path()),
+        ("query folder", queries.as_path()),
+        ("template folder", templates.as_path()),
+    ];
+    if let Some(q) = &qualitative {
+        inputs.push(("qualitative data folder", q.as_path()));
+    }
+    if let Some(k) = &args.key_file {
+        inputs.push(("key file", k.as_path()));
+    }
+    outdir::check_not_an_input(&out, &inputs)?;
     Ok(Plan {
         pipeline,
         data,
@@ -206,7 +234,7 @@ fn current(plan: &Plan) -> Result<stale::Current> {
     Ok(stale::Current {
         version: env!("CARGO_PKG_VERSION").to_string(),
         key_check: plan.key.pseudonym("", KEY_CHECK_PROBE),
-        inputs: manifest::hash_tree(&plan.data)?,
+        inputs: manifest::hash_inputs(&plan.study, &plan.data)?,
         config: manifest::hash_tree(&plan.pipeline)?,
         queries: manifest::hash_tree(&plan.queries)?,
         templates: manifest::hash_tree(&plan.templates)?,
@@ -235,9 +263,18 @@ pub fn status(args: &RunArgs) -> Result<bool> {
     Ok(true)
 }
 
-pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
+pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
     let say = Display::new(quiet);
     let plan = plan(args)?;
+    // One run at a time writes a run folder; the lock lasts until this function returns.
+    let (_lock, stale_lock) = outdir::Lock::take(&plan.out)?;
+    if let Some(pid) = stale_lock {
+        say.line(format!(
+            "note: an earlier run on {} (process {pid}) did not finish; its lock was taken over",
+            plan.out.display()
+        ));
+    }
+    outdir::inspect(&plan.out, "--out")?;
     recover(&plan.out)?;
     let current = current(&plan)?;
     let Plan {
@@ -264,7 +301,11 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
                 out.display()
             ));
             println!("{}", out.join("report/report.html").display());
-            return Ok(());
+            let outcome = RunOutcome {
+                incomplete: incomplete_of(&previous.unwrap_or_default()),
+            };
+            say_incomplete(&outcome);
+            return Ok(outcome);
         }
     };
     let previous = previous.unwrap_or_default();
@@ -272,262 +313,343 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<()> {
     // Build beside the target and swap in at the end, so a failed run never leaves a folder
     // that looks like a finished one.
     let staging = sibling(&out, "partial");
-    if staging.exists() {
+    if partial_is_ours(&staging)? {
         std::fs::remove_dir_all(&staging)
             .with_context(|| format!("removing the unfinished run {}", staging.display()))?;
     }
     std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    outdir::mark(&staging)?;
     let layout = RunLayout::new(&staging);
-    if synthetic {
-        say.line(format!(
-            "note: {} is the synthetic twin; every output is marked synthetic",
-            data.display()
-        ));
-    }
+    let built = (|| -> Result<RunOutcome> {
+        if synthetic {
+            say.line(format!(
+                "note: {} is the synthetic twin; every output is marked synthetic",
+                data.display()
+            ));
+        }
 
-    // One runtime for the run: the transform's queries run on its two workers; the models and
-    // the framework's preparation, which need no worker of their own, on its blocking threads.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the query runtime")?;
-    // The stages overlap where one does not read another's output, and nowhere else: the
-    // framework's preparation reads only the interviews, the codebook and the study, so it runs
-    // from the start, beside ingest, transform and models; the models read two staging tables
-    // of the transform, so they start as soon as those are written, beside its other queries;
-    // the framework's triangulation hooks wait for the models' tables, and the report for all.
-    // Every stage writes only its own files, and the summaries are printed in stage order, so
-    // the run folder and stderr are those of running the stages one after the other.
-    let framework_stale = first_stale <= 3;
-    let framework = if framework_stale {
-        Some(start_framework(
-            &runtime,
-            &study,
-            &layout,
-            &pipeline,
-            &queries,
-            qualitative.as_deref(),
-            &say,
-        ))
-    } else {
-        None
-    };
+        // One runtime for the run: the transform's queries run on its two workers; the models and
+        // the framework's preparation, which need no worker of their own, on its blocking threads.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("starting the query runtime")?;
+        // The stages overlap where one does not read another's output, and nowhere else: the
+        // framework's preparation reads only the interviews, the codebook and the study, so it runs
+        // from the start, beside ingest, transform and models; the models read two staging tables
+        // of the transform, so they start as soon as those are written, beside its other queries;
+        // the framework's triangulation hooks wait for the models' tables, and the report for all.
+        // Every stage writes only its own files, and the summaries are printed in stage order, so
+        // the run folder and stderr are those of running the stages one after the other.
+        let framework_stale = first_stale <= 3;
+        let framework = if framework_stale {
+            Some(start_framework(
+                &runtime,
+                &study,
+                &layout,
+                &pipeline,
+                &queries,
+                qualitative.as_deref(),
+                &say,
+            ))
+        } else {
+            None
+        };
 
-    let mut stages = BTreeMap::new();
-    // Stages before the first stale one are the last run's, copied, not recomputed: their
-    // inputs are byte-identical, so would their outputs be.
-    let reused = Reused {
-        from: &out,
-        to: &staging,
-        previous: &previous,
-        say: &say,
-    };
-    if first_stale > 0 {
-        reused.stage("ingest", &["ingest"], &[], &mut stages)?;
-    } else {
-        let opts = IngestOptions { key, synthetic };
-        let bar = say.stage("ingest");
-        let ingested = evalpipe_ingest::ingest_with_progress(&study, &data, &layout, &opts, &|p| {
-            bar.ingest(p)
-        })
-        .context("ingest stage")?;
-        bar.done();
-        let quarantined: usize = ingested.files.iter().map(|f| f.rows_quarantined).sum();
-        let used = ingested
-            .files
-            .iter()
-            .filter(|f| f.status == evalpipe_ingest::FileStatus::Used)
-            .count();
-        say.line(format!(
+        let mut stages = BTreeMap::new();
+        // Stages before the first stale one are the last run's, copied, not recomputed: their
+        // inputs are byte-identical, so would their outputs be.
+        let reused = Reused {
+            from: &out,
+            to: &staging,
+            previous: &previous,
+            say: &say,
+        };
+        if first_stale > 0 {
+            reused.stage("ingest", &["ingest"], &[], &mut stages)?;
+        } else {
+            let opts = IngestOptions { key, synthetic };
+            let bar = say.stage("ingest");
+            let ingested =
+                evalpipe_ingest::ingest_with_progress(&study, &data, &layout, &opts, &|p| {
+                    bar.ingest(p)
+                })
+                .context("ingest stage")?;
+            bar.done();
+            let quarantined: usize = ingested.files.iter().map(|f| f.rows_quarantined).sum();
+            let used = ingested
+                .files
+                .iter()
+                .filter(|f| f.status == evalpipe_ingest::FileStatus::Used)
+                .count();
+            say.line(format!(
             "ingest: {} participants and {} claims from {used} files; {quarantined} rows quarantined ({} findings); see {}",
             ingested.participants,
             ingested.claims,
             ingested.quarantine_records,
             out.join("ingest/validation/summary.md").display()
         ));
-        for f in &ingested.files {
-            if f.status == evalpipe_ingest::FileStatus::Rejected {
-                say.line(format!(
-                    "warning: {} rejected: {}",
-                    f.file,
-                    f.notes.join("; ")
+            let mut incomplete = Vec::new();
+            for f in &ingested.files {
+                if f.status == evalpipe_ingest::FileStatus::Rejected {
+                    incomplete.push(format!(
+                        "{} rejected: {}",
+                        f.file,
+                        f.notes
+                            .iter()
+                            .filter(|n| n.starts_with("file rejected"))
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ));
+                }
+                for finding in &f.findings {
+                    incomplete.push(format!(
+                        "{} ({}): {}",
+                        f.file, finding.rule, finding.message
+                    ));
+                }
+            }
+            let claims_used = ingested.files.iter().any(|f| {
+                f.dataset == study.claims.dataset.name
+                    && f.status == evalpipe_ingest::FileStatus::Used
+            });
+            if !claims_used {
+                say.line(
+                    "warning: no usable claims extract in this refresh: claims tables are empty",
+                );
+            }
+            if !ingested.lots_without_data.is_empty() {
+                incomplete.push(format!(
+                    "lots without data in this refresh: {}",
+                    ingested.lots_without_data.join(", ")
                 ));
             }
+            stages.insert(
+                "ingest".to_string(),
+                serde_json::json!({
+                    "participants": ingested.participants,
+                    "claims": ingested.claims,
+                    "unmatched_claims": ingested.unmatched_claims,
+                    "rows_quarantined": quarantined,
+                    "quarantine_records": ingested.quarantine_records,
+                    "lots_without_data": ingested.lots_without_data,
+                    "incomplete": incomplete,
+                }),
+            );
         }
-        let claims_used = ingested.files.iter().any(|f| {
-            f.dataset == study.claims.dataset.name && f.status == evalpipe_ingest::FileStatus::Used
-        });
-        if !claims_used {
-            say.line("warning: no usable claims extract in this refresh: claims tables are empty");
-        }
-        if !ingested.lots_without_data.is_empty() {
-            say.line(format!(
-                "warning: lots without data in this refresh: {}",
-                ingested.lots_without_data.join(", ")
-            ));
-        }
-        stages.insert(
-            "ingest".to_string(),
-            serde_json::json!({
-                "participants": ingested.participants,
-                "claims": ingested.claims,
-                "unmatched_claims": ingested.unmatched_claims,
-                "rows_quarantined": quarantined,
-                "quarantine_records": ingested.quarantine_records,
-                "lots_without_data": ingested.lots_without_data,
-            }),
-        );
-    }
 
-    let models_stale = first_stale <= 2;
-    let start_models = || start_models(&runtime, &study, &layout, say.stage("models"));
-    let mut models = None;
-    if first_stale > 1 {
-        // The tables with the models' and the framework's, but for those being made again (the
-        // framework's beside this copy).
-        let skip: Vec<&str> = [
-            (models_stale, evalpipe_models::OUTPUT_DIR),
-            (framework_stale, evalpipe_framework::OUTPUT_DIR),
-        ]
-        .iter()
-        .filter_map(|(stale, dir)| stale.then_some(*dir))
-        .collect();
-        reused.stage("transform", &["tables"], &skip, &mut stages)?;
-        if models_stale {
-            models = Some(start_models());
+        let models_stale = first_stale <= 2;
+        let start_models = || start_models(&runtime, &study, &layout, say.stage("models"));
+        let mut models = None;
+        if first_stale > 1 {
+            // The tables with the models' and the framework's, but for those being made again (the
+            // framework's beside this copy).
+            let skip: Vec<&str> = [
+                (models_stale, evalpipe_models::OUTPUT_DIR),
+                (framework_stale, evalpipe_framework::OUTPUT_DIR),
+            ]
+            .iter()
+            .filter_map(|(stale, dir)| stale.then_some(*dir))
+            .collect();
+            reused.stage("transform", &["tables"], &skip, &mut stages)?;
+            if models_stale {
+                models = Some(start_models());
+            }
+        } else {
+            // With the ingest unchanged, a query whose SQL and inputs are unchanged is copied from
+            // the last run: an edited query reruns itself and what reads it, nothing else.
+            let reuse = (first_stale == 1).then(|| out.join("tables"));
+            let bar = say.stage("transform");
+            // The models start once the transform has written the tables they read.
+            let early = std::sync::Mutex::new((BTreeSet::new(), None));
+            let on_table = |p: evalpipe_transform::Progress| {
+                bar.transform(&p);
+                let evalpipe_transform::Progress::Table { table, .. } = p;
+                let mut early = early.lock().unwrap_or_else(|e| e.into_inner());
+                let (written, started) = &mut *early;
+                if evalpipe_models::INPUT_TABLES.contains(&table.as_str()) {
+                    written.insert(table);
+                }
+                if started.is_none() && written.len() == evalpipe_models::INPUT_TABLES.len() {
+                    *started = Some(start_models());
+                }
+            };
+            let ran = runtime
+                .block_on(evalpipe_transform::run_with_progress(
+                    &study,
+                    &layout,
+                    &queries,
+                    &evalpipe_transform::TransformOptions {
+                        reuse_from: reuse,
+                        ..Default::default()
+                    },
+                    &on_table,
+                ))
+                .context("transform stage")?;
+            bar.done();
+            let (tables, reused) = (ran.len(), ran.iter().filter(|t| t.reused).count());
+            // Not started when the queries made no such tables: the models then say so.
+            models = early.into_inner().unwrap_or_else(|e| e.into_inner()).1;
+            if models_stale && models.is_none() {
+                models = Some(start_models());
+            }
+            say.line(format!(
+                "transform: {} tables from {}{}",
+                tables,
+                queries.display(),
+                if reused > 0 {
+                    format!(" ({reused} unchanged since the last run, reused)")
+                } else {
+                    String::new()
+                }
+            ));
+            stages.insert(
+                "transform".to_string(),
+                serde_json::json!({ "tables": tables }),
+            );
         }
-    } else {
-        // With the ingest unchanged, a query whose SQL and inputs are unchanged is copied from
-        // the last run: an edited query reruns itself and what reads it, nothing else.
-        let reuse = (first_stale == 1).then(|| out.join("tables"));
-        let bar = say.stage("transform");
-        // The models start once the transform has written the tables they read.
-        let early = std::sync::Mutex::new((BTreeSet::new(), None));
-        let on_table = |p: evalpipe_transform::Progress| {
-            bar.transform(&p);
-            let evalpipe_transform::Progress::Table { table, .. } = p;
-            let mut early = early.lock().unwrap_or_else(|e| e.into_inner());
-            let (written, started) = &mut *early;
-            if evalpipe_models::INPUT_TABLES.contains(&table.as_str()) {
-                written.insert(table);
+
+        match models {
+            None => {
+                say.line("models: unchanged since the last run, reused");
+                stages.insert("models".to_string(), previous["stages"]["models"].clone());
             }
-            if started.is_none() && written.len() == evalpipe_models::INPUT_TABLES.len() {
-                *started = Some(start_models());
+            Some((job, bar)) => {
+                let models = join(&runtime, job)?.context("models stage")?;
+                bar.done();
+                say_models(&models, &pipeline, &out, &say, &mut stages);
             }
-        };
-        let ran = runtime
-            .block_on(evalpipe_transform::run_with_progress(
+        }
+
+        match framework {
+            None => reused.stage(
+                "framework",
+                &[evalpipe_framework::OUTPUT_DIR],
+                &[],
+                &mut stages,
+            )?,
+            Some(job) => {
+                finish_framework(&runtime, job, &layout, synthetic, &out, &say, &mut stages)?
+            }
+        }
+
+        // The report's two halves read the tables and write files of their own.
+        let bar = say.stage("report");
+        bar.step("rendering the sections and the annex workbook");
+        let (rendered, annex) = std::thread::scope(|scope| {
+            let annex = scope.spawn(|| evalpipe_report::write_annex(&study, &layout, synthetic));
+            let rendered = evalpipe_report::render(
                 &study,
                 &layout,
-                &queries,
-                &evalpipe_transform::TransformOptions {
-                    reuse_from: reuse,
-                    ..Default::default()
-                },
-                &on_table,
-            ))
-            .context("transform stage")?;
+                &templates,
+                &evalpipe_report::RenderOptions { synthetic },
+            );
+            (rendered, annex.join())
+        });
+        let rendered = rendered.context("report stage")?;
+        annex
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .context("report stage: the annex workbook")?;
+        // The PDF prints the finished HTML page, so it comes last.
+        // The PDF prints the finished HTML page, so it comes last; without Chromium the run says
+        // why and goes on.
+        let pdf = pdf && {
+            bar.step("printing report.pdf with headless Chromium");
+            match evalpipe_report::write_pdf(&layout).context("report stage: report.pdf")? {
+                evalpipe_report::Pdf::Written(_) => true,
+                evalpipe_report::Pdf::Unavailable(why) => {
+                    say.line(format!("report: {why}"));
+                    false
+                }
+            }
+        };
         bar.done();
-        let (tables, reused) = (ran.len(), ran.iter().filter(|t| t.reused).count());
-        // Not started when the queries made no such tables: the models then say so.
-        models = early.into_inner().unwrap_or_else(|e| e.into_inner()).1;
-        if models_stale && models.is_none() {
-            models = Some(start_models());
-        }
-        say.line(format!(
-            "transform: {} tables from {}{}",
-            tables,
-            queries.display(),
-            if reused > 0 {
-                format!(" ({reused} unchanged since the last run, reused)")
-            } else {
-                String::new()
-            }
-        ));
         stages.insert(
-            "transform".to_string(),
-            serde_json::json!({ "tables": tables }),
+            "report".to_string(),
+            serde_json::json!({ "files": rendered.len() + 1 + usize::from(pdf), "pdf": pdf }),
         );
-    }
 
-    match models {
-        None => {
-            say.line("models: unchanged since the last run, reused");
-            stages.insert("models".to_string(), previous["stages"]["models"].clone());
-        }
-        Some((job, bar)) => {
-            let models = join(&runtime, job)?.context("models stage")?;
-            bar.done();
-            say_models(&models, &pipeline, &out, &say, &mut stages);
-        }
-    }
-
-    match framework {
-        None => reused.stage(
-            "framework",
-            &[evalpipe_framework::OUTPUT_DIR],
-            &[],
-            &mut stages,
-        )?,
-        Some(job) => finish_framework(&runtime, job, &layout, synthetic, &out, &say, &mut stages)?,
-    }
-
-    // The report's two halves read the tables and write files of their own.
-    let bar = say.stage("report");
-    bar.step("rendering the sections and the annex workbook");
-    let (rendered, annex) = std::thread::scope(|scope| {
-        let annex = scope.spawn(|| evalpipe_report::write_annex(&study, &layout, synthetic));
-        let rendered = evalpipe_report::render(
-            &study,
-            &layout,
-            &templates,
-            &evalpipe_report::RenderOptions { synthetic },
-        );
-        (rendered, annex.join())
-    });
-    let rendered = rendered.context("report stage")?;
-    annex
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        .context("report stage: the annex workbook")?;
-    // The PDF prints the finished HTML page, so it comes last.
-    // The PDF prints the finished HTML page, so it comes last; without Chromium the run says
-    // why and goes on.
-    let pdf = pdf && {
-        bar.step("printing report.pdf with headless Chromium");
-        match evalpipe_report::write_pdf(&layout).context("report stage: report.pdf")? {
-            evalpipe_report::Pdf::Written(_) => true,
-            evalpipe_report::Pdf::Unavailable(why) => {
-                say.line(format!("report: {why}"));
-                false
-            }
-        }
-    };
-    bar.done();
-    stages.insert(
-        "report".to_string(),
-        serde_json::json!({ "files": rendered.len() + 1 + usize::from(pdf), "pdf": pdf }),
-    );
-
-    let manifest = Manifest {
-        evalpipe_version: env!("CARGO_PKG_VERSION"),
-        synthetic,
-        key_check: current.key_check,
-        inputs: current.inputs,
-        config: current.config,
-        queries: current.queries,
-        templates: current.templates,
-        qualitative: current.qualitative,
-        outputs: manifest::hash_tree(&staging)?,
-        stages,
-    };
-    manifest::write(&manifest, &layout.manifest())?;
+        let manifest = Manifest {
+            evalpipe_version: env!("CARGO_PKG_VERSION"),
+            synthetic,
+            key_check: current.key_check,
+            inputs: current.inputs,
+            config: current.config,
+            queries: current.queries,
+            templates: current.templates,
+            qualitative: current.qualitative,
+            outputs: manifest::hash_tree(&staging)?,
+            stages,
+        };
+        manifest::write(&manifest, &layout.manifest())?;
+        Ok(RunOutcome {
+            incomplete: incomplete_of(&serde_json::json!({ "stages": manifest.stages })),
+        })
+    })();
+    let outcome = built.with_context(|| {
+        format!(
+            "nothing was published to {}; what this run wrote before it stopped, \
+             ingest/validation/summary.md among it, is in {} until the next run there",
+            out.display(),
+            staging.display()
+        )
+    })?;
     publish(&staging, &out)?;
 
     let report = out.join("report/report.html");
     say.line("report:");
     println!("{}", report.display());
-    Ok(())
+    say_incomplete(&outcome);
+    Ok(outcome)
+}
+
+/// The input problems a run's manifest recorded (its ingest stage's, reused or not).
+fn incomplete_of(manifest: &serde_json::Value) -> Vec<String> {
+    manifest["stages"]["ingest"]["incomplete"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Says what the exit status will show. Printed even with --quiet: it is why the run "failed".
+fn say_incomplete(outcome: &RunOutcome) {
+    for line in &outcome.incomplete {
+        eprintln!("warning: {line}");
+    }
+}
+
+/// Whether `.<out>.partial` is an unfinished run of evalpipe's, to be cleared; an error when
+/// something else is there.
+fn partial_is_ours(staging: &Path) -> Result<bool> {
+    match staging.symlink_metadata() {
+        Err(_) => Ok(false),
+        Ok(m) if m.is_dir() && !m.file_type().is_symlink() => {
+            let marked = std::fs::read_to_string(staging.join(evalpipe_study::RUN_MARKER))
+                .is_ok_and(|t| t.starts_with(evalpipe_study::RUN_MARKER_TEXT.trim_end()));
+            let empty = std::fs::read_dir(staging)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+            if marked || empty {
+                Ok(true)
+            } else {
+                bail!(
+                    "{} exists and was not made by evalpipe; evalpipe builds runs there and never \
+                     deletes what it did not make: move it away, or choose another --out",
+                    staging.display()
+                )
+            }
+        }
+        Ok(_) => bail!(
+            "{} exists and is not a folder of evalpipe's; move it away, or choose another --out",
+            staging.display()
+        ),
+    }
 }
 
 /// Waits for a stage running on the runtime's blocking threads.
@@ -804,21 +926,13 @@ fn read_manifest(out: &Path) -> Option<serde_json::Value> {
 /// The fixed reference whose pseudonym is the manifest's `key_check`.
 const KEY_CHECK_PROBE: &str = "evalpipe manifest key check";
 
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "run".into());
-    path.with_file_name(format!(".{name}.{suffix}"))
-}
-
 /// Undoes what a run killed while publishing left behind. Publishing is two renames (the
 /// previous run aside to `.<out>.old`, the new one in): killed between them, `out` is missing
 /// and the previous run is whole at `.old`, so it goes back; killed after both, `.old` is only
 /// the previous run waiting to be deleted.
 fn recover(out: &Path) -> Result<()> {
     let old = sibling(out, "old");
-    if !old.exists() {
+    if outdir::inspect(&old, "the run set aside")? != Folder::Run {
         return Ok(());
     }
     if out.exists() {
@@ -829,18 +943,17 @@ fn recover(out: &Path) -> Result<()> {
     }
 }
 
-/// Replaces `out` with the finished `staging` folder. `out` is only removed if it is an
-/// earlier run (it has a manifest), never an arbitrary folder.
+/// Replaces `out` with the finished `staging` folder. `out` is only moved aside and removed if
+/// it is an earlier run of evalpipe's holding nothing else (checked again here: the run took
+/// a while), an empty folder is replaced, anything else is refused.
 fn publish(staging: &Path, out: &Path) -> Result<()> {
-    if out.exists() {
-        if !out.join("manifest.json").is_file() {
-            bail!(
-                "{} exists and is not an evalpipe run folder; choose another --out or remove it",
-                out.display()
-            );
-        }
+    let existing = outdir::inspect(out, "--out")?;
+    if existing == Folder::Empty {
+        std::fs::remove_dir(out).with_context(|| format!("replacing {}", out.display()))?;
+    }
+    if existing == Folder::Run {
         let old = sibling(out, "old");
-        if old.exists() {
+        if outdir::inspect(&old, "the run set aside")? == Folder::Run {
             std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
         }
         std::fs::rename(out, &old)

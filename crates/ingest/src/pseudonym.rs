@@ -33,12 +33,15 @@ impl std::fmt::Debug for PseudonymKey {
 }
 
 impl PseudonymKey {
-    /// A key from secret bytes (environment variable or key file). At least 16 bytes.
+    /// A key from secret bytes (environment variable or key file). At least 16 bytes. The
+    /// public synthetic key is recognised by its bytes, however it was passed, so it is refused
+    /// on real data even when someone copies it into the variable or a key file.
     pub fn new(bytes: Vec<u8>) -> Option<Self> {
         let trimmed: Vec<u8> = String::from_utf8_lossy(&bytes).trim().as_bytes().to_vec();
+        let synthetic = trimmed == SYNTHETIC_KEY.as_bytes();
         (trimmed.len() >= 16).then_some(PseudonymKey {
             bytes: trimmed,
-            synthetic: false,
+            synthetic,
         })
     }
 
@@ -83,6 +86,27 @@ mod tests {
         assert_ne!(p, a.pseudonym("L6", "WWH-000123"));
         assert_ne!(p, b.pseudonym("L4", "WWH-000123"));
         assert!(!p.contains("000123"));
+    }
+
+    #[test]
+    fn the_public_key_is_known_by_its_bytes_however_it_is_passed() {
+        for passed in [
+            SYNTHETIC_KEY.to_string(),
+            format!("  {SYNTHETIC_KEY}\n"),
+            format!("{SYNTHETIC_KEY}\r\n"),
+        ] {
+            let key = PseudonymKey::new(passed.into_bytes()).unwrap();
+            assert!(key.is_synthetic());
+            assert_eq!(
+                key.pseudonym("L4", "WWH-1"),
+                PseudonymKey::synthetic().pseudonym("L4", "WWH-1")
+            );
+        }
+        assert!(
+            !PseudonymKey::new(b"a real secret, long enough".to_vec())
+                .unwrap()
+                .is_synthetic()
+        );
     }
 
     #[test]

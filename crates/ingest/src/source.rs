@@ -47,7 +47,8 @@ pub struct RawRow {
     pub line: u64,
     /// Physical lines the row spans (more than 1 only when a quoted field holds a line break).
     pub lines: u64,
-    /// Field texts, trimmed, one per header column (empty when the record was too long to keep).
+    /// Field texts, trimmed, one per header column (none for a blank line, and empty when the
+    /// record was too long to keep).
     pub fields: Vec<String>,
     /// Number of fields the row actually had (CSV rows can be ragged).
     pub field_count: usize,
@@ -58,7 +59,9 @@ pub struct RawRow {
 impl RawRow {
     /// Whether the row holds nothing: a blank line or an empty worksheet row.
     pub fn is_blank(&self) -> bool {
-        self.suspect.is_empty() && self.fields.iter().all(|f| f.is_empty())
+        self.suspect.is_empty()
+            && self.field_count <= self.fields.len()
+            && self.fields.iter().all(|f| f.is_empty())
     }
 
     /// Whether the row's fields may be shifted against the header: then none of its values can
@@ -201,7 +204,7 @@ impl Extract {
                             row,
                             line,
                             lines: 1,
-                            fields: vec![String::new(); width],
+                            fields: Vec::new(),
                             field_count: 0,
                             suspect: Vec::new(),
                         },
@@ -550,15 +553,6 @@ impl Record {
 
     fn into_row(self, width: usize, cp1252: bool) -> RawRow {
         let mut suspect = Vec::new();
-        if self.fields != width {
-            suspect.push(Suspicion::FieldCount {
-                found: self.fields,
-                expected: width,
-            });
-        }
-        if self.lines > 1 {
-            suspect.push(Suspicion::LineBreaks { lines: self.lines });
-        }
         let mut fields = Vec::with_capacity(width);
         if self.oversized {
             suspect.push(Suspicion::Oversized { bytes: self.length });
@@ -575,13 +569,33 @@ impl Record {
                 }
             }
         }
+        // A line of nothing but separators is a blank row, however many there are; a record
+        // with something in it must have the header's width.
+        let empty = !self.oversized
+            && self.lines == 1
+            && self
+                .field_bytes()
+                .all(|f| f.iter().all(u8::is_ascii_whitespace));
+        let field_count = if empty { width } else { self.fields };
+        if field_count != width {
+            suspect.insert(
+                0,
+                Suspicion::FieldCount {
+                    found: self.fields,
+                    expected: width,
+                },
+            );
+        }
+        if self.lines > 1 {
+            suspect.push(Suspicion::LineBreaks { lines: self.lines });
+        }
         fields.resize(width, String::new());
         RawRow {
             row: self.row,
             line: self.line,
             lines: self.lines,
             fields,
-            field_count: self.fields,
+            field_count,
             suspect,
         }
     }
@@ -1201,7 +1215,7 @@ mod tests {
                 shape(&rows),
                 [
                     (2, 2, 1, vec!["1", "2"]),
-                    (3, 3, 1, vec!["", ""]),
+                    (3, 3, 1, vec![]),
                     (4, 4, 1, vec!["3", "4"]),
                     (5, 5, 1, vec!["5", "6"]),
                 ],
@@ -1279,8 +1293,8 @@ mod tests {
             shape(&rows),
             [
                 (2, 2, 1, vec!["1"]),
-                (3, 3, 1, vec![""]),
-                (4, 4, 1, vec![""]),
+                (3, 3, 1, vec![]),
+                (4, 4, 1, vec![]),
                 (5, 5, 1, vec!["2"])
             ]
         );
