@@ -7,7 +7,12 @@
 //!
 //! ```sh
 //! cargo run --release -p evalpipe-ingest --example large_extract -- 1000000
+//! cargo run --release -p evalpipe-ingest --example large_extract -- 300000 --workbook
 //! ```
+//!
+//! With `--workbook` the extract is an xlsx workbook (sheet `Participants`), to measure the
+//! streaming workbook reader; it is ingested by a fresh process of this example, so the peak
+//! memory is ingest's, not the writer's.
 
 use std::io::Write;
 use std::path::Path;
@@ -29,8 +34,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(1_000_000);
+    let workbook = std::env::args().any(|a| a == "--workbook");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let study = Study::load(&root.join("pipeline"))?;
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--ingest-only") {
+        let data = Path::new(args.get(i + 1).ok_or("--ingest-only DIR")?);
+        let scratch = tempfile::tempdir()?;
+        return ingest_and_report(&study, data, scratch.path(), rows);
+    }
     let source = std::fs::read_to_string(root.join("data/twin/mi_L4_20220131.csv"))?;
     let mut lines = source.lines();
     let header = lines.next().ok_or("empty twin extract")?;
@@ -40,31 +52,77 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data)?;
     let started = Instant::now();
-    {
-        let mut out =
-            std::io::BufWriter::new(std::fs::File::create(data.join("mi_L4_20220131.csv"))?);
+    let name = if workbook {
+        "mi_L4_20220131.xlsx"
+    } else {
+        "mi_L4_20220131.csv"
+    };
+    // provider_ref is the first column: each copy of a twin row is a distinct participant.
+    let row = |i: usize| -> Result<String, Box<dyn std::error::Error>> {
+        let (_, rest) = body[i % body.len()]
+            .split_once(',')
+            .ok_or("malformed twin row")?;
+        Ok(format!("BIG-{i:09},{rest}"))
+    };
+    if workbook {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let sheet = wb.add_worksheet().set_name("Participants")?;
+        for (j, h) in header.split(',').enumerate() {
+            sheet.write_string(0, j as u16, h)?;
+        }
+        for i in 0..rows {
+            for (j, v) in row(i)?.split(',').enumerate() {
+                if !v.is_empty() {
+                    sheet.write_string(i as u32 + 1, j as u16, v)?;
+                }
+            }
+        }
+        wb.save(data.join(name))?;
+    } else {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(data.join(name))?);
         writeln!(out, "{header}")?;
         for i in 0..rows {
-            // provider_ref is the first column: make each copy a distinct participant.
-            let line = body[i % body.len()];
-            let (_, rest) = line.split_once(',').ok_or("malformed twin row")?;
-            writeln!(out, "BIG-{i:09},{rest}")?;
+            writeln!(out, "{}", row(i)?)?;
         }
     }
-    let size = std::fs::metadata(data.join("mi_L4_20220131.csv"))?.len();
+    let size = std::fs::metadata(data.join(name))?.len();
     eprintln!(
         "wrote {rows} rows ({:.0} MiB) in {:.1?}",
         size as f64 / 1048576.0,
         started.elapsed()
     );
+    if workbook {
+        let status = std::process::Command::new(std::env::current_exe()?)
+            .args([
+                &rows.to_string(),
+                "--ingest-only",
+                data.to_str().ok_or("path")?,
+            ])
+            .status()?;
+        return if status.success() {
+            Ok(())
+        } else {
+            Err("the ingesting process failed".into())
+        };
+    }
+    ingest_and_report(&study, &data, tmp.path(), rows)
+}
+
+/// Ingests `data` into `scratch/run` and prints the time and this process's peak memory.
+fn ingest_and_report(
+    study: &Study,
+    data: &Path,
+    scratch: &Path,
+    rows: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     let before = peak_rss_mib().unwrap_or(0.0);
 
     let key = PseudonymKey::new(b"benchmark key, not a secret".to_vec()).ok_or("key")?;
     let started = Instant::now();
     let summary = ingest(
-        &study,
-        &data,
-        &RunLayout::new(tmp.path().join("run")),
+        study,
+        data,
+        &RunLayout::new(scratch.join("run")),
         &IngestOptions {
             key,
             synthetic: false,

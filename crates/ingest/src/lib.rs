@@ -44,6 +44,8 @@
 #![warn(missing_docs)]
 
 mod discover;
+#[doc(hidden)]
+pub mod fuzz;
 mod pseudonym;
 mod report;
 mod source;

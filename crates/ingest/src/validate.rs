@@ -234,6 +234,9 @@ pub struct Validator<'a> {
     header: HeaderMap,
     /// The lot a per-lot file was sent for.
     file_lot: Option<String>,
+    /// The year before which no date of the dictionary's falls (a year before its earliest
+    /// date bound): a date older than that may be a date of birth.
+    floor_year: Option<i32>,
 }
 
 impl<'a> Validator<'a> {
@@ -244,11 +247,21 @@ impl<'a> Validator<'a> {
         header: HeaderMap,
         file_lot: Option<String>,
     ) -> Self {
+        let floor_year = dict
+            .columns
+            .iter()
+            .filter(|c| c.identifier.is_none())
+            .filter_map(|c| match c.min {
+                Some(Bound::Date(d)) => Some(d.year() - 1),
+                _ => None,
+            })
+            .min();
         Validator {
             dict,
             codes,
             header,
             file_lot,
+            floor_year,
         }
     }
 
@@ -416,7 +429,10 @@ impl<'a> Validator<'a> {
             .map(String::as_str)
             .filter(|v| !v.is_empty())
             .collect();
-        Guard { identifiers }
+        Guard {
+            identifiers,
+            floor_year: self.floor_year,
+        }
     }
 
     /// The findings of a row whose fields may not line up with the header: what is wrong with
@@ -668,9 +684,12 @@ impl<'a> Validator<'a> {
         }
         let Some(date) = value.date() else { return };
         // A date is quoted only if its column may be: never a date of birth.
-        let fmt_of = |column: &str, d: NaiveDate| match self.spec(column) {
-            Some(c) if c.identifier.is_none() => fmt(d),
-            _ => "(date withheld: identifier)".to_string(),
+        let fmt_of = |column: &str, d: NaiveDate| {
+            let text = fmt(d);
+            match self.spec(column) {
+                Some(c) if guard.may_quote(ColumnType::Date, c.identifier.is_some(), &text) => text,
+                _ => "(date withheld: it may be personal data)".to_string(),
+            }
         };
         let fmt = |d: NaiveDate| fmt_of(name, d);
         if let Some(other) = &spec.not_before
@@ -730,6 +749,8 @@ impl<'a> Validator<'a> {
 pub struct Guard<'r> {
     /// The row's identifier values (reference, names, date of birth, postcode, NI number).
     identifiers: Vec<&'r str>,
+    /// Dates before this year are withheld (see [`Validator`]'s `floor_year`).
+    floor_year: Option<i32>,
 }
 
 /// Longest value ever quoted: the data tool's codes, flags, numbers and dates are short.
@@ -760,13 +781,28 @@ impl Guard<'_> {
             // Free text is never quoted.
             ColumnType::Text => false,
         };
-        // A code is short or holds a digit (`X`, `yes`, `W1`, `L4PLUS`); a longer word may be
-        // a name typed into the wrong column.
-        let code_like = |t: &str| t.chars().count() <= 3 || t.chars().any(|c| c.is_ascii_digit());
+        // A code is short, or holds a digit but no long run of them (`X`, `yes`, `W1`,
+        // `L4PLUS`); a longer word may be a name typed into the wrong column, a long run of
+        // digits a participant's reference.
+        let code_like = |t: &str| {
+            t.chars().count() <= 3
+                || (t.chars().any(|c| c.is_ascii_digit())
+                    && longest_digit_run(t) <= 2
+                    && t.chars().count() <= 10)
+        };
+        // A date where no date belongs, or one older than any date of the programme, may be a
+        // date of birth.
+        let date_ok = |t: &str| {
+            !looks_like_date(t)
+                || (kind == ColumnType::Date
+                    && self.floor_year.is_none_or(|floor| {
+                        t.split(['/', '-', '.'])
+                            .any(|p| p.len() == 4 && p.parse::<i32>().is_ok_and(|y| y >= floor))
+                    }))
+        };
         text.chars().all(allowed)
             && (!matches!(kind, ColumnType::Code | ColumnType::Flag) || code_like(text))
-            // A date where no date belongs may be a date of birth.
-            && (kind == ColumnType::Date || !looks_like_date(text))
+            && date_ok(text)
     }
 
     /// `text` quoted for a message, or a note that it is withheld.
@@ -813,6 +849,13 @@ pub fn looks_personal(text: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.'));
     ni || postcode || email || phone
+}
+
+fn longest_digit_run(text: &str) -> usize {
+    text.split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Whether a value reads as a calendar date (`14/07/1990`, `1990-07-14`, `14.07.90`).

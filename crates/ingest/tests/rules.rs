@@ -126,6 +126,27 @@ fn a_value_that_may_be_personal_data_is_never_quoted() {
 }
 
 #[test]
+fn a_date_of_birth_typed_into_a_date_column_is_not_quoted() {
+    // Found by the fuzzer: a date of birth in `progression_date` was quoted by the date-order
+    // rule. A date older than any of the programme's may be one, and is withheld.
+    let f = one_bad(|r| {
+        r.insert("payment_group".into(), "EMP".into());
+        r.remove("job_start_date");
+        r.remove("sustained_13_date");
+        r.insert("hours_per_week".into(), "16".into());
+        r.insert("progression_date".into(), "14/02/1963".into());
+        r.insert("progression_employer".into(), "SAME".into());
+    });
+    assert_finding(
+        &f,
+        "date_order",
+        "progression_date",
+        "`progression_date` (date withheld: it may be personal data) is before `registration_date` 10/09/2019",
+    );
+    assert!(!format!("{f:?}").contains("1963"), "{f:?}");
+}
+
+#[test]
 fn unknown_code() {
     let f = one_bad(|r| {
         r.insert("payment_group".into(), "LTU".into());

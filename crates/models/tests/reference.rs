@@ -1,6 +1,6 @@
 //! Agreement with results computed by other software (statsmodels 0.15 at tolerance 1e-12, which
 //! agree with Stata and R to about 1e-7), on small public datasets copied from
-//! shared/reference-data into tests/data; and the failures that must be errors, not numbers.
+//! their public sources into tests/data; and the failures that must be errors, not numbers.
 
 use evalpipe_models::{Design, Error, Fit, FitOptions, StartSource, fit};
 use ndarray::{Array1, Array2};

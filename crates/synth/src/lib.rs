@@ -59,7 +59,7 @@
 //!
 //! **Reads** the study (`pipeline/study.toml` and the dictionaries, through
 //! [`evalpipe_study::Study`]) and the calibration (`pipeline/twin.toml`, [`load_twin_config`]).
-//! **Writes** into one folder, in the input contract (`shared/spec/provider-data-tool.md`):
+//! **Writes** into one folder, in the input contract (the dictionaries of `pipeline/dictionary/`):
 //! `mi_<LOT>_<YYYYMMDD>.csv` (one lot with a UTF-8 byte-order mark) or `.xlsx` (data on sheet
 //! `Participants`, guidance on `Notes`), `claims_<YYYYMMDD>.csv`, and
 //! [`evalpipe_study::SYNTHETIC_MARKER`] recording seed, generator version and that every value is
