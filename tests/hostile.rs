@@ -138,6 +138,9 @@ fn words(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Damage to an extract's lines, given its header; returns the data lines it exposed.
+type Edit = dyn Fn(&[String], &mut Vec<String>) -> Vec<usize>;
+
 /// A copy of the twin with the defects of issue 14 planted; returns the identifiers of every
 /// participant whose row it made misaligned or swallowed.
 fn hostile_refresh(dir: &Path) -> BTreeSet<String> {
@@ -155,7 +158,7 @@ fn hostile_refresh(dir: &Path) -> BTreeSet<String> {
         "postcode",
         "ni_number",
     ];
-    let mut plant = |file: &str, edit: &dyn Fn(&[String], &mut Vec<String>) -> Vec<usize>| {
+    let mut plant = |file: &str, edit: &Edit| {
         let path = dir.join(file);
         let text = std::fs::read_to_string(&path).unwrap();
         let records = csv_records(&text);

@@ -27,8 +27,8 @@ use clap::{Parser, Subcommand};
 ///
 /// Exit status: 0 success; 1 `check` found a published figure the run does not reproduce, or
 /// `diff` found a change; 2 an error (input, configuration, I/O, a refused --out); 3 `run`
-/// wrote the run, but an extract was rejected, rows of one swallowed lines (a stray quote) or a
-/// lot has no data in this refresh (listed on stderr and in ingest/validation/summary.md;
+/// wrote the run, but an extract was rejected, rows of one swallowed lines (a stray quote), a
+/// lot has no data or there is no usable claims extract in this refresh (listed on stderr and in ingest/validation/summary.md;
 /// `--accept-incomplete` exits 0); 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(

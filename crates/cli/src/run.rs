@@ -46,8 +46,9 @@ pub struct RunArgs {
     /// Chromium is installed.
     #[arg(long)]
     pub no_pdf: bool,
-    /// Exit 0 even when an extract was rejected, rows swallowed lines or a lot has no data in
-    /// this refresh (the run is written either way; without this option the exit status is 3).
+    /// Exit 0 even when an extract was rejected, rows swallowed lines, a lot has no data or the
+    /// claims extract is missing in this refresh (the run is written either way; without this
+    /// option the exit status is 3).
     #[arg(long)]
     pub accept_incomplete: bool,
 }
@@ -416,8 +417,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
                     && f.status == evalpipe_ingest::FileStatus::Used
             });
             if !claims_used {
-                say.line(
-                    "warning: no usable claims extract in this refresh: claims tables are empty",
+                incomplete.push(
+                    "no usable claims extract in this refresh: claims tables are empty".to_string(),
                 );
             }
             if !ingested.lots_without_data.is_empty() {

@@ -80,22 +80,22 @@ pub fn check_extract(
         }
     };
     leak(
-        &crate::validate::quoted(&header.extra),
+        &crate::validate::header_names(&header.extra, &header.contract),
         "the unknown columns' note",
     )?;
     let validator = Validator::new(dict, &study.codes, header, Some("L4".to_string()));
     let mut outcome = Outcome::default();
-    let mut last_row: Option<u64> = None;
+    let mut next_row: Option<u64> = None;
     let mut last_line_end: Option<u64> = None;
     let read = extract.rows(|row| -> Result<(), String> {
-        outcome.rows += 1;
-        if let Some(prev) = last_row
-            && row.row != prev + 1
+        outcome.rows += row.rows;
+        if let Some(expected) = next_row
+            && row.row != expected
         {
-            return Err(format!("row {} follows row {prev}", row.row));
+            return Err(format!("row {} where row {expected} was due", row.row));
         }
-        last_row = Some(row.row);
-        if row.lines == 0 {
+        next_row = Some(row.row + row.rows);
+        if row.lines == 0 || row.rows == 0 {
             return Err(format!("row {} spans no line", row.row));
         }
         if let Some(end) = last_line_end

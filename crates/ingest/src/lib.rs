@@ -191,9 +191,9 @@ struct RowTicker<'a> {
 }
 
 impl RowTicker<'_> {
-    fn tick(&mut self) {
-        self.pending += 1;
-        if self.pending == PROGRESS_ROWS {
+    fn tick(&mut self, rows: usize) {
+        self.pending += rows;
+        if self.pending >= PROGRESS_ROWS {
             self.flush();
         }
     }
@@ -526,7 +526,7 @@ fn ingest_file(
     if !header.extra.is_empty() {
         account.notes.push(format!(
             "unknown column(s) {} ignored",
-            validate::quoted(&header.extra)
+            validate::header_names(&header.extra, &header.contract)
         ));
     }
     let validator = Validator::new(dict, &study.codes, header, lot.map(str::to_string));
@@ -585,15 +585,16 @@ fn ingest_file(
     };
     let mut spanning: Vec<(u64, u64, u64)> = Vec::new();
     let pass = extract.rows(|row| {
-        account.rows_read += 1;
-        ticker.tick();
+        let rows = row.rows as usize;
+        account.rows_read += rows;
+        ticker.tick(rows);
+        if row.is_blank() {
+            account.rows_blank += rows;
+            account.add_blank(row.row, row.rows);
+            return Ok(());
+        }
         if row.lines > 1 {
             spanning.push((row.row, row.line, row.lines));
-        }
-        if row.is_blank() {
-            account.rows_blank += 1;
-            account.add_blank(row.row);
-            return Ok(());
         }
         let (checked, mut findings) = validator.check(&row);
         let misaligned = row.misaligned();

@@ -162,10 +162,12 @@ impl FileAccount {
         });
     }
 
-    pub(crate) fn add_blank(&mut self, row: u64) {
+    /// Adds `n` blank rows from `row` on.
+    pub(crate) fn add_blank(&mut self, row: u64, n: u64) {
+        let last_of_run = row + n.max(1) - 1;
         match self.blank_rows.last_mut() {
-            Some((_, last)) if *last + 1 == row => *last = row,
-            _ => self.blank_rows.push((row, row)),
+            Some((_, last)) if *last + 1 == row => *last = last_of_run,
+            _ => self.blank_rows.push((row, last_of_run)),
         }
     }
 

@@ -45,8 +45,12 @@ pub struct RawRow {
     pub row: u64,
     /// First physical line of the row in the file (the sheet row for workbooks).
     pub line: u64,
-    /// Physical lines the row spans (more than 1 only when a quoted field holds a line break).
+    /// Physical lines the row spans (more than 1 when a quoted field holds a line break, or for
+    /// a run of blank sheet rows).
     pub lines: u64,
+    /// The rows Excel shows for it: 1, or the length of a run of blank sheet rows (a sheet's
+    /// gaps are counted, not walked: a cell at row 1,048,576 is one gap, not a million rows).
+    pub rows: u64,
     /// Field texts, trimmed, one per header column (none for a blank line, and empty when the
     /// record was too long to keep).
     pub fields: Vec<String>,
@@ -204,6 +208,7 @@ impl Extract {
                             row,
                             line,
                             lines: 1,
+                            rows: 1,
                             fields: Vec::new(),
                             field_count: 0,
                             suspect: Vec::new(),
@@ -249,14 +254,17 @@ impl Extract {
                         if r <= *header_row {
                             return true;
                         }
-                        // Rows absent from the sheet between two used ones are blank rows.
-                        for blank in last_row + 1..r {
-                            let line = u64::from(blank) + 1;
+                        // Rows absent from the sheet between two used ones are one run of blank
+                        // rows.
+                        if r > last_row + 1 {
+                            let line = u64::from(last_row) + 2;
+                            let n = u64::from(r - last_row - 1);
                             if let Err(e) = each(RawRow {
                                 row: line,
                                 line,
-                                lines: 1,
-                                fields: vec![String::new(); width],
+                                lines: n,
+                                rows: n,
+                                fields: Vec::new(),
                                 field_count: 0,
                                 suspect: Vec::new(),
                             }) {
@@ -481,6 +489,21 @@ fn open_csv(path: &Path) -> Result<Extract, FileProblem> {
             Some(Item::Record(rec)) => break rec,
         }
     };
+    if header.lines > 1 {
+        // A header never holds a line break: a quote in it opened a field that swallowed the
+        // lines after it, rows of participants among them.
+        return Err(problem(
+            "header_broken",
+            format!(
+                "the header row runs over {} lines ({}–{}): a quote opened in it is closed only \
+                 later, so it cannot be read; look for a stray `\"` on line {}",
+                header.lines,
+                header.line,
+                header.line + header.lines - 1,
+                header.line
+            ),
+        ));
+    }
     if header.fields > MAX_COLUMNS || header.oversized {
         return Err(problem(
             "too_wide",
@@ -594,6 +617,7 @@ impl Record {
             row: self.row,
             line: self.line,
             lines: self.lines,
+            rows: 1,
             fields,
             field_count,
             suspect,
@@ -1003,6 +1027,7 @@ impl SheetRow {
             row: line,
             line,
             lines: 1,
+            rows: 1,
             fields,
             field_count,
             suspect: long,

@@ -73,6 +73,8 @@ pub struct HeaderMap {
     flags: Vec<(usize, String, usize)>,
     /// Header names nobody asked for (ignored).
     pub extra: Vec<String>,
+    /// The contract's column names.
+    pub contract: Vec<String>,
 }
 
 /// Why a header cannot be used.
@@ -84,8 +86,8 @@ pub struct HeaderProblem {
     pub unexpected: Vec<String>,
     /// Header names given twice.
     pub duplicated: Vec<String>,
-    /// Columns the contract has.
-    pub expected: usize,
+    /// The contract's column names.
+    pub contract: Vec<String>,
 }
 
 impl HeaderProblem {
@@ -93,22 +95,25 @@ impl HeaderProblem {
     pub fn message(&self) -> String {
         // A first row that matches little of the contract is most likely a data row (the header
         // left out): its cells may be a participant's details, so none of them is named.
-        let found = self.expected - self.missing.len();
-        if self.missing.len() * 2 > self.expected {
+        let expected = self.contract.len();
+        let found = expected - self.missing.len();
+        if self.missing.len() * 2 > expected {
             return format!(
-                "the first row is not the data tool's header: only {found} of its {} columns are \
-                 there (is the header row missing?); its cells are not shown",
-                self.expected
+                "the first row is not the data tool's header: only {found} of its {expected} \
+                 columns are there (is the header row missing?); its cells are not shown"
             );
         }
         let mut parts = Vec::new();
         if !self.missing.is_empty() {
-            parts.push(format!("missing column(s) {}", quoted(&self.missing)));
+            parts.push(format!(
+                "missing column(s) {}",
+                header_names(&self.missing, &self.contract)
+            ));
         }
         if !self.unexpected.is_empty() {
             parts.push(format!(
                 "unexpected column(s) {}{}",
-                quoted(&self.unexpected),
+                header_names(&self.unexpected, &self.contract),
                 if self.missing.is_empty() {
                     ""
                 } else {
@@ -119,34 +124,49 @@ impl HeaderProblem {
         if !self.duplicated.is_empty() {
             parts.push(format!(
                 "column(s) given twice {}",
-                quoted(&self.duplicated)
+                header_names(&self.duplicated, &self.contract)
             ));
         }
         format!("header does not match the data tool: {}", parts.join("; "))
     }
 }
 
-/// Header names as a message lists them: at most [`NAMES_LISTED`], each withheld if it could
-/// be personal data rather than a column name.
-pub fn quoted(names: &[String]) -> String {
-    let mut out: Vec<String> = names
+/// Header names as a message lists them: at most [`NAMES_LISTED`], and only those that are
+/// plainly column names. A header can hold anything — a data row glued to it by a lost line
+/// break, a participant's details in a header-less file — so when any name is not lower-case
+/// `snake_case` (a code, a date, a capitalised name), the header is suspect and only names a
+/// few edits from the contract's (a misspelt column) are shown; the others are counted.
+pub fn header_names(names: &[String], contract: &[String]) -> String {
+    let snake = |n: &str| {
+        n.len() <= 48
+            && n.starts_with(|c: char| c.is_ascii_lowercase())
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && longest_digit_run(n) <= 2
+    };
+    let suspect = !names.iter().all(|n| snake(n));
+    let words: std::collections::BTreeSet<&str> =
+        contract.iter().flat_map(|c| c.split('_')).collect();
+    let column_like = |n: &str| {
+        snake(n)
+            && (!suspect
+                || contract.iter().any(|c| strsim::levenshtein(n, c) <= 3)
+                || n.split('_').all(|w| w.len() >= 2 && words.contains(w)))
+    };
+    let (shown, hidden): (Vec<&String>, Vec<&String>) = names.iter().partition(|n| column_like(n));
+    let mut out: Vec<String> = shown
         .iter()
         .take(NAMES_LISTED)
-        .map(|n| {
-            let plain = n.chars().count() <= 64
-                && !looks_personal(n)
-                && !looks_like_date(n)
-                && n.chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | ' ' | '-' | '.'));
-            if plain {
-                format!("`{n}`")
-            } else {
-                "(a name withheld: it may be personal data)".to_string()
-            }
-        })
+        .map(|n| format!("`{n}`"))
         .collect();
-    if names.len() > NAMES_LISTED {
-        out.push(format!("and {} more", names.len() - NAMES_LISTED));
+    if shown.len() > NAMES_LISTED {
+        out.push(format!("and {} more", shown.len() - NAMES_LISTED));
+    }
+    if !hidden.is_empty() {
+        out.push(format!(
+            "{} name(s) not shown (they are not column names of the data tool, and may be data)",
+            hidden.len()
+        ));
     }
     out.join(", ")
 }
@@ -193,7 +213,7 @@ pub fn match_header(
             missing,
             unexpected: extra,
             duplicated,
-            expected: expected.len(),
+            contract: expected,
         });
     }
     let at = |name: &str| index[&name.to_ascii_lowercase()];
@@ -212,6 +232,7 @@ pub fn match_header(
         columns,
         flags,
         extra,
+        contract: expected,
     })
 }
 

@@ -297,14 +297,29 @@ fn a_header_of_ten_thousand_columns_is_refused_and_unknown_names_are_listed_brie
     )
     .unwrap();
     let mut text = csv_text(&study, &[row("A")]);
-    let extra: Vec<String> = (0..150).map(|i| format!("extra_{i}")).collect();
+    // 150 extra columns named in the contract's words (a provider's own additions), and one
+    // that is no column name at all.
+    let contract = study.mi.expected_columns(&study.codes);
+    let words: std::collections::BTreeSet<&str> =
+        contract.iter().flat_map(|c| c.split('_')).collect();
+    let words: Vec<&str> = words
+        .into_iter()
+        .filter(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_lowercase()))
+        .collect();
+    let mut extra: Vec<String> = words
+        .iter()
+        .flat_map(|a| words.iter().map(move |b| format!("{a}_{b}_{a}")))
+        .filter(|n| !contract.contains(n))
+        .take(150)
+        .collect();
+    extra.push("Robinson Jr".to_string());
     text = text.replacen('\n', &format!(",{}\n", extra.join(",")), 1);
     let text: String = text
         .lines()
         .enumerate()
         .map(|(i, l)| {
             if i == 1 {
-                format!("{l}{}\n", ",".repeat(150))
+                format!("{l}{}\n", ",".repeat(extra.len()))
             } else {
                 format!("{l}\n")
             }
@@ -320,8 +335,18 @@ fn a_header_of_ten_thousand_columns_is_refused_and_unknown_names_are_listed_brie
         .find(|n| n.starts_with("unknown column"))
         .unwrap()
         .clone();
-    assert!(note.contains("`extra_19`, and 130 more ignored"), "{note}");
-    assert!(!note.contains("extra_20"), "{note}");
+    assert!(
+        note.contains(&format!(
+            "`{}`, and 130 more, 1 name(s) not shown (they are not column names of the data \
+             tool, and may be data) ignored",
+            extra[19]
+        )),
+        "{note}"
+    );
+    assert!(
+        !note.contains(&extra[20]) && !note.contains("Robinson"),
+        "{note}"
+    );
 }
 
 #[test]
@@ -492,5 +517,29 @@ fn names_and_cells_a_spreadsheet_would_run_are_defused_and_names_cannot_break_th
     assert!(accounting.contains("\n'=HYPERLINK(1).csv,"), "{accounting}");
     for line in accounting.lines() {
         assert!(!line.starts_with(['=', '+', '-', '@']), "{line}");
+    }
+}
+
+#[test]
+fn a_header_glued_to_a_row_names_none_of_the_rows_cells() {
+    // Found by the fuzzer: a header whose line break was lost, or that a stray quote joined to
+    // the next lines, listed the row's cells among the "unexpected columns".
+    let study = study();
+    let people = [person(1), person(2)];
+    let text = csv_text(&study, &people);
+    let glued = text.replacen('\n', ",", 1);
+    let quoted = text.replacen(",gender,", ",\"gender,", 1);
+    for (what, bytes) in [("glued", glued), ("quoted", quoted)] {
+        let c = case();
+        std::fs::write(c.data.join("mi_L4_20220131.csv"), bytes).unwrap();
+        let s = run(&c);
+        let a = account(&s, "mi_L4_20220131.csv");
+        assert_eq!(a.status, FileStatus::Rejected, "{what}");
+        let note = &a.notes[0];
+        assert!(
+            note.contains("name(s) not shown") || note.contains("header row runs over"),
+            "{what}: {note}"
+        );
+        assert_no_identifier(&c.run, &identifiers(&people));
     }
 }
