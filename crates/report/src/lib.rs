@@ -399,6 +399,7 @@ fn environment(
     env.add_function("compare_pct", wording::compare_pct);
     env.add_function("likelihood", wording::likelihood);
     env.add_function("sign", wording::sign);
+    env.add_function("plural", wording::plural);
     env.add_filter("target_status", wording::target_status);
     env.add_filter("odds", wording::odds);
     env.add_filter("coef", wording::coef);
@@ -409,6 +410,8 @@ fn environment(
     env.add_filter("year", wording::year);
     env.add_test("significant", wording::significant);
     env.add_test("shown", wording::shown);
+    env.add_test("nobody", wording::nobody);
+    env.add_test("several", wording::several);
     // The level the report reads its regressions at, for the annex's methodology.
     env.add_global("significance_level", wording::ALPHA);
     let xref = Arc::new(xref::Xref::new(layout));
