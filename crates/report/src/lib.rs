@@ -28,7 +28,8 @@
 //! `table("reference/periods")`); `row(table_or_rows, column=value, …)` gives the one row that
 //! matches; `has_table(name)` says whether the run has the table (the Framework stage's tables
 //! exist only when the run had interviews). Words that depend on numbers ("more likely", "below
-//! target", "two in five") come from [`wording`]; numbered captions and cross-references
+//! target", "two in five") come from [`wording`], and so do the tests that let a template say
+//! what a sparse extract lacks (`is nobody`, `is several`, `plural`); numbered captions and cross-references
 //! (`table_caption`, `figure_caption`, `box_caption`, `ref`) from [`xref`], resolved in two
 //! passes so that a reference may come before its caption and an unknown one fails the render.
 //!
