@@ -19,9 +19,14 @@
 //! after each population step, each exclusion and listwise deletion), each as Parquet and CSV.
 //!
 //! **What it never does.** It never prints a model that did not fit: perfect or quasi-complete
-//! separation, a singular information matrix (collinear covariates, an empty category) and
-//! non-convergence are [`Error`]s naming the covariate to fix; the stage writes that message in
-//! the model's summary instead of numbers and goes on with the other models. It does not format
+//! separation, a singular information matrix (collinear covariates, an empty category),
+//! non-convergence, too few complete cases, no events and an absent level are [`Error`]s naming
+//! the covariate concerned; the stage writes that message in the model's summary instead of
+//! numbers and goes on with the other models. Nor does it blame the spec for a thin extract: a
+//! model this extract's data cannot support says so ("only 7 complete cases for 20 parameters
+//! in this extract"; [`Error::is_data_problem`]), while a spec naming a characteristic or
+//! category the study does not have is told what to correct. The summary keeps that `cause`
+//! and a `reason` without counts for the published report. It does not format
 //! numbers (the report does), and results do not depend on thread count or on how the query
 //! engine cuts record batches: rows are summed in a fixed order, in fixed-size chunks.
 //!
@@ -87,7 +92,7 @@ pub use fit::{
     fit_source, linfa_start,
 };
 pub use frame::{CONSTANT, FRAME_CHUNK_ROWS, Factor, FrameSource};
-pub use output::{FITTED, NOT_FITTED};
+pub use output::{CAUSE_DATA, CAUSE_SPECIFICATION, FITTED, NOT_FITTED};
 pub use query::{CHARACTERISTICS_TABLE, FrameStep, INPUT_TABLES, OUTCOMES_TABLE, StepKind};
 pub use spec::{Covariate, Filter, MODELS_DIR, ModelSpec, Step, load_specs};
 pub use stage::{

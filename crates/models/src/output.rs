@@ -6,7 +6,10 @@
 //!   each non-reference level) with B, SE, Wald, df, p, odds ratio and its 95% CI; no rows when
 //!   the model could not be fitted;
 //! - `summary`: one row: status (`fitted` / `not fitted`) and, if not fitted, the message naming
-//!   the covariate; N, events, −2LL, LR χ², df and p, Cox & Snell and Nagelkerke R², AIC,
+//!   the covariate (for the analyst: it may quote counts), its `cause` (`data`: this extract
+//!   cannot support the model; `specification`: the spec does not match the study) and its
+//!   `reason` in words without counts (for the published report, whose counts go through
+//!   disclosure control); N, events, −2LL, LR χ², df and p, Cox & Snell and Nagelkerke R², AIC,
 //!   iterations, converged;
 //! - `steps`: the N after every population and exclusion step and after listwise deletion.
 
@@ -22,6 +25,10 @@ use crate::{Error, Result};
 pub const FITTED: &str = "fitted";
 /// Status of a model that could not be fitted.
 pub const NOT_FITTED: &str = "not fitted";
+/// `cause` of a model this extract's data cannot support.
+pub const CAUSE_DATA: &str = "data";
+/// `cause` of a model whose spec does not match the study or the tables.
+pub const CAUSE_SPECIFICATION: &str = "specification";
 
 /// Writes the three tables of `run` into `dir`; returns the files written.
 pub(crate) fn write_model(dir: &Path, run: &ModelRun) -> Result<Vec<PathBuf>> {
@@ -97,9 +104,23 @@ fn coefficients(run: &ModelRun) -> Result<RecordBatch> {
 fn summary(run: &ModelRun) -> Result<RecordBatch> {
     let spec = &run.spec;
     let fit = run.result.as_ref().ok().map(|m| &m.fit);
-    let (status, message) = match &run.result {
-        Ok(_) => (FITTED, None),
-        Err(e) => (NOT_FITTED, Some(e.to_string())),
+    let (status, message, cause, reason) = match &run.result {
+        Ok(_) => (FITTED, None, None, None),
+        Err(e) => (
+            NOT_FITTED,
+            Some(e.to_string()),
+            Some(if e.is_data_problem() {
+                CAUSE_DATA
+            } else {
+                CAUSE_SPECIFICATION
+            }),
+            e.reason(&|name| {
+                spec.covariates
+                    .iter()
+                    .find(|c| c.name == name)
+                    .map_or_else(|| name.to_string(), |c| c.label.to_lowercase())
+            }),
+        ),
     };
     let one = |v: Option<String>| text(vec![v]);
     let num = |f: &dyn Fn(&crate::Fit) -> f64| float(vec![fit.map(f)]);
@@ -110,6 +131,8 @@ fn summary(run: &ModelRun) -> Result<RecordBatch> {
         ("outcome", one(Some(spec.outcome.clone())), false),
         ("status", one(Some(status.to_string())), false),
         ("message", one(message), true),
+        ("cause", one(cause.map(str::to_string)), true),
+        ("reason", one(reason), true),
         ("n", int(vec![Some(run.n() as i64)]), false),
         ("events", int(vec![Some(run.events as i64)]), false),
         (

@@ -26,7 +26,7 @@
 //! reference = "Hardest to Help"
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use evalpipe_study::Study;
@@ -58,6 +58,11 @@ pub struct ModelSpec {
     pub exclusions: Vec<Step>,
     /// Covariates in the order of the coefficients table.
     pub covariates: Vec<Covariate>,
+    /// The categories the study configures for each characteristic the spec names (covariates
+    /// and `characteristic` steps), in category order: what the tables can hold, whatever one
+    /// extract holds. A characteristic the study does not configure has no entry. It tells a
+    /// thin extract (a real category nobody in it has) from a spec naming one that cannot occur.
+    pub categories: BTreeMap<String, Vec<String>>,
 }
 
 /// One population or exclusion step.
@@ -275,6 +280,20 @@ impl ModelSpec {
             });
         }
 
+        let configured = study_categories(study)?;
+        let named = covariates.iter().map(|c| &c.characteristic).chain(
+            population
+                .iter()
+                .chain(&exclusions)
+                .filter_map(|s| match &s.filter {
+                    Filter::Characteristic { characteristic, .. } => Some(characteristic),
+                    _ => None,
+                }),
+        );
+        let categories = named
+            .filter_map(|c| configured.get(c).map(|cats| (c.clone(), cats.clone())))
+            .collect();
+
         Ok(ModelSpec {
             path: path.to_path_buf(),
             id: file.id,
@@ -285,6 +304,7 @@ impl ModelSpec {
             population,
             exclusions,
             covariates,
+            categories,
         })
     }
 
@@ -400,6 +420,62 @@ fn step(
         label: s.label,
         filter,
     })
+}
+
+/// The question whose options `participant_characteristics` holds as one yes/no
+/// characteristic each, `completed_action.<option>` (`queries/staging/participant_characteristics.sql`).
+const ACTION_QUESTION: &str = "completed_action";
+/// The categories of such a characteristic, in order (the query's `Yes` first).
+const ACTION_CATEGORIES: [&str; 2] = ["Yes", "No"];
+
+/// Every characteristic the transform can write into `participant_characteristics`, with its
+/// categories in order: the study's `characteristic_values` (structural and configured ones,
+/// built by the transform's own function, so the two cannot differ) and the completed actions.
+fn study_categories(study: &Study) -> Result<BTreeMap<String, Vec<String>>> {
+    use arrow::array::{Array, AsArray};
+    let internal =
+        |m: String| Error::Internal(format!("the study's characteristic categories: {m}"));
+    let tables =
+        evalpipe_transform::reference_tables(study).map_err(|e| internal(e.to_string()))?;
+    let (_, values) = tables
+        .iter()
+        .find(|(name, _)| *name == "characteristic_values")
+        .ok_or_else(|| internal("no `characteristic_values` reference table".into()))?;
+    let column = |name: &str| -> Result<arrow::array::StringArray> {
+        let c = values
+            .column_by_name(name)
+            .ok_or_else(|| internal(format!("no column `{name}`")))?;
+        let c = arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| internal(e.to_string()))?;
+        Ok(c.as_string::<i32>().clone())
+    };
+    let (names, labels) = (column("characteristic")?, column("category")?);
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in 0..values.num_rows() {
+        if names.is_null(row) || labels.is_null(row) {
+            continue;
+        }
+        let categories = out.entry(names.value(row).to_string()).or_default();
+        // A category of several codes has a row per code: listed once, in first-seen order
+        // (the table is in category order).
+        if !categories.iter().any(|c| c == labels.value(row)) {
+            categories.push(labels.value(row).to_string());
+        }
+    }
+    for question in study
+        .mi
+        .questions
+        .iter()
+        .filter(|q| q.id == ACTION_QUESTION)
+    {
+        for code in study.code_list(&question.options) {
+            out.insert(
+                format!("{}.{}", question.id, code.code),
+                ACTION_CATEGORIES.map(String::from).to_vec(),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// Names that become column names or file names: lower-case letters, digits and `_`, starting

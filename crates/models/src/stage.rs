@@ -8,7 +8,7 @@ use evalpipe_transform::SessionConfigSpec;
 use crate::fit::{Fit, FitOptions, fit_source};
 use crate::frame::{CONSTANT, Factor};
 use crate::output::write_model;
-use crate::query::{FrameStep, Tables};
+use crate::query::{FrameStep, StepKind, Tables};
 use crate::spec::{Filter, MODELS_DIR, ModelSpec, load_specs};
 use crate::wald::{WaldTest, joint_wald};
 use crate::{Error, Result};
@@ -256,7 +256,7 @@ pub async fn run_with_progress(
         });
         let (steps, events) = tables.steps(spec).await?;
         let mut notes = Vec::new();
-        let result = match fit_model(&tables, spec, opts, steps_n(&steps), &mut notes).await {
+        let result = match fit_model(&tables, spec, opts, &steps, &mut notes).await {
             Ok(m) => Ok(m),
             Err(e) if e.is_model_problem() => Err(e),
             Err(e) => return Err(e),
@@ -283,9 +283,10 @@ async fn fit_model(
     tables: &Tables,
     spec: &ModelSpec,
     opts: &ModelsOptions,
-    complete_cases: usize,
+    steps: &[FrameStep],
     notes: &mut Vec<String>,
 ) -> Result<FittedModel> {
+    let complete_cases = steps_n(steps);
     let mut characteristics: Vec<&str> = spec
         .covariates
         .iter()
@@ -299,26 +300,42 @@ async fn fit_model(
         }
     }
     let everywhere = tables.categories(spec, &characteristics, false).await?;
+    // Whether a category can occur at all: the study configures it, or this extract has it.
+    let known = |characteristic: &str, category: &str| {
+        spec.categories
+            .get(characteristic)
+            .or_else(|| everywhere.get(characteristic))
+            .is_some_and(|cats| cats.iter().any(|c| c == category))
+    };
 
-    // A category a step names that no participant has is most likely a typo, or a refresh
-    // without those participants: the step's N shows it did nothing; say why.
+    // A category a step names that no participant has is a typo when the study does not know
+    // it either; otherwise only this extract lacks it, and the step's N (nobody removed) says so.
     for step in spec.population.iter().chain(&spec.exclusions) {
         if let Filter::Characteristic {
             characteristic,
             categories: wanted,
         } = &step.filter
         {
-            let known = everywhere
+            let present = everywhere
                 .get(characteristic)
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            for c in wanted.iter().filter(|c| !known.contains(c)) {
-                notes.push(format!(
-                    "{}: step `{}`: no participant has `{c}` for characteristic \
-                     `{characteristic}`, so the step selects nobody by it",
-                    spec.file_name(),
-                    step.label
-                ));
+            for c in wanted.iter().filter(|c| !present.contains(c)) {
+                notes.push(if known(characteristic, c) {
+                    format!(
+                        "step `{}`: no participant in this extract has `{c}` for \
+                         `{characteristic}`, so the step selects nobody by it",
+                        step.label
+                    )
+                } else {
+                    format!(
+                        "{}: step `{}`: `{c}` is not a category of characteristic \
+                         `{characteristic}` in the study or the tables, so the step selects \
+                         nobody by it; correct `categories` in the spec",
+                        spec.file_name(),
+                        step.label
+                    )
+                });
             }
         }
     }
@@ -330,28 +347,69 @@ async fn fit_model(
         .collect();
     let in_population = tables.categories(spec, &covariates, true).await?;
     let mut factors = Vec::new();
+    // A characteristic neither the study nor the tables know is the spec's mistake, whatever
+    // the extract holds.
+    let absent = |c: &&crate::Covariate| !everywhere.contains_key(&c.characteristic);
+    if let Some(c) = spec
+        .covariates
+        .iter()
+        .filter(absent)
+        .find(|c| !spec.categories.contains_key(&c.characteristic))
+    {
+        return Err(Error::NoCategories {
+            covariate: c.name.clone(),
+            characteristic: c.characteristic.clone(),
+        });
+    }
+    // Nobody left after the steps: said once, by the step that emptied the sample, rather than
+    // as a reference level missing from every covariate.
+    if let Some(emptied) = steps
+        .iter()
+        .find(|s| s.kind != StepKind::CompleteCases && s.n == 0)
+    {
+        return Err(Error::EmptySample {
+            step: emptied.label.clone(),
+        });
+    }
+    if let Some(c) = spec.covariates.iter().find(absent) {
+        return Err(Error::NoData {
+            covariate: c.name.clone(),
+            characteristic: c.characteristic.clone(),
+        });
+    }
     for c in &spec.covariates {
-        if !everywhere.contains_key(&c.characteristic) {
-            return Err(Error::NoCategories {
-                covariate: c.name.clone(),
-                characteristic: c.characteristic.clone(),
-            });
-        }
         // A category nobody in the population has is not a level of this model (the other
         // cohorts, the excluded provider group); one that listwise deletion empties is.
         let levels = in_population
             .get(&c.characteristic)
             .cloned()
             .unwrap_or_default();
-        let reference = levels
-            .iter()
-            .position(|l| *l == c.reference)
-            .ok_or_else(|| Error::MissingReference {
-                covariate: c.name.clone(),
-                characteristic: c.characteristic.clone(),
-                reference: c.reference.clone(),
-                levels: levels.clone(),
-            })?;
+        let Some(reference) = levels.iter().position(|l| *l == c.reference) else {
+            return Err(if known(&c.characteristic, &c.reference) {
+                Error::AbsentReference {
+                    covariate: c.name.clone(),
+                    characteristic: c.characteristic.clone(),
+                    reference: c.reference.clone(),
+                    present: levels,
+                }
+            } else {
+                Error::MissingReference {
+                    covariate: c.name.clone(),
+                    characteristic: c.characteristic.clone(),
+                    reference: c.reference.clone(),
+                    // The sample's levels, the choices that would fit; else all there are.
+                    levels: if levels.is_empty() {
+                        spec.categories
+                            .get(&c.characteristic)
+                            .or_else(|| everywhere.get(&c.characteristic))
+                            .cloned()
+                            .unwrap_or_default()
+                    } else {
+                        levels
+                    },
+                }
+            });
+        };
         factors.push(Factor {
             name: c.name.clone(),
             label: c.label.clone(),
@@ -370,10 +428,20 @@ async fn fit_model(
         )));
     }
     if frame.rows() == 0 {
-        return Err(Error::InvalidDesign {
-            reason: "no complete cases: every participant of the population lacks the outcome \
-                     or a covariate"
-                .into(),
+        return Err(Error::NoCompleteCases {
+            population: steps
+                .iter()
+                .rev()
+                .find(|s| s.kind != StepKind::CompleteCases)
+                .map_or(0, |s| s.n),
+        });
+    }
+    // The intercept and a dummy per non-reference level present in the sample.
+    let parameters = crate::RowSource::names(&frame).len();
+    if frame.rows() <= parameters {
+        return Err(Error::TooFewCases {
+            n: frame.rows(),
+            parameters,
         });
     }
     frame.check_levels()?;

@@ -529,3 +529,190 @@ fn outputs_are_byte_identical_across_runs() {
         }
     }
 }
+
+// Thin extracts against bad specs: a model the extract's data cannot support says so, and does
+// not send the analyst to the spec; a spec naming something the study cannot hold still does.
+
+fn summary_of(layout: &RunLayout) -> String {
+    read(output_dir(layout).join("job/summary.csv"))
+}
+
+/// The worked example without anybody at the reference level: "Hardest to Help" is a cohort of
+/// the study, so the extract is thin, not the spec wrong; a misspelt reference is the spec's.
+#[test]
+fn a_reference_level_this_extract_lacks_is_thin_data_but_a_misspelt_one_is_the_spec() {
+    let rows: Vec<P> = worked_example()
+        .into_iter()
+        .filter(|p| p.cohort != "HTH")
+        .collect();
+    let (_tmp, layout, runs) = run_models(&rows, &[spec(COHORT_AND_AGE)]);
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(err, Error::AbsentReference { reference, present, .. }
+            if reference == "Hardest to Help" && present == &["Rapid Progression".to_string()]),
+        "{err:?}"
+    );
+    assert!(err.is_data_problem());
+    let text = err.to_string();
+    assert!(text.contains("in this extract"), "{text}");
+    assert!(
+        !text.contains("spec"),
+        "thin data blamed on the spec: {text}"
+    );
+    let summary = summary_of(&layout);
+    assert!(summary.contains(",data,"), "{summary}");
+
+    let typo = COHORT_AND_AGE.replace("\"Hardest to Help\"", "\"Hardest to Hlep\"");
+    let (_tmp, layout, runs) = run_models(&worked_example(), &[spec(&typo)]);
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(matches!(err, Error::MissingReference { .. }), "{err:?}");
+    assert!(!err.is_data_problem());
+    let text = err.to_string();
+    assert!(
+        text.contains("`Hardest to Hlep`")
+            && text.contains("`Hardest to Help`, `Rapid Progression`")
+            && text.contains("correct `reference` in the spec"),
+        "{text}"
+    );
+    assert!(summary_of(&layout).contains(",specification,"));
+}
+
+/// Three complete cases for four parameters (the constant, Rapid Progression, young, older):
+/// said with both numbers, before any level is found empty.
+#[test]
+fn too_few_complete_cases_for_the_parameters_is_said_with_both_numbers() {
+    let mut rows = people(1, 1, "L1", "HTH", Some("Partnership"), Some(YOUNG));
+    rows.extend(people(1, 0, "L1", "RP", Some("Partnership"), Some(MIDDLE)));
+    rows.extend(people(1, 1, "L2", "HTH", Some("Small"), Some(OLDER)));
+    let (_tmp, layout, runs) = run_models(&rows, &[spec(COHORT_AND_AGE)]);
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooFewCases {
+                n: 3,
+                parameters: 4
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_data_problem());
+    let text = err.to_string();
+    assert!(
+        text.contains("only 3 complete cases for 4 parameters in this extract"),
+        "{text}"
+    );
+    assert!(!text.contains("spec"), "{text}");
+    // The report's words carry no count: the summary's n does, under disclosure control.
+    let reason = err.reason(&|name| name.to_string()).unwrap();
+    assert!(!reason.chars().any(|c| c.is_ascii_digit()), "{reason}");
+    let summary = summary_of(&layout);
+    assert!(summary.contains("too few participants"), "{summary}");
+}
+
+/// Nobody found a job: no events, said as such.
+#[test]
+fn no_events_is_said_as_thin_data() {
+    let mut rows = worked_example();
+    for r in &mut rows {
+        r.job = false;
+    }
+    let (_tmp, _layout, runs) = run_models(&rows, &[spec(COHORT_AND_AGE)]);
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(err, Error::OneOutcomeOnly { events: 0, n: 37 }),
+        "{err:?}"
+    );
+    assert!(err.is_data_problem());
+    assert!(
+        err.to_string()
+            .contains("none of the 37 complete cases in this data has the outcome (no events)"),
+        "{err}"
+    );
+}
+
+/// Everyone in Lot 5: the exclusion empties the sample, and the message names that step
+/// instead of a reference level missing from every covariate.
+#[test]
+fn an_extract_the_steps_leave_nobody_of_names_the_step() {
+    let rows = people(12, 5, "L5", "RP", Some("Small"), Some(YOUNG));
+    let (_tmp, _layout, runs) = run_models(&rows, &[spec(COHORT_AND_AGE)]);
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(err, Error::EmptySample { step } if step == "excluding Lot 5"),
+        "{err:?}"
+    );
+    assert!(err.is_data_problem() && !err.to_string().contains("spec"));
+    assert_eq!(runs[0].steps[1].n, 0);
+}
+
+/// `health` is a characteristic of the study that nobody in this extract has recorded: thin
+/// data. `healthh` is none of the study's: the spec's mistake.
+#[test]
+fn a_covariate_nobody_has_recorded_is_thin_data_but_an_unknown_one_is_the_spec() {
+    let health = r#"
+[[covariate]]
+name = "health"
+characteristic = "health"
+reference = "Health condition"
+"#;
+    let (_tmp, _layout, runs) = run_models(
+        &worked_example(),
+        &[spec(&format!("{COHORT_AND_AGE}{health}"))],
+    );
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(matches!(err, Error::NoData { .. }), "{err:?}");
+    assert!(err.is_data_problem());
+    assert!(
+        err.to_string()
+            .contains("no participant in this extract has `health` recorded"),
+        "{err}"
+    );
+
+    let typo = health.replace(
+        "characteristic = \"health\"",
+        "characteristic = \"healthh\"",
+    );
+    let (_tmp, _layout, runs) = run_models(
+        &worked_example(),
+        &[spec(&format!("{COHORT_AND_AGE}{typo}"))],
+    );
+    let err = runs[0].result.as_ref().unwrap_err();
+    assert!(matches!(err, Error::NoCategories { .. }), "{err:?}");
+    assert!(!err.is_data_problem());
+    assert!(
+        err.to_string().contains("check the name in the spec"),
+        "{err}"
+    );
+}
+
+/// An exclusion of the study's Colleges group in an extract without Colleges participants is a
+/// note about the extract; a category the study does not have is a note about the spec.
+#[test]
+fn a_step_selecting_nobody_is_noted_as_the_extract_or_the_spec() {
+    let rows: Vec<P> = worked_example()
+        .into_iter()
+        .filter(|p| !p.traits.iter().any(|t| t.2 == "Colleges"))
+        .collect();
+    let (_tmp, _layout, runs) = run_models(&rows, &[spec(AGE)]);
+    assert_eq!(
+        runs[0].notes,
+        [
+            "step `excluding Colleges`: no participant in this extract has `Colleges` for \
+          `provider_group`, so the step selects nobody by it"
+        ]
+    );
+    assert!(runs[0].result.is_ok());
+
+    let typo = spec(AGE);
+    let text = format!("{POPULATION}\n{AGE}").replace("[\"Colleges\"]", "[\"Colleeges\"]");
+    let typo = ModelSpec::parse(&typo.path, &text, &study()).unwrap();
+    let (_tmp, _layout, runs) = run_models(&worked_example(), &[typo]);
+    assert_eq!(runs[0].notes.len(), 1);
+    assert!(
+        runs[0].notes[0].contains("`Colleeges` is not a category")
+            && runs[0].notes[0].contains("correct `categories` in the spec"),
+        "{:?}",
+        runs[0].notes
+    );
+}

@@ -28,7 +28,8 @@
 //! `table("reference/periods")`); `row(table_or_rows, column=value, …)` gives the one row that
 //! matches; `has_table(name)` says whether the run has the table (the Framework stage's tables
 //! exist only when the run had interviews). Words that depend on numbers ("more likely", "below
-//! target", "two in five") come from [`wording`]; numbered captions and cross-references
+//! target", "two in five") come from [`wording`], and so do the tests that let a template say
+//! what a sparse extract lacks (`is nobody`, `is several`, `plural`); numbered captions and cross-references
 //! (`table_caption`, `figure_caption`, `box_caption`, `ref`) from [`xref`], resolved in two
 //! passes so that a reference may come before its caption and an unknown one fails the render.
 //!
@@ -399,6 +400,7 @@ fn environment(
     env.add_function("compare_pct", wording::compare_pct);
     env.add_function("likelihood", wording::likelihood);
     env.add_function("sign", wording::sign);
+    env.add_function("plural", wording::plural);
     env.add_filter("target_status", wording::target_status);
     env.add_filter("odds", wording::odds);
     env.add_filter("coef", wording::coef);
@@ -409,6 +411,8 @@ fn environment(
     env.add_filter("year", wording::year);
     env.add_test("significant", wording::significant);
     env.add_test("shown", wording::shown);
+    env.add_test("nobody", wording::nobody);
+    env.add_test("several", wording::several);
     // The level the report reads its regressions at, for the annex's methodology.
     env.add_global("significance_level", wording::ALPHA);
     let xref = Arc::new(xref::Xref::new(layout));

@@ -244,8 +244,11 @@ fn arithmetic(line: &str) -> Option<String> {
                 None => code.push(c),
             }
         }
-        // `{%-`/`-%}` and `{{-`/`-}}` trim markers are not minus signs.
-        let code = code.trim_start_matches('-').trim_end_matches('-');
+        // `{%-`/`-%}` and `{{-`/`-}}` trim markers are not minus signs, nor are the `{%+`/`+%}`
+        // markers that keep the line break after a tag ending a line of prose plus signs.
+        let code = code
+            .trim_start_matches(['-', '+'])
+            .trim_end_matches(['-', '+']);
         if let Some(op) = ["+", "*", "/", "%", " - "]
             .iter()
             .find(|op| code.contains(*op))
@@ -435,13 +438,16 @@ mod tests {
                       {{ rows | map(attribute=\"participants\") | sum | count }}\n\
                       {{ row(\"models/job_outcome/coefficients\", factor=\"age\").p | pvalue }}\n\
                       {%- if x -%} a - b {%- endif %}\n\
-                      {{ x.rate | round }} and {{ table(\"sustained_13_by_age\") | length | count }}\n";
+                      {{ x.rate | round }} and {{ table(\"sustained_13_by_age\") | length | count }}\n\
+                      {% if x +%} kept {%+ endif +%}\n\
+                      {{ a + b }} and {% if x %}{{ a }}{% endif +%}\n";
         assert_eq!(
             kinds(source),
             vec![
                 (1, LintKind::Arithmetic("-".into())),
                 (2, LintKind::Arithmetic("| sum".into())),
                 (5, LintKind::Arithmetic("| round".into())),
+                (7, LintKind::Arithmetic("+".into())),
             ]
         );
     }

@@ -22,6 +22,9 @@
 //! | `{{ "2018-06-01" \| year }}` | `2018` |
 //! | `selectattr("p", "significant")` | terms with p below [`ALPHA`] |
 //! | `selectattr("rate", "shown")` | cells with a number (not suppressed, not missing) |
+//! | `{% if row.n is nobody %}` | a count of no one: zero, or missing (a count over no rows) |
+//! | `{% if lots is several %}` | a list of more than one item: something to compare or range over |
+//! | `{{ plural(n, "job start", "job starts") }}` | the singular for exactly one, else the plural |
 //!
 //! A suppressed cell ([`crate::disclosure::SUPPRESSED`]) gives the marker, never a word: which
 //! of two numbers is larger says something about a hidden one. A missing one (a rate of nobody)
@@ -268,7 +271,8 @@ pub fn share_words(v: Value, noun: Option<String>) -> Result<Value, Error> {
     let Some(noun) = noun else {
         return Ok(words);
     };
-    let Some(w) = words.as_str().filter(|w| *w != crate::format::MISSING) else {
+    let marks = [crate::format::MISSING, crate::disclosure::SUPPRESSED];
+    let Some(w) = words.as_str().filter(|w| !marks.contains(w)) else {
         // The suppressed or missing mark stands for the whole phrase's number.
         return Ok(Value::from_safe_string(format!("{words} of {noun}")));
     };
@@ -354,6 +358,44 @@ pub fn significant(v: Value) -> Result<bool, Error> {
 /// rank or range over the cells it can say something about.
 pub fn shown(v: Value) -> bool {
     !is_missing(&v) && !is_suppressed(&v) && f64::try_from(v).is_ok()
+}
+
+/// Function `plural(count, one, many)`: the noun (or verb) for a count, `one` for exactly one and
+/// `many` otherwise ("1 job start", "0 job starts", "[c] job starts": a hidden count may be one,
+/// and the plural does not say it is).
+pub fn plural(count: Value, one: Value, many: Value) -> Result<Value, Error> {
+    if is_suppressed(&count) || is_missing(&count) {
+        return Ok(many);
+    }
+    Ok(if number(&count, "plural")? == 1.0 {
+        one
+    } else {
+        many
+    })
+}
+
+/// Test `nobody`: a count of no one, zero or missing (a count over no rows is null), so a
+/// template says "no participant in this extract …" instead of printing a rate of nobody. A
+/// suppressed count is somebody: one to nine participants, never none.
+pub fn nobody(v: Value) -> Result<bool, Error> {
+    if is_suppressed(&v) {
+        return Ok(false);
+    }
+    if is_missing(&v) {
+        return Ok(true);
+    }
+    Ok(number(&v, "nobody")? == 0.0)
+}
+
+/// Test `several`: a list of more than one item, so prose says "ranged from … to …", "varied"
+/// or "compared with" only when there is more than one lot, cohort or group to compare.
+pub fn several(v: Value) -> Result<bool, Error> {
+    v.len().map(|n| n > 1).ok_or_else(|| {
+        invalid(format!(
+            "`several` counts the items of a list, not {} `{v}` (add `| list`)",
+            v.kind()
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -455,6 +497,47 @@ mod tests {
             "just over two in five of the Hardest to Help group"
         );
         assert_eq!(of(0.0, "participants"), "no participants");
+        // The suppressed mark stands for the phrase's number, printed as the report's own
+        // notation (not escaped as Markdown), with the noun after it.
+        let hidden = share_words(Value::from("[c]"), Some("participants".into())).unwrap();
+        assert_eq!(hidden.to_string(), "[c] of participants");
+        assert!(hidden.is_safe());
         assert_eq!(s(year(Value::from("2018-06-01"))), "2018");
+    }
+
+    #[test]
+    fn nobody_is_zero_or_missing_but_never_a_suppressed_count() {
+        assert!(nobody(Value::from(0)).unwrap());
+        assert!(nobody(Value::from(0.0)).unwrap());
+        assert!(nobody(Value::from(())).unwrap());
+        assert!(!nobody(Value::from(1)).unwrap());
+        assert!(!nobody(Value::from(3966)).unwrap());
+        // "[c]" hides one to nine participants.
+        assert!(!nobody(Value::from("[c]")).unwrap());
+        assert!(nobody(Value::from("Hardest to Help")).is_err());
+    }
+
+    #[test]
+    fn plural_is_singular_for_exactly_one() {
+        let p = |v: Value| {
+            s(plural(
+                v,
+                Value::from("job start"),
+                Value::from("job starts"),
+            ))
+        };
+        assert_eq!(p(Value::from(1)), "job start");
+        assert_eq!(p(Value::from(0)), "job starts");
+        assert_eq!(p(Value::from(1123)), "job starts");
+        assert_eq!(p(Value::from("[c]")), "job starts");
+    }
+
+    #[test]
+    fn several_means_more_than_one() {
+        let list = |n: usize| Value::from((0..n).map(Value::from).collect::<Vec<_>>());
+        assert!(!several(list(0)).unwrap());
+        assert!(!several(list(1)).unwrap());
+        assert!(several(list(2)).unwrap());
+        assert!(several(Value::from(2)).is_err());
     }
 }
