@@ -486,7 +486,7 @@ fn annex_workbook_has_a_sheet_per_table_with_title_n_and_cells() {
         .count();
     // Disclosure control: Cannock North's 4 minority-ethnic participants are suppressed with
     // their percentage, and so is its White count, which would give them back (191 − 187);
-    // in the finer ethnic groups two small cells protect each other and White stays.
+    // so is the White count of the finer ethnic groups, the same 187 over the same 191.
     let lots = wb.worksheet_range("ethnicity_by_lot").unwrap();
     let header: Vec<String> = (0..9)
         .map(|c| {
@@ -523,7 +523,7 @@ fn annex_workbook_has_a_sheet_per_table_with_title_n_and_cells() {
     );
     assert_eq!(
         lots.get_value((find("ethnic_group", "White"), col("participants"))),
-        Some(&Data::Float(187.0))
+        Some(&hidden)
     );
     assert!(
         (0..200).any(|r| matches!(lots.get_value((r, 0)), Some(Data::String(s)) if s.starts_with("[c] marks a figure suppressed for disclosure control"))),
@@ -1157,4 +1157,75 @@ fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report(
         q,
     ]);
     assert_eq!(std::fs::read(&manifest).unwrap(), incremental);
+}
+
+#[path = "../crates/report/tests/attack/mod.rs"]
+mod attack;
+
+/// Disclosure control across linked tables (issue 14): an attacker who reads everything the
+/// twin run publishes — the annex workbook's sheets, and the tables the report reads beyond
+/// them (the Framework's, the models' summaries and steps) as its loader suppresses them —
+/// and tries every subtraction across them finds no suppressed count and no count under the
+/// threshold. On the annex workbook of a twin run made before the decision was made once per
+/// run, it found 30 ways, among them Cannock North's 4 minority-ethnic participants as
+/// 191 − 187.
+#[test]
+fn no_subtraction_across_everything_published_gives_a_small_or_hidden_count_away() {
+    let run = twin_run();
+    let min_count = evalpipe_study::Study::load(&repo().join("pipeline"))
+        .unwrap()
+        .disclosure
+        .min_count;
+    let mut published =
+        attack::from_annex(&run.dir.join("report/annex.xlsx"), &run.dir.join("tables"));
+    let layout = evalpipe_study::RunLayout::new(&run.dir);
+    let tables = evalpipe_report::disclosure::publication(&layout).unwrap();
+    let decision = evalpipe_report::disclosure::decide(&tables, min_count);
+    assert_eq!(decision.unresolved(), 0);
+    for t in &tables {
+        let hidden = decision.hidden(&t.name);
+        match published.iter().find(|p| p.name == t.name) {
+            // The annex prints the run's one decision, cell for cell.
+            Some(sheet) => {
+                let shown_hidden: BTreeSet<(usize, usize)> = (0..sheet.shown.len())
+                    .flat_map(|r| (0..sheet.columns.len()).map(move |j| (r, j)))
+                    .filter(|&(r, j)| sheet.shown[r][j] == attack::Shown::Hidden)
+                    .collect();
+                assert_eq!(shown_hidden, hidden, "annex sheet of {}", t.name);
+            }
+            None => published.push(attack::from_decision(t, &hidden)),
+        }
+    }
+    assert!(
+        published
+            .iter()
+            .any(|t| t.name == "framework/framework_theme_cases")
+            && published
+                .iter()
+                .any(|t| t.name == "models/job_outcome/steps"),
+        "the report's own tables are attacked too"
+    );
+    let leaks = attack::attack(&published, i64::try_from(min_count).unwrap());
+    assert!(
+        leaks.is_empty(),
+        "{} ways to work a suppressed or small count out:\n{}",
+        leaks.len(),
+        leaks
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+
+    // The report prints the same decision: Table A-6 shows no White share for Cannock North.
+    let md = std::fs::read_to_string(run.dir.join("report/report.md")).unwrap();
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| Cannock North |") && l.contains("| 191 |"))
+        .expect("Table A-6's Cannock North row");
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert!(
+        !cells.contains(&"98") && !cells.contains(&"2"),
+        "187 and 4 of 191 as shares: {row}"
+    );
 }

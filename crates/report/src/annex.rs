@@ -4,7 +4,10 @@
 //! transform stage): a title row saying which report table it reproduces, the base and N, the
 //! column headings, the rows, and a source line. A contents sheet lists them. Numbers stay
 //! numbers (percentages formatted as per cent), so the evaluator can recompute from them.
-//! Byte-deterministic: the document's creation time is fixed, never the clock.
+//! Disclosure control is the run's one decision over everything it publishes
+//! ([`crate::disclosure`]), the same the report prints: a suppressed cell is `[c]`, here and
+//! in the base line's N. Byte-deterministic: the document's creation time is fixed, never the
+//! clock.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -17,7 +20,7 @@ use evalpipe_study::{RunLayout, Study};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
-use crate::disclosure::{Grid, SUPPRESSED, note, suppressed};
+use crate::disclosure::{Decision, SUPPRESSED, decide, note, publication};
 use crate::{Error, Result};
 
 /// File name of the annex workbook in the report folder.
@@ -51,6 +54,19 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
         .iter()
         .filter(|r| text(r, "kind") == "output")
         .collect();
+
+    // The run's one disclosure decision over everything it publishes: the report's tables
+    // and charts make the same one, so no sheet gives away what the report hides, or back.
+    let min_count = study.disclosure.min_count;
+    let decision = if min_count < 2 {
+        Decision::default()
+    } else {
+        let tables = publication(layout).map_err(|message| Error::Annex {
+            path: path.clone(),
+            message,
+        })?;
+        decide(&tables, min_count)
+    };
 
     let mut wb = Workbook::new();
     let fixed = ExcelDateTime::from_ymd(2000, 1, 1).map_err(&err)?;
@@ -96,10 +112,12 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
             (table.clone(), table, text(e, "produces"), text(e, "base"))
         })
         .collect();
-    entries.extend(model_entries(layout).map_err(|message| Error::Annex {
-        path: path.clone(),
-        message,
-    })?);
+    entries.extend(
+        model_entries(layout, &decision).map_err(|message| Error::Annex {
+            path: path.clone(),
+            message,
+        })?,
+    );
     let mut used = BTreeSet::new();
     let mut sheets = Vec::new();
     for (wanted, table, produces, base) in entries {
@@ -127,12 +145,13 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
         notice: synthetic.then_some(notice),
         bold: &bold,
         percent: &percent,
-        min_count: study.disclosure.min_count,
+        min_count,
     };
     for (name, table, produces, base) in sheets {
         let sheet = wb.add_worksheet().set_name(&name).map_err(&err)?;
         let table_path = layout.table(&table, "parquet");
-        write_table(sheet, &table_path, &produces, &base, &style).map_err(|message| {
+        let hidden = decision.hidden(&table);
+        write_table(sheet, &table_path, &produces, &base, &hidden, &style).map_err(|message| {
             Error::Annex {
                 path: path.clone(),
                 message,
@@ -150,8 +169,12 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
 }
 
 /// One annex entry per fitted (or failed) model under `tables/models/`, in id order: its
-/// coefficients, titled with the published table, its base the N at each step.
-fn model_entries(layout: &RunLayout) -> Result<Vec<(String, String, String, String)>, String> {
+/// coefficients, titled with the published table, its base the N at each step (a count the
+/// disclosure decision suppressed printed as such).
+fn model_entries(
+    layout: &RunLayout,
+    decision: &Decision,
+) -> Result<Vec<(String, String, String, String)>, String> {
     let dir = layout.tables_dir().join("models");
     let Ok(read) = std::fs::read_dir(&dir) else {
         return Ok(Vec::new());
@@ -164,7 +187,11 @@ fn model_entries(layout: &RunLayout) -> Result<Vec<(String, String, String, Stri
     ids.sort();
     let mut out = Vec::new();
     for id in ids {
-        let value = |row: &std::collections::BTreeMap<String, minijinja::Value>, k: &str| {
+        type Row = std::collections::BTreeMap<String, minijinja::Value>;
+        let value = |table: &str, r: usize, row: &Row, k: &str| {
+            if decision.is_hidden(&format!("models/{id}/{table}"), r, k) {
+                return SUPPRESSED.to_string();
+            }
             row.get(k)
                 .filter(|v| !v.is_none())
                 .map(|v| v.to_string())
@@ -175,18 +202,25 @@ fn model_entries(layout: &RunLayout) -> Result<Vec<(String, String, String, Stri
         let Some(s) = summary.first() else { continue };
         let produces = format!(
             "report Table {} ({}): logistic regression, odds ratios with 95% confidence intervals",
-            value(s, "published_table"),
-            value(s, "title")
+            value("summary", 0, s, "published_table"),
+            value("summary", 0, s, "title")
         );
-        let ns: Vec<String> = steps.iter().map(|r| value(r, "n")).collect();
+        let ns: Vec<String> = steps
+            .iter()
+            .enumerate()
+            .map(|(r, row)| value("steps", r, row, "n"))
+            .collect();
         let mut base = format!(
             "{} participants, {} with the outcome (N at each step: {})",
-            value(s, "n"),
-            value(s, "events"),
+            value("summary", 0, s, "n"),
+            value("summary", 0, s, "events"),
             ns.join(" → ")
         );
-        if value(s, "status") != "fitted" {
-            base.push_str(&format!("; not fitted: {}", value(s, "message")));
+        if value("summary", 0, s, "status") != "fitted" {
+            base.push_str(&format!(
+                "; not fitted: {}",
+                value("summary", 0, s, "message")
+            ));
         }
         out.push((
             format!("model_{id}"),
@@ -196,46 +230,6 @@ fn model_entries(layout: &RunLayout) -> Result<Vec<(String, String, String, Stri
         ));
     }
     Ok(out)
-}
-
-/// The cells disclosure control hides in a table (row, column), rows counted across batches.
-fn suppressed_cells(
-    schema: &arrow::datatypes::SchemaRef,
-    batches: &[arrow::array::RecordBatch],
-    min_count: u64,
-) -> Result<std::collections::BTreeSet<(usize, usize)>, String> {
-    let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let mut counts = vec![Vec::new(); columns.len()];
-    let mut text = vec![Vec::new(); columns.len()];
-    for batch in batches {
-        for (j, col) in batch.columns().iter().enumerate() {
-            let as_int = if col.data_type().is_integer() {
-                Some(arrow::compute::cast(col, &DataType::Int64).map_err(|x| x.to_string())?)
-            } else {
-                None
-            };
-            for r in 0..batch.num_rows() {
-                let valid = !col.is_null(r);
-                counts[j].push(
-                    as_int
-                        .as_ref()
-                        .filter(|_| valid)
-                        .map(|v| v.as_primitive::<Int64Type>().value(r)),
-                );
-                text[j].push(if valid {
-                    Some(array_value_to_string(col, r).map_err(|x| x.to_string())?)
-                } else {
-                    None
-                });
-            }
-        }
-    }
-    let grid = Grid {
-        columns: &columns,
-        counts,
-        text,
-    };
-    Ok(suppressed(&grid, min_count))
 }
 
 /// What every table sheet shares: the synthetic notice, the cell formats and the disclosure
@@ -253,6 +247,7 @@ fn write_table(
     path: &Path,
     produces: &str,
     base: &str,
+    hidden: &BTreeSet<(usize, usize)>,
     style: &SheetStyle,
 ) -> Result<(), String> {
     let SheetStyle {
@@ -281,15 +276,19 @@ fn write_table(
     // The N every table carries, as the report states it under each table. A breakdown (by
     // cohort, by lot) has an N per group: then the line points at the column instead.
     let mut ns = BTreeSet::new();
+    let mut index = 0;
     for b in &batches {
         if let Ok(i) = b.schema().index_of("n") {
             let col = b.column(i);
             for r in 0..col.len() {
-                if !col.is_null(r) {
+                if hidden.contains(&(index + r, i)) {
+                    ns.insert(SUPPRESSED.to_string());
+                } else if !col.is_null(r) {
                     ns.insert(array_value_to_string(col, r).map_err(|x| x.to_string())?);
                 }
             }
         }
+        index += b.num_rows();
     }
     let base_line = match ns.len() {
         0 => format!("Base: {base}"),
@@ -307,7 +306,6 @@ fn write_table(
         return Ok(());
     };
     let schema = first.schema();
-    let hidden = suppressed_cells(&schema, &batches, min_count)?;
     for (j, f) in schema.fields().iter().enumerate() {
         sheet
             .write_string_with_format(row, j as u16, f.name(), bold)

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
@@ -17,6 +17,8 @@ use minijinja::Value;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use evalpipe_study::RunLayout;
+
+use crate::disclosure::{Decision, SUPPRESSED, decide, publication, read_table};
 
 /// Reads one table file into rows.
 pub fn read_rows(path: &Path) -> Result<Vec<BTreeMap<String, Value>>, String> {
@@ -102,11 +104,14 @@ fn opt(valid: bool, value: impl FnOnce() -> Value) -> Value {
 /// The run's tables, loaded when a template first asks for one and kept for the render.
 #[derive(Debug)]
 pub(crate) struct Tables {
-    dir: PathBuf,
+    layout: RunLayout,
     /// Disclosure control threshold (0: none).
     min_count: u64,
     /// Whether any table read so far had a cell suppressed (the report then says so).
     suppressed_any: std::sync::atomic::AtomicBool,
+    /// The run's one disclosure decision over everything it publishes, made when the first
+    /// table is read: the annex workbook makes the same one.
+    decision: OnceLock<Result<Decision, String>>,
     loaded: Mutex<BTreeMap<String, Value>>,
 }
 
@@ -125,11 +130,25 @@ impl Tables {
 
     pub(crate) fn new(layout: &RunLayout, min_count: u64) -> Arc<Tables> {
         Arc::new(Tables {
-            dir: layout.tables_dir(),
+            layout: layout.clone(),
             min_count,
             suppressed_any: std::sync::atomic::AtomicBool::new(false),
+            decision: OnceLock::new(),
             loaded: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// The run's disclosure decision (none to make below a threshold of 2).
+    fn decision(&self) -> Result<&Decision, String> {
+        self.decision
+            .get_or_init(|| {
+                if self.min_count < 2 {
+                    return Ok(Decision::default());
+                }
+                publication(&self.layout).map(|tables| decide(&tables, self.min_count))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The rows of table `name` (`participants_by_cohort`, or `reference/periods` for a
@@ -152,7 +171,7 @@ impl Tables {
         if let Some(v) = loaded.get(name) {
             return Ok(v.clone());
         }
-        let path = self.dir.join(format!("{name}.parquet"));
+        let path = self.layout.tables_dir().join(format!("{name}.parquet"));
         if !path.is_file() {
             return Err(format!(
                 "table `{name}` not found: {} does not exist (is there a query `queries/{name}.sql`, \
@@ -164,9 +183,20 @@ impl Tables {
         // Reference tables are the study's configuration, not counts of people: the study's
         // (`reference/…`) and the Framework codebook's (`framework/reference/…`).
         let reference = name.starts_with("reference/") || name.contains("/reference/");
-        if !reference && protect(&mut rows, self.min_count) {
-            self.suppressed_any
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+        if !reference {
+            let decision = self.decision()?;
+            // A table outside the publication (a staging table) is protected on its own.
+            let alone;
+            let decision = if decision.covers(name) || self.min_count < 2 {
+                decision
+            } else {
+                alone = decide(&[read_table(&path, name)?], self.min_count);
+                &alone
+            };
+            if protect(&mut rows, &decision.hidden_cells(name)) {
+                self.suppressed_any
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         let value: Value = rows.into_iter().map(Value::from).collect();
         loaded.insert(name.to_string(), value.clone());
@@ -174,45 +204,101 @@ impl Tables {
     }
 }
 
-/// Replaces the cells disclosure control suppresses with [`crate::disclosure::SUPPRESSED`], so
-/// no template can print them (the format filters pass the marker through).
-/// Returns whether it suppressed anything.
-fn protect(rows: &mut [BTreeMap<String, Value>], min_count: u64) -> bool {
-    use crate::disclosure::{Grid, SUPPRESSED, suppressed};
-    let Some(first) = rows.first() else {
-        return false;
-    };
-    let columns: Vec<String> = first.keys().cloned().collect();
-    let counts = columns
-        .iter()
-        .map(|c| {
-            rows.iter()
-                .map(|r| {
-                    r.get(c)
-                        .filter(|v| {
-                            v.kind() == minijinja::value::ValueKind::Number && v.is_integer()
-                        })
-                        .and_then(|v| i64::try_from(v.clone()).ok())
-                })
-                .collect()
-        })
-        .collect();
-    let text = columns
-        .iter()
-        .map(|c| {
-            rows.iter()
-                .map(|r| r.get(c).filter(|v| !v.is_none()).map(|v| v.to_string()))
-                .collect()
-        })
-        .collect();
-    let grid = Grid {
-        columns: &columns,
-        counts,
-        text,
-    };
-    let hidden = suppressed(&grid, min_count);
-    for &(r, j) in &hidden {
-        rows[r].insert(columns[j].clone(), Value::from(SUPPRESSED));
+/// Replaces the cells the run's disclosure decision suppresses with
+/// [`crate::disclosure::SUPPRESSED`], so no template can print them (the format filters pass
+/// the marker through). Returns whether it suppressed anything.
+fn protect(rows: &mut [BTreeMap<String, Value>], hidden: &[(usize, &str)]) -> bool {
+    for &(r, column) in hidden {
+        if let Some(row) = rows.get_mut(r) {
+            row.insert(column.to_string(), Value::from(SUPPRESSED));
+        }
     }
     !hidden.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disclosure::SUPPRESSED;
+    use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
+
+    fn write(layout: &RunLayout, name: &str, rows: &[(&str, &str, i64, i64)], n: i64) {
+        let strings = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+        let ints = |v: Vec<i64>| Arc::new(Int64Array::from(v)) as ArrayRef;
+        let batch = RecordBatch::try_from_iter([
+            (
+                "characteristic",
+                strings(rows.iter().map(|r| r.0).collect()),
+            ),
+            ("category", strings(rows.iter().map(|r| r.1).collect())),
+            ("participants", ints(rows.iter().map(|r| r.2).collect())),
+            ("achieved", ints(rows.iter().map(|r| r.3).collect())),
+            (
+                "rate",
+                Arc::new(Float64Array::from(
+                    rows.iter()
+                        .map(|r| r.3 as f64 / r.2 as f64)
+                        .collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ),
+            ("n", ints(vec![n; rows.len()])),
+        ])
+        .unwrap();
+        let file = File::create(layout.table(name, "parquet")).unwrap();
+        let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    #[test]
+    fn the_report_prints_the_runs_one_decision_not_each_tables_own() {
+        // Lot B's 4 job starts are small and C's 30 their partner in A-16; A-17 prints C's 30
+        // again. On its own A-17 would show it, and A-16's total minus A and C gives B's 4.
+        let dir = tempfile::tempdir().unwrap();
+        let layout = RunLayout::new(dir.path());
+        std::fs::create_dir_all(layout.tables_dir()).unwrap();
+        write(
+            &layout,
+            "job_outcome_by_lot",
+            &[
+                ("all", "All participants", 400, 134),
+                ("lot", "A", 200, 100),
+                ("lot", "B", 100, 4),
+                ("lot", "C", 100, 30),
+            ],
+            400,
+        );
+        write(
+            &layout,
+            "sustained_13_by_lot",
+            &[
+                ("all", "All participants", 134, 100),
+                ("lot", "A", 100, 80),
+                ("lot", "C", 30, 20),
+            ],
+            134,
+        );
+        let tables = Tables::new(&layout, 10);
+        let sustained = tables.get("sustained_13_by_lot").unwrap();
+        let c = sustained.get_item(&Value::from(2)).unwrap();
+        assert_eq!(
+            c.get_attr("participants").unwrap().as_str(),
+            Some(SUPPRESSED)
+        );
+        assert_eq!(c.get_attr("rate").unwrap().as_str(), Some(SUPPRESSED));
+        assert_eq!(
+            c.get_attr("achieved").unwrap(),
+            Value::from(20),
+            "C's 20 sustained of 30 leave 10: shown"
+        );
+        assert!(!tables.disclosure_note().is_empty());
+        // The threshold of the run, not a default: none, nothing hidden.
+        let none = Tables::new(&layout, 0);
+        let c = none
+            .get("sustained_13_by_lot")
+            .unwrap()
+            .get_item(&Value::from(2))
+            .unwrap();
+        assert_eq!(c.get_attr("participants").unwrap(), Value::from(30));
+    }
 }
