@@ -217,10 +217,14 @@ fn model_entries(
             ns.join(" → ")
         );
         if value("summary", 0, s, "status") != "fitted" {
-            base.push_str(&format!(
-                "; not fitted: {}",
-                value("summary", 0, s, "message")
-            ));
+            // The summary's `reason` says why without a count (its `message` may quote a small
+            // one, such as the complete cases); a run made before it existed has only the
+            // message.
+            let reason = match value("summary", 0, s, "reason") {
+                r if r.is_empty() => value("summary", 0, s, "message"),
+                r => r,
+            };
+            base.push_str(&format!("; not fitted: {reason}"));
         }
         out.push((
             format!("model_{id}"),
