@@ -11,13 +11,8 @@ use std::sync::OnceLock;
 
 // Sparse extracts cut from the twin (issue 14): their own file, beside this one.
 mod sparse;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+mod support;
+use support::{files_under, readable_text, repo};
 
 fn evalpipe(args: &[&str]) -> std::process::Output {
     let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
@@ -48,23 +43,6 @@ fn twin_run() -> &'static Run {
         evalpipe(&["run", "--quiet", "--out", dir.to_str().unwrap()]);
         Run { _tmp: tmp, dir }
     })
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p)
-            } else {
-                out.push(p)
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -183,30 +161,6 @@ fn raw_identifiers() -> BTreeSet<String> {
         }
     }
     ids
-}
-
-/// A file's text: Parquet decoded cell by cell (its pages are compressed), others as bytes.
-fn readable_text(path: &Path) -> String {
-    if path.extension().is_some_and(|e| e == "parquet") {
-        let file = std::fs::File::open(path).unwrap();
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .unwrap()
-            .build()
-            .unwrap();
-        let mut text = String::new();
-        for batch in reader {
-            let batch = batch.unwrap();
-            for col in batch.columns() {
-                for i in 0..col.len() {
-                    text.push_str(&arrow::util::display::array_value_to_string(col, i).unwrap());
-                    text.push('\n');
-                }
-            }
-        }
-        text
-    } else {
-        String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
-    }
 }
 
 /// Every identifier-shaped token of a text: words of letters, digits and hyphens, alone and

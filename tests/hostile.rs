@@ -7,15 +7,11 @@
 //! the quarantine, rows lost without a word, a user's folder deleted, a half run published.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
+mod support;
+use support::{files_under, readable_text, repo};
 
 fn evalpipe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_evalpipe"))
@@ -28,23 +24,6 @@ fn evalpipe(args: &[&str]) -> Output {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p)
-            } else {
-                out.push(p)
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
@@ -65,49 +44,6 @@ fn csv_records(text: &str) -> Vec<Vec<String>> {
         .records()
         .map(|r| r.unwrap().iter().map(str::to_string).collect())
         .collect()
-}
-
-/// Every text a person could read in a file: Parquet and xlsx decoded cell by cell (both are
-/// compressed), anything else as it is.
-fn readable_text(path: &Path) -> String {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let mut text = String::new();
-    match ext {
-        "parquet" => {
-            let file = std::fs::File::open(path).unwrap();
-            let reader =
-                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                    .unwrap()
-                    .build()
-                    .unwrap();
-            for batch in reader {
-                let batch = batch.unwrap();
-                for col in batch.columns() {
-                    for i in 0..col.len() {
-                        text.push_str(
-                            &arrow::util::display::array_value_to_string(col, i).unwrap(),
-                        );
-                        text.push('\n');
-                    }
-                }
-            }
-        }
-        "xlsx" => {
-            use calamine::Reader;
-            let mut wb = calamine::open_workbook_auto(path).unwrap();
-            for name in wb.sheet_names() {
-                let range = wb.worksheet_range(&name).unwrap();
-                for row in range.rows() {
-                    for cell in row {
-                        text.push_str(&cell.to_string());
-                        text.push('\n');
-                    }
-                }
-            }
-        }
-        _ => text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned(),
-    }
-    text
 }
 
 /// Every identifier-shaped token of a text (letters, digits, `-` and `/`), alone and in adjacent

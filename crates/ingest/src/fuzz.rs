@@ -215,8 +215,9 @@ pub fn planted(bytes: &[u8]) -> Vec<String> {
     out.into_iter().collect()
 }
 
-/// A file as text; Parquet decoded cell by cell.
-fn readable(path: &Path) -> Result<String, String> {
+/// A file as text; Parquet decoded cell by cell (its pages are compressed, so a value in it
+/// would not be found in its bytes). The tests' scans for identifiers read files with it.
+pub fn readable(path: &Path) -> Result<String, String> {
     if path.extension().is_none_or(|e| e != "parquet") {
         return std::fs::read(path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())

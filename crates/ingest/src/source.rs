@@ -841,7 +841,7 @@ fn open_xlsx(path: &Path) -> Result<Xlsx<BufReader<File>>, FileProblem> {
     let not_xlsx = |e: zip::result::ZipError| {
         problem(
             "unreadable",
-            format!("the workbook cannot be opened (not an xlsx file?): {e}"),
+            format!("the workbook cannot be opened: {}", zip_failure(&e)),
         )
     };
     let mut expanded: u64 = 0;
@@ -874,7 +874,40 @@ fn open_xlsx(path: &Path) -> Result<Xlsx<BufReader<File>>, FileProblem> {
                 "the workbook cannot be read (it is malformed)",
             )
         })?
-        .map_err(|e| problem("unreadable", format!("the workbook cannot be opened: {e}")))
+        .map_err(|e| {
+            problem(
+                "unreadable",
+                format!("the workbook cannot be opened: {}", workbook_failure(&e)),
+            )
+        })
+}
+
+/// Why calamine could not read a workbook, in words of our own: its messages quote the XML
+/// they choke on, which may be a participant's name from the shared strings (found by the
+/// fuzzing campaign).
+fn workbook_failure(e: &calamine::XlsxError) -> &'static str {
+    use calamine::XlsxError as X;
+    match e {
+        X::Io(_) => "it cannot be read from the disk",
+        X::Zip(z) => zip_failure(z),
+        X::Xml(_) | X::XmlAttr(_) | X::XmlEof(_) | X::UnexpectedNode(_) => {
+            "its XML is damaged; open and save it in Excel"
+        }
+        X::FileNotFound(_) | X::RelationshipNotFound => {
+            "a part of it is missing; open and save it in Excel"
+        }
+        _ => "it is damaged or not an xlsx workbook; open and save it in Excel",
+    }
+}
+
+/// Why the zip archive of a workbook could not be read, in words of our own.
+fn zip_failure(e: &zip::result::ZipError) -> &'static str {
+    use zip::result::ZipError as Z;
+    match e {
+        Z::Io(_) => "it cannot be read from the disk, or it is cut short",
+        Z::UnsupportedArchive(_) => "it is packed in a way xlsx files are not (encrypted?)",
+        _ => "it is not an xlsx file (not a valid zip archive)",
+    }
 }
 
 /// The columns of a sheet that hold the data: from the header's first cell, as many as it has.
@@ -895,7 +928,10 @@ fn sheet_rows(
 ) -> Result<(), FileProblem> {
     let run = std::panic::AssertUnwindSafe(|| -> Result<(), FileProblem> {
         let unreadable = |e: calamine::XlsxError| {
-            problem("unreadable", format!("sheet `{sheet}` cannot be read: {e}"))
+            problem(
+                "unreadable",
+                format!("sheet `{sheet}` cannot be read: {}", workbook_failure(&e)),
+            )
         };
         let mut cells = workbook.worksheet_cells_reader(sheet).map_err(unreadable)?;
         let mut row = SheetRow::new(window);

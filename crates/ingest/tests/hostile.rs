@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use evalpipe_ingest::{FileStatus, IngestSummary};
 
 mod common;
+#[path = "fuzz/generate.rs"]
+#[allow(dead_code)]
+mod generate;
 use common::{Case, account, case, csv_text, row, run, study};
 
 /// A valid L4 row whose identifiers are unique tokens, so that finding one in an output can
@@ -51,28 +54,8 @@ fn outputs(dir: &Path) -> Vec<(PathBuf, String)> {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "parquet") {
-                let file = std::fs::File::open(&p).unwrap();
-                let reader =
-                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                        .unwrap()
-                        .build()
-                        .unwrap();
-                let mut text = String::new();
-                for batch in reader {
-                    let batch = batch.unwrap();
-                    for col in batch.columns() {
-                        for i in 0..col.len() {
-                            text.push_str(
-                                &arrow::util::display::array_value_to_string(col, i).unwrap(),
-                            );
-                            text.push('\n');
-                        }
-                    }
-                }
-                out.push((p, text));
             } else {
-                let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+                let text = evalpipe_ingest::fuzz::readable(&p).unwrap();
                 out.push((p, text));
             }
         }
@@ -370,23 +353,8 @@ fn a_file_without_its_header_names_none_of_its_cells() {
 
 /// An xlsx file with `edit` applied to its first worksheet's XML.
 fn edit_workbook(path: &Path, edit: impl Fn(&str) -> String) {
-    use std::io::{Read, Write};
-    let bytes = std::fs::read(path).unwrap();
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for i in 0..archive.len() {
-        let mut part = archive.by_index(i).unwrap();
-        let name = part.name().unwrap().into_owned();
-        let mut content = Vec::new();
-        part.read_to_end(&mut content).unwrap();
-        if name == "xl/worksheets/sheet1.xml" {
-            content = edit(&String::from_utf8(content).unwrap()).into_bytes();
-        }
-        out.start_file(name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        out.write_all(&content).unwrap();
-    }
-    std::fs::write(path, out.finish().unwrap().into_inner()).unwrap();
+    let edited = generate::edit_sheet(&std::fs::read(path).unwrap(), edit);
+    std::fs::write(path, edited).unwrap();
 }
 
 fn workbook(rows: &[BTreeMap<String, String>]) -> rust_xlsxwriter::Workbook {
@@ -448,6 +416,37 @@ fn a_far_cell_is_a_ragged_row_and_a_cell_beyond_excel_rejects_the_workbook() {
     );
     // A million blank rows are counted, not stored: seconds, not minutes.
     assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_damaged_workbook_is_rejected_in_words_that_quote_none_of_its_xml() {
+    // Found by the long fuzzing campaign: calamine's message for ill-formed XML quoted what it
+    // choked on, which was a participant's reference from the shared strings.
+    let c = case();
+    let path = c.data.join("mi_L4_20220131.xlsx");
+    let people = [person(7)];
+    workbook(&people).save(&path).unwrap();
+    let reference = people[0]["provider_ref"].clone();
+    let damaged = generate::edit_part(
+        &std::fs::read(&path).unwrap(),
+        "xl/sharedStrings.xml",
+        |xml| {
+            assert!(xml.contains(&reference));
+            // A close tag that closes nothing, named after the reference.
+            xml.replacen("<si>", &format!("</x></si{reference}><si>"), 1)
+        },
+    );
+    std::fs::write(&path, damaged).unwrap();
+    let s = run(&c);
+    let a = account(&s, "mi_L4_20220131.xlsx");
+    assert_eq!(a.rejected_rule.as_deref(), Some("unreadable"));
+    assert_eq!(
+        a.notes,
+        [
+            "file rejected: the workbook cannot be opened: its XML is damaged; open and save it in Excel"
+        ]
+    );
+    assert_no_identifier(&c.run, &identifiers(&people));
 }
 
 #[cfg(unix)]

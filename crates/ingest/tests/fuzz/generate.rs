@@ -325,6 +325,11 @@ fn workbook_case(study: &Study, rng: &mut ChaCha8Rng, rows: Vec<Vec<String>>) ->
 
 /// The workbook with `edit` applied to its first sheet's XML.
 pub fn edit_sheet(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
+    edit_part(bytes, "xl/worksheets/sheet1.xml", edit)
+}
+
+/// The workbook with `edit` applied to one of its parts (`xl/sharedStrings.xml`, …).
+pub fn edit_part(bytes: &[u8], part_name: &str, edit: impl Fn(&str) -> String) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for i in 0..archive.len() {
@@ -332,7 +337,7 @@ pub fn edit_sheet(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
         let name = part.name().unwrap().into_owned();
         let mut content = Vec::new();
         part.read_to_end(&mut content).unwrap();
-        if name == "xl/worksheets/sheet1.xml" {
+        if name == part_name {
             content = edit(&String::from_utf8_lossy(&content)).into_bytes();
         }
         out.start_file(name, zip::write::SimpleFileOptions::default())
