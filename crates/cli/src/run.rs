@@ -321,6 +321,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
     std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     outdir::mark(&staging)?;
     let layout = RunLayout::new(&staging);
+    // Every stage, as one fallible block, so that a failure anywhere in it can say where this
+    // attempt's outputs are (its validation reports among them). Issue 16 moves the stages into
+    // an orchestration library with a stage table, where this becomes a plain function.
     let built = (|| -> Result<RunOutcome> {
         if synthetic {
             say.line(format!(
