@@ -396,17 +396,8 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
         ));
             let mut incomplete = Vec::new();
             for f in &ingested.files {
-                if f.status == evalpipe_ingest::FileStatus::Rejected {
-                    incomplete.push(format!(
-                        "{} rejected: {}",
-                        f.file,
-                        f.notes
-                            .iter()
-                            .filter(|n| n.starts_with("file rejected"))
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ));
+                if let Some(why) = f.rejection() {
+                    incomplete.push(format!("{} rejected: {why}", f.file));
                 }
                 for finding in &f.findings {
                     incomplete.push(format!(

@@ -11,6 +11,9 @@ use crate::source::{Extent, RawRow};
 use crate::validate::Finding;
 use crate::{Error, Result};
 
+/// How the note of a rejected file starts.
+const REJECTED: &str = "file rejected: ";
+
 /// What happened to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileStatus {
@@ -150,7 +153,20 @@ impl FileAccount {
     pub(crate) fn reject(&mut self, rule: &str, message: String) {
         self.status = FileStatus::Rejected;
         self.rejected_rule = Some(rule.to_string());
-        self.notes.push(format!("file rejected: {message}"));
+        self.notes.push(format!("{REJECTED}{message}"));
+    }
+
+    /// Why the file was rejected as a whole: its "file rejected: …" note, or for a file
+    /// rejected before it was read (two extracts of one date) the note that says why.
+    pub fn rejection(&self) -> Option<&str> {
+        if self.status != FileStatus::Rejected {
+            return None;
+        }
+        self.notes
+            .iter()
+            .find(|n| n.starts_with(REJECTED))
+            .or(self.notes.first())
+            .map(String::as_str)
     }
 
     pub(crate) fn record(&mut self, row: &RawRow, findings: &[Finding]) {
@@ -294,8 +310,8 @@ pub(crate) fn write_reports(
     if !problems.is_empty() {
         s.push_str("\n## Files that need attention\n\n");
         for a in problems {
-            for n in a.notes.iter().filter(|n| n.starts_with("file rejected")) {
-                let _ = writeln!(s, "- {}: {}", md_code(&a.file), md_text(n));
+            if let Some(why) = a.rejection() {
+                let _ = writeln!(s, "- {}: {}", md_code(&a.file), md_text(why));
             }
             for f in &a.findings {
                 let _ = writeln!(
@@ -410,13 +426,8 @@ fn csv_rows(files: &[&FileAccount]) -> String {
     let mut s = String::from("file,row,line,lines,column,rule,message\n");
     for a in files {
         if let Some(rule) = &a.rejected_rule {
-            let why = a
-                .notes
-                .iter()
-                .find(|n| n.starts_with("file rejected"))
-                .cloned()
-                .unwrap_or_default();
-            let _ = writeln!(s, "{},,,,,{},{}", csv_field(&a.file), rule, csv_field(&why));
+            let why = a.rejection().unwrap_or_default();
+            let _ = writeln!(s, "{},,,,,{},{}", csv_field(&a.file), rule, csv_field(why));
         }
         for f in &a.findings {
             let _ = writeln!(
