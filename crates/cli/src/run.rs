@@ -530,16 +530,25 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
             }
         }
 
-        // The report's two halves read the tables and write files of their own.
+        // The report's two halves read the tables and write files of their own; both print the
+        // run's one disclosure decision, made once here.
         let bar = say.stage("report");
+        bar.step("deciding disclosure control over everything published");
+        let decision = evalpipe_report::disclosure::decide_run(&layout, study.disclosure.min_count)
+            .map_err(anyhow::Error::msg)
+            .context("report stage: disclosure control")?;
         bar.step("rendering the sections and the annex workbook");
         let (rendered, annex) = std::thread::scope(|scope| {
-            let annex = scope.spawn(|| evalpipe_report::write_annex(&study, &layout, synthetic));
+            let annex = scope
+                .spawn(|| evalpipe_report::write_annex_with(&study, &layout, synthetic, &decision));
             let rendered = evalpipe_report::render(
                 &study,
                 &layout,
                 &templates,
-                &evalpipe_report::RenderOptions { synthetic },
+                &evalpipe_report::RenderOptions {
+                    synthetic,
+                    disclosure: Some(decision.clone()),
+                },
             );
             (rendered, annex.join())
         });
@@ -547,7 +556,6 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
         annex
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             .context("report stage: the annex workbook")?;
-        // The PDF prints the finished HTML page, so it comes last.
         // The PDF prints the finished HTML page, so it comes last; without Chromium the run says
         // why and goes on.
         let pdf = pdf && {

@@ -60,7 +60,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &study,
             &layout,
             &root.join("report-templates"),
-            &RenderOptions { synthetic: true },
+            &RenderOptions {
+                synthetic: true,
+                ..Default::default()
+            },
         )?;
         let rendered = started.elapsed();
         let drawn = charts::draw_all(&layout, study.disclosure.min_count)?;

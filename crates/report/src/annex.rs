@@ -20,7 +20,7 @@ use evalpipe_study::{RunLayout, Study};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
-use crate::disclosure::{Decision, SUPPRESSED, decide, note, publication};
+use crate::disclosure::{Decision, SUPPRESSED, decide_run, note};
 use crate::{Error, Result};
 
 /// File name of the annex workbook in the report folder.
@@ -38,6 +38,23 @@ fn xlsx(path: &Path) -> impl Fn(XlsxError) -> Error + '_ {
 
 /// Writes `<run>/report/annex.xlsx` from the run's output tables.
 pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result<PathBuf> {
+    let decision =
+        decide_run(layout, study.disclosure.min_count).map_err(|message| Error::Annex {
+            path: layout.report_dir().join(ANNEX_FILE),
+            message,
+        })?;
+    write_annex_with(study, layout, synthetic, &decision)
+}
+
+/// [`write_annex`] with the run's disclosure decision already made
+/// ([`crate::disclosure::decide_run`]): the report prints the same one, so no sheet gives away
+/// what the report hides, or back.
+pub fn write_annex_with(
+    study: &Study,
+    layout: &RunLayout,
+    synthetic: bool,
+    decision: &Decision,
+) -> Result<PathBuf> {
     let path = layout.report_dir().join(ANNEX_FILE);
     let err = xlsx(&path);
     let catalog =
@@ -55,18 +72,7 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
         .filter(|r| text(r, "kind") == "output")
         .collect();
 
-    // The run's one disclosure decision over everything it publishes: the report's tables
-    // and charts make the same one, so no sheet gives away what the report hides, or back.
     let min_count = study.disclosure.min_count;
-    let decision = if min_count < 2 {
-        Decision::default()
-    } else {
-        let tables = publication(layout).map_err(|message| Error::Annex {
-            path: path.clone(),
-            message,
-        })?;
-        decide(&tables, min_count)
-    };
 
     let mut wb = Workbook::new();
     let fixed = ExcelDateTime::from_ymd(2000, 1, 1).map_err(&err)?;
@@ -113,7 +119,7 @@ pub fn write_annex(study: &Study, layout: &RunLayout, synthetic: bool) -> Result
         })
         .collect();
     entries.extend(
-        model_entries(layout, &decision).map_err(|message| Error::Annex {
+        model_entries(layout, decision).map_err(|message| Error::Annex {
             path: path.clone(),
             message,
         })?,

@@ -234,7 +234,7 @@ pub(crate) fn draw(id: &str, source: &dyn Source) -> Result<Chart, String> {
 /// `min_count` applied as in a render: what the report stage draws once its templates place
 /// them all (the benchmark times it).
 pub fn draw_all(layout: &evalpipe_study::RunLayout, min_count: u64) -> crate::Result<Vec<Chart>> {
-    let tables = crate::data::Tables::new(layout, min_count);
+    let tables = crate::data::Tables::new(layout, min_count, None);
     CHARTS
         .iter()
         .map(|c| {

@@ -18,7 +18,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use evalpipe_study::RunLayout;
 
-use crate::disclosure::{Decision, SUPPRESSED, decide, publication, read_table};
+use crate::disclosure::{Decision, SUPPRESSED, decide, decide_run, read_table};
 
 /// Reads one table file into rows.
 pub fn read_rows(path: &Path) -> Result<Vec<BTreeMap<String, Value>>, String> {
@@ -128,25 +128,30 @@ impl Tables {
         }
     }
 
-    pub(crate) fn new(layout: &RunLayout, min_count: u64) -> Arc<Tables> {
+    /// The tables of the run in `layout`; `decision` is the run's disclosure decision when the
+    /// caller has made it already (else it is made when the first table is read).
+    pub(crate) fn new(
+        layout: &RunLayout,
+        min_count: u64,
+        decision: Option<Decision>,
+    ) -> Arc<Tables> {
+        let given = OnceLock::new();
+        if let Some(d) = decision {
+            let _ = given.set(Ok(d));
+        }
         Arc::new(Tables {
             layout: layout.clone(),
             min_count,
             suppressed_any: std::sync::atomic::AtomicBool::new(false),
-            decision: OnceLock::new(),
+            decision: given,
             loaded: Mutex::new(BTreeMap::new()),
         })
     }
 
-    /// The run's disclosure decision (none to make below a threshold of 2).
+    /// The run's disclosure decision, made on first use unless it was given.
     fn decision(&self) -> Result<&Decision, String> {
         self.decision
-            .get_or_init(|| {
-                if self.min_count < 2 {
-                    return Ok(Decision::default());
-                }
-                publication(&self.layout).map(|tables| decide(&tables, self.min_count))
-            })
+            .get_or_init(|| decide_run(&self.layout, self.min_count))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -278,7 +283,7 @@ mod tests {
             ],
             134,
         );
-        let tables = Tables::new(&layout, 10);
+        let tables = Tables::new(&layout, 10, None);
         let sustained = tables.get("sustained_13_by_lot").unwrap();
         let c = sustained.get_item(&Value::from(2)).unwrap();
         assert_eq!(
@@ -293,7 +298,7 @@ mod tests {
         );
         assert!(!tables.disclosure_note().is_empty());
         // The threshold of the run, not a default: none, nothing hidden.
-        let none = Tables::new(&layout, 0);
+        let none = Tables::new(&layout, 0, None);
         let c = none
             .get("sustained_13_by_lot")
             .unwrap()

@@ -1136,6 +1136,17 @@ pub fn read_table(path: &Path, name: &str) -> Result<Table, String> {
     Ok(table)
 }
 
+/// The run's one decision: every published table of `layout` read and decided together (no
+/// decision to make below a threshold of 2). The annex and the report each need it; a caller
+/// making both makes it once and hands it to each ([`crate::write_annex_with`],
+/// [`crate::RenderOptions::disclosure`]).
+pub fn decide_run(layout: &RunLayout, min_count: u64) -> Result<Decision, String> {
+    if min_count < 2 {
+        return Ok(Decision::default());
+    }
+    publication(layout).map(|tables| decide(&tables, min_count))
+}
+
 /// Every table a run publishes, as the rule reads them: the output tables (the annex's sheets,
 /// in the catalogue's order; every top-level table when a run has no catalogue), each model's
 /// coefficients, summary and steps, and the Framework stage's tables — all the report's

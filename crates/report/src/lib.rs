@@ -53,7 +53,7 @@
 //! // A run folder where ingest and transform have run on the embedded twin.
 //! let layout = RunLayout::new("runs/twin");
 //! let written = render(&study, &layout, Path::new("report-templates"),
-//!                      &RenderOptions { synthetic: true }).unwrap();
+//!                      &RenderOptions { synthetic: true, ..Default::default() }).unwrap();
 //! assert!(written[0].ends_with("report/report.md"));
 //! ```
 #![warn(missing_docs)]
@@ -76,7 +76,7 @@ use evalpipe_study::{RunLayout, Study};
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context, escape_formatter};
 
-pub use annex::{ANNEX_FILE, write_annex};
+pub use annex::{ANNEX_FILE, write_annex, write_annex_with};
 pub use data::read_rows;
 pub use lint::{LintFinding, lint_template, lint_templates};
 pub use pdf::{PDF_FILE, Pdf, write_pdf};
@@ -144,11 +144,14 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// How to render.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RenderOptions {
     /// The data is the synthetic twin (the CLI decides from the data folder's marker file):
     /// every output then opens with a notice that its figures are not the programme's.
     pub synthetic: bool,
+    /// The run's disclosure decision ([`disclosure::decide_run`]) when the caller has made it
+    /// for the annex too; `None`: the render makes it.
+    pub disclosure: Option<disclosure::Decision>,
 }
 
 /// Renders the report from the run's tables: writes `<run>/report/report.md` and
@@ -172,7 +175,12 @@ pub fn render(
             message: findings.join("\n"),
         });
     }
-    let (env, xref) = environment(templates, layout, study.disclosure.min_count)?;
+    let (env, xref) = environment(
+        templates,
+        layout,
+        study.disclosure.min_count,
+        opts.disclosure.clone(),
+    )?;
     let study_value = context! {
         title => study.info.title.as_str(),
         commissioner => study.info.commissioner.as_str(),
@@ -309,6 +317,7 @@ fn environment(
     templates: Vec<(String, String)>,
     layout: &RunLayout,
     min_count: u64,
+    decision: Option<disclosure::Decision>,
 ) -> Result<(Environment<'static>, Arc<xref::Xref>)> {
     let mut env = Environment::new();
     // Whitespace as written: block tags on their own line leave no blank line behind.
@@ -366,7 +375,7 @@ fn environment(
         }
     });
 
-    let tables = data::Tables::new(layout, min_count);
+    let tables = data::Tables::new(layout, min_count, decision);
     let charts = charts::Charts::new(Arc::clone(&tables), &layout.report_dir());
     let for_chart = Arc::clone(&charts);
     env.add_function("chart", move |state: &minijinja::State, id: &str| {

@@ -249,7 +249,10 @@ fn the_report_opens_in_a_browser_without_errors_and_every_chart_drawn() {
         &study,
         &layout,
         &templates,
-        &RenderOptions { synthetic: true },
+        &RenderOptions {
+            synthetic: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     let page = layout.report_dir().join("report.html");
@@ -263,7 +266,10 @@ fn the_report_opens_in_a_browser_without_errors_and_every_chart_drawn() {
         &study,
         &layout,
         &workspace().join("report-templates"),
-        &RenderOptions { synthetic: true },
+        &RenderOptions {
+            synthetic: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     let page = layout.report_dir().join("report.html");

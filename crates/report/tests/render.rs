@@ -87,8 +87,16 @@ fn render_fixture(synthetic: bool) -> (String, String) {
     // turns it on.
     let mut study = study();
     study.disclosure.min_count = 0;
-    let written = render(&study, &layout, &templates(), &RenderOptions { synthetic })
-        .expect("the report renders");
+    let written = render(
+        &study,
+        &layout,
+        &templates(),
+        &RenderOptions {
+            synthetic,
+            ..Default::default()
+        },
+    )
+    .expect("the report renders");
     assert_eq!(written.len(), 2);
     let md = std::fs::read_to_string(&written[0]).unwrap();
     let html = std::fs::read_to_string(&written[1]).unwrap();
@@ -307,7 +315,10 @@ fn every_catalogued_annex_table_is_printed() {
         &study,
         &layout,
         &templates(),
-        &RenderOptions { synthetic: true },
+        &RenderOptions {
+            synthetic: true,
+            ..Default::default()
+        },
     )
     .expect("the report renders");
     let md = std::fs::read_to_string(&written[0]).unwrap();
@@ -497,7 +508,10 @@ fn the_published_table_2_1_renders_as_published() {
         &study(),
         &layout,
         templates.path(),
-        &RenderOptions { synthetic: false },
+        &RenderOptions {
+            synthetic: false,
+            ..Default::default()
+        },
     )
     .unwrap();
     let md = std::fs::read_to_string(&written[0]).unwrap();
@@ -672,7 +686,10 @@ fn small_counts_are_suppressed_in_the_report() {
         &study(),
         &layout,
         &templates(),
-        &RenderOptions { synthetic: false },
+        &RenderOptions {
+            synthetic: false,
+            ..Default::default()
+        },
     )
     .expect("the report renders with small counts suppressed");
     let md = std::fs::read_to_string(&written[0]).unwrap();

@@ -317,7 +317,7 @@ fn disclosure_control_of_the_real_loader_reaches_the_chart() {
     writer.write(&batch).unwrap();
     writer.close().unwrap();
 
-    let tables = crate::data::Tables::new(&layout, 10);
+    let tables = crate::data::Tables::new(&layout, 10, None);
     let chart = draw("how_heard_by_lockdown", tables.as_ref()).unwrap();
     // Three participants: neither the count nor its 3% is drawn.
     assert!(chart.desc.contains("From (N = 100) [c]"), "{}", chart.desc);
