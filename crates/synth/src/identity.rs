@@ -18,6 +18,13 @@ const INWARD_LETTERS: &[u8] = b"ABDEFGHJLNPQRSTUWXYZ";
 
 /// The provider reference of a participant, e.g. `WWH-000123`.
 pub(crate) fn provider_ref(ctx: &Ctx, p: &Person) -> String {
+    provider_ref_of_copy(ctx, p, 0)
+}
+
+/// The provider reference of a participant's `copy`-th copy in a scaled extract: the twin's
+/// number plus `copy` × 10^`ref_digits`, so copy 0 is the twin's own reference and no two copies
+/// in a lot share one (the twin's numbers stay below 10^`ref_digits`, checked when scaling).
+pub(crate) fn provider_ref_of_copy(ctx: &Ctx, p: &Person, copy: u64) -> String {
     let lot = &ctx.lot_codes[p.lot];
     let prefix = ctx
         .cfg
@@ -25,11 +32,9 @@ pub(crate) fn provider_ref(ctx: &Ctx, p: &Person) -> String {
         .get(lot)
         .map(|l| l.ref_prefix.as_str())
         .unwrap_or(lot);
-    format!(
-        "{prefix}-{:0width$}",
-        p.ref_num,
-        width = ctx.cfg.identity.ref_digits
-    )
+    let digits = ctx.cfg.identity.ref_digits;
+    let number = u64::from(p.ref_num) + copy * 10u64.pow(digits as u32);
+    format!("{prefix}-{number:0digits$}")
 }
 
 /// Numbers, names, postcodes and NI numbers for everyone (claims-only participants get numbers).

@@ -103,6 +103,7 @@ mod outcomes;
 mod person;
 mod population;
 mod questions;
+mod scale;
 mod traits;
 mod write;
 
@@ -116,6 +117,7 @@ use evalpipe_study::Study;
 use crate::person::Person;
 
 pub use config::{TwinConfig, load_twin_config};
+pub use scale::{ScaledOptions, generate_scaled};
 
 /// Seed of the embedded twin in `data/twin/`: the MI extract date of the final report
 /// (31 January 2022, report 1.3), written as a number.
@@ -231,29 +233,15 @@ pub(crate) fn stream(seed: u64, name: &str) -> ChaCha8Rng {
 /// marker file. Deterministic in (`study`, `twin`, `opts.seed`).
 pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result<SynthSummary> {
     let cfg = &twin.file;
-    let mut ctx = person::Ctx::new(study, cfg, &twin.path);
-    check(&ctx)?;
-
-    // Some populations cannot meet every published cell at once (a characteristic's margin
-    // leaves no room for its outcome window). Such a draw is replaced by the next round's, a
-    // fixed function of the seed, so every seed still gives one twin, always the same.
-    let mut round = 0;
-    let (mut persons, seed) = loop {
-        let seed = round_seed(opts.seed, round);
-        match draw_people(&mut ctx, seed) {
-            Ok(persons) => break (persons, seed),
-            Err(Error::Infeasible { .. }) if round + 1 < ROUNDS => {
-                // A failed round leaves its draws in the context: start the next afresh.
-                round += 1;
-                ctx = person::Ctx::new(study, cfg, &twin.path);
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    let n_mi = persons.len();
-    let n_claims_only = claims::add_claims_only(&ctx, &mut persons, seed)?;
-    identity::generate(&ctx, &mut persons, seed)?;
-    let claims = claims::build(&ctx, &persons, seed)?;
+    let Drawn {
+        ctx,
+        persons,
+        n_mi,
+        n_claims_only,
+        claims,
+        seed,
+        round,
+    } = draw_twin(study, twin, opts.seed)?;
 
     let mut files = write_extract(
         &ctx,
@@ -300,6 +288,61 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
         participants,
         claims: claims.len(),
         interim: interim_counts,
+        round,
+    })
+}
+
+/// The calibrated twin in memory: everyone (MI participants first, then the claims-only ones),
+/// their claims, and the round seed that drew them.
+pub(crate) struct Drawn<'a> {
+    pub ctx: person::Ctx<'a>,
+    pub persons: Vec<Person>,
+    /// The first `n_mi` of `persons` are in the MI.
+    pub n_mi: usize,
+    pub n_claims_only: usize,
+    pub claims: Vec<claims::Claim>,
+    /// The seed of the round kept.
+    pub seed: u64,
+    pub round: u32,
+}
+
+/// Draws the calibrated population of `seed` with identities and claims.
+pub(crate) fn draw_twin<'a>(
+    study: &'a Study,
+    twin: &'a TwinConfig,
+    seed: u64,
+) -> Result<Drawn<'a>> {
+    let cfg = &twin.file;
+    let mut ctx = person::Ctx::new(study, cfg, &twin.path);
+    check(&ctx)?;
+
+    // Some populations cannot meet every published cell at once (a characteristic's margin
+    // leaves no room for its outcome window). Such a draw is replaced by the next round's, a
+    // fixed function of the seed, so every seed still gives one twin, always the same.
+    let mut round = 0;
+    let (mut persons, seed) = loop {
+        let round_seed = round_seed(seed, round);
+        match draw_people(&mut ctx, round_seed) {
+            Ok(persons) => break (persons, round_seed),
+            Err(Error::Infeasible { .. }) if round + 1 < ROUNDS => {
+                // A failed round leaves its draws in the context: start the next afresh.
+                round += 1;
+                ctx = person::Ctx::new(study, cfg, &twin.path);
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let n_mi = persons.len();
+    let n_claims_only = claims::add_claims_only(&ctx, &mut persons, seed)?;
+    identity::generate(&ctx, &mut persons, seed)?;
+    let claims = claims::build(&ctx, &persons, seed)?;
+    Ok(Drawn {
+        ctx,
+        persons,
+        n_mi,
+        n_claims_only,
+        claims,
+        seed,
         round,
     })
 }
@@ -429,6 +472,7 @@ fn write_extract(
         seed,
         round,
         calibration: write::name_of(calibration),
+        scaled_from: None,
         extract: x.name.to_string(),
         extract_date: x.date.to_string(),
         mi_participants: participants,

@@ -31,7 +31,7 @@ pub(crate) enum Cell {
 }
 
 impl Cell {
-    fn text(&self, date_format: &str) -> String {
+    pub(crate) fn text(&self, date_format: &str) -> String {
         match self {
             Cell::Blank => String::new(),
             Cell::Text(s) => s.clone(),
@@ -254,6 +254,10 @@ pub(crate) struct Marker {
     #[serde(skip_serializing_if = "is_first_round")]
     pub round: u32,
     pub calibration: String,
+    /// A scaled extract (`evalpipe synth --participants`): the MI participants of the twin its
+    /// rows copy, with new references.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaled_from: Option<usize>,
     /// Which of the twin's extracts this folder is (`final` or `interim`).
     pub extract: String,
     pub extract_date: String,
