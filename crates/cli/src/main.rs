@@ -14,6 +14,7 @@ mod paths;
 mod progress;
 mod run;
 mod stale;
+mod timings;
 
 use std::process::ExitCode;
 

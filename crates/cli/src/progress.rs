@@ -12,11 +12,15 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::timings::{SpanId, Timings};
+
 /// Where the stage summaries and, on a terminal, the bars go.
 pub struct Display {
     quiet: bool,
     /// The bars' canvas; `None` when nothing is drawn (no terminal, or `--quiet`).
     bars: Option<MultiProgress>,
+    /// Each stage's span, when `--timings` asked for them.
+    timings: Timings,
 }
 
 impl Display {
@@ -28,9 +32,21 @@ impl Display {
     fn with(quiet: bool, terminal: bool) -> Display {
         Display {
             quiet,
+            timings: Timings::default(),
             bars: (terminal && !quiet)
                 .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
         }
+    }
+
+    /// Records each stage's span from now on (`--timings`).
+    pub fn timed(mut self, timings: Timings) -> Display {
+        self.timings = timings;
+        self
+    }
+
+    /// The stages' spans recorded so far.
+    pub fn timings(&self) -> &Timings {
+        &self.timings
     }
 
     /// Prints a stage summary, warning or note on stderr (above the bars when they are drawn);
@@ -61,7 +77,10 @@ impl Display {
         };
         bar.set_style(style(SPINNER));
         bar.set_prefix(stage);
-        StageBar { bar }
+        StageBar {
+            bar,
+            span: self.timings.start(stage),
+        }
     }
 }
 
@@ -81,6 +100,7 @@ fn style(template: &str) -> ProgressStyle {
 #[derive(Clone)]
 pub struct StageBar {
     bar: ProgressBar,
+    span: SpanId,
 }
 
 impl StageBar {
@@ -148,8 +168,19 @@ impl StageBar {
         }
     }
 
+    /// The stage's work is over, though its bar stays until the run joins it.
+    pub fn work_done(&self) {
+        self.span.end();
+    }
+
+    /// Rows the stage read (for the timings' rows per second).
+    pub fn rows(&self, rows: u64) {
+        self.span.rows(rows);
+    }
+
     /// Clears the bar: its stage is over (its summary line says how it went).
     pub fn done(&self) {
+        self.span.end();
         if let Some(n) = self.bar.length() {
             self.bar.set_position(n);
         }

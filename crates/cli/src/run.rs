@@ -13,6 +13,7 @@ use crate::outdir::{self, Folder, sibling};
 use crate::paths::{or_default, project_root};
 use crate::progress::{Display, StageBar};
 use crate::stale;
+use crate::timings::{self, Timings};
 
 /// Options of `evalpipe run`.
 #[derive(Debug, Args)]
@@ -51,6 +52,10 @@ pub struct RunArgs {
     /// option the exit status is 3).
     #[arg(long)]
     pub accept_incomplete: bool,
+    /// Write each stage's wall time and peak memory to FILE as JSON (for benchmarks; outside
+    /// the run folder, whose outputs never depend on the machine).
+    #[arg(long, value_name = "FILE")]
+    pub timings: Option<PathBuf>,
 }
 
 /// How a finished run went: the problems with its input that its exit status shows.
@@ -76,6 +81,33 @@ pub struct SynthArgs {
     /// Study configuration folder [default: pipeline].
     #[arg(long, value_name = "DIR")]
     pub pipeline: Option<PathBuf>,
+    /// Write a scaled extract of N MI participants instead (e.g. 100k, 1M, 10M): copies of the
+    /// twin's people with new references, every lot as CSV, streamed in bounded memory; no
+    /// interim extract. Needs --out, so the embedded twin is never overwritten by accident.
+    #[arg(long, value_name = "N", value_parser = participants, requires = "out",
+          conflicts_with = "interim_out")]
+    pub participants: Option<usize>,
+}
+
+/// `--participants`: a count, with an optional k (thousand) or M (million) suffix.
+fn participants(text: &str) -> Result<usize, String> {
+    let clean = text.trim().replace('_', "");
+    let (digits, unit) = match clean.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&clean[..i], 1_000),
+        Some((i, 'm' | 'M')) => (&clean[..i], 1_000_000),
+        _ => (&clean[..], 1),
+    };
+    match digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+    {
+        Some(0) => Err("at least one participant is needed".into()),
+        Some(n) => Ok(n),
+        None => Err(format!(
+            "`{text}` is not a number of participants (e.g. 4000, 100k, 10M)"
+        )),
+    }
 }
 
 pub fn synth(args: &SynthArgs, quiet: bool) -> Result<()> {
@@ -87,6 +119,24 @@ pub fn synth(args: &SynthArgs, quiet: bool) -> Result<()> {
     let twin_path = pipeline.join("twin.toml");
     let twin = evalpipe_synth::load_twin_config(&twin_path)
         .with_context(|| format!("loading the twin calibration {}", twin_path.display()))?;
+    if let Some(participants) = args.participants {
+        let opts = evalpipe_synth::ScaledOptions {
+            seed: args.seed,
+            out: out.clone(),
+            participants,
+        };
+        let summary = evalpipe_synth::generate_scaled(&study, &twin, &opts)
+            .context("synth: writing the scaled extract")?;
+        say.line(format!(
+            "synth: scaled extract {} participants and {} claims; {} files (seed {})",
+            summary.participants,
+            summary.claims,
+            summary.files.len(),
+            args.seed
+        ));
+        println!("{}", out.display());
+        return Ok(());
+    }
     let interim_out = args.interim_out.clone().unwrap_or_else(|| {
         let name = out
             .file_name()
@@ -265,8 +315,13 @@ pub fn status(args: &RunArgs) -> Result<bool> {
 }
 
 pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
-    let say = Display::new(quiet);
+    let say = Display::new(quiet).timed(Timings::new(args.timings.is_some()));
     let plan = plan(args)?;
+    let timings = args
+        .timings
+        .as_deref()
+        .map(|t| timings::check_path(t, &plan.out))
+        .transpose()?;
     // One run at a time writes a run folder; the lock lasts until this function returns.
     let (_lock, stale_lock) = outdir::Lock::take(&plan.out)?;
     if let Some(pid) = stale_lock {
@@ -380,6 +435,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
                     bar.ingest(p)
                 })
                 .context("ingest stage")?;
+            bar.rows(ingested.files.iter().map(|f| f.rows_read as u64).sum());
             bar.done();
             let quarantined: usize = ingested.files.iter().map(|f| f.rows_quarantined).sum();
             let used = ingested
@@ -600,6 +656,9 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
         )
     })?;
     publish(&staging, &out)?;
+    if let Some(path) = &timings {
+        say.timings().write(path)?;
+    }
 
     let report = out.join("report/report.html");
     say.line("report:");
@@ -685,12 +744,14 @@ fn start_models(
     let job = runtime.spawn_blocking(move || {
         let specs =
             evalpipe_models::load_specs(&study.root.join(evalpipe_models::MODELS_DIR), &study)?;
-        handle.block_on(evalpipe_models::run_with_progress(
+        let fitted = handle.block_on(evalpipe_models::run_with_progress(
             &layout,
             &specs,
             &evalpipe_models::ModelsOptions::default(),
             &|p| progress.models(p),
-        ))
+        ));
+        progress.work_done();
+        fitted
     });
     (job, bar)
 }
@@ -974,4 +1035,22 @@ fn publish(staging: &Path, out: &Path) -> Result<()> {
             .with_context(|| format!("publishing the run to {}", out.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::participants;
+
+    #[test]
+    fn participants_take_thousands_and_millions() {
+        assert_eq!(participants("3966"), Ok(3966));
+        assert_eq!(participants("100k"), Ok(100_000));
+        assert_eq!(participants("10M"), Ok(10_000_000));
+        assert_eq!(participants("1_000_000"), Ok(1_000_000));
+        assert_eq!(participants("2m"), Ok(2_000_000));
+        assert!(participants("0").is_err());
+        assert!(participants("1.5M").is_err());
+        assert!(participants("M").is_err());
+        assert!(participants("99999999999999999999M").is_err());
+    }
 }
