@@ -60,7 +60,7 @@ mod tests;
 use std::path::PathBuf;
 
 pub use header::QueryHeader;
-pub use output::{FLOAT_DECIMALS, csv_text, float, write_csv, write_parquet};
+pub use output::{FLOAT_DECIMALS, TableWriter, csv_text, float, write_csv, write_parquet};
 pub use reference::{REFERENCE_TABLES, reference_tables};
 pub use run::{
     CATALOG_TABLE, INPUT_TABLES, Progress, REFERENCE_DIR, STAGING_DIR, TableKind, TableRun,

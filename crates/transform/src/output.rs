@@ -7,7 +7,7 @@
 //! are what people open.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,24 +23,79 @@ use crate::{Error, Result};
 /// Decimals of every float in CSV output (and the golden text of tests).
 pub const FLOAT_DECIMALS: usize = 6;
 
-/// Writes `batches` (all of `schema`) to a Parquet file. The writer records no time or host, so
-/// the same rows give the same bytes.
-pub fn write_parquet(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
-    let werr = |message: String| Error::Write {
-        path: path.to_path_buf(),
-        message,
-    };
-    let file = create(path)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))
-        .map_err(|e| werr(e.to_string()))?;
-    for batch in batches {
-        writer.write(batch).map_err(|e| werr(e.to_string()))?;
+/// A table being written a batch at a time: Parquet for the next stage and, when a person reads
+/// the table, CSV beside it. Nothing of the table is held but the Parquet row group being
+/// filled, so a query's result is never materialised whole to be written.
+pub struct TableWriter {
+    parquet_path: std::path::PathBuf,
+    parquet: ArrowWriter<File>,
+    csv: Option<(std::path::PathBuf, csv::Writer<BufWriter<File>>)>,
+    rows: usize,
+}
+
+impl TableWriter {
+    /// Creates the Parquet file and, with `csv`, the CSV file with its header row. The Parquet
+    /// writer records no time or host, so the same rows give the same bytes.
+    pub fn create(parquet: &Path, csv: Option<&Path>, schema: &SchemaRef) -> Result<TableWriter> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        let writer = ArrowWriter::try_new(create(parquet)?, Arc::clone(schema), Some(props))
+            .map_err(|e| write_error(parquet, e))?;
+        let csv = match csv {
+            Some(path) => {
+                let mut w = csv_writer(BufWriter::with_capacity(1 << 20, create(path)?));
+                w.write_record(schema.fields().iter().map(|f| f.name()))
+                    .map_err(|e| write_error(path, e))?;
+                Some((path.to_path_buf(), w))
+            }
+            None => None,
+        };
+        Ok(TableWriter {
+            parquet_path: parquet.to_path_buf(),
+            parquet: writer,
+            csv,
+            rows: 0,
+        })
     }
-    writer.close().map_err(|e| werr(e.to_string()))?;
-    Ok(())
+
+    /// Appends a batch to both files.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.parquet
+            .write(batch)
+            .map_err(|e| write_error(&self.parquet_path, e))?;
+        if let Some((path, w)) = &mut self.csv {
+            write_rows(w, batch).map_err(|e| write_error(path, e))?;
+        }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    /// Closes both files (the CSV synced to disk); returns the rows written.
+    pub fn finish(self) -> Result<usize> {
+        self.parquet
+            .close()
+            .map_err(|e| write_error(&self.parquet_path, e))?;
+        if let Some((path, w)) = self.csv {
+            let file = w
+                .into_inner()
+                .map_err(|e| write_error(&path, e))?
+                .into_inner()
+                .map_err(|e| write_error(&path, e))?;
+            file.sync_all()
+                .map_err(|source| Error::Io { path, source })?;
+        }
+        Ok(self.rows)
+    }
+}
+
+/// Writes `batches` (all of `schema`) to a Parquet file.
+pub fn write_parquet(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<()> {
+    let mut w = TableWriter::create(path, None, schema)?;
+    for batch in batches {
+        w.write(batch)?;
+    }
+    w.finish().map(|_| ())
 }
 
 /// Writes `batches` as CSV with a header row, in the fixed formats of this module.
@@ -58,6 +113,13 @@ pub fn write_csv(path: &Path, schema: &SchemaRef, batches: &[RecordBatch]) -> Re
         })
 }
 
+fn write_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
 fn create(path: &Path) -> Result<File> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -71,26 +133,39 @@ fn create(path: &Path) -> Result<File> {
     })
 }
 
+fn csv_writer<W: Write>(w: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(w)
+}
+
+/// Appends a batch's rows in the fixed formats.
+fn write_rows<W: Write>(
+    out: &mut csv::Writer<W>,
+    batch: &RecordBatch,
+) -> std::result::Result<(), String> {
+    let cells: Vec<CellFormatter> = batch
+        .columns()
+        .iter()
+        .map(|a| CellFormatter::new(a.as_ref()))
+        .collect::<std::result::Result<_, _>>()?;
+    for row in 0..batch.num_rows() {
+        out.write_record(cells.iter().map(|c| c.cell(row)))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// The CSV text of a table: header, then one line per row, `\n` line ends.
 pub fn csv_text(
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> std::result::Result<String, String> {
-    let mut out = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
+    let mut out = csv_writer(Vec::new());
     out.write_record(schema.fields().iter().map(|f| f.name()))
         .map_err(|e| e.to_string())?;
     for batch in batches {
-        let cells: Vec<CellFormatter> = batch
-            .columns()
-            .iter()
-            .map(|a| CellFormatter::new(a.as_ref()))
-            .collect::<std::result::Result<_, _>>()?;
-        for row in 0..batch.num_rows() {
-            out.write_record(cells.iter().map(|c| c.cell(row)))
-                .map_err(|e| e.to_string())?;
-        }
+        write_rows(&mut out, batch)?;
     }
     let bytes = out.into_inner().map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| e.to_string())

@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 use arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
-use datafusion::physical_plan::collect;
+use datafusion::physical_plan::{SendableRecordBatchStream, execute_stream};
 use datafusion::prelude::ParquetReadOptions;
 use evalpipe_study::{RunLayout, Study};
+use futures::StreamExt;
 
 use crate::header::QueryHeader;
-use crate::output::{write_csv, write_parquet};
+use crate::output::{TableWriter, write_csv, write_parquet};
 use crate::reference::reference_tables;
 use crate::session::{SessionConfigSpec, session};
 use crate::{Error, Result};
@@ -57,8 +58,9 @@ pub struct TableRun {
     pub rows: usize,
     /// The Parquet file.
     pub parquet: PathBuf,
-    /// The CSV file.
-    pub csv: PathBuf,
+    /// The CSV file: for reference and output tables, which people read; a staging table is
+    /// Parquet only (at national scale its CSV would be most of the run folder, read by nobody).
+    pub csv: Option<PathBuf>,
     /// Wall time to build and write the table (for progress and benchmarks; never written to
     /// an output, which must not depend on the clock).
     pub elapsed: std::time::Duration,
@@ -183,7 +185,7 @@ pub async fn run_with_progress(
             header: None,
             rows: batches[0].num_rows(),
             parquet,
-            csv,
+            csv: Some(csv),
             elapsed: started.elapsed(),
             fingerprint,
             reused: false,
@@ -197,107 +199,239 @@ pub async fn run_with_progress(
             source,
         })?;
         let header = QueryHeader::parse(&path, &sql)?;
-        pending.push((path, kind, sql, header));
+        pending.push(Pending {
+            path,
+            kind,
+            sql,
+            header,
+        });
     }
-    // Queries run in waves: every query whose tables exist runs at once (each on its own task,
-    // so a multi-threaded runtime spreads them over the cores), then their tables are
-    // registered for the next wave. Results keep discovery order, so the catalogue, the
-    // returned list and any error reported are the same whatever finished first.
-    while !pending.is_empty() {
-        // Staging tables first: outputs read them, and the catalogue lists them first.
-        let staging_left = pending.iter().any(|q| q.1 == TableKind::Staging);
-        let mut wave = Vec::new();
-        let mut i = 0;
-        while i < pending.len() {
-            let phase = !staging_left || pending[i].1 == TableKind::Staging;
-            if phase && pending[i].3.reads.iter().all(|t| registered.contains(t)) {
-                wave.push(pending.remove(i));
-            } else {
-                i += 1;
-            }
-        }
-        if wave.is_empty() {
-            // Nothing can run: the first pending query's reads name what is missing.
-            wave.push(pending.remove(0));
-        }
-        let mut tasks = Vec::new();
-        for (path, kind, sql, header) in wave {
-            if registered.contains(&header.table)
-                || tasks
+    // Each query starts as soon as the tables it reads are written, on its own task (so a
+    // multi-threaded runtime spreads them over the cores), at most as many at once as there
+    // are cores: more would only hold more tables in memory at once, at national scale the
+    // difference between fitting and not. No query waits for an unrelated slower one. The
+    // tables are listed (returned, catalogued) in plan order, whatever finished first.
+    let order = plan_order(&pending, &registered);
+    let at_once = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut started = vec![false; pending.len()];
+    let mut claimed: BTreeSet<String> = BTreeSet::new();
+    let mut finished: Vec<Option<(String, QueryOutput)>> = pending.iter().map(|_| None).collect();
+    let mut running = tokio::task::JoinSet::new();
+    let mut failure: Option<(usize, Error)> = None;
+    loop {
+        if failure.is_none() {
+            let ready = |i: usize, registered: &BTreeSet<String>| {
+                pending[i]
+                    .header
+                    .reads
                     .iter()
-                    .any(|(_, h, _): &(PathBuf, QueryHeader, _)| h.table == header.table)
-            {
-                return Err(Error::Header {
-                    query: path,
-                    message: format!(
-                        "table `{}` already exists (an ingest dataset, a reference table or an \
-                         earlier query); choose another name",
-                        header.table
-                    ),
-                });
-            }
-            check_reads(&ctx, &path, &header, &sql, &registered)?;
-            let fingerprint = query_fingerprint(&sql, &header.reads, &fingerprints);
-            let task = match earlier.get(&header.table) {
-                Some((fp, rows))
-                    if *fp == fingerprint
-                        && opts.reuse_from.as_ref().is_some_and(|d| {
-                            d.join(format!("{}.parquet", header.table)).is_file()
-                                && d.join(format!("{}.csv", header.table)).is_file()
-                        }) =>
-                {
-                    tokio::spawn(copy_table(
-                        opts.reuse_from.clone().unwrap_or_default(),
-                        layout.clone(),
-                        header.table.clone(),
-                        *rows,
-                    ))
-                }
-                _ => tokio::spawn(run_query(
-                    ctx.clone(),
-                    layout.clone(),
-                    path.clone(),
-                    header.table.clone(),
-                    sql,
-                )),
+                    .all(|t| registered.contains(t))
             };
-            tasks.push((path, header, (kind, fingerprint, task)));
+            for &i in &order {
+                if running.len() >= at_once {
+                    break;
+                }
+                if !started[i] && ready(i, &registered) {
+                    started[i] = true;
+                    let task = start_query(
+                        &ctx,
+                        layout,
+                        opts,
+                        &earlier,
+                        &pending[i],
+                        &registered,
+                        &mut claimed,
+                        &fingerprints,
+                    )?;
+                    running.spawn(async move { (i, task.1.await, task.0) });
+                }
+            }
+            if running.is_empty() {
+                match order.iter().find(|i| !started[**i]) {
+                    None => break,
+                    // Nothing can start: the first query left names the table it lacks (or,
+                    // when it only declares it, runs and fails as the engine says).
+                    Some(&i) => {
+                        started[i] = true;
+                        let task = start_query(
+                            &ctx,
+                            layout,
+                            opts,
+                            &earlier,
+                            &pending[i],
+                            &registered,
+                            &mut claimed,
+                            &fingerprints,
+                        )?;
+                        running.spawn(async move { (i, task.1.await, task.0) });
+                    }
+                }
+            }
         }
-        for (path, header, (kind, fingerprint, task)) in tasks {
-            let done = task.await.map_err(|e| Error::Internal {
-                context: format!("running {} (table `{}`)", path.display(), header.table),
-                message: e.to_string(),
-            })??;
-            fingerprints.insert(header.table.clone(), fingerprint.clone());
-            // Later queries read what was written, not what is in memory: the file is the
-            // table of record, and a distributed engine can only read files.
-            register(&ctx, &header.table, &done.parquet).await?;
-            registered.insert(header.table.clone());
-            done_queries += 1;
-            progress(Progress::Table {
-                table: header.table.clone(),
-                kind,
-                done: done_queries,
-                total,
-                rows: done.rows,
-                reused: done.reused,
-            });
-            runs.push(TableRun {
-                table: header.table.clone(),
-                kind,
-                query: Some(path),
-                header: Some(header),
-                rows: done.rows,
-                parquet: done.parquet,
-                csv: done.csv,
-                elapsed: done.elapsed,
-                fingerprint,
-                reused: done.reused,
-            });
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, result, fingerprint) = joined.map_err(|e| Error::Internal {
+            context: "running the queries".into(),
+            message: e.to_string(),
+        })?;
+        let Pending { kind, header, .. } = &pending[i];
+        match result {
+            Ok(done) => {
+                fingerprints.insert(header.table.clone(), fingerprint.clone());
+                // Later queries read what was written, not what is in memory: the file is the
+                // table of record, and a distributed engine can only read files.
+                register(&ctx, &header.table, &done.parquet).await?;
+                registered.insert(header.table.clone());
+                done_queries += 1;
+                progress(Progress::Table {
+                    table: header.table.clone(),
+                    kind: *kind,
+                    done: done_queries,
+                    total,
+                    rows: done.rows,
+                    reused: done.reused,
+                });
+                finished[i] = Some((fingerprint, done));
+            }
+            // The queries already running finish; of the failures, the first in plan order is
+            // reported, so the error does not depend on which query finished first.
+            Err(e) => {
+                let at = order.iter().position(|o| *o == i).unwrap_or(usize::MAX);
+                if failure.as_ref().is_none_or(|(f, _)| at < *f) {
+                    failure = Some((at, e));
+                }
+            }
         }
+    }
+    if let Some((_, e)) = failure {
+        return Err(e);
+    }
+    for i in order {
+        let Pending {
+            path, kind, header, ..
+        } = &pending[i];
+        let Some((fingerprint, done)) = finished[i].take() else {
+            return Err(Error::Internal {
+                context: format!("running {}", path.display()),
+                message: "the query never finished".into(),
+            });
+        };
+        runs.push(TableRun {
+            table: header.table.clone(),
+            kind: *kind,
+            query: Some(path.clone()),
+            header: Some(header.clone()),
+            rows: done.rows,
+            parquet: done.parquet,
+            csv: done.csv,
+            elapsed: done.elapsed,
+            fingerprint,
+            reused: done.reused,
+        });
     }
     write_catalog(layout, &runs)?;
     Ok(runs)
+}
+
+/// A query file read and its header parsed, waiting to run.
+struct Pending {
+    path: PathBuf,
+    kind: TableKind,
+    sql: String,
+    header: QueryHeader,
+}
+
+/// The order queries are listed and, among those ready, started in: staging before outputs,
+/// then by rounds of what the tables so far let run, each round in file-name order.
+fn plan_order(pending: &[Pending], registered: &BTreeSet<String>) -> Vec<usize> {
+    let mut known = registered.clone();
+    let mut left: Vec<usize> = (0..pending.len()).collect();
+    let mut order = Vec::with_capacity(pending.len());
+    while !left.is_empty() {
+        let staging_left = left.iter().any(|i| pending[*i].kind == TableKind::Staging);
+        let mut round: Vec<usize> = left
+            .iter()
+            .copied()
+            .filter(|i| {
+                let q = &pending[*i];
+                (!staging_left || q.kind == TableKind::Staging)
+                    && q.header.reads.iter().all(|t| known.contains(t))
+            })
+            .collect();
+        if round.is_empty() {
+            // A table nobody makes: the first such query fails when it is started.
+            round.push(left[0]);
+        }
+        left.retain(|i| !round.contains(i));
+        known.extend(round.iter().map(|i| pending[*i].header.table.clone()));
+        order.extend(round);
+    }
+    order
+}
+
+/// The work of computing (or copying) one query's table.
+type QueryWork = std::pin::Pin<Box<dyn std::future::Future<Output = Result<QueryOutput>> + Send>>;
+
+/// A query ready to start: its fingerprint and its work.
+type Started = (String, QueryWork);
+
+/// Checks a query against what exists and starts it: copied from the earlier run when its
+/// fingerprint is the same there, run otherwise.
+#[allow(clippy::too_many_arguments)]
+fn start_query(
+    ctx: &SessionContext,
+    layout: &RunLayout,
+    opts: &TransformOptions,
+    earlier: &BTreeMap<String, (String, usize)>,
+    query: &Pending,
+    registered: &BTreeSet<String>,
+    claimed: &mut BTreeSet<String>,
+    fingerprints: &BTreeMap<String, String>,
+) -> Result<Started> {
+    let Pending {
+        path,
+        kind,
+        sql,
+        header,
+    } = query;
+    if registered.contains(&header.table) || !claimed.insert(header.table.clone()) {
+        return Err(Error::Header {
+            query: path.clone(),
+            message: format!(
+                "table `{}` already exists (an ingest dataset, a reference table or an \
+                 earlier query); choose another name",
+                header.table
+            ),
+        });
+    }
+    check_reads(ctx, path, header, sql, registered)?;
+    let fingerprint = query_fingerprint(sql, &header.reads, fingerprints);
+    let csv = *kind != TableKind::Staging;
+    let reusable = earlier.get(&header.table).and_then(|(fp, rows)| {
+        let dir = opts.reuse_from.as_ref()?;
+        let present = dir.join(format!("{}.parquet", header.table)).is_file()
+            && (!csv || dir.join(format!("{}.csv", header.table)).is_file());
+        (*fp == fingerprint && present).then(|| (dir.clone(), *rows))
+    });
+    let task: QueryWork = match reusable {
+        Some((dir, rows)) => Box::pin(copy_table(
+            dir,
+            layout.clone(),
+            header.table.clone(),
+            rows,
+            csv,
+        )),
+        None => Box::pin(run_query(
+            ctx.clone(),
+            layout.clone(),
+            path.clone(),
+            header.table.clone(),
+            sql.clone(),
+            csv,
+        )),
+    };
+    Ok((fingerprint, task))
 }
 
 fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
@@ -437,7 +571,7 @@ fn check_reads(
 /// What one query wrote.
 struct QueryOutput {
     parquet: PathBuf,
-    csv: PathBuf,
+    csv: Option<PathBuf>,
     rows: usize,
     elapsed: std::time::Duration,
     reused: bool,
@@ -513,11 +647,14 @@ async fn copy_table(
     layout: RunLayout,
     table: String,
     rows: usize,
+    with_csv: bool,
 ) -> Result<QueryOutput> {
     let started = std::time::Instant::now();
     let parquet = layout.table(&table, "parquet");
-    let csv = layout.table(&table, "csv");
-    for (ext, to) in [("parquet", &parquet), ("csv", &csv)] {
+    let csv = with_csv.then(|| layout.table(&table, "csv"));
+    let mut copies = vec![("parquet", &parquet)];
+    copies.extend(csv.as_ref().map(|c| ("csv", c)));
+    for (ext, to) in copies {
         let source = from.join(format!("{table}.{ext}"));
         if let Some(dir) = to.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::Io {
@@ -539,26 +676,30 @@ async fn copy_table(
     })
 }
 
-/// Executes one query and writes its table as Parquet and CSV.
+/// Executes one query and streams its table into Parquet and, for a table people read (not a
+/// staging table), CSV: a batch is written as soon as the engine yields it.
 async fn run_query(
     ctx: SessionContext,
     layout: RunLayout,
     path: PathBuf,
     table: String,
     sql: String,
+    with_csv: bool,
 ) -> Result<QueryOutput> {
     let started = std::time::Instant::now();
-    let (schema, batches) = execute(&ctx, &sql)
-        .await
-        .map_err(|e| query_error(&path, &table, e))?;
     let parquet = layout.table(&table, "parquet");
-    let csv = layout.table(&table, "csv");
-    write_parquet(&parquet, &schema, &batches)?;
-    write_csv(&csv, &schema, &batches)?;
+    let csv = with_csv.then(|| layout.table(&table, "csv"));
+    let fail = |e| query_error(&path, &table, e);
+    let mut stream = execute(&ctx, &sql).await.map_err(fail)?;
+    let mut out = TableWriter::create(&parquet, csv.as_deref(), &stream.schema())?;
+    while let Some(batch) = stream.next().await {
+        out.write(&batch.map_err(fail)?)?;
+    }
+    let rows = out.finish()?;
     Ok(QueryOutput {
         parquet,
         csv,
-        rows: batches.iter().map(RecordBatch::num_rows).sum(),
+        rows,
         elapsed: started.elapsed(),
         reused: false,
     })
@@ -567,7 +708,7 @@ async fn run_query(
 async fn execute(
     ctx: &SessionContext,
     sql: &str,
-) -> std::result::Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>), DataFusionError> {
+) -> std::result::Result<SendableRecordBatchStream, DataFusionError> {
     // A query file computes a table; it may not create, insert or set anything.
     let options = SQLOptions::new()
         .with_allow_ddl(false)
@@ -575,10 +716,9 @@ async fn execute(
         .with_allow_statements(false);
     let frame = ctx.sql_with_options(sql, options).await?;
     let plan = frame.create_physical_plan().await?;
-    // The plan's schema, not the first batch's: a query with no rows still writes its columns.
-    let schema = plan.schema();
-    let batches = collect(plan, ctx.task_ctx()).await?;
-    Ok((schema, batches))
+    // The stream carries the plan's schema, not the first batch's: a query with no rows still
+    // writes its columns.
+    execute_stream(plan, ctx.task_ctx())
 }
 
 /// Sorts a DataFusion error by blame: a broken invariant inside the engine is ours to fix,
