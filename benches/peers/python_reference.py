@@ -126,7 +126,8 @@ def by_unique(text, fn):
     codes, uniques = pd.factorize(text)
     result = fn(pd.Series(uniques))
     taken = result.take(np.where(codes < 0, 0, codes)) if len(result) else result
-    out = pd.Series(taken.to_numpy(), index=text.index)
+    # `.array` keeps pandas' own array (Arrow strings, datetimes): no Python object per row.
+    out = pd.Series(taken.array, index=text.index)
     return out.where(codes >= 0) if (codes < 0).any() else out
 
 
@@ -340,7 +341,8 @@ def read_claims(path, claims_dict, codes, study, key):
     # claim_ref is the extract's key: repeated, none of the copies is used.
     bad |= (df[ds["key"]] != "") & df[ds["key"]].duplicated(keep=False)
     status = ds["counted_status"]
-    upper = lambda column: by_unique(df[column], lambda u: u.str.upper())
+    # Arrow-backed text: upper-casing is one vectorised Arrow kernel, no Python per row.
+    upper = lambda column: df[column].str.upper()
     counted_raw = by_unique(df[status["column"]], lambda u: u.str.upper().isin(
         {v.upper() for v in status["in"]})).astype(bool)
     who = [upper(c) for c in ds["participant"]]
