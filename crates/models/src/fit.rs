@@ -40,6 +40,8 @@ impl RowSource for Design {
 
     fn for_each_chunk(&self, f: &mut ChunkFn<'_>) -> Result<()> {
         let n = self.x.nrows();
+        // A row per case: every frequency is 1.
+        let ones = Array1::<f64>::ones(CHUNK_ROWS.min(n));
         let mut start = 0;
         while start < n {
             let end = (start + CHUNK_ROWS).min(n);
@@ -47,6 +49,7 @@ impl RowSource for Design {
                 start,
                 self.x.slice(s![start..end, ..]),
                 self.y.slice(s![start..end]),
+                ones.slice(s![..end - start]),
             )?;
             start = end;
         }
@@ -385,7 +388,7 @@ fn check_shape(design: &Design) -> Result<()> {
 pub fn check_columns(source: &dyn RowSource) -> Result<ColumnStats> {
     let names = source.names();
     let mut stats = ColumnStats::new(names.len());
-    source.for_each_chunk(&mut |first_row, x, y| stats.add_rows(names, first_row, x, y))?;
+    source.for_each_chunk(&mut |first_row, x, y, w| stats.add_rows(names, first_row, x, y, w))?;
     if stats.events == 0 || stats.events == stats.n {
         return Err(Error::OneOutcomeOnly {
             events: stats.events,

@@ -1,13 +1,16 @@
 //! A model's frame as record batches, and its design matrix made a chunk at a time.
 //!
-//! After the population, exclusions and listwise deletion, a frame is one row per case: the
-//! outcome and, per categorical covariate, the index of the case's level. That is all that is
-//! kept (a `u16` per covariate and a bit for the outcome, in Arrow record batches); the 0/1
-//! dummy columns the fitter needs are written into one reusable chunk of rows on each pass, so
-//! a million cases never become a dense million-row matrix.
+//! After the population, exclusions and listwise deletion, a frame is the cases as rows of the
+//! outcome and, per categorical covariate, the index of the case's level — one row per case, or
+//! one per cell of cases alike in outcome and every covariate with its count (`frequency`).
+//! With categorical covariates only, those counts are sufficient statistics of a logistic model:
+//! the run's frames are cells, so ten million cases are a few thousand rows. That is all that
+//! is kept (a `u16` per covariate, a bit for the outcome and a count, in Arrow record batches);
+//! the 0/1 dummy columns the fitter needs are written into one reusable chunk of rows on each
+//! pass, so a large frame never becomes a dense matrix.
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, UInt16Type};
+use arrow::datatypes::{DataType, Int64Type, UInt16Type};
 use ndarray::{Array1, Array2, s};
 
 use crate::sums::{ChunkFn, RowSource};
@@ -48,8 +51,9 @@ impl Factor {
     }
 }
 
-/// A frame of cases as a [`RowSource`]: record batches with the outcome (Boolean, first column)
-/// and one `UInt16` column of level indices per factor, dummy-coded against each factor's
+/// A frame of cases as a [`RowSource`]: record batches with the outcome (Boolean, first column),
+/// one `UInt16` column of level indices per factor and, optionally, an `Int64` count of the cases
+/// each row stands for (last column; 1 each without it), dummy-coded against each factor's
 /// reference level chunk by chunk.
 #[derive(Debug, Clone)]
 pub struct FrameSource {
@@ -64,8 +68,9 @@ pub struct FrameSource {
 }
 
 impl FrameSource {
-    /// A frame from `batches` whose columns are the outcome (Boolean, no nulls) and then one
-    /// `UInt16` level index per factor, in `factors`' order.
+    /// A frame from `batches` whose columns are the outcome (Boolean, no nulls), then one
+    /// `UInt16` level index per factor, in `factors`' order, and optionally the rows' case counts
+    /// (`Int64`, no nulls, none negative).
     pub fn new(factors: Vec<Factor>, batches: Vec<RecordBatch>) -> Result<Self> {
         let mut names = vec![CONSTANT.to_string()];
         let mut columns = Vec::new();
@@ -102,9 +107,16 @@ impl FrameSource {
         for batch in &batches {
             check_batch(batch, &factors)?;
             let y = batch.column(0).as_boolean();
-            events += y.true_count();
+            let counts = frequencies(batch, factors.len());
+            for (row, &n) in counts.iter().enumerate() {
+                rows += n;
+                if y.value(row) {
+                    events += n;
+                }
+            }
             for (j, f) in factors.iter().enumerate() {
-                for &code in batch.column(j + 1).as_primitive::<UInt16Type>().values() {
+                let codes = batch.column(j + 1).as_primitive::<UInt16Type>().values();
+                for (&code, &n) in codes.iter().zip(&counts) {
                     let code = usize::from(code);
                     if code >= f.levels.len() {
                         return Err(Error::Internal(format!(
@@ -113,10 +125,9 @@ impl FrameSource {
                             f.levels.len()
                         )));
                     }
-                    level_counts[j][code] += 1;
+                    level_counts[j][code] += n;
                 }
             }
-            rows += batch.num_rows();
         }
         Ok(FrameSource {
             names,
@@ -170,11 +181,22 @@ impl FrameSource {
     }
 }
 
+/// The cases each row of a checked batch stands for.
+fn frequencies(batch: &RecordBatch, factors: usize) -> Vec<usize> {
+    if batch.num_columns() == factors + 2 {
+        let counts = batch.column(factors + 1).as_primitive::<Int64Type>();
+        counts.values().iter().map(|&n| n.max(0) as usize).collect()
+    } else {
+        vec![1; batch.num_rows()]
+    }
+}
+
 fn check_batch(batch: &RecordBatch, factors: &[Factor]) -> Result<()> {
     let bad = |what: String| Err(Error::Internal(format!("frame batch: {what}")));
-    if batch.num_columns() != factors.len() + 1 {
+    let counted = batch.num_columns() == factors.len() + 2;
+    if batch.num_columns() != factors.len() + 1 && !counted {
         return bad(format!(
-            "{} columns for {} factors and the outcome",
+            "{} columns for {} factors, the outcome and the counts",
             batch.num_columns(),
             factors.len()
         ));
@@ -182,11 +204,22 @@ fn check_batch(batch: &RecordBatch, factors: &[Factor]) -> Result<()> {
     for (j, column) in batch.columns().iter().enumerate() {
         let want = if j == 0 {
             DataType::Boolean
+        } else if j == factors.len() + 1 {
+            DataType::Int64
         } else {
             DataType::UInt16
         };
         if column.data_type() != &want {
             return bad(format!("column {j} is {}, not {want}", column.data_type()));
+        }
+        if j == factors.len() + 1
+            && column
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .any(|&n| n < 0)
+        {
+            return bad(format!("column {j} has a negative count"));
         }
         if column.null_count() > 0 {
             return bad(format!(
@@ -204,13 +237,16 @@ impl RowSource for FrameSource {
 
     fn for_each_chunk(&self, f: &mut ChunkFn<'_>) -> Result<()> {
         let k = self.names.len();
-        let chunk = FRAME_CHUNK_ROWS.min(self.rows.max(1));
+        let frame_rows: usize = self.batches.iter().map(RecordBatch::num_rows).sum();
+        let chunk = FRAME_CHUNK_ROWS.min(frame_rows.max(1));
         let mut x = Array2::<f64>::zeros((chunk, k));
         let mut y = Array1::<f64>::zeros(chunk);
+        let mut w = Array1::<f64>::zeros(chunk);
         let mut filled = 0;
         let mut first_row = 0;
         for batch in &self.batches {
             let outcome = batch.column(0).as_boolean();
+            let counts = frequencies(batch, self.factors.len());
             let codes: Vec<&[u16]> = (0..self.factors.len())
                 .map(|j| {
                     batch
@@ -230,16 +266,22 @@ impl RowSource for FrameSource {
                     }
                 }
                 y[filled] = if outcome.value(row) { 1.0 } else { 0.0 };
+                w[filled] = counts[row] as f64;
                 filled += 1;
                 if filled == chunk {
-                    f(first_row, x.view(), y.view())?;
+                    f(first_row, x.view(), y.view(), w.view())?;
                     first_row += filled;
                     filled = 0;
                 }
             }
         }
         if filled > 0 {
-            f(first_row, x.slice(s![..filled, ..]), y.slice(s![..filled]))?;
+            f(
+                first_row,
+                x.slice(s![..filled, ..]),
+                y.slice(s![..filled]),
+                w.slice(s![..filled]),
+            )?;
         }
         Ok(())
     }

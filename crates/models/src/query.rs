@@ -2,22 +2,24 @@
 //!
 //! `participant_characteristics` is long (one row per participant × characteristic); the frame
 //! query pivots the characteristics a model uses into columns, joins them to
-//! `participant_outcomes`, marks each population and exclusion step, and keeps the complete
-//! cases. One query counts the N after every step; another streams the complete cases, ordered
-//! by participant, as record batches that become a [`FrameSource`].
+//! `participant_outcomes` and marks each population and exclusion step. One query then groups
+//! the participants into cells alike in every step, the outcome and every covariate, with their
+//! count ([`Cells`]): the N after every step, the sample's categories and the complete cases all
+//! come from those cells, and with categorical covariates only the complete cells' counts are
+//! sufficient statistics for the fit, so the participants are pivoted once per model and never
+//! reach Rust one by one.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, UInt16Array};
+use arrow::array::{Array, AsArray, BooleanArray, Int64Array, RecordBatch, UInt16Array};
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
 use datafusion::prelude::ParquetReadOptions;
 use evalpipe_study::RunLayout;
 use evalpipe_transform::{SessionConfigSpec, session};
-use futures::StreamExt;
 
 use crate::frame::{Factor, FrameSource};
 use crate::spec::{Filter, ModelSpec, Step};
@@ -132,35 +134,16 @@ impl Tables {
         Ok(())
     }
 
-    /// The categories of each characteristic, in category order: over the whole table, or
-    /// (`within_population`) only those of participants who pass every population and
-    /// exclusion step, so that the other cohorts and the excluded provider group are not levels
-    /// of the model, while a level that listwise deletion empties still is.
+    /// The categories of each characteristic over the whole table, in category order.
     pub(crate) async fn categories(
         &self,
         spec: &ModelSpec,
         characteristics: &[&str],
-        within_population: bool,
     ) -> Result<HashMap<String, Vec<String>>> {
-        let q = FrameSql::new(spec);
-        let (ctes, join) = if within_population {
-            (
-                format!(
-                    "{}, passing as (\n    select participant_id, lot_code from frame where {}\n)\n",
-                    q.ctes.trim_end(),
-                    q.steps_up_to(q.steps.len())
-                ),
-                "inner join passing as p\n    on p.participant_id = c.participant_id and \
-                 p.lot_code = c.lot_code\n",
-            )
-        } else {
-            (String::new(), "")
-        };
         let sql = format!(
-            "{ctes}select c.characteristic, min(cast(c.category_order as bigint)) as \
+            "select c.characteristic, min(cast(c.category_order as bigint)) as \
              category_order, c.category\n\
              from {CHARACTERISTICS_TABLE} as c\n\
-             {join}\
              where c.characteristic in ({})\n\
              group by c.characteristic, c.category\n\
              order by c.characteristic, category_order, c.category",
@@ -182,131 +165,67 @@ impl Tables {
         Ok(out)
     }
 
-    /// The N after each population and exclusion step and after listwise deletion, and the
-    /// events among the complete cases.
-    pub(crate) async fn steps(&self, spec: &ModelSpec) -> Result<(Vec<FrameStep>, usize)> {
+    /// The model's cells: the participants of `participant_outcomes` grouped by whether they
+    /// pass each step, their outcome and each covariate's category, with their count, in a
+    /// fixed order (so the fit's sums are the same to the last bit on every run).
+    pub(crate) async fn cells(&self, spec: &ModelSpec) -> Result<Cells> {
         let q = FrameSql::new(spec);
-        let mut counts = Vec::new();
-        for i in 0..q.steps.len() {
-            counts.push(format!(
-                "count(case when {} then 1 end) as n_{i}",
-                q.steps_up_to(i + 1)
-            ));
+        let mut columns: Vec<String> = (0..q.steps.len()).map(|i| format!("step_{i}")).collect();
+        columns.push("outcome".into());
+        for i in 0..q.covariates {
+            columns.push(format!("cov_{i}"));
+            columns.push(format!("cov_order_{i}"));
         }
-        counts.push(format!(
-            "count(case when {} then 1 end) as n_complete",
-            q.kept()
-        ));
-        counts.push(format!(
-            "count(case when {} and outcome then 1 end) as events",
-            q.kept()
-        ));
-        let sql = format!("{}select {}\nfrom frame", q.ctes, counts.join(",\n    "));
-        let batches = self.collect(spec, &sql).await?;
-        let batch = batches
-            .iter()
-            .find(|b| b.num_rows() == 1)
-            .ok_or_else(|| Error::Internal("the step counts query gave no row".into()))?;
-        let value = |j: usize| -> Result<usize> {
-            let column = arrow::compute::cast(batch.column(j), &DataType::Int64)
-                .map_err(|e| Error::Internal(format!("step count: {e}")))?;
-            Ok(column.as_primitive::<Int64Type>().value(0).max(0) as usize)
-        };
-        let mut steps = Vec::new();
-        for (i, (kind, step)) in q.steps.iter().enumerate() {
-            steps.push(FrameStep {
-                kind: *kind,
-                label: step.label.clone(),
-                n: value(i)?,
-            });
-        }
-        steps.push(FrameStep {
-            kind: StepKind::CompleteCases,
-            label: format!(
-                "complete cases: the outcome and all {} covariates recorded (listwise deletion)",
-                spec.covariates.len()
-            ),
-            n: value(q.steps.len())?,
-        });
-        let events = value(q.steps.len() + 1)?;
-        Ok((steps, events))
-    }
-
-    /// Streams the complete cases, ordered by participant, into a frame coded by `factors`
-    /// (one per covariate, in the spec's order).
-    pub(crate) async fn frame(
-        &self,
-        spec: &ModelSpec,
-        factors: Vec<Factor>,
-    ) -> Result<FrameSource> {
-        let q = FrameSql::new(spec);
-        let columns: Vec<String> = (0..spec.covariates.len())
-            .map(|i| format!("cov_{i}"))
-            .collect();
         let sql = format!(
-            "{}select outcome, {}\nfrom frame\nwhere {}\norder by participant_id, lot_code",
+            "{}select {cols}, count(*) as n\nfrom frame\ngroup by {cols}\norder by {cols}",
             q.ctes,
-            columns.join(", "),
-            q.kept()
+            cols = columns.join(", ")
         );
-        let lookup: Vec<HashMap<&str, u16>> = factors
-            .iter()
-            .map(|f| {
-                f.levels
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| (l.as_str(), i as u16))
-                    .collect()
-            })
-            .collect();
-        let query_err = |e: DataFusionError| Error::Query {
-            model: spec.id.clone(),
-            message: e.strip_backtrace(),
-        };
-        let mut stream = self
-            .ctx
-            .sql(&sql)
-            .await
-            .map_err(query_err)?
-            .execute_stream()
-            .await
-            .map_err(query_err)?;
-        let mut batches = Vec::new();
-        // One batch of category labels at a time becomes level indices: the labels are never
-        // all in memory.
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(query_err)?;
-            if batch.num_rows() == 0 {
-                continue;
+        let mut cells = Vec::new();
+        for batch in self.collect(spec, &sql).await? {
+            let passes: Vec<&BooleanArray> = (0..q.steps.len())
+                .map(|i| batch.column(i).as_boolean())
+                .collect();
+            let outcome = batch.column(q.steps.len()).as_boolean();
+            let mut labels = Vec::new();
+            let mut orders = Vec::new();
+            for i in 0..q.covariates {
+                let j = q.steps.len() + 1 + 2 * i;
+                labels.push(utf8(&batch, j)?);
+                orders.push(
+                    arrow::compute::cast(batch.column(j + 1), &DataType::Int64)
+                        .map_err(|e| Error::Internal(format!("category order: {e}")))?,
+                );
             }
-            let outcome: BooleanArray = batch.column(0).as_boolean().clone();
-            let mut coded: Vec<(String, Arc<dyn Array>, bool)> =
-                vec![("outcome".into(), Arc::new(outcome), false)];
-            for (j, f) in factors.iter().enumerate() {
-                let labels = utf8(&batch, j + 1)?;
-                let mut codes = Vec::with_capacity(labels.len());
-                for row in 0..labels.len() {
-                    let label = labels.value(row);
-                    let code = lookup[j].get(label).copied().ok_or_else(|| {
-                        Error::Internal(format!(
-                            "model `{}`: category `{label}` of `{}` is not among its levels",
-                            spec.id, f.name
-                        ))
-                    })?;
-                    codes.push(code);
-                }
-                coded.push((
-                    columns[j].clone(),
-                    Arc::new(UInt16Array::from(codes)),
-                    false,
-                ));
+            let count =
+                arrow::compute::cast(batch.column(batch.num_columns() - 1), &DataType::Int64)
+                    .map_err(|e| Error::Internal(format!("cell count: {e}")))?;
+            let count = count.as_primitive::<Int64Type>();
+            for row in 0..batch.num_rows() {
+                cells.push(Cell {
+                    // A step column is never null (`coalesce` in the frame).
+                    passes: passes.iter().map(|p| p.value(row)).collect(),
+                    outcome: (!outcome.is_null(row)).then(|| outcome.value(row)),
+                    covariates: labels
+                        .iter()
+                        .zip(&orders)
+                        .map(|(l, o)| {
+                            (!l.is_null(row)).then(|| {
+                                let order = o.as_primitive::<Int64Type>();
+                                let order = (!order.is_null(row)).then(|| order.value(row));
+                                (order, l.value(row).to_string())
+                            })
+                        })
+                        .collect(),
+                    n: count.value(row).max(0) as usize,
+                });
             }
-            batches.push(
-                RecordBatch::try_from_iter_with_nullable(coded)
-                    .map_err(|e| Error::Internal(format!("frame batch: {e}")))?,
-            );
         }
-        FrameSource::new(factors, batches)
+        Ok(Cells {
+            cells,
+            steps: q.steps.iter().map(|(k, s)| (*k, s.label.clone())).collect(),
+            covariates: spec.covariates.len(),
+        })
     }
 
     async fn collect(&self, spec: &ModelSpec, sql: &str) -> Result<Vec<RecordBatch>> {
@@ -381,15 +300,17 @@ impl<'a> FrameSql<'a> {
             .enumerate()
             .map(|(i, c)| {
                 format!(
-                    "max(case when characteristic = {} then category end) as t_{i}",
-                    literal(c)
+                    "max(case when characteristic = {c} then category end) as t_{i},\n        \
+                     max(case when characteristic = {c} then cast(category_order as bigint) end) \
+                     as o_{i}",
+                    c = literal(c)
                 )
             })
             .collect();
         let covariate_columns: Vec<String> = covariate_traits
             .iter()
             .enumerate()
-            .map(|(i, t)| format!("t.t_{t} as cov_{i}"))
+            .map(|(i, t)| format!("t.t_{t} as cov_{i}, t.o_{t} as cov_order_{i}"))
             .collect();
         let ctes = format!(
             "with\n\
@@ -415,24 +336,144 @@ impl<'a> FrameSql<'a> {
             covariates: spec.covariates.len(),
         }
     }
+}
 
-    /// Passing the first `n` steps.
-    fn steps_up_to(&self, n: usize) -> String {
-        if n == 0 {
-            return "true".into();
-        }
-        (0..n)
-            .map(|i| format!("step_{i}"))
-            .collect::<Vec<_>>()
-            .join(" and ")
+/// One cell of a model's participants: alike in every step, the outcome and every covariate.
+#[derive(Debug, Clone)]
+struct Cell {
+    /// Passes each step (population, then exclusions).
+    passes: Vec<bool>,
+    /// The outcome, when recorded.
+    outcome: Option<bool>,
+    /// Each covariate's category with its order, when recorded.
+    covariates: Vec<Option<(Option<i64>, String)>>,
+    /// Participants in the cell.
+    n: usize,
+}
+
+/// A model's participants as cells (see [`Tables::cells`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Cells {
+    cells: Vec<Cell>,
+    steps: Vec<(StepKind, String)>,
+    covariates: usize,
+}
+
+impl Cells {
+    fn passes_all(cell: &Cell) -> bool {
+        cell.passes.iter().all(|p| *p)
     }
 
-    /// Passing every step with the outcome and every covariate recorded.
-    fn kept(&self) -> String {
-        let mut parts = vec![self.steps_up_to(self.steps.len())];
-        parts.push("outcome is not null".into());
-        parts.extend((0..self.covariates).map(|i| format!("cov_{i} is not null")));
-        parts.join(" and ")
+    /// In the sample after listwise deletion.
+    fn complete(cell: &Cell) -> bool {
+        Self::passes_all(cell)
+            && cell.outcome.is_some()
+            && cell.covariates.iter().all(Option::is_some)
+    }
+
+    /// The N after each population and exclusion step and after listwise deletion, and the
+    /// events among the complete cases.
+    pub(crate) fn steps(&self) -> (Vec<FrameStep>, usize) {
+        let mut steps = Vec::new();
+        for (i, (kind, label)) in self.steps.iter().enumerate() {
+            let n = self
+                .cells
+                .iter()
+                .filter(|c| c.passes[..=i].iter().all(|p| *p))
+                .map(|c| c.n)
+                .sum();
+            steps.push(FrameStep {
+                kind: *kind,
+                label: label.clone(),
+                n,
+            });
+        }
+        let complete = self.cells.iter().filter(|c| Self::complete(c));
+        steps.push(FrameStep {
+            kind: StepKind::CompleteCases,
+            label: format!(
+                "complete cases: the outcome and all {} covariates recorded (listwise deletion)",
+                self.covariates
+            ),
+            n: complete.clone().map(|c| c.n).sum(),
+        });
+        let events = complete
+            .filter(|c| c.outcome == Some(true))
+            .map(|c| c.n)
+            .sum();
+        (steps, events)
+    }
+
+    /// Each covariate's categories among the participants who pass every population and
+    /// exclusion step, in category order: the other cohorts and the excluded provider group are
+    /// not levels of the model, while a level that listwise deletion empties still is.
+    pub(crate) fn levels(&self) -> Vec<Vec<String>> {
+        (0..self.covariates)
+            .map(|j| {
+                let mut found: Vec<(Option<i64>, String)> = self
+                    .cells
+                    .iter()
+                    .filter(|c| Self::passes_all(c))
+                    .filter_map(|c| c.covariates[j].clone())
+                    .collect();
+                found.sort();
+                found.dedup_by(|a, b| a.1 == b.1);
+                found.into_iter().map(|(_, label)| label).collect()
+            })
+            .collect()
+    }
+
+    /// The complete cells as a frame coded by `factors` (one per covariate, in the spec's
+    /// order), each row weighted by its count.
+    pub(crate) fn frame(&self, model: &str, factors: Vec<Factor>) -> Result<FrameSource> {
+        let complete: Vec<&Cell> = self.cells.iter().filter(|c| Self::complete(c)).collect();
+        let lookup: Vec<HashMap<&str, u16>> = factors
+            .iter()
+            .map(|f| {
+                f.levels
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (l.as_str(), i as u16))
+                    .collect()
+            })
+            .collect();
+        let mut columns: Vec<(String, Arc<dyn Array>, bool)> = vec![(
+            "outcome".into(),
+            Arc::new(BooleanArray::from(
+                complete
+                    .iter()
+                    .map(|c| c.outcome == Some(true))
+                    .collect::<Vec<_>>(),
+            )),
+            false,
+        )];
+        for (j, f) in factors.iter().enumerate() {
+            let mut codes = Vec::with_capacity(complete.len());
+            for c in &complete {
+                let label = c.covariates[j].as_ref().map_or("", |(_, l)| l.as_str());
+                codes.push(lookup[j].get(label).copied().ok_or_else(|| {
+                    Error::Internal(format!(
+                        "model `{model}`: category `{label}` of `{}` is not among its levels",
+                        f.name
+                    ))
+                })?);
+            }
+            columns.push((
+                format!("cov_{j}"),
+                Arc::new(UInt16Array::from(codes)),
+                false,
+            ));
+        }
+        columns.push((
+            "frequency".into(),
+            Arc::new(Int64Array::from(
+                complete.iter().map(|c| c.n as i64).collect::<Vec<_>>(),
+            )),
+            false,
+        ));
+        let batch = RecordBatch::try_from_iter_with_nullable(columns)
+            .map_err(|e| Error::Internal(format!("frame batch: {e}")))?;
+        FrameSource::new(factors, vec![batch])
     }
 }
 

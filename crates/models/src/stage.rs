@@ -8,7 +8,7 @@ use evalpipe_transform::SessionConfigSpec;
 use crate::fit::{Fit, FitOptions, fit_source};
 use crate::frame::{CONSTANT, Factor};
 use crate::output::write_model;
-use crate::query::{FrameStep, StepKind, Tables};
+use crate::query::{Cells, FrameStep, StepKind, Tables};
 use crate::spec::{Filter, MODELS_DIR, ModelSpec, load_specs};
 use crate::wald::{WaldTest, joint_wald};
 use crate::{Error, Result};
@@ -254,9 +254,10 @@ pub async fn run_with_progress(
             index: i + 1,
             models: specs.len(),
         });
-        let (steps, events) = tables.steps(spec).await?;
+        let cells = tables.cells(spec).await?;
+        let (steps, events) = cells.steps();
         let mut notes = Vec::new();
-        let result = match fit_model(&tables, spec, opts, &steps, &mut notes).await {
+        let result = match fit_model(&tables, &cells, spec, opts, &steps, &mut notes).await {
             Ok(m) => Ok(m),
             Err(e) if e.is_model_problem() => Err(e),
             Err(e) => return Err(e),
@@ -281,6 +282,7 @@ fn steps_n(steps: &[FrameStep]) -> usize {
 
 async fn fit_model(
     tables: &Tables,
+    cells: &Cells,
     spec: &ModelSpec,
     opts: &ModelsOptions,
     steps: &[FrameStep],
@@ -299,7 +301,7 @@ async fn fit_model(
             characteristics.push(characteristic);
         }
     }
-    let everywhere = tables.categories(spec, &characteristics, false).await?;
+    let everywhere = tables.categories(spec, &characteristics).await?;
     // Whether a category can occur at all: the study configures it, or this extract has it.
     let known = |characteristic: &str, category: &str| {
         spec.categories
@@ -340,12 +342,7 @@ async fn fit_model(
         }
     }
 
-    let covariates: Vec<&str> = spec
-        .covariates
-        .iter()
-        .map(|c| c.characteristic.as_str())
-        .collect();
-    let in_population = tables.categories(spec, &covariates, true).await?;
+    let in_population = cells.levels();
     let mut factors = Vec::new();
     // A characteristic neither the study nor the tables know is the spec's mistake, whatever
     // the extract holds.
@@ -377,13 +374,9 @@ async fn fit_model(
             characteristic: c.characteristic.clone(),
         });
     }
-    for c in &spec.covariates {
+    for (c, levels) in spec.covariates.iter().zip(in_population) {
         // A category nobody in the population has is not a level of this model (the other
         // cohorts, the excluded provider group); one that listwise deletion empties is.
-        let levels = in_population
-            .get(&c.characteristic)
-            .cloned()
-            .unwrap_or_default();
         let Some(reference) = levels.iter().position(|l| *l == c.reference) else {
             return Err(if known(&c.characteristic, &c.reference) {
                 Error::AbsentReference {
@@ -419,7 +412,7 @@ async fn fit_model(
         });
     }
 
-    let frame = tables.frame(spec, factors).await?;
+    let frame = cells.frame(&spec.id, factors)?;
     if frame.rows() != complete_cases {
         return Err(Error::Internal(format!(
             "model `{}`: the frame has {} cases but the step counts {complete_cases}",

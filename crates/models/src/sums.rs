@@ -13,9 +13,11 @@ use crate::{Error, Result};
 /// probability of "numerically 0 or 1"; R's `glm.fit` warns at a similar point (10·ε).
 pub(crate) const BOUNDARY_ETA: f64 = 30.0;
 
-/// The callback a [`RowSource`] calls per chunk: `(first_row, x, y)`.
-pub type ChunkFn<'f> =
-    dyn FnMut(usize, ArrayView2<'_, f64>, ArrayView1<'_, f64>) -> Result<()> + 'f;
+/// The callback a [`RowSource`] calls per chunk: `(first_row, x, y, w)`, where `w` is each
+/// row's frequency, the cases it stands for (1 for a row per case; a frame of cells grouped by
+/// outcome and covariates gives each cell its count, and the sums are those of the cases).
+pub type ChunkFn<'f> = dyn FnMut(usize, ArrayView2<'_, f64>, ArrayView1<'_, f64>, ArrayView1<'_, f64>) -> Result<()>
+    + 'f;
 
 /// Where the rows of a design come from, chunk by chunk.
 ///
@@ -26,7 +28,7 @@ pub trait RowSource {
     /// Design column names, the intercept first.
     fn names(&self) -> &[String];
 
-    /// Calls `f(first_row, x, y)` for each chunk of rows in a fixed order, stopping at the first
+    /// Calls `f(first_row, x, y, w)` for each chunk of rows in a fixed order, stopping at the first
     /// error. `first_row` is the 0-based index of the chunk's first row, for error messages.
     fn for_each_chunk(&self, f: &mut ChunkFn<'_>) -> Result<()>;
 }
@@ -34,9 +36,9 @@ pub trait RowSource {
 /// Per-column summaries from one pass: validates the data and gives each covariate's spread.
 #[derive(Debug, Clone)]
 pub struct ColumnStats {
-    /// Rows seen.
+    /// Cases seen (rows weighted by their frequency).
     pub n: usize,
-    /// Rows with outcome 1.
+    /// Cases with outcome 1.
     pub events: usize,
     /// Smallest value per column.
     pub min: Array1<f64>,
@@ -63,18 +65,28 @@ impl ColumnStats {
         }
     }
 
-    /// Adds a chunk of rows, rejecting non-finite covariates and outcomes other than 0/1.
+    /// Adds a chunk of rows with their frequencies, rejecting non-finite covariates, outcomes
+    /// other than 0/1 and frequencies that are not whole counts.
     pub fn add_rows(
         &mut self,
         names: &[String],
         first_row: usize,
         x: ArrayView2<'_, f64>,
         y: ArrayView1<'_, f64>,
+        w: ArrayView1<'_, f64>,
     ) -> Result<()> {
-        for (i, (row, &yi)) in x.outer_iter().zip(y.iter()).enumerate() {
+        for (i, ((row, &yi), &wi)) in x.outer_iter().zip(y.iter()).zip(w.iter()).enumerate() {
             let row_index = first_row + i;
+            if !(wi >= 0.0 && wi.fract() == 0.0 && wi < 1e15) {
+                return Err(Error::NonFinite {
+                    column: "frequency".into(),
+                    row: row_index,
+                    value: wi,
+                });
+            }
+            let cases = wi as usize;
             if yi == 1.0 {
-                self.events += 1;
+                self.events += cases;
             } else if yi != 0.0 {
                 return Err(Error::OutcomeNotBinary {
                     row: row_index,
@@ -94,10 +106,10 @@ impl ColumnStats {
                 self.min[j] = self.min[j].min(v);
                 self.max[j] = self.max[j].max(v);
                 let d = v - shift[j];
-                self.shifted_sum[j] += d;
-                self.shifted_sum_sq[j] += d * d;
+                self.shifted_sum[j] += wi * d;
+                self.shifted_sum_sq[j] += wi * d * d;
             }
-            self.n += 1;
+            self.n += cases;
         }
         Ok(())
     }
@@ -123,9 +135,9 @@ pub struct IrlsSums {
     pub score: Array1<f64>,
     /// Σ y·η − log(1 + e^η).
     pub log_likelihood: f64,
-    /// Rows added.
+    /// Cases added (rows weighted by their frequency).
     pub n: usize,
-    /// Rows whose fitted probability is numerically 0 or 1 (|η| > 30), the mark of separation.
+    /// Cases whose fitted probability is numerically 0 or 1 (|η| > 30), the mark of separation.
     pub boundary_rows: usize,
 }
 
@@ -141,36 +153,37 @@ impl IrlsSums {
         }
     }
 
-    /// Adds a chunk of rows evaluated at coefficients `b`.
+    /// Adds a chunk of rows with their frequencies `w`, evaluated at coefficients `b`.
     pub fn add_rows(
         &mut self,
         x: ArrayView2<'_, f64>,
         y: ArrayView1<'_, f64>,
+        w: ArrayView1<'_, f64>,
         b: ArrayView1<'_, f64>,
     ) {
         let eta = x.dot(&b);
         let mut residual = Array1::zeros(eta.len());
         let mut weight = Array1::zeros(eta.len());
-        for (i, (&e, &yi)) in eta.iter().zip(y.iter()).enumerate() {
+        for (i, ((&e, &yi), &wi)) in eta.iter().zip(y.iter()).zip(w.iter()).enumerate() {
             // log(1 + e^η) and p written so that neither overflows for large |η|.
             let softplus = e.max(0.0) + (-e.abs()).exp().ln_1p();
-            self.log_likelihood += yi * e - softplus;
+            self.log_likelihood += wi * (yi * e - softplus);
             let p = if e >= 0.0 {
                 1.0 / (1.0 + (-e).exp())
             } else {
                 let z = e.exp();
                 z / (1.0 + z)
             };
-            residual[i] = yi - p;
-            weight[i] = p * (1.0 - p);
+            residual[i] = wi * (yi - p);
+            weight[i] = wi * p * (1.0 - p);
             if e.abs() > BOUNDARY_ETA {
-                self.boundary_rows += 1;
+                self.boundary_rows += wi as usize;
             }
         }
         self.score += &x.t().dot(&residual);
         let weighted = &x * &weight.insert_axis(Axis(1));
         self.information += &x.t().dot(&weighted);
-        self.n += eta.len();
+        self.n += w.iter().sum::<f64>() as usize;
     }
 
     /// Adds sums computed elsewhere (another partition of the rows).
@@ -185,8 +198,8 @@ impl IrlsSums {
     /// One pass over `source` at coefficients `b`.
     pub fn from_source(source: &dyn RowSource, b: &Array1<f64>) -> Result<Self> {
         let mut sums = Self::new(b.len());
-        source.for_each_chunk(&mut |_, x, y| {
-            sums.add_rows(x, y, b.view());
+        source.for_each_chunk(&mut |_, x, y, w| {
+            sums.add_rows(x, y, w, b.view());
             Ok(())
         })?;
         Ok(sums)

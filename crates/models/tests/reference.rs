@@ -417,18 +417,21 @@ fn sums_merge_across_partitions() {
     use evalpipe_models::IrlsSums;
     let d = ucla();
     let b = Array1::from(vec![-3.9, 0.002, 0.8, -0.7, -1.3, -1.5]);
+    let ones = Array1::<f64>::ones(400);
     let mut whole = IrlsSums::new(6);
-    whole.add_rows(d.x.view(), d.y.view(), b.view());
+    whole.add_rows(d.x.view(), d.y.view(), ones.view(), b.view());
     let mut first = IrlsSums::new(6);
     first.add_rows(
         d.x.slice(ndarray::s![..123, ..]),
         d.y.slice(ndarray::s![..123]),
+        ones.slice(ndarray::s![..123]),
         b.view(),
     );
     let mut second = IrlsSums::new(6);
     second.add_rows(
         d.x.slice(ndarray::s![123.., ..]),
         d.y.slice(ndarray::s![123..]),
+        ones.slice(ndarray::s![123..]),
         b.view(),
     );
     first.merge(&second);
@@ -499,7 +502,7 @@ fn fit_source_matches_statsmodels_on_ucla() {
 /// hand, and the fit is bit-identical however the rows are cut into record batches.
 #[test]
 fn a_frame_of_record_batches_fits_like_the_dense_design() {
-    use arrow::array::{ArrayRef, BooleanArray, RecordBatch, UInt16Array};
+    use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, UInt16Array};
     use evalpipe_models::{Factor, FrameSource, fit_source};
     use std::sync::Arc;
 
@@ -580,4 +583,45 @@ fn a_frame_of_record_batches_fits_like_the_dense_design() {
         assert!(rel(x.b, y.b) < 1e-9, "{}: {} vs {}", x.name, x.b, y.b);
         assert!(rel(x.se, y.se) < 1e-9, "{}: {} vs {}", x.name, x.se, y.se);
     }
+
+    // The same cases as cells, one row per (outcome, rank) with its count: the frame the
+    // pipeline fits. Counts are sufficient statistics, so the estimate and its standard errors
+    // are those of the case-by-case frame, and the frame counts cases, not cells.
+    let mut cells: std::collections::BTreeMap<(bool, u16), i64> = Default::default();
+    for (y, r) in admit.iter().zip(&rank) {
+        *cells.entry((*y, *r)).or_default() += 1;
+    }
+    let keys: Vec<(bool, u16)> = cells.keys().copied().collect();
+    let counted = RecordBatch::try_from_iter(vec![
+        (
+            "outcome",
+            Arc::new(BooleanArray::from(
+                keys.iter().map(|k| k.0).collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+        (
+            "rank",
+            Arc::new(UInt16Array::from(
+                keys.iter().map(|k| k.1).collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+        (
+            "frequency",
+            Arc::new(Int64Array::from(
+                cells.values().copied().collect::<Vec<_>>(),
+            )) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let factor = a.factors()[0].clone();
+    let c = FrameSource::new(vec![factor], vec![counted]).unwrap();
+    assert_eq!(keys.len(), 8);
+    assert_eq!((c.rows(), c.events()), (a.rows(), a.events()));
+    assert_eq!(c.level_counts(), a.level_counts());
+    let fc = fit_source(&c, &FitOptions::default()).unwrap();
+    for (x, y) in fc.coefficients.iter().zip(&fa.coefficients) {
+        assert!(rel(x.b, y.b) < 1e-10, "{}: {} vs {}", x.name, x.b, y.b);
+        assert!(rel(x.se, y.se) < 1e-10, "{}: {} vs {}", x.name, x.se, y.se);
+    }
+    assert_eq!(fc.n, n);
 }
