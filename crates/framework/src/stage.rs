@@ -145,7 +145,8 @@ pub async fn prepare(
     }
 
     progress(Progress::Step { step: "counting" });
-    let ctx = evalpipe_transform::session(&opts.session);
+    let ctx = evalpipe_transform::session(&opts.session)
+        .map_err(|e| Error::Internal(format!("starting the query session: {e}")))?;
     let all: Vec<tables::Table> = inputs.into_iter().chain(references).collect();
     let counted = tables::count(&ctx, &all, &opts.queries, progress).await?;
     let mut waves = Vec::new();

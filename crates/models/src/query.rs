@@ -75,7 +75,8 @@ pub(crate) struct Tables {
 impl Tables {
     /// Registers `participant_outcomes` and `participant_characteristics` of the run.
     pub(crate) async fn open(layout: &RunLayout, config: &SessionConfigSpec) -> Result<Tables> {
-        let ctx = session(config);
+        let ctx = session(config)
+            .map_err(|e| Error::Internal(format!("starting the query session: {e}")))?;
         for name in INPUT_TABLES {
             let path = layout.table(name, "parquet");
             if !path.is_file() {

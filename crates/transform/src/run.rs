@@ -80,6 +80,8 @@ pub struct TransformOptions {
     /// fingerprints of everything it reads) is the same as there is not run again, its table
     /// is copied from there.
     pub reuse_from: Option<PathBuf>,
+    /// Queries run at once; by default one per core.
+    pub queries_at_once: Option<usize>,
 }
 
 /// What the transform reports while it works, for a progress display (and for a caller that
@@ -147,7 +149,10 @@ pub async fn run_with_progress(
     let queries = discover_queries(queries_dir)?;
     let total = queries.len();
     let mut done_queries = 0;
-    let ctx = session(&opts.session);
+    let ctx = session(&opts.session).map_err(|e| Error::Internal {
+        context: "starting the query session".into(),
+        message: e.to_string(),
+    })?;
     let mut registered = BTreeSet::new();
     let mut fingerprints: BTreeMap<String, String> = BTreeMap::new();
     for name in INPUT_TABLES {
@@ -212,7 +217,10 @@ pub async fn run_with_progress(
     // difference between fitting and not. No query waits for an unrelated slower one. The
     // tables are listed (returned, catalogued) in plan order, whatever finished first.
     let order = plan_order(&pending, &registered);
-    let at_once = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let at_once = opts
+        .queries_at_once
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let mut started = vec![false; pending.len()];
     let mut claimed: BTreeSet<String> = BTreeSet::new();
     let mut finished: Vec<Option<(String, QueryOutput)>> = pending.iter().map(|_| None).collect();

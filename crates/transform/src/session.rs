@@ -3,8 +3,17 @@
 //! Every query of a run executes in the context built here, so a change of engine (a later issue
 //! runs the same queries on Ballista) or of a setting touches this file only.
 
+use std::sync::Arc;
+
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
+
+/// Memory the query engine may hold at once before its sorts and aggregations spill to disk
+/// (the operating system's temporary folder): 1.5 GiB keeps a national extract's run within
+/// 4 GB, the rest being the readers', writers' and ingest's.
+pub const DEFAULT_MEMORY_LIMIT: usize = 1536 << 20;
 
 /// Settings of the query session. The defaults make output independent of the machine: one
 /// partition, so no result depends on how many cores happened to run it.
@@ -15,6 +24,11 @@ pub struct SessionConfigSpec {
     pub target_partitions: usize,
     /// Rows per record batch.
     pub batch_size: usize,
+    /// Bytes of memory the engine's operators may reserve together ([`DEFAULT_MEMORY_LIMIT`]);
+    /// past it a sort or aggregation spills to disk, and an operator that cannot spill (a hash
+    /// join's table) fails the query saying so. Spilling changes speed, not results: every
+    /// query's `order by` decides its row order.
+    pub memory_limit: usize,
 }
 
 impl Default for SessionConfigSpec {
@@ -22,6 +36,7 @@ impl Default for SessionConfigSpec {
         SessionConfigSpec {
             target_partitions: 1,
             batch_size: 8192,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         }
     }
 }
@@ -32,7 +47,9 @@ impl Default for SessionConfigSpec {
 /// depend on how a table was produced: strings read from Parquet and strings in SQL casts are
 /// plain `Utf8` (DataFusion 55 would make them `Utf8View`), so output tables have the types ingest
 /// writes and later stages read them without knowing DataFusion.
-pub fn session(spec: &SessionConfigSpec) -> SessionContext {
+pub fn session(
+    spec: &SessionConfigSpec,
+) -> Result<SessionContext, datafusion::error::DataFusionError> {
     let config = SessionConfig::new()
         .with_target_partitions(spec.target_partitions.max(1))
         .with_batch_size(spec.batch_size.max(1))
@@ -41,5 +58,17 @@ pub fn session(spec: &SessionConfigSpec) -> SessionContext {
             false,
         )
         .set_bool("datafusion.sql_parser.map_string_types_to_utf8view", false);
-    SessionContext::new_with_config(config)
+    // A fair pool shares the limit among the operators that can spill, so two queries running
+    // at once both make progress rather than one starving the other.
+    // A sort keeps back memory to merge what it spilled: DataFusion's 10 MiB, or an eighth of
+    // a smaller limit, so that a small limit spills rather than fails.
+    let limit = spec.memory_limit.max(1 << 20);
+    let config = config.set_usize(
+        "datafusion.execution.sort_spill_reservation_bytes",
+        (limit / 8).min(10 << 20),
+    );
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
+        .build_arc()?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
 }

@@ -595,12 +595,19 @@ fn percentages_are_exact_floats_in_parquet() {
 }
 
 #[test]
-fn outputs_are_byte_identical_across_runs_and_partitions() {
+fn outputs_are_byte_identical_across_runs_partitions_and_memory() {
     let a = run_fixture();
     let b = run_fixture();
     let c = run_fixture_with(&SessionConfigSpec {
         target_partitions: 4,
         batch_size: 3,
+        ..Default::default()
+    });
+    // A memory limit about a two-hundredth of the default: whatever the engine spills under
+    // it, the tables must not change.
+    let spilled = run_fixture_with(&SessionConfigSpec {
+        memory_limit: 8 << 20,
+        ..Default::default()
     });
     for t in &a.tables {
         let name = t.parquet.file_name().unwrap();
@@ -614,6 +621,12 @@ fn outputs_are_byte_identical_across_runs_and_partitions() {
         if let (Some(csv), Some(other)) = (&t.csv, &other.csv) {
             assert_eq!(std::fs::read(csv).unwrap(), std::fs::read(other).unwrap());
         }
+        let low = spilled.tables.iter().find(|x| x.table == t.table).unwrap();
+        assert_eq!(
+            std::fs::read(&t.parquet).unwrap(),
+            std::fs::read(&low.parquet).unwrap(),
+            "{name:?} differs when the engine spills"
+        );
         let parallel = c.tables.iter().find(|x| x.table == t.table).unwrap();
         assert_eq!(
             table_csv(&t.parquet),
