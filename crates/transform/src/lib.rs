@@ -66,7 +66,7 @@ pub use run::{
     CATALOG_TABLE, INPUT_TABLES, Progress, REFERENCE_DIR, STAGING_DIR, TableKind, TableRun,
     TransformOptions, discover_queries, run, run_blocking, run_with_progress,
 };
-pub use session::{DEFAULT_MEMORY_LIMIT, SessionConfigSpec, session};
+pub use session::{DEFAULT_MEMORY_LIMIT, SessionConfigSpec, default_memory_limit, session};
 
 /// What stops the transform. `Header`, `Plan` and `Execution` are the query author's to fix;
 /// `MissingInput` means ingest has not run; `Internal` is an evalpipe bug.

@@ -10,10 +10,24 @@ use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
 
-/// Memory the query engine may hold at once before its sorts and aggregations spill to disk
-/// (the operating system's temporary folder): 1.5 GiB keeps a national extract's run within
-/// 4 GB, the rest being the readers', writers' and ingest's.
-pub const DEFAULT_MEMORY_LIMIT: usize = 1536 << 20;
+/// Memory the query engine may hold at once before its sorts and aggregations spill to disk (the
+/// operating system's temporary folder), when the machine's memory cannot be read.
+pub const DEFAULT_MEMORY_LIMIT: usize = 4 << 30;
+
+/// The engine's default memory limit: half the machine's memory (Linux's `MemTotal`), else
+/// [`DEFAULT_MEMORY_LIMIT`]. Half, because an operator that cannot spill (a hash join's table)
+/// fails its query at the limit, which a lower default would make happen on extracts that fit;
+/// the rest is the readers', writers' and the other stages'. Results never depend on it.
+pub fn default_memory_limit() -> usize {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib.saturating_mul(1024) / 2)
+        })
+        .unwrap_or(DEFAULT_MEMORY_LIMIT)
+}
 
 /// Settings of the query session. The defaults make output independent of the machine: one
 /// partition, so no result depends on how many cores happened to run it.
@@ -24,7 +38,7 @@ pub struct SessionConfigSpec {
     pub target_partitions: usize,
     /// Rows per record batch.
     pub batch_size: usize,
-    /// Bytes of memory the engine's operators may reserve together ([`DEFAULT_MEMORY_LIMIT`]);
+    /// Bytes of memory the engine's operators may reserve together ([`default_memory_limit`]);
     /// past it a sort or aggregation spills to disk, and an operator that cannot spill (a hash
     /// join's table) fails the query saying so. Spilling changes speed, not results: every
     /// query's `order by` decides its row order.
@@ -36,7 +50,7 @@ impl Default for SessionConfigSpec {
         SessionConfigSpec {
             target_partitions: 1,
             batch_size: 8192,
-            memory_limit: DEFAULT_MEMORY_LIMIT,
+            memory_limit: default_memory_limit(),
         }
     }
 }

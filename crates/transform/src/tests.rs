@@ -603,7 +603,7 @@ fn outputs_are_byte_identical_across_runs_partitions_and_memory() {
         batch_size: 3,
         ..Default::default()
     });
-    // A memory limit about a two-hundredth of the default: whatever the engine spills under
+    // A memory limit of 8 MiB, a small part of any machine's: whatever the engine spills under
     // it, the tables must not change.
     let spilled = run_fixture_with(&SessionConfigSpec {
         memory_limit: 8 << 20,
