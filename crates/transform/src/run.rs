@@ -228,52 +228,40 @@ pub async fn run_with_progress(
     let mut failure: Option<(usize, Error)> = None;
     loop {
         if failure.is_none() {
-            let ready = |i: usize, registered: &BTreeSet<String>| {
+            let ready = |i: usize| {
                 pending[i]
                     .header
                     .reads
                     .iter()
                     .all(|t| registered.contains(t))
             };
-            for &i in &order {
-                if running.len() >= at_once {
-                    break;
-                }
-                if !started[i] && ready(i, &registered) {
-                    started[i] = true;
-                    let task = start_query(
-                        &ctx,
-                        layout,
-                        opts,
-                        &earlier,
-                        &pending[i],
-                        &registered,
-                        &mut claimed,
-                        &fingerprints,
-                    )?;
-                    running.spawn(async move { (i, task.1.await, task.0) });
-                }
-            }
-            if running.is_empty() {
+            let mut starting: Vec<usize> = order
+                .iter()
+                .copied()
+                .filter(|i| !started[*i] && ready(*i))
+                .take(at_once.saturating_sub(running.len()))
+                .collect();
+            if running.is_empty() && starting.is_empty() {
                 match order.iter().find(|i| !started[**i]) {
                     None => break,
                     // Nothing can start: the first query left names the table it lacks (or,
                     // when it only declares it, runs and fails as the engine says).
-                    Some(&i) => {
-                        started[i] = true;
-                        let task = start_query(
-                            &ctx,
-                            layout,
-                            opts,
-                            &earlier,
-                            &pending[i],
-                            &registered,
-                            &mut claimed,
-                            &fingerprints,
-                        )?;
-                        running.spawn(async move { (i, task.1.await, task.0) });
-                    }
+                    Some(&i) => starting.push(i),
                 }
+            }
+            for i in starting {
+                started[i] = true;
+                let (fingerprint, work) = start_query(
+                    &ctx,
+                    layout,
+                    opts,
+                    &earlier,
+                    &pending[i],
+                    &registered,
+                    &mut claimed,
+                    &fingerprints,
+                )?;
+                running.spawn(async move { (i, work.await, fingerprint) });
             }
         }
         let Some(joined) = running.join_next().await else {
