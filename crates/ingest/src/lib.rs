@@ -54,18 +54,22 @@ mod write;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
 use evalpipe_study::{Dictionary, IdentifierRule, RunLayout, Study};
 
 pub use discover::{Discovery, ExtractFile, discover};
 pub use pseudonym::{KEY_ENV, PseudonymKey, SYNTHETIC_KEY};
+use report::RowFindings;
 pub use report::{FileAccount, FileStatus};
 pub use validate::{Finding, Value};
 
 use source::{RawRow, Stop};
 use validate::{Validator, match_header};
-use write::{TableWriter, arrow_type};
+use write::{BatchBuilder, TableWriter, arrow_type};
 
 /// What stops ingest as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -233,6 +237,58 @@ pub fn ingest_with_progress(
     opts: &IngestOptions,
     progress: &dyn Fn(Progress),
 ) -> Result<IngestSummary> {
+    ingest_tuned(study, data_dir, layout, opts, progress, Tuning::default())
+}
+
+/// How ingest spreads its work over threads. Outputs are the same bytes whatever it is; tests
+/// and profiling set it, everyone else takes the default.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// Threads validating rows (at least one).
+    pub workers: usize,
+    /// Rows handed to a worker at a time (at least one).
+    pub chunk_rows: usize,
+}
+
+/// Rows handed to a worker at a time: enough to make handing them over cheap, few enough that
+/// the rows in flight (a few chunks per worker) hold little memory.
+const CHUNK_ROWS: usize = 1024;
+
+impl Default for Tuning {
+    /// One worker per core.
+    fn default() -> Self {
+        Tuning {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chunk_rows: CHUNK_ROWS,
+        }
+    }
+}
+
+/// A file to read and what it is.
+struct Job<'a> {
+    dict: &'a Dictionary,
+    file: &'a ExtractFile,
+    /// The lot of a per-lot extract.
+    lot: Option<&'a str>,
+}
+
+/// [`ingest_with_progress`] with this spread of work over threads.
+///
+/// Files are read in output order (each lot's MI extract in the study's lot order, then the
+/// claims). While one file's rows are validated and written, a thread makes the first pass over
+/// the next (its key counts and counted milestones); within a file, one thread reads rows and
+/// hands them on in chunks, `tuning.workers` threads validate chunks into Arrow batches, and
+/// this thread writes the batches in file order. So the outputs do not depend on the threads.
+#[doc(hidden)]
+pub fn ingest_tuned(
+    study: &Study,
+    data_dir: &Path,
+    layout: &RunLayout,
+    opts: &IngestOptions,
+    progress: &dyn Fn(Progress),
+    tuning: Tuning,
+) -> Result<IngestSummary> {
     if opts.key.is_synthetic() && !opts.synthetic {
         return Err(Error::SyntheticKeyOnRealData {
             path: data_dir.to_path_buf(),
@@ -250,66 +306,101 @@ pub fn ingest_with_progress(
     let mut accounts: Vec<FileAccount> = found.skipped.clone();
     let mut lots_without_data = Vec::new();
     let mut mi_ids: HashSet<Fingerprint> = HashSet::new();
-    let files = study
+    let mut jobs: Vec<Job> = study
         .lots
         .iter()
-        .filter(|l| found.mi.contains_key(&l.code))
-        .count()
-        + usize::from(found.claims.is_some());
-    let mut index = 0;
-    let mut start = |file: &ExtractFile| {
-        index += 1;
-        progress(Progress::File {
-            file: file.name.clone(),
-            index,
-            files,
+        .filter_map(|l| {
+            found.mi.get(&l.code).map(|file| Job {
+                dict: &study.mi,
+                file,
+                lot: Some(&l.code),
+            })
+        })
+        .collect();
+    if let Some(file) = &found.claims {
+        jobs.push(Job {
+            dict: &study.claims,
+            file,
+            lot: None,
         });
-    };
+    }
+    let files = jobs.len();
+    let cancel = AtomicBool::new(false);
+    let mut unmatched: BTreeMap<&str, usize> = BTreeMap::new();
 
-    for lot in &study.lots {
-        match found.mi.get(&lot.code) {
-            Some(file) => {
-                start(file);
-                let account = ingest_file(
+    std::thread::scope(|s| -> Result<()> {
+        // The first passes run one file ahead of the writing: a rendezvous channel, so at most
+        // one finished first pass waits.
+        let (first_tx, first_rx) = mpsc::sync_channel::<Prepared>(0);
+        let (jobs, cancel) = (&jobs, &cancel);
+        s.spawn(move || {
+            for job in jobs {
+                if first_tx.send(prepare(study, job, cancel)).is_err() {
+                    return;
+                }
+            }
+        });
+        let written = (|| -> Result<()> {
+            let mut index = 0;
+            let mut next = |file: &ExtractFile| -> Result<Prepared> {
+                index += 1;
+                progress(Progress::File {
+                    file: file.name.clone(),
+                    index,
+                    files,
+                });
+                first_rx.recv().map_err(|_| Error::Internal {
+                    message: "the first pass over the extracts stopped".to_string(),
+                })
+            };
+            for lot in &study.lots {
+                match found.mi.get(&lot.code) {
+                    Some(file) => {
+                        let prepared = next(file)?;
+                        let account = write_file(
+                            study,
+                            prepared,
+                            opts,
+                            &mut sink,
+                            &mut Side::Mi(&mut mi_ids),
+                            progress,
+                            tuning,
+                        )?;
+                        if account.status != FileStatus::Used {
+                            lots_without_data.push(lot.code.clone());
+                        }
+                        accounts.push(account);
+                    }
+                    None => lots_without_data.push(lot.code.clone()),
+                }
+            }
+            if let Some(file) = &found.claims {
+                let prepared = next(file)?;
+                let mut account = write_file(
                     study,
-                    &study.mi,
-                    file,
-                    Some(&lot.code),
+                    prepared,
                     opts,
                     &mut sink,
-                    &mut mi_ids,
+                    &mut Side::Claims {
+                        mi_ids: &mi_ids,
+                        unmatched: &mut unmatched,
+                    },
                     progress,
+                    tuning,
                 )?;
-                if account.status != FileStatus::Used {
-                    lots_without_data.push(lot.code.clone());
-                }
+                account.notes.extend(unmatched_note(&unmatched));
                 accounts.push(account);
             }
-            None => lots_without_data.push(lot.code.clone()),
+            Ok(())
+        })();
+        if written.is_err() {
+            // Stop the first pass rather than wait for it to read a file nobody will write.
+            cancel.store(true, Ordering::Relaxed);
         }
-    }
-    let mut claim_ids = Vec::new();
-    if let Some(file) = &found.claims {
-        let mut seen = HashSet::new();
-        start(file);
-        let mut account = ingest_file(
-            study,
-            &study.claims,
-            file,
-            None,
-            opts,
-            &mut sink,
-            &mut seen,
-            progress,
-        )?;
-        claim_ids = sink.counted_claims.drain(..).collect();
-        account.notes.extend(unmatched_note(&claim_ids, &mi_ids));
-        accounts.push(account);
-    }
-    let unmatched_claims = claim_ids
-        .iter()
-        .filter(|(_, id)| !mi_ids.contains(&fingerprint(id)))
-        .count();
+        drop(first_rx);
+        written
+    })?;
+    let unmatched_claims = unmatched.values().sum();
 
     let (participants, claims, quarantine_records, mut outputs) = sink.finish()?;
     accounts.sort_by(|a, b| a.file.cmp(&b.file));
@@ -331,13 +422,7 @@ pub fn ingest_with_progress(
     })
 }
 
-fn unmatched_note(claims: &[(String, String)], mi_ids: &HashSet<Fingerprint>) -> Option<String> {
-    let mut by_lot: BTreeMap<&str, usize> = BTreeMap::new();
-    for (lot, id) in claims {
-        if !mi_ids.contains(&fingerprint(id)) {
-            *by_lot.entry(lot.as_str()).or_default() += 1;
-        }
-    }
+fn unmatched_note(by_lot: &BTreeMap<&str, usize>) -> Option<String> {
     if by_lot.is_empty() {
         return None;
     }
@@ -358,9 +443,6 @@ struct Sink {
     answers: TableWriter,
     claims: TableWriter,
     quarantine: TableWriter,
-    quarantine_rows: usize,
-    /// (lot, participant id) of every clean counted claim.
-    counted_claims: Vec<(String, String)>,
     paths: Vec<PathBuf>,
 }
 
@@ -436,8 +518,6 @@ impl Sink {
             answers,
             claims,
             quarantine,
-            quarantine_rows: 0,
-            counted_claims: Vec::new(),
             paths,
         })
     }
@@ -466,30 +546,56 @@ fn fingerprint(key: &str) -> Fingerprint {
     (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
-/// First pass over a file: key counts and, for claims, counted milestones per participant.
+/// The fingerprint of a sequence of texts, read in upper case (ASCII), with no copy of them.
+fn fingerprint_upper(parts: &[&str]) -> Fingerprint {
+    use std::hash::Hasher;
+    let half = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        h.write_u8(salt);
+        for part in parts {
+            for b in part.bytes() {
+                h.write_u8(b.to_ascii_uppercase());
+            }
+            // Never a byte of UTF-8 text: the parts cannot run into each other.
+            h.write_u8(0xFF);
+        }
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
+/// First pass over a file: key counts and, for claims, counted milestones per participant,
+/// each under one fingerprint (of the key; of participant and milestone).
 #[derive(Default)]
 struct FirstPass {
     data_rows: usize,
     keys: HashMap<Fingerprint, u32>,
-    milestones: HashMap<(String, String), HashMap<String, u32>>,
+    milestones: HashMap<Fingerprint, u32>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn ingest_file(
-    study: &Study,
-    dict: &Dictionary,
-    file: &ExtractFile,
-    lot: Option<&str>,
-    opts: &IngestOptions,
-    sink: &mut Sink,
-    clean_ids: &mut HashSet<Fingerprint>,
-    progress: &dyn Fn(Progress),
-) -> Result<FileAccount> {
+/// A file after its first pass: done (rejected before its rows were read), or ready to write.
+enum Prepared<'a> {
+    Done(Box<FileAccount>),
+    Ready(Box<Ready<'a>>),
+}
+
+struct Ready<'a> {
+    job: &'a Job<'a>,
+    account: FileAccount,
+    extract: source::Extract,
+    validator: Validator<'a>,
+    first: FirstPass,
+}
+
+/// Opens a file, checks its header and makes the first pass: everything before its rows can be
+/// validated. Stops early, with any account, when `cancel` is set.
+fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepared<'a> {
+    let Job { dict, file, lot } = *job;
     let mut account = FileAccount::new(file, &dict.dataset.name, lot);
     if let Some(why) = &file.unusable {
         account.reject("unreadable", format!("{why}; it was not opened"));
         account.rows_rejected = None;
-        return Ok(account);
+        return Prepared::Done(Box::new(account));
     }
     if file.link {
         account
@@ -506,7 +612,7 @@ fn ingest_file(
         Err(p) => {
             account.reject(p.rule, p.message);
             account.rows_rejected = source::count_rows(&file.path).map(|n| n as usize);
-            return Ok(account);
+            return Prepared::Done(Box::new(account));
         }
     };
     account.notes.extend(extract.notes.iter().cloned());
@@ -517,10 +623,10 @@ fn ingest_file(
             let mut rows = 0;
             let counted = extract.rows(|row| {
                 rows += usize::from(!row.is_blank());
-                Ok::<(), Error>(())
+                Ok::<(), ()>(())
             });
             account.rows_rejected = counted.is_ok().then_some(rows);
-            return Ok(account);
+            return Prepared::Done(Box::new(account));
         }
     };
     if !header.extra.is_empty() {
@@ -535,6 +641,9 @@ fn ingest_file(
     // counting it could make a sound row with the same text look duplicated.
     let mut first = FirstPass::default();
     let pass = extract.rows(|row| {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(());
+        }
         if row.is_blank() {
             return Ok(());
         }
@@ -548,24 +657,21 @@ fn ingest_file(
         {
             *first.keys.entry(fingerprint(k)).or_default() += 1;
         }
-        if let Some((who, milestone)) = counted_milestone(dict, &validator, &row) {
+        if let Some(counted) = counted_milestone(dict, &validator, &row) {
             *first
                 .milestones
-                .entry(who)
-                .or_default()
-                .entry(milestone)
+                .entry(counted.key(counted.milestone))
                 .or_default() += 1;
         }
-        Ok::<(), Error>(())
+        Ok(())
     });
     match pass {
-        Ok(_) => {}
+        Ok(_) | Err(Stop::Caller(())) => {}
         Err(Stop::File(p)) => {
             account.reject(p.rule, p.message);
             account.rows_rejected = Some(first.data_rows);
-            return Ok(account);
+            return Prepared::Done(Box::new(account));
         }
-        Err(Stop::Caller(e)) => return Err(e),
     }
     if first.data_rows == 0 {
         account.reject(
@@ -573,111 +679,167 @@ fn ingest_file(
             "the file has a header but no data rows".to_string(),
         );
         account.rows_rejected = Some(0);
-        return Ok(account);
+        return Prepared::Done(Box::new(account));
     }
+    Prepared::Ready(Box::new(Ready {
+        job,
+        account,
+        extract,
+        validator,
+        first,
+    }))
+}
 
-    // Pass 2: validate and write.
-    let file_name = file.name.clone();
+/// What a file's clean rows add to the state across files.
+enum Side<'s, 'a> {
+    /// An MI extract: the fingerprints of its clean participants' pseudonyms.
+    Mi(&'s mut HashSet<Fingerprint>),
+    /// The claims, read after every MI extract: counted claims whose participant is in no
+    /// clean MI, by lot.
+    Claims {
+        mi_ids: &'s HashSet<Fingerprint>,
+        unmatched: &'s mut BTreeMap<&'a str, usize>,
+    },
+}
+
+/// What the rows of one chunk came to, for the writing thread to add in file order.
+#[derive(Default)]
+struct ChunkOut<'a> {
+    rows_read: usize,
+    rows_blank: usize,
+    rows_clean: usize,
+    rows_quarantined: usize,
+    /// (row, rows) of each blank row or run.
+    blanks: Vec<(u64, u64)>,
+    /// (row, line, lines) of each row spanning lines.
+    spanning: Vec<(u64, u64, u64)>,
+    quarantined: Vec<RowFindings>,
+    clean: Option<RecordBatch>,
+    answers: Option<RecordBatch>,
+    quarantine: Option<RecordBatch>,
+    /// Fingerprints of the clean rows' pseudonyms (MI).
+    clean_ids: Vec<Fingerprint>,
+    /// (lot, pseudonym fingerprint) of each clean counted claim.
+    counted: Vec<(&'a str, Fingerprint)>,
+}
+
+/// What validating a row of a file needs; shared by the worker threads.
+struct RowContext<'c, 'a> {
+    study: &'a Study,
+    dict: &'a Dictionary,
+    lot: Option<&'a str>,
+    validator: &'c Validator<'a>,
+    first: &'c FirstPass,
+    key: &'c PseudonymKey,
+    file: &'c str,
+    clean: &'c SchemaRef,
+    answers: &'c SchemaRef,
+    quarantine: &'c SchemaRef,
+    /// The counted-status column's place in the dictionary (claims).
+    status: Option<usize>,
+}
+
+/// Validates and writes a file's rows (pass 2), with its first pass made.
+fn write_file<'a>(
+    study: &'a Study,
+    prepared: Prepared<'a>,
+    opts: &IngestOptions,
+    sink: &mut Sink,
+    side: &mut Side<'_, 'a>,
+    progress: &dyn Fn(Progress),
+    tuning: Tuning,
+) -> Result<FileAccount> {
+    let ready = match prepared {
+        Prepared::Done(account) => return Ok(*account),
+        Prepared::Ready(ready) => *ready,
+    };
+    let Ready {
+        job,
+        mut account,
+        extract,
+        validator,
+        first,
+    } = ready;
+    let dict = job.dict;
+    let is_claims = dict.dataset.counted_status.is_some();
+    let (clean, answers, quarantine) = (
+        if is_claims {
+            sink.claims.schema().clone()
+        } else {
+            sink.participants.schema().clone()
+        },
+        sink.answers.schema().clone(),
+        sink.quarantine.schema().clone(),
+    );
+    let ctx = RowContext {
+        study,
+        dict,
+        lot: job.lot,
+        validator: &validator,
+        first: &first,
+        key: &opts.key,
+        file: &job.file.name,
+        clean: &clean,
+        answers: &answers,
+        quarantine: &quarantine,
+        status: dict
+            .dataset
+            .counted_status
+            .as_ref()
+            .and_then(|status| dict.columns.iter().position(|c| c.name == status.column)),
+    };
     let mut ticker = RowTicker {
-        file: &file.name,
+        file: &job.file.name,
         pending: 0,
         progress,
     };
     let mut spanning: Vec<(u64, u64, u64)> = Vec::new();
-    let pass = extract.rows(|row| {
-        let rows = row.rows as usize;
-        account.rows_read += rows;
-        ticker.tick(rows);
-        if row.is_blank() {
-            account.rows_blank += rows;
-            account.add_blank(row.row, row.rows);
-            return Ok(());
+    let mut add = |out: ChunkOut<'a>| -> Result<()> {
+        account.rows_read += out.rows_read;
+        ticker.tick(out.rows_read);
+        account.rows_blank += out.rows_blank;
+        for (row, n) in out.blanks {
+            account.add_blank(row, n);
         }
-        if row.lines > 1 {
-            spanning.push((row.row, row.line, row.lines));
-        }
-        let (checked, mut findings) = validator.check(&row);
-        let misaligned = row.misaligned();
-        if !misaligned {
-            let key = validator.raw(&row, &dict.dataset.key).unwrap_or("");
-            if let Some(&n) = first.keys.get(&fingerprint(key))
-                && n > 1
-            {
-                findings.push(Finding {
-                    rule: "duplicate_key",
-                    column: Some(dict.dataset.key.clone()),
-                    message: format!(
-                        "the same `{}` is on {n} rows of this file; none of them is used",
-                        dict.dataset.key
-                    ),
-                });
+        spanning.extend(out.spanning);
+        account.rows_clean += out.rows_clean;
+        account.rows_quarantined += out.rows_quarantined;
+        account.rows.extend(out.quarantined);
+        if let Some(batch) = out.clean {
+            if is_claims {
+                sink.claims.push_batch(batch)?;
+            } else {
+                sink.participants.push_batch(batch)?;
             }
-            if let Some((who, milestone)) = counted_milestone(dict, &validator, &row) {
-                findings.extend(sequence_findings(dict, &first, &who, &milestone));
+        }
+        if let Some(batch) = out.answers {
+            sink.answers.push_batch(batch)?;
+        }
+        if let Some(batch) = out.quarantine {
+            sink.quarantine.push_batch(batch)?;
+        }
+        match side {
+            Side::Mi(ids) => ids.extend(out.clean_ids),
+            Side::Claims { mi_ids, unmatched } => {
+                for (lot, id) in out.counted {
+                    if !mi_ids.contains(&id) {
+                        *unmatched.entry(lot).or_default() += 1;
+                    }
+                }
             }
-            findings.extend(milestone_cohort_finding(study, dict, &validator, &row));
-        }
-        // The row's lot: the file's, or for the claims the row's own when it is a lot code (a
-        // misaligned row's is not trusted, and no free text is ever kept as a lot).
-        let row_lot = match lot {
-            Some(l) => l.to_string(),
-            None if misaligned => String::new(),
-            None => validator
-                .raw(&row, "lot_code")
-                .and_then(|l| study.lots.iter().find(|x| x.code.eq_ignore_ascii_case(l)))
-                .map(|l| l.code.clone())
-                .unwrap_or_default(),
-        };
-        let pseudonym = if misaligned {
-            None
-        } else {
-            pseudonym_of(dict, &validator, &row, &row_lot, &opts.key)
-        };
-        if findings.is_empty() {
-            account.rows_clean += 1;
-            let id = pseudonym.clone().unwrap_or_default();
-            write_clean(dict, sink, &checked, &id, &row_lot, &file_name, row.row)?;
-            clean_ids.insert(fingerprint(&id));
-            return Ok(());
-        }
-        account.rows_quarantined += 1;
-        account.record(&row, &findings);
-        let values = if misaligned {
-            Value::Null
-        } else {
-            Value::Text(serde_json::to_string(&validator.safe_values(&row)).unwrap_or_default())
-        };
-        for f in &findings {
-            sink.quarantine.push(vec![
-                Value::Text(dict.dataset.name.clone()),
-                Value::Text(file_name.clone()),
-                Value::Int(row.row as i64),
-                Value::Int(row.line as i64),
-                Value::Int(row.lines as i64),
-                if row_lot.is_empty() {
-                    Value::Null
-                } else {
-                    Value::Text(row_lot.clone())
-                },
-                pseudonym.clone().map_or(Value::Null, Value::Text),
-                Value::Text(f.rule.to_string()),
-                f.column.clone().map_or(Value::Null, Value::Text),
-                Value::Text(f.message.clone()),
-                values.clone(),
-            ])?;
-            sink.quarantine_rows += 1;
         }
         Ok(())
-    });
+    };
+    let pass = in_chunks(&extract, tuning, |rows| ctx.chunk(rows), &mut add)?;
+    drop(ticker);
     let extent = match pass {
         Ok(extent) => extent,
-        Err(Stop::File(p)) => {
+        Err(p) => {
             // The file broke part-way: what was read stays accounted; the rest is lost with the
             // file, which is therefore rejected as a whole.
             account.reject(p.rule, p.message);
             return Ok(account);
         }
-        Err(Stop::Caller(e)) => return Err(e),
     };
     account.lines = Some(extent);
     if !extent.balances() {
@@ -715,6 +877,267 @@ fn ingest_file(
     Ok(account)
 }
 
+/// Reads `extract`'s rows on one thread, in chunks of `tuning.chunk_rows`; `work` turns each
+/// chunk into a `T` on `tuning.workers` threads; `add` takes the results on this thread, in file
+/// order. At most a few chunks per worker are in flight, so memory does not grow with the file.
+///
+/// Returns how reading ended (the extent, or the problem that stopped the file part-way, after
+/// `add` had every chunk read before it), or the first error of `work` or `add`.
+fn in_chunks<T: Send>(
+    extract: &source::Extract,
+    tuning: Tuning,
+    work: impl Fn(Vec<RawRow>) -> Result<T> + Sync,
+    add: &mut dyn FnMut(T) -> Result<()>,
+) -> Result<Result<source::Extent, source::FileProblem>> {
+    let workers = tuning.workers.max(1);
+    let chunk_rows = tuning.chunk_rows.max(1);
+    let window = workers * 4;
+    let stopped = || Error::Internal {
+        message: "a thread reading or validating rows stopped".to_string(),
+    };
+    std::thread::scope(|s| {
+        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<(usize, Vec<RawRow>)>(workers);
+        let chunk_rx = Arc::new(Mutex::new(chunk_rx));
+        let (out_tx, out_rx) = mpsc::sync_channel::<(usize, Result<T>)>(workers);
+        // A chunk is read only with a ticket, and a ticket comes back when a chunk is added:
+        // at most `window` chunks are between the reader and `add`.
+        let (ticket_tx, ticket_rx) = mpsc::sync_channel::<()>(window);
+        for _ in 0..window {
+            let _ = ticket_tx.try_send(());
+        }
+        let reader = s.spawn(move || {
+            let mut sent = 0;
+            let mut send = |chunk: Vec<RawRow>| -> Result<(), ()> {
+                ticket_rx.recv().map_err(|_| ())?;
+                chunk_tx.send((sent, chunk)).map_err(|_| ())?;
+                sent += 1;
+                Ok(())
+            };
+            let mut chunk = Vec::with_capacity(chunk_rows);
+            let read = extract.rows(|row| {
+                chunk.push(row);
+                if chunk.len() >= chunk_rows {
+                    send(std::mem::replace(
+                        &mut chunk,
+                        Vec::with_capacity(chunk_rows),
+                    ))?;
+                }
+                Ok(())
+            });
+            // Rows read before the end, or before the file broke, are all handed on.
+            let read = match read {
+                Err(Stop::Caller(())) => Err(Stop::Caller(())),
+                read if chunk.is_empty() => read,
+                read => send(chunk).map_or(Err(Stop::Caller(())), |()| read),
+            };
+            (read, sent)
+        });
+        let work = &work;
+        for _ in 0..workers {
+            let chunk_rx = Arc::clone(&chunk_rx);
+            let out_tx = out_tx.clone();
+            s.spawn(move || {
+                loop {
+                    let next = match chunk_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, rows)) = next else { return };
+                    if out_tx.send((seq, work(rows))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop((chunk_rx, out_tx));
+
+        let mut waiting: BTreeMap<usize, Result<T>> = BTreeMap::new();
+        let mut added = 0;
+        let mut failed = None;
+        'outer: for (seq, out) in out_rx.iter() {
+            waiting.insert(seq, out);
+            while let Some(out) = waiting.remove(&added) {
+                if let Err(e) = out.and_then(&mut *add) {
+                    failed = Some(e);
+                    break 'outer;
+                }
+                added += 1;
+                let _ = ticket_tx.try_send(());
+            }
+        }
+        // Stop the reader and the workers if they are still going.
+        drop((out_rx, ticket_tx));
+        let (read, sent) = reader.join().map_err(|_| stopped())?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        match read {
+            _ if added != sent => Err(stopped()),
+            Ok(extent) => Ok(Ok(extent)),
+            Err(Stop::File(p)) => Ok(Err(p)),
+            Err(Stop::Caller(())) => Err(stopped()),
+        }
+    })
+}
+
+impl<'a> RowContext<'_, 'a> {
+    /// Validates a chunk of rows into its batches and accounts.
+    fn chunk(&self, rows: Vec<RawRow>) -> Result<ChunkOut<'a>> {
+        let mut out = ChunkOut::default();
+        let is_claims = self.status.is_some() || self.dict.dataset.counted_status.is_some();
+        let mut clean = BatchBuilder::new(self.clean, rows.len());
+        let mut answers = BatchBuilder::new(self.answers, if is_claims { 0 } else { rows.len() });
+        let mut quarantine = BatchBuilder::new(self.quarantine, 0);
+        for row in &rows {
+            self.row(row, &mut out, &mut clean, &mut answers, &mut quarantine);
+        }
+        out.clean = clean.finish()?;
+        out.answers = answers.finish()?;
+        out.quarantine = quarantine.finish()?;
+        Ok(out)
+    }
+
+    fn row(
+        &self,
+        row: &RawRow,
+        out: &mut ChunkOut<'a>,
+        clean: &mut BatchBuilder,
+        answers: &mut BatchBuilder,
+        quarantine: &mut BatchBuilder,
+    ) {
+        let (study, dict, validator) = (self.study, self.dict, self.validator);
+        let rows = row.rows as usize;
+        out.rows_read += rows;
+        if row.is_blank() {
+            out.rows_blank += rows;
+            out.blanks.push((row.row, row.rows));
+            return;
+        }
+        if row.lines > 1 {
+            out.spanning.push((row.row, row.line, row.lines));
+        }
+        let (checked, mut findings) = validator.check(row);
+        let misaligned = row.misaligned();
+        if !misaligned {
+            let key = validator.raw(row, &dict.dataset.key).unwrap_or("");
+            if let Some(&n) = self.first.keys.get(&fingerprint(key))
+                && n > 1
+            {
+                findings.push(Finding {
+                    rule: "duplicate_key",
+                    column: Some(dict.dataset.key.clone()),
+                    message: format!(
+                        "the same `{}` is on {n} rows of this file; none of them is used",
+                        dict.dataset.key
+                    ),
+                });
+            }
+            if let Some(counted) = counted_milestone(dict, validator, row) {
+                findings.extend(sequence_findings(dict, self.first, &counted));
+            }
+            findings.extend(milestone_cohort_finding(study, dict, validator, row));
+        }
+        // The row's lot: the file's, or for the claims the row's own when it is a lot code (a
+        // misaligned row's is not trusted, and no free text is ever kept as a lot).
+        let row_lot: &'a str = match self.lot {
+            Some(l) => l,
+            None if misaligned => "",
+            None => validator
+                .raw(row, "lot_code")
+                .and_then(|l| study.lots.iter().find(|x| x.code.eq_ignore_ascii_case(l)))
+                .map_or("", |l| l.code.as_str()),
+        };
+        let pseudonym = if misaligned {
+            None
+        } else {
+            pseudonym_of(dict, validator, row, row_lot, self.key)
+        };
+        if findings.is_empty() {
+            out.rows_clean += 1;
+            let id = pseudonym.as_deref().unwrap_or("");
+            self.write_clean(&checked, id, row_lot, row.row, out, clean, answers);
+            return;
+        }
+        out.rows_quarantined += 1;
+        let values = (!misaligned)
+            .then(|| serde_json::to_string(&validator.safe_values(row)).unwrap_or_default());
+        for f in &findings {
+            quarantine.row(|r| {
+                r.text(Some(&dict.dataset.name));
+                r.text(Some(self.file));
+                r.int(Some(row.row as i64));
+                r.int(Some(row.line as i64));
+                r.int(Some(row.lines as i64));
+                r.text((!row_lot.is_empty()).then_some(row_lot));
+                r.text(pseudonym.as_deref());
+                r.text(Some(f.rule));
+                r.text(f.column.as_deref());
+                r.text(Some(&f.message));
+                r.text(values.as_deref());
+            });
+        }
+        out.quarantined.push(RowFindings {
+            row: row.row,
+            line: row.line,
+            lines: row.lines,
+            findings,
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_clean(
+        &self,
+        row: &validate::CheckedRow,
+        id: &str,
+        lot: &'a str,
+        source_row: u64,
+        out: &mut ChunkOut<'a>,
+        clean: &mut BatchBuilder,
+        answers: &mut BatchBuilder,
+    ) {
+        let dict = self.dict;
+        let mut counted = None;
+        clean.row(|r| {
+            for (spec, v) in dict.columns.iter().zip(&row.values) {
+                match spec.identifier {
+                    Some(IdentifierRule::Drop) => {}
+                    Some(IdentifierRule::Pseudonymise) => r.text(Some(id)),
+                    None => r.value(v),
+                }
+            }
+            for v in &row.derived {
+                r.value(v);
+            }
+            if let Some(status) = &dict.dataset.counted_status {
+                counted = self.status.and_then(|i| match &row.values[i] {
+                    Value::Text(s) => Some(status.holds(s)),
+                    _ => None,
+                });
+                r.bool(Some(counted.unwrap_or(false)));
+            }
+            r.text(Some(self.file));
+            r.int(Some(source_row as i64));
+        });
+        if dict.dataset.counted_status.is_some() {
+            if counted == Some(true) {
+                out.counted.push((lot, fingerprint(id)));
+            }
+            return;
+        }
+        out.clean_ids.push(fingerprint(id));
+        for &(flag, answer) in &row.answers {
+            let (question, option) = self.validator.answer(flag);
+            answers.row(|r| {
+                r.text(Some(id));
+                r.text(Some(lot));
+                r.text(Some(question));
+                r.text(Some(option));
+                r.bool(Some(answer));
+            });
+        }
+    }
+}
+
 fn pseudonym_of(
     dict: &Dictionary,
     v: &Validator,
@@ -731,54 +1154,71 @@ fn pseudonym_of(
         .map(|r| key.pseudonym(lot, r))
 }
 
+/// A claim that counts (validated status, participant and milestone given): its participant's
+/// two parts and its milestone, as written (they are compared in upper case).
+struct Counted<'r> {
+    who: [&'r str; 2],
+    milestone: &'r str,
+}
+
+impl Counted<'_> {
+    /// The fingerprint of this participant with `milestone`.
+    fn key(&self, milestone: &str) -> Fingerprint {
+        fingerprint_upper(&[self.who[0], self.who[1], milestone])
+    }
+}
+
 /// For a claim that counts (validated status, participant and milestone given): who and which.
-fn counted_milestone(
-    dict: &Dictionary,
-    v: &Validator,
-    row: &RawRow,
-) -> Option<((String, String), String)> {
+fn counted_milestone<'r>(dict: &Dictionary, v: &Validator, row: &'r RawRow) -> Option<Counted<'r>> {
     let status = dict.dataset.counted_status.as_ref()?;
     let milestone_col = dict.dataset.milestone_column.as_deref()?;
     if !status.holds(v.raw(row, &status.column)?) {
         return None;
     }
-    let parts: Vec<String> = dict
-        .dataset
-        .participant
-        .iter()
-        .map(|c| v.raw(row, c).unwrap_or("").to_ascii_uppercase())
-        .collect();
-    let milestone = v.raw(row, milestone_col)?.to_ascii_uppercase();
-    if parts.iter().any(String::is_empty) || milestone.is_empty() || parts.len() != 2 {
+    let [a, b] = dict.dataset.participant.as_slice() else {
+        return None;
+    };
+    let who = [v.raw(row, a).unwrap_or(""), v.raw(row, b).unwrap_or("")];
+    let milestone = v.raw(row, milestone_col)?;
+    if who.iter().any(|p| p.is_empty()) || milestone.is_empty() {
         return None;
     }
-    Some(((parts[0].clone(), parts[1].clone()), milestone))
+    Some(Counted { who, milestone })
 }
 
-fn sequence_findings(
-    dict: &Dictionary,
-    first: &FirstPass,
-    who: &(String, String),
-    milestone: &str,
-) -> Vec<Finding> {
+/// Whether `code` is `text` in upper case (ASCII), as the first pass keys milestones.
+fn is_upper_of(code: &str, text: &str) -> bool {
+    code.len() == text.len()
+        && code
+            .bytes()
+            .zip(text.bytes())
+            .all(|(c, t)| c == t.to_ascii_uppercase())
+}
+
+fn sequence_findings(dict: &Dictionary, first: &FirstPass, counted: &Counted) -> Vec<Finding> {
     let mut out = Vec::new();
     let column = dict.dataset.milestone_column.clone();
-    let Some(counts) = first.milestones.get(who) else {
-        return out;
-    };
-    if counts.get(milestone).copied().unwrap_or(0) > 1 {
+    let count = |m: &str| first.milestones.get(&counted.key(m)).copied().unwrap_or(0);
+    let n = count(counted.milestone);
+    if n > 1 {
+        let milestone = counted.milestone.to_ascii_uppercase();
         out.push(Finding {
             rule: "duplicate_milestone",
             column: column.clone(),
             message: format!(
-                "the participant has {} validated `{milestone}` claims; at most one is allowed and none is used",
-                counts[milestone]
+                "the participant has {n} validated `{milestone}` claims; at most one is allowed and none is used"
             ),
         });
     }
-    if let Some(before) = dict.dataset.milestone_requires.get(milestone)
-        && counts.get(before).copied().unwrap_or(0) == 0
+    // Milestones were counted in upper case: a prerequisite written otherwise was never seen.
+    if let Some((_, before)) = dict
+        .dataset
+        .milestone_requires
+        .iter()
+        .find(|(m, _)| is_upper_of(m, counted.milestone))
+        && (before.bytes().any(|b| b.is_ascii_lowercase()) || count(before) == 0)
     {
+        let milestone = counted.milestone.to_ascii_uppercase();
         out.push(Finding {
                 rule: "milestone_sequence",
                 column,
@@ -818,53 +1258,4 @@ fn milestone_cohort_finding(
             milestone.code, cohort.name, cohort.code
         ),
     })
-}
-
-fn write_clean(
-    dict: &Dictionary,
-    sink: &mut Sink,
-    row: &validate::CheckedRow,
-    id: &str,
-    lot: &str,
-    file: &str,
-    source_row: u64,
-) -> Result<()> {
-    let mut values = Vec::with_capacity(row.values.len() + 4);
-    for (spec, v) in dict.columns.iter().zip(&row.values) {
-        match spec.identifier {
-            Some(IdentifierRule::Drop) => {}
-            Some(IdentifierRule::Pseudonymise) => values.push(Value::Text(id.to_string())),
-            None => values.push(v.clone()),
-        }
-    }
-    values.extend(row.derived.iter().cloned());
-    let is_claims = dict.dataset.counted_status.is_some();
-    if let Some(status) = &dict.dataset.counted_status {
-        let i = dict.columns.iter().position(|c| c.name == status.column);
-        let counted = i.and_then(|i| match &row.values[i] {
-            Value::Text(s) => Some(status.holds(s)),
-            _ => None,
-        });
-        values.push(Value::Bool(counted.unwrap_or(false)));
-        if counted == Some(true) {
-            sink.counted_claims.push((lot.to_string(), id.to_string()));
-        }
-    }
-    values.push(Value::Text(file.to_string()));
-    values.push(Value::Int(source_row as i64));
-    if is_claims {
-        sink.claims.push(values)
-    } else {
-        sink.participants.push(values)?;
-        for (question, option, answer) in &row.answers {
-            sink.answers.push(vec![
-                Value::Text(id.to_string()),
-                Value::Text(lot.to_string()),
-                Value::Text(question.clone()),
-                Value::Text(option.clone()),
-                Value::Bool(*answer),
-            ])?;
-        }
-        Ok(())
-    }
 }

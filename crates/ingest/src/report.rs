@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use evalpipe_study::{RunLayout, Study};
 
 use crate::discover::ExtractFile;
-use crate::source::{Extent, RawRow};
+use crate::source::Extent;
 use crate::validate::Finding;
 use crate::{Error, Result};
 
@@ -167,15 +167,6 @@ impl FileAccount {
             .find(|n| n.starts_with(REJECTED))
             .or(self.notes.first())
             .map(String::as_str)
-    }
-
-    pub(crate) fn record(&mut self, row: &RawRow, findings: &[Finding]) {
-        self.rows.push(RowFindings {
-            row: row.row,
-            line: row.line,
-            lines: row.lines,
-            findings: findings.to_vec(),
-        });
     }
 
     /// Adds `n` blank rows from `row` on.

@@ -242,8 +242,9 @@ pub fn match_header(
 pub struct CheckedRow {
     /// One value per dictionary column.
     pub values: Vec<Value>,
-    /// (question id, option code, answer) for every recorded flag.
-    pub answers: Vec<(String, String, bool)>,
+    /// (flag, answer) for every recorded flag; [`Validator::answer`] names the flag's question
+    /// and option (so a row holds no copy of them).
+    pub answers: Vec<(usize, bool)>,
     /// One value per derived column.
     pub derived: Vec<Value>,
 }
@@ -284,6 +285,13 @@ impl<'a> Validator<'a> {
             file_lot,
             floor_year,
         }
+    }
+
+    /// The question id and option code of the `flag`th multi-select flag of the header (as in
+    /// [`CheckedRow::answers`]).
+    pub fn answer(&self, flag: usize) -> (&str, &str) {
+        let (qi, option, _) = &self.header.flags[flag];
+        (&self.dict.questions[*qi].id, option)
     }
 
     /// Raw text of a dictionary column in a row.
@@ -379,27 +387,32 @@ impl<'a> Validator<'a> {
         }
 
         let mut answers = Vec::new();
-        for (qi, option, i) in &self.header.flags {
+        for (flag, (qi, option, i)) in self.header.flags.iter().enumerate() {
             let q = &self.dict.questions[*qi];
             let text = row.fields.get(*i).map_or("", String::as_str);
             if text.is_empty() {
                 continue;
             }
-            let column = format!("{}{}", q.column_prefix, option);
+            // Named only for a finding: a clean row allocates nothing per flag.
+            let column = || format!("{}{}", q.column_prefix, option);
             match parse_flag(text) {
-                Some(b) => answers.push((q.id.clone(), option.clone(), b)),
-                None => findings.push(finding(
-                    "invalid_flag",
-                    &column,
-                    format!(
-                        "`{column}` is {}; a flag must be Y, N or blank",
-                        guard.quote(ColumnType::Flag, false, text)
-                    ),
-                )),
+                Some(b) => answers.push((flag, b)),
+                None => {
+                    let column = column();
+                    findings.push(finding(
+                        "invalid_flag",
+                        &column,
+                        format!(
+                            "`{column}` is {}; a flag must be Y, N or blank",
+                            guard.quote(ColumnType::Flag, false, text)
+                        ),
+                    ))
+                }
             }
             if let Some(w) = &q.applies_when {
                 let (_, other) = lookup(&w.column);
                 if !w.holds(other) {
+                    let column = column();
                     findings.push(finding(
                         "not_applicable",
                         &column,
@@ -531,14 +544,15 @@ impl<'a> Validator<'a> {
             }
             return Ok(Value::Null);
         }
-        let shown = guard.quote(spec.kind, spec.identifier.is_some(), text);
+        // Quoted only for a finding: a clean cell is not copied.
+        let shown = || guard.quote(spec.kind, spec.identifier.is_some(), text);
         let value = match spec.kind {
             ColumnType::Text => Value::Text(text.to_string()),
             ColumnType::Flag => parse_flag(text).map(Value::Bool).ok_or_else(|| {
                 finding(
                     "invalid_flag",
                     name,
-                    format!("`{name}` is {shown}; a flag must be Y, N or blank"),
+                    format!("`{name}` is {}; a flag must be Y, N or blank", shown()),
                 )
             })?,
             ColumnType::Code => {
@@ -551,7 +565,7 @@ impl<'a> Validator<'a> {
                         return Err(finding(
                             "unknown_code",
                             name,
-                            format!("`{name}` is {shown}, not one of {}", allowed.join(", ")),
+                            format!("`{name}` is {}, not one of {}", shown(), allowed.join(", ")),
                         ));
                     }
                 }
@@ -565,7 +579,8 @@ impl<'a> Validator<'a> {
                             "invalid_date",
                             name,
                             format!(
-                                "`{name}` is {shown}, not a real date in {}",
+                                "`{name}` is {}, not a real date in {}",
+                                shown(),
                                 human_format(format)
                             ),
                         ));
@@ -578,7 +593,7 @@ impl<'a> Validator<'a> {
                     return Err(finding(
                         "invalid_integer",
                         name,
-                        format!("`{name}` is {shown}, not a whole number"),
+                        format!("`{name}` is {}, not a whole number", shown()),
                     ));
                 }
             },
@@ -588,7 +603,7 @@ impl<'a> Validator<'a> {
                     return Err(finding(
                         "invalid_number",
                         name,
-                        format!("`{name}` is {shown}, not a number"),
+                        format!("`{name}` is {}, not a number", shown()),
                     ));
                 }
             },
@@ -599,7 +614,8 @@ impl<'a> Validator<'a> {
                         "invalid_money",
                         name,
                         format!(
-                            "`{name}` is {shown}; money is pounds with up to two decimals and no symbol"
+                            "`{name}` is {}; money is pounds with up to two decimals and no symbol",
+                            shown()
                         ),
                     ));
                 }
@@ -647,7 +663,7 @@ impl<'a> Validator<'a> {
                 return Err(finding(
                     "out_of_range",
                     name,
-                    format!("`{name}` is {shown}, {side} the limit {limit}"),
+                    format!("`{name}` is {}, {side} the limit {limit}", shown()),
                 ));
             }
         }

@@ -1,6 +1,9 @@
 //! Streaming Parquet writers for the clean and quarantine tables.
 //!
-//! Rows are buffered a batch at a time and flushed, so memory stays bounded whatever the size of
+//! Rows are appended to Arrow column builders ([`BatchBuilder`]) a chunk at a time, by whichever
+//! thread validates the chunk; the [`TableWriter`] takes the chunks' batches in file order and
+//! writes them in batches of exactly [`BATCH_ROWS`] rows, so the Parquet file is the same bytes
+//! whatever the chunk size or the number of threads. Memory stays bounded whatever the size of
 //! an extract.
 
 use std::fs::File;
@@ -11,6 +14,7 @@ use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder,
     StringBuilder,
 };
+use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
@@ -47,7 +51,9 @@ pub struct TableWriter {
     path: PathBuf,
     schema: SchemaRef,
     writer: ArrowWriter<File>,
-    rows: Vec<Vec<Value>>,
+    /// Rows given and not yet written (fewer than [`BATCH_ROWS`] between two calls).
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
     written: usize,
 }
 
@@ -74,37 +80,53 @@ impl TableWriter {
             path: path.to_path_buf(),
             schema,
             writer,
-            rows: Vec::new(),
+            pending: Vec::new(),
+            pending_rows: 0,
             written: 0,
         })
     }
 
-    /// Adds one row (values in column order).
-    pub fn push(&mut self, row: Vec<Value>) -> Result<()> {
-        debug_assert_eq!(row.len(), self.schema.fields().len());
-        self.rows.push(row);
-        if self.rows.len() >= BATCH_ROWS {
-            self.flush()?;
+    /// The table's schema, for a [`BatchBuilder`].
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Adds rows (a batch of this table's schema, any number of rows), after those given
+    /// before.
+    pub fn push_batch(&mut self, batch: RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
+        while self.pending_rows >= BATCH_ROWS {
+            let all = self.take_pending()?;
+            self.write(all.slice(0, BATCH_ROWS))?;
+            let rest = all.num_rows() - BATCH_ROWS;
+            if rest > 0 {
+                self.pending.push(all.slice(BATCH_ROWS, rest));
+                self.pending_rows = rest;
+            }
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<()> {
-        if self.rows.is_empty() {
-            return Ok(());
+    /// The pending rows as one batch.
+    fn take_pending(&mut self) -> Result<RecordBatch> {
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        if pending.len() == 1 {
+            return Ok(pending.into_iter().next().unwrap_or_else(|| {
+                // One element was just checked to be there.
+                RecordBatch::new_empty(self.schema.clone())
+            }));
         }
-        let rows = std::mem::take(&mut self.rows);
-        let arrays: Vec<ArrayRef> = self
-            .schema
-            .fields()
-            .iter()
-            .enumerate()
-            .map(|(i, f)| build_array(f.data_type(), rows.iter().map(|r| &r[i])))
-            .collect();
-        let batch =
-            RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| Error::Internal {
-                message: format!("building a batch for {}: {e}", self.path.display()),
-            })?;
+        concat_batches(&self.schema, &pending).map_err(|e| Error::Internal {
+            message: format!("joining batches for {}: {e}", self.path.display()),
+        })
+    }
+
+    fn write(&mut self, batch: RecordBatch) -> Result<()> {
         self.written += batch.num_rows();
         self.writer
             .write(&batch)
@@ -113,7 +135,10 @@ impl TableWriter {
 
     /// Flushes and closes the file; returns the number of rows written.
     pub fn finish(mut self) -> Result<usize> {
-        self.flush()?;
+        if self.pending_rows > 0 {
+            let rest = self.take_pending()?;
+            self.write(rest)?;
+        }
         self.writer
             .close()
             .map_err(|e| Error::parquet(&self.path, e))?;
@@ -127,80 +152,156 @@ fn days(d: NaiveDate) -> i32 {
     (d - epoch).num_days() as i32
 }
 
-fn build_array<'a>(kind: &DataType, values: impl Iterator<Item = &'a Value>) -> ArrayRef {
-    match kind {
-        DataType::Boolean => {
-            let mut b = BooleanBuilder::new();
-            values.for_each(|v| {
-                b.append_option(if let Value::Bool(x) = v {
-                    Some(*x)
-                } else {
-                    None
-                })
-            });
-            Arc::new(b.finish())
+/// One column being built.
+enum Column {
+    Bool(BooleanBuilder),
+    Date(Date32Builder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Money(Decimal128Builder, u8, i8),
+    Text(StringBuilder),
+}
+
+/// Rows of one table, appended value by value straight into Arrow column builders (no row is
+/// ever a `Vec` of values, no text cell a `String` of its own).
+pub struct BatchBuilder {
+    schema: SchemaRef,
+    columns: Vec<Column>,
+    rows: usize,
+}
+
+impl BatchBuilder {
+    /// An empty builder for `schema`, sized for about `rows` rows.
+    pub fn new(schema: &SchemaRef, rows: usize) -> Self {
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Boolean => Column::Bool(BooleanBuilder::with_capacity(rows)),
+                DataType::Date32 => Column::Date(Date32Builder::with_capacity(rows)),
+                DataType::Int64 => Column::Int(Int64Builder::with_capacity(rows)),
+                DataType::Float64 => Column::Float(Float64Builder::with_capacity(rows)),
+                DataType::Decimal128(p, s) => {
+                    Column::Money(Decimal128Builder::with_capacity(rows), *p, *s)
+                }
+                _ => Column::Text(StringBuilder::with_capacity(rows, rows * 8)),
+            })
+            .collect();
+        BatchBuilder {
+            schema: schema.clone(),
+            columns,
+            rows: 0,
         }
-        DataType::Date32 => {
-            let mut b = Date32Builder::new();
-            values.for_each(|v| {
-                b.append_option(if let Value::Date(d) = v {
-                    Some(days(*d))
-                } else {
-                    None
-                })
-            });
-            Arc::new(b.finish())
+    }
+
+    /// Appends one row: `fill` gives its values in column order.
+    pub fn row(&mut self, fill: impl FnOnce(&mut RowAppender<'_>)) {
+        let mut r = RowAppender {
+            columns: &mut self.columns,
+            next: 0,
+        };
+        fill(&mut r);
+        debug_assert_eq!(r.next, self.columns.len(), "a row fills every column");
+        self.rows += 1;
+    }
+
+    /// The rows as a batch (none when there are none).
+    pub fn finish(self) -> Result<Option<RecordBatch>> {
+        if self.rows == 0 {
+            return Ok(None);
         }
-        DataType::Int64 => {
-            let mut b = Int64Builder::new();
-            values.for_each(|v| {
-                b.append_option(if let Value::Int(x) = v {
-                    Some(*x)
-                } else {
-                    None
-                })
-            });
-            Arc::new(b.finish())
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .into_iter()
+            .map(|c| -> ArrayRef {
+                match c {
+                    Column::Bool(mut b) => Arc::new(b.finish()),
+                    Column::Date(mut b) => Arc::new(b.finish()),
+                    Column::Int(mut b) => Arc::new(b.finish()),
+                    Column::Float(mut b) => Arc::new(b.finish()),
+                    Column::Money(mut b, p, s) => Arc::new(
+                        b.finish()
+                            .with_precision_and_scale(p, s)
+                            .unwrap_or_else(|_| {
+                                // Precision and scale are our constants and valid.
+                                Decimal128Builder::new().finish()
+                            }),
+                    ),
+                    Column::Text(mut b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        RecordBatch::try_new(self.schema, arrays)
+            .map(Some)
+            .map_err(|e| Error::Internal {
+                message: format!("building a batch: {e}"),
+            })
+    }
+}
+
+/// Appends one row's values, column after column.
+pub struct RowAppender<'a> {
+    columns: &'a mut [Column],
+    next: usize,
+}
+
+impl RowAppender<'_> {
+    fn column(&mut self) -> &mut Column {
+        let i = self.next;
+        self.next += 1;
+        &mut self.columns[i]
+    }
+
+    /// A parsed value; a value of another kind than the column's is null.
+    pub fn value(&mut self, v: &Value) {
+        match (self.column(), v) {
+            (Column::Bool(b), Value::Bool(x)) => b.append_value(*x),
+            (Column::Bool(b), _) => b.append_null(),
+            (Column::Date(b), Value::Date(d)) => b.append_value(days(*d)),
+            (Column::Date(b), _) => b.append_null(),
+            (Column::Int(b), Value::Int(x)) => b.append_value(*x),
+            (Column::Int(b), _) => b.append_null(),
+            (Column::Float(b), Value::Float(x)) => b.append_value(*x),
+            (Column::Float(b), _) => b.append_null(),
+            (Column::Money(b, ..), Value::Money(x)) => b.append_value(*x),
+            (Column::Money(b, ..), _) => b.append_null(),
+            (Column::Text(b), Value::Text(x)) => b.append_value(x),
+            (Column::Text(b), _) => b.append_null(),
         }
-        DataType::Float64 => {
-            let mut b = Float64Builder::new();
-            values.for_each(|v| {
-                b.append_option(if let Value::Float(x) = v {
-                    Some(*x)
-                } else {
-                    None
-                })
-            });
-            Arc::new(b.finish())
+    }
+
+    /// Text (a text column), or null.
+    pub fn text(&mut self, v: Option<&str>) {
+        match self.column() {
+            Column::Text(b) => b.append_option(v),
+            other => append_null(other),
         }
-        DataType::Decimal128(p, s) => {
-            let mut b = Decimal128Builder::new();
-            values.for_each(|v| {
-                b.append_option(if let Value::Money(x) = v {
-                    Some(*x)
-                } else {
-                    None
-                })
-            });
-            Arc::new(
-                b.finish()
-                    .with_precision_and_scale(*p, *s)
-                    .unwrap_or_else(|_| {
-                        // Precision and scale are our constants and valid.
-                        Decimal128Builder::new().finish()
-                    }),
-            )
+    }
+
+    /// A whole number (an integer column), or null.
+    pub fn int(&mut self, v: Option<i64>) {
+        match self.column() {
+            Column::Int(b) => b.append_option(v),
+            other => append_null(other),
         }
-        _ => {
-            let mut b = StringBuilder::new();
-            values.for_each(|v| {
-                b.append_option(if let Value::Text(x) = v {
-                    Some(x.as_str())
-                } else {
-                    None
-                })
-            });
-            Arc::new(b.finish())
+    }
+
+    /// A flag (a boolean column), or null.
+    pub fn bool(&mut self, v: Option<bool>) {
+        match self.column() {
+            Column::Bool(b) => b.append_option(v),
+            other => append_null(other),
         }
+    }
+}
+
+fn append_null(c: &mut Column) {
+    match c {
+        Column::Bool(b) => b.append_null(),
+        Column::Date(b) => b.append_null(),
+        Column::Int(b) => b.append_null(),
+        Column::Float(b) => b.append_null(),
+        Column::Money(b, ..) => b.append_null(),
+        Column::Text(b) => b.append_null(),
     }
 }
