@@ -26,6 +26,7 @@ fn a_scaled_run_is_the_twin_times_25_and_one_batch_gives_the_same_tables() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("scaled");
     let run = tmp.path().join("run");
+    let timings = tmp.path().join("timings.json");
     let participants = (COPIES * TWIN_PARTICIPANTS).to_string();
     evalpipe(&[
         "synth",
@@ -43,7 +44,10 @@ fn a_scaled_run_is_the_twin_times_25_and_one_batch_gives_the_same_tables() {
         data.to_str().unwrap(),
         "--out",
         run.to_str().unwrap(),
+        "--timings",
+        timings.to_str().unwrap(),
     ]);
+    check_timings(&timings, &run);
 
     // Every output table: the same rows and labels as the twin's, each number either the
     // twin's (a rate, a share, a label such as a month) or 25 times it (a count, a sum of money).
@@ -191,6 +195,60 @@ fn a_scaled_run_is_the_twin_times_25_and_one_batch_gives_the_same_tables() {
         compared += 1;
     }
     assert!(compared > 100, "{compared} files compared");
+}
+
+/// `--timings`: a span per stage, ingest's rows, and every query's table with its rows, slowest
+/// first, each within the transform's span.
+fn check_timings(path: &Path, run: &Path) {
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let stage = |name: &str| {
+        t["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == name)
+            .unwrap_or_else(|| panic!("no `{name}` stage in {t}"))
+            .clone()
+    };
+    for name in ["ingest", "transform", "models", "framework", "report"] {
+        assert!(stage(name)["seconds"].as_f64().unwrap() > 0.0, "{name}");
+    }
+    let participants = parquet_rows(&run.join("ingest/participants.parquet"));
+    let claims = parquet_rows(&run.join("ingest/claims.parquet"));
+    let quarantined = stage("ingest")["rows"].as_u64().unwrap();
+    assert!(quarantined >= participants + claims, "ingest read {quarantined} rows");
+    let transform = stage("transform");
+    let (from, seconds) = (
+        transform["start_seconds"].as_f64().unwrap(),
+        transform["seconds"].as_f64().unwrap(),
+    );
+    let tables = t["tables"].as_array().unwrap();
+    let catalog = records(&run.join("tables/catalog.csv"));
+    assert_eq!(tables.len(), catalog.len(), "a timing per query");
+    for w in tables.windows(2) {
+        assert!(w[0]["seconds"].as_f64() >= w[1]["seconds"].as_f64(), "slowest first");
+    }
+    for table in tables {
+        let name = table["table"].as_str().unwrap();
+        let row = catalog
+            .iter()
+            .find(|r| r["table"] == name)
+            .unwrap_or_else(|| panic!("{name} not in the catalog"));
+        assert_eq!(table["rows"].to_string(), row["rows"], "{name}: rows");
+        let start = table["start_seconds"].as_f64().unwrap();
+        let took = table["seconds"].as_f64().unwrap();
+        assert!(
+            start >= from - 1e-3 && start + took <= from + seconds + 1e-3,
+            "{name} ran {start}+{took} s, outside the transform's {from}+{seconds} s"
+        );
+    }
+}
+
+fn parquet_rows(path: &Path) -> u64 {
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    use parquet::file::reader::FileReader;
+    reader.metadata().file_metadata().num_rows() as u64
 }
 
 /// A Parquet table's rows as CSV lines, sorted.

@@ -130,8 +130,12 @@ impl StageBar {
             total,
             rows,
             reused,
+            elapsed,
             ..
         } = p;
+        if !*reused {
+            self.span.table(table, *elapsed, *rows as u64);
+        }
         if self.bar.length() != Some(*total as u64) {
             self.bar.set_style(style(QUERIES));
             self.bar.set_length(*total as u64);
@@ -243,6 +247,7 @@ mod tests {
                 total: 76,
                 rows: 9,
                 reused: done == 3,
+                elapsed: std::time::Duration::from_millis(5),
             });
         }
         assert_eq!((bar.bar.position(), bar.bar.length()), (3, Some(76)));

@@ -26,6 +26,8 @@ struct Recorder {
     start: Instant,
     spans: Mutex<Vec<Span>>,
     samples: Mutex<Vec<(Duration, u64)>>,
+    /// Each query's table, as the transform wrote it.
+    tables: Mutex<Vec<TableTiming>>,
     stop: AtomicBool,
 }
 
@@ -50,6 +52,7 @@ impl Timings {
             start: Instant::now(),
             spans: Mutex::default(),
             samples: Mutex::default(),
+            tables: Mutex::default(),
             stop: AtomicBool::new(false),
         });
         let sampler = Arc::clone(&recorder);
@@ -119,6 +122,12 @@ impl Timings {
                 .max(),
             sample_interval_ms: SAMPLE_EVERY.as_millis() as u64,
             stages,
+            tables: {
+                let mut tables = lock(&r.tables).clone();
+                // Slowest first: where a large run's transform time goes.
+                tables.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+                tables
+            },
         };
         let text = serde_json::to_string_pretty(&report).context("serialising the timings")?;
         std::fs::write(path, text + "\n")
@@ -136,6 +145,26 @@ impl SpanId {
         }
     }
 
+    /// A query's table was written, `elapsed` after the query started.
+    pub fn table(&self, table: &str, elapsed: Duration, rows: u64) {
+        if let Some((r, _)) = &self.0 {
+            let end = r.start.elapsed();
+            let start = end.saturating_sub(elapsed);
+            let peak = lock(&r.samples)
+                .iter()
+                .filter(|(at, _)| *at >= start)
+                .map(|(_, rss)| *rss)
+                .max();
+            lock(&r.tables).push(TableTiming {
+                table: table.to_string(),
+                start_seconds: start.as_secs_f64(),
+                seconds: elapsed.as_secs_f64(),
+                rows,
+                peak_rss_bytes: peak,
+            });
+        }
+    }
+
     /// Rows the stage read, for its rows per second.
     pub fn rows(&self, rows: u64) {
         if let Some((r, i)) = &self.0 {
@@ -150,6 +179,18 @@ struct RunTimings {
     peak_rss_bytes: Option<u64>,
     sample_interval_ms: u64,
     stages: Vec<StageTiming>,
+    /// The transform's queries, slowest first; those running at once share the cores.
+    tables: Vec<TableTiming>,
+}
+
+#[derive(Serialize, Clone)]
+struct TableTiming {
+    table: String,
+    start_seconds: f64,
+    seconds: f64,
+    rows: u64,
+    /// The process's peak while the query ran (with whatever ran beside it).
+    peak_rss_bytes: Option<u64>,
 }
 
 #[derive(Serialize)]

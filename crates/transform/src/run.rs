@@ -102,6 +102,9 @@ pub enum Progress {
         rows: usize,
         /// Copied from an earlier run instead of computed.
         reused: bool,
+        /// From the query's start to its table's last byte (queries run at once share the
+        /// cores, so this is wall time, not the query's own CPU time).
+        elapsed: std::time::Duration,
     },
 }
 
@@ -261,13 +264,14 @@ pub async fn run_with_progress(
                     &mut claimed,
                     &fingerprints,
                 )?;
-                running.spawn(async move { (i, work.await, fingerprint) });
+                let started = std::time::Instant::now();
+                running.spawn(async move { (i, work.await, fingerprint, started.elapsed()) });
             }
         }
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let (i, result, fingerprint) = joined.map_err(|e| Error::Internal {
+        let (i, result, fingerprint, elapsed) = joined.map_err(|e| Error::Internal {
             context: "running the queries".into(),
             message: e.to_string(),
         })?;
@@ -287,6 +291,7 @@ pub async fn run_with_progress(
                     total,
                     rows: done.rows,
                     reused: done.reused,
+                    elapsed,
                 });
                 finished[i] = Some((fingerprint, done));
             }
