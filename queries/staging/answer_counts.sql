@@ -1,7 +1,7 @@
 -- table:    answer_counts
 -- produces: the counts behind every multi-select table (Tables 4-2, 4-3 and their breakdowns)
 -- grain:    one row per question × option of its code list
--- reads:    participant_answers, questions, codes
+-- reads:    answer_shares, questions, codes
 -- base (N): per question, participants with any answer recorded to it (yes or no)
 -- checks:   (question, option) unique; 0 <= participants <= n
 
@@ -9,13 +9,18 @@ with
 
 -- import ------------------------------------------------------------------------------------
 
-answers as (
+-- All participants, option by option: `answer_shares` has counted them already (a participant
+-- once per option they ticked; the base, everyone with any flag recorded, yes or no).
+all_participants as (
     select
-        participant_id,
         question,
-        option,
-        answer
-    from participant_answers
+        item_order,
+        item,
+        participants,
+        n
+    from answer_shares
+    where characteristic = 'all'
+        and grouping = 'option'
 ),
 
 options as (
@@ -31,23 +36,12 @@ options as (
 
 -- steps -------------------------------------------------------------------------------------
 
--- "Has data" is any recorded flag, yes or no.
 base as (
     select
         question,
-        count(distinct participant_id) as n
-    from answers
+        max(n) as n
+    from all_participants
     group by question
-),
-
-said_yes as (
-    select
-        question,
-        option,
-        count(distinct participant_id) as participants
-    from answers
-    where answer
-    group by question, option
 )
 
 -- Every option gets a row, chosen or not, so a table lists the whole code list.
@@ -59,9 +53,10 @@ select
     coalesce(s.participants, 0) as participants,
     coalesce(b.n, 0) as n
 from options as o
-left join said_yes as s
+left join all_participants as s
     on s.question = o.question
-    and s.option = o.option
+    and s.item_order = o.code_order
+    and s.item = o.label
 left join base as b
     on b.question = o.question
 order by o.question, o.code_order

@@ -77,23 +77,23 @@ item_list as (
     from items
 ),
 
+-- Each participant's category of every breakdown on one row, so a participant's answers are
+-- joined to their groups once, not once per breakdown.
+profiles as (
+    select
+        participant_id,
+        lot_code,
+        max(case when characteristic = 'all' then category end) as all_category,
+        max(case when characteristic = 'cohort' then category end) as cohort_category,
+        max(case when characteristic = 'lot' then category end) as lot_category,
+        max(case when characteristic = 'enrolment_period' then category end) as period_category
+    from breakdowns
+    group by participant_id, lot_code
+),
+
 answered as (
     select distinct participant_id, lot_code, question
     from answers
-),
-
--- "Has data" is any recorded flag, yes or no.
-bases as (
-    select
-        a.question,
-        b.characteristic,
-        b.category,
-        count(*) as n
-    from answered as a
-    inner join breakdowns as b
-        on b.participant_id = a.participant_id
-        and b.lot_code = a.lot_code
-    group by a.question, b.characteristic, b.category
 ),
 
 -- A participant counts once per item however many of its options they ticked.
@@ -111,19 +111,58 @@ ticked as (
     where a.answer
 ),
 
+-- Counted once per breakdown in one pass (grouping sets, as each cross-tabulation would be in
+-- SPSS), not by joining every answer to its participant once per breakdown. A participant
+-- without a category in a breakdown (no registration date) is not counted in that breakdown.
+-- "Has data" is any recorded flag, yes or no.
+bases as (
+    select
+        a.question,
+        case
+            when grouping(p.all_category) = 0 then 'all'
+            when grouping(p.cohort_category) = 0 then 'cohort'
+            when grouping(p.lot_category) = 0 then 'lot'
+            else 'enrolment_period'
+        end as characteristic,
+        coalesce(p.all_category, p.cohort_category, p.lot_category, p.period_category)
+            as category,
+        count(*) as n
+    from answered as a
+    inner join profiles as p
+        on p.participant_id = a.participant_id
+        and p.lot_code = a.lot_code
+    group by grouping sets (
+        (a.question, p.all_category),
+        (a.question, p.cohort_category),
+        (a.question, p.lot_category),
+        (a.question, p.period_category)
+    )
+),
+
 by_item as (
     select
         t.question,
         t.grouping,
         t.item,
-        b.characteristic,
-        b.category,
+        case
+            when grouping(p.all_category) = 0 then 'all'
+            when grouping(p.cohort_category) = 0 then 'cohort'
+            when grouping(p.lot_category) = 0 then 'lot'
+            else 'enrolment_period'
+        end as characteristic,
+        coalesce(p.all_category, p.cohort_category, p.lot_category, p.period_category)
+            as category,
         count(*) as participants
     from ticked as t
-    inner join breakdowns as b
-        on b.participant_id = t.participant_id
-        and b.lot_code = t.lot_code
-    group by t.question, t.grouping, t.item, b.characteristic, b.category
+    inner join profiles as p
+        on p.participant_id = t.participant_id
+        and p.lot_code = t.lot_code
+    group by grouping sets (
+        (t.question, t.grouping, t.item, p.all_category),
+        (t.question, t.grouping, t.item, p.cohort_category),
+        (t.question, t.grouping, t.item, p.lot_category),
+        (t.question, t.grouping, t.item, p.period_category)
+    )
 )
 
 select

@@ -154,10 +154,16 @@ banded as (
 ),
 
 -- A participant with any completed action recorded has data for every action: an action
--- without a row for them was not completed. Yes sorts first, as a flag's does.
+-- without a yes for them was not completed. Yes sorts first, as a flag's does.
 action_participants as (
     select distinct participant_id, lot_code
     from completed_actions
+),
+
+completed as (
+    select distinct participant_id, lot_code, option
+    from completed_actions
+    where answer
 ),
 
 actions as (
@@ -166,18 +172,17 @@ actions as (
         ap.lot_code,
         p.payment_group as cohort_code,
         ao.question || '.' || ao.option as characteristic,
-        case when bool_or(ca.answer) then 1 else 2 end as category_order,
-        case when bool_or(ca.answer) then 'Yes' else 'No' end as category
+        case when c.option is null then 2 else 1 end as category_order,
+        case when c.option is null then 'No' else 'Yes' end as category
     from action_participants as ap
     inner join participants as p
         on p.participant_id = ap.participant_id
         and p.lot_code = ap.lot_code
     cross join action_order as ao
-    left join completed_actions as ca
-        on ca.participant_id = ap.participant_id
-        and ca.lot_code = ap.lot_code
-        and ca.option = ao.option
-    group by ap.participant_id, ap.lot_code, p.payment_group, ao.question, ao.option
+    left join completed as c
+        on c.participant_id = ap.participant_id
+        and c.lot_code = ap.lot_code
+        and c.option = ao.option
 )
 
 select * from coded

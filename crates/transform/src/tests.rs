@@ -208,17 +208,18 @@ fn runs_each_query_after_the_tables_it_reads() {
     // In waves: everything whose tables exist runs together (file-name order within a wave),
     // so a query waits for what it reads — `answer_shares`, `characteristic_counts` and
     // `lot_profiles` for `participant_characteristics`, `participant_outcomes` for
-    // `validated_claims`, `outcome_rates` for both of the second wave's.
+    // `validated_claims`, `answer_counts` for `answer_shares` and `outcome_rates` for both of
+    // the first wave's.
     assert_eq!(
         staging,
         [
-            "answer_counts",
             "participant_characteristics",
             "validated_claims",
             "answer_shares",
             "characteristic_counts",
             "lot_profiles",
             "participant_outcomes",
+            "answer_counts",
             "outcome_rates",
         ]
     );
@@ -822,6 +823,7 @@ fn progress_reports_each_table_once_its_files_are_complete() {
             total,
             rows,
             reused,
+            ..
         } = e;
         let t = queried.iter().find(|t| &t.table == table).expect("a table");
         assert!(reported.insert(table.clone()), "{table} reported twice");
