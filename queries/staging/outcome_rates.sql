@@ -33,9 +33,6 @@ characteristics as (
         characteristic,
         category
     from participant_characteristics
-    -- The characteristics the tables break down by; the completed actions are there for the
-    -- models, and would only be counted to be dropped.
-    where characteristic in (select characteristic from characteristic_values)
 ),
 
 categories as (

@@ -1,9 +1,9 @@
 -- table:    participant_characteristics
 -- produces: staging: each participant's categories of every characteristic the tables break
 --           down by (report 2.2, Tables A-3 to A-15, A-40, A-41, the "by characteristic"
---           outcome and implementation tables) and the completed actions the models use
+--           outcome and implementation tables); the completed actions are `participant_actions`
 -- grain:    one row per MI participant × characteristic they have data for
--- reads:    participants, participant_answers, characteristic_values, questions, codes
+-- reads:    participants, characteristic_values
 -- base (N): all clean MI participants; a field without data gives no row, so the rows of a
 --           characteristic are the report's N for it
 -- checks:   (participant_id, lot_code, characteristic) unique; category not null
@@ -100,28 +100,6 @@ banded_values as (
     where code is null
 ),
 
-completed_actions as (
-    select
-        a.participant_id,
-        a.lot_code,
-        a.question,
-        a.option,
-        a.answer
-    from participant_answers as a
-    where a.question = 'completed_action'
-),
-
-action_order as (
-    select
-        q.question,
-        c.code as option,
-        c.code_order
-    from questions as q
-    inner join codes as c
-        on c.code_list = q.code_list
-    where q.question = 'completed_action'
-),
-
 -- steps -------------------------------------------------------------------------------------
 
 coded as (
@@ -151,43 +129,9 @@ banded as (
         on v.column_name = f.column_name
     where (v.lower is null or f.number >= v.lower)
         and (v.upper is null or f.number < v.upper)
-),
-
--- A participant with any completed action recorded has data for every action: an action
--- without a yes for them was not completed. Yes sorts first, as a flag's does.
-action_participants as (
-    select distinct participant_id, lot_code
-    from completed_actions
-),
-
-completed as (
-    select distinct participant_id, lot_code, option
-    from completed_actions
-    where answer
-),
-
-actions as (
-    select
-        ap.participant_id,
-        ap.lot_code,
-        p.payment_group as cohort_code,
-        ao.question || '.' || ao.option as characteristic,
-        case when c.option is null then 2 else 1 end as category_order,
-        case when c.option is null then 'No' else 'Yes' end as category
-    from action_participants as ap
-    inner join participants as p
-        on p.participant_id = ap.participant_id
-        and p.lot_code = ap.lot_code
-    cross join action_order as ao
-    left join completed as c
-        on c.participant_id = ap.participant_id
-        and c.lot_code = ap.lot_code
-        and c.option = ao.option
 )
 
 select * from coded
 union all
 select * from banded
-union all
-select * from actions
 order by characteristic, participant_id, lot_code

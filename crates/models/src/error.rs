@@ -199,8 +199,8 @@ pub enum Error {
     /// hold: the spec names something that cannot be there.
     #[error(
         "covariate `{covariate}`: characteristic `{characteristic}` has no data in \
-         participant_characteristics; check the name in the spec (or the transform's \
-         characteristics)"
+         participant_characteristics or participant_actions; check the name in the spec (or \
+         the transform's characteristics)"
     )]
     NoCategories {
         /// Covariate name.

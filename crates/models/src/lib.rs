@@ -12,7 +12,8 @@
 //! **Reads and writes.** The model specs in `pipeline/models/<id>.toml` ([`ModelSpec`]: outcome,
 //! population steps, exclusions, covariates with their reference levels) and, from the run,
 //! `tables/participant_outcomes.parquet` (outcomes, cohort, lot) and
-//! `tables/participant_characteristics.parquet` (one row per participant × characteristic).
+//! `tables/participant_characteristics.parquet` and `tables/participant_actions.parquet` (one
+//! row per participant × characteristic, the completed actions as yes/no characteristics).
 //! Writes per model into `tables/models/<id>/`: `coefficients` (B, SE, Wald, df, p, odds ratio
 //! and 95% CI per term, plus the joint Wald test of each multi-level factor), `summary` (N,
 //! events, −2LL, LR χ², R², AIC, iterations, or why the model was not fitted) and `steps` (the N
@@ -93,7 +94,9 @@ pub use fit::{
 };
 pub use frame::{CONSTANT, FRAME_CHUNK_ROWS, Factor, FrameSource};
 pub use output::{CAUSE_DATA, CAUSE_SPECIFICATION, FITTED, NOT_FITTED};
-pub use query::{CHARACTERISTICS_TABLE, FrameStep, INPUT_TABLES, OUTCOMES_TABLE, StepKind};
+pub use query::{
+    ACTIONS_TABLE, CHARACTERISTICS_TABLE, FrameStep, INPUT_TABLES, OUTCOMES_TABLE, StepKind,
+};
 pub use spec::{Covariate, Filter, MODELS_DIR, ModelSpec, Step, load_specs};
 pub use stage::{
     CoefficientRow, FittedModel, ModelRun, ModelsOptions, OUTPUT_DIR, Progress, RowKind,

@@ -1,7 +1,7 @@
 //! A model's frame from the run's tables, in SQL generated from its spec.
 //!
-//! `participant_characteristics` is long (one row per participant × characteristic); the frame
-//! query pivots the characteristics a model uses into columns, joins them to
+//! `participant_characteristics` and `participant_actions` are long (one row per participant ×
+//! characteristic) and read as one ([`TRAITS_VIEW`]); the frame query pivots the characteristics a model uses into columns, joins them to
 //! `participant_outcomes` and marks each population and exclusion step. One query then groups
 //! the participants into cells alike in every step, the outcome and every covariate, with their
 //! count ([`Cells`]): the N after every step, the sample's categories and the complete cases all
@@ -29,9 +29,16 @@ use crate::{Error, Result};
 pub const OUTCOMES_TABLE: &str = "participant_outcomes";
 /// The long table of characteristics (`<run>/tables/participant_characteristics.parquet`).
 pub const CHARACTERISTICS_TABLE: &str = "participant_characteristics";
-/// The transform's tables the models read, and all they read: once both are written the
+/// The completed actions as yes/no characteristics, in the same columns
+/// (`<run>/tables/participant_actions.parquet`).
+pub const ACTIONS_TABLE: &str = "participant_actions";
+/// The transform's tables the models read, and all they read: once they are written the
 /// models can run, whatever else the transform has left to do.
-pub const INPUT_TABLES: [&str; 2] = [OUTCOMES_TABLE, CHARACTERISTICS_TABLE];
+pub const INPUT_TABLES: [&str; 3] = [OUTCOMES_TABLE, CHARACTERISTICS_TABLE, ACTIONS_TABLE];
+/// Every characteristic a covariate or a step can name: the two long tables as one. The
+/// transform writes them apart so that the tables' breakdowns never scan the actions, which
+/// are half the rows and only the models read.
+const TRAITS_VIEW: &str = "characteristics_and_actions";
 
 /// What a step of the N-per-step table is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +80,7 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
-    /// Registers `participant_outcomes` and `participant_characteristics` of the run.
+    /// Registers the run's [`INPUT_TABLES`], and [`TRAITS_VIEW`] over the long two.
     pub(crate) async fn open(layout: &RunLayout, config: &SessionConfigSpec) -> Result<Tables> {
         let ctx = session(config)
             .map_err(|e| Error::Internal(format!("starting the query session: {e}")))?;
@@ -84,6 +91,16 @@ impl Tables {
             }
             register(&ctx, name, &path).await?;
         }
+        let columns = "participant_id, lot_code, characteristic, \
+                       cast(category_order as bigint) as category_order, category";
+        ctx.sql(&format!(
+            "create view {TRAITS_VIEW} as\n\
+             select {columns} from {CHARACTERISTICS_TABLE}\n\
+             union all\n\
+             select {columns} from {ACTIONS_TABLE}"
+        ))
+        .await
+        .map_err(|e| Error::Internal(format!("the view {TRAITS_VIEW}: {e}")))?;
         let outcome_schema = ctx
             .table(OUTCOMES_TABLE)
             .await
@@ -144,7 +161,7 @@ impl Tables {
         let sql = format!(
             "select c.characteristic, min(cast(c.category_order as bigint)) as \
              category_order, c.category\n\
-             from {CHARACTERISTICS_TABLE} as c\n\
+             from {TRAITS_VIEW} as c\n\
              where c.characteristic in ({})\n\
              group by c.characteristic, c.category\n\
              order by c.characteristic, category_order, c.category",
@@ -317,7 +334,7 @@ impl<'a> FrameSql<'a> {
             "with\n\
              outcomes as (\n    select * from {OUTCOMES_TABLE}\n),\n\
              traits as (\n    select participant_id, lot_code,\n        {}\n    \
-             from {CHARACTERISTICS_TABLE}\n    where characteristic in ({})\n    \
+             from {TRAITS_VIEW}\n    where characteristic in ({})\n    \
              group by participant_id, lot_code\n),\n\
              frame as (\n    select o.participant_id, o.lot_code, o.\"{}\" as outcome,\n        \
              {}{}\n    from outcomes as o\n    left join traits as t\n        \

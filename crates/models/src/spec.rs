@@ -3,8 +3,9 @@
 //! A spec says what the report's regression is, in the report's terms: its outcome (a yes/no
 //! column of `participant_outcomes`), the population (steps such as "the out-of-work cohorts",
 //! "who started a job"), the exclusions (Lot 5 Cannock North, the Colleges provider group) and
-//! the covariates, each a characteristic of `participant_characteristics` with the reference
-//! level the report compares against. Adding a model is adding a file.
+//! the covariates, each a characteristic (of `participant_characteristics` or, for a completed
+//! action, `participant_actions`) with the reference level the report compares against. Adding
+//! a model is adding a file.
 //!
 //! ```toml
 //! id = "job_outcome"                    # the file name without .toml
@@ -92,7 +93,7 @@ pub enum Filter {
     /// for the characteristic is in none of them: an exclusion keeps them, a population step
     /// drops them.
     Characteristic {
-        /// Characteristic name in `participant_characteristics`.
+        /// Characteristic name in `participant_characteristics` or `participant_actions`.
         characteristic: String,
         /// Category labels.
         categories: Vec<String>,
@@ -106,7 +107,7 @@ pub struct Covariate {
     pub name: String,
     /// Heading for the report ("Age").
     pub label: String,
-    /// Characteristic name in `participant_characteristics`.
+    /// Characteristic name in `participant_characteristics` or `participant_actions`.
     pub characteristic: String,
     /// The category the others are compared with.
     pub reference: String,
@@ -422,15 +423,16 @@ fn step(
     })
 }
 
-/// The question whose options `participant_characteristics` holds as one yes/no
-/// characteristic each, `completed_action.<option>` (`queries/staging/participant_characteristics.sql`).
+/// The question whose options `participant_actions` holds as one yes/no characteristic each,
+/// `completed_action.<option>` (`queries/staging/participant_actions.sql`).
 const ACTION_QUESTION: &str = "completed_action";
 /// The categories of such a characteristic, in order (the query's `Yes` first).
 const ACTION_CATEGORIES: [&str; 2] = ["Yes", "No"];
 
-/// Every characteristic the transform can write into `participant_characteristics`, with its
-/// categories in order: the study's `characteristic_values` (structural and configured ones,
-/// built by the transform's own function, so the two cannot differ) and the completed actions.
+/// Every characteristic the transform can write into `participant_characteristics` or
+/// `participant_actions`, with its categories in order: the study's `characteristic_values`
+/// (structural and configured ones, built by the transform's own function, so the two cannot
+/// differ) and the completed actions.
 fn study_categories(study: &Study) -> Result<BTreeMap<String, Vec<String>>> {
     use arrow::array::{Array, AsArray};
     let internal =

@@ -115,7 +115,8 @@ fn worked_example() -> Vec<P> {
     rows
 }
 
-/// Writes `participant_outcomes` and `participant_characteristics` for `rows` into a run folder.
+/// Writes `participant_outcomes`, `participant_characteristics` and `participant_actions` for
+/// `rows` into a run folder.
 fn write_run(dir: &Path, rows: &[P]) -> RunLayout {
     let layout = RunLayout::new(dir);
     let ids: Vec<String> = (0..rows.len()).map(|i| format!("P{i:04}")).collect();
@@ -148,47 +149,54 @@ fn write_run(dir: &Path, rows: &[P]) -> RunLayout {
         ),
     ])
     .unwrap();
-    let long: Vec<(usize, &(&str, i64, &str))> = rows
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| r.traits.iter().map(move |t| (i, t)))
-        .collect();
-    let characteristics = RecordBatch::try_from_iter(vec![
-        (
-            "participant_id",
-            text(long.iter().map(|(i, _)| ids[*i].clone()).collect()),
-        ),
-        (
-            "lot_code",
-            text(long.iter().map(|(i, _)| rows[*i].lot.to_string()).collect()),
-        ),
-        (
-            "cohort_code",
-            text(
-                long.iter()
-                    .map(|(i, _)| rows[*i].cohort.to_string())
-                    .collect(),
+    // The completed actions go to their own table, as the transform writes them.
+    let long_table = |actions: bool| {
+        let long: Vec<(usize, &(&str, i64, &str))> = rows
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| r.traits.iter().map(move |t| (i, t)))
+            .filter(|(_, t)| t.0.starts_with("completed_action.") == actions)
+            .collect();
+        RecordBatch::try_from_iter(vec![
+            (
+                "participant_id",
+                text(long.iter().map(|(i, _)| ids[*i].clone()).collect()),
             ),
-        ),
-        (
-            "characteristic",
-            text(long.iter().map(|(_, t)| t.0.to_string()).collect()),
-        ),
-        (
-            "category_order",
-            Arc::new(Int64Array::from(
-                long.iter().map(|(_, t)| t.1).collect::<Vec<_>>(),
-            )) as ArrayRef,
-        ),
-        (
-            "category",
-            text(long.iter().map(|(_, t)| t.2.to_string()).collect()),
-        ),
-    ])
-    .unwrap();
+            (
+                "lot_code",
+                text(long.iter().map(|(i, _)| rows[*i].lot.to_string()).collect()),
+            ),
+            (
+                "cohort_code",
+                text(
+                    long.iter()
+                        .map(|(i, _)| rows[*i].cohort.to_string())
+                        .collect(),
+                ),
+            ),
+            (
+                "characteristic",
+                text(long.iter().map(|(_, t)| t.0.to_string()).collect()),
+            ),
+            (
+                "category_order",
+                Arc::new(Int64Array::from(
+                    long.iter().map(|(_, t)| t.1).collect::<Vec<_>>(),
+                )) as ArrayRef,
+            ),
+            (
+                "category",
+                text(long.iter().map(|(_, t)| t.2.to_string()).collect()),
+            ),
+        ])
+        .unwrap()
+    };
+    let characteristics = long_table(false);
+    let actions = long_table(true);
     for (name, batch) in [
         ("participant_outcomes", outcomes),
         ("participant_characteristics", characteristics),
+        ("participant_actions", actions),
     ] {
         let path = layout.table(name, "parquet");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -111,6 +111,7 @@ pub fn explain(
         let reads = vec![
             "participant_outcomes".to_string(),
             "participant_characteristics".to_string(),
+            "participant_actions".to_string(),
         ];
         (format!("pipeline/models/{id}.toml"), BTreeMap::new(), reads)
     } else {

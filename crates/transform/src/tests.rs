@@ -213,6 +213,7 @@ fn runs_each_query_after_the_tables_it_reads() {
     assert_eq!(
         staging,
         [
+            "participant_actions",
             "participant_characteristics",
             "validated_claims",
             "answer_shares",

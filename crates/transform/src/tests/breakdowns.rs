@@ -1128,7 +1128,14 @@ fn how_heard_also_gives_the_published_base_of_mentions() {
 #[test]
 fn completed_actions_are_characteristics_for_the_models() {
     let run = run_profiles();
-    let t = "participant_characteristics";
+    // In a table of their own: the breakdowns never scan them.
+    assert!(
+        !run.rows("participant_characteristics")
+            .iter()
+            .any(|r| r["characteristic"].starts_with("completed_action.")),
+        "completed actions in participant_characteristics"
+    );
+    let t = "participant_actions";
     expect(
         &run,
         t,
