@@ -216,7 +216,10 @@ fn check_timings(path: &Path, run: &Path) {
     let participants = parquet_rows(&run.join("ingest/participants.parquet"));
     let claims = parquet_rows(&run.join("ingest/claims.parquet"));
     let quarantined = stage("ingest")["rows"].as_u64().unwrap();
-    assert!(quarantined >= participants + claims, "ingest read {quarantined} rows");
+    assert!(
+        quarantined >= participants + claims,
+        "ingest read {quarantined} rows"
+    );
     let transform = stage("transform");
     let (from, seconds) = (
         transform["start_seconds"].as_f64().unwrap(),
@@ -226,7 +229,10 @@ fn check_timings(path: &Path, run: &Path) {
     let catalog = records(&run.join("tables/catalog.csv"));
     assert_eq!(tables.len(), catalog.len(), "a timing per query");
     for w in tables.windows(2) {
-        assert!(w[0]["seconds"].as_f64() >= w[1]["seconds"].as_f64(), "slowest first");
+        assert!(
+            w[0]["seconds"].as_f64() >= w[1]["seconds"].as_f64(),
+            "slowest first"
+        );
     }
     for table in tables {
         let name = table["table"].as_str().unwrap();
