@@ -91,9 +91,23 @@ profiles as (
     group by participant_id, lot_code
 ),
 
+-- Every answer with its participant's groups. The participants' profiles are held and the
+-- answers streamed past them, and only then made distinct: distinct answers first would be
+-- the smaller side by the engine's estimate and held whole instead, many times the
+-- participants. "Has data" is any recorded flag, yes or no.
 answered as (
-    select distinct participant_id, lot_code, question
-    from answers
+    select distinct
+        a.participant_id,
+        a.lot_code,
+        a.question,
+        p.all_category,
+        p.cohort_category,
+        p.lot_category,
+        p.period_category
+    from profiles as p
+    inner join answers as a
+        on a.participant_id = p.participant_id
+        and a.lot_code = p.lot_code
 ),
 
 -- A participant counts once per item however many of its options they ticked.
@@ -103,8 +117,15 @@ ticked as (
         a.lot_code,
         i.question,
         i.grouping,
-        i.item
-    from answers as a
+        i.item,
+        p.all_category,
+        p.cohort_category,
+        p.lot_category,
+        p.period_category
+    from profiles as p
+    inner join answers as a
+        on a.participant_id = p.participant_id
+        and a.lot_code = p.lot_code
     inner join items as i
         on i.question = a.question
         and i.option = a.option
@@ -114,28 +135,24 @@ ticked as (
 -- Counted once per breakdown in one pass (grouping sets, as each cross-tabulation would be in
 -- SPSS), not by joining every answer to its participant once per breakdown. A participant
 -- without a category in a breakdown (no registration date) is not counted in that breakdown.
--- "Has data" is any recorded flag, yes or no.
 bases as (
     select
         a.question,
         case
-            when grouping(p.all_category) = 0 then 'all'
-            when grouping(p.cohort_category) = 0 then 'cohort'
-            when grouping(p.lot_category) = 0 then 'lot'
+            when grouping(a.all_category) = 0 then 'all'
+            when grouping(a.cohort_category) = 0 then 'cohort'
+            when grouping(a.lot_category) = 0 then 'lot'
             else 'enrolment_period'
         end as characteristic,
-        coalesce(p.all_category, p.cohort_category, p.lot_category, p.period_category)
+        coalesce(a.all_category, a.cohort_category, a.lot_category, a.period_category)
             as category,
         count(*) as n
     from answered as a
-    inner join profiles as p
-        on p.participant_id = a.participant_id
-        and p.lot_code = a.lot_code
     group by grouping sets (
-        (a.question, p.all_category),
-        (a.question, p.cohort_category),
-        (a.question, p.lot_category),
-        (a.question, p.period_category)
+        (a.question, a.all_category),
+        (a.question, a.cohort_category),
+        (a.question, a.lot_category),
+        (a.question, a.period_category)
     )
 ),
 
@@ -145,23 +162,20 @@ by_item as (
         t.grouping,
         t.item,
         case
-            when grouping(p.all_category) = 0 then 'all'
-            when grouping(p.cohort_category) = 0 then 'cohort'
-            when grouping(p.lot_category) = 0 then 'lot'
+            when grouping(t.all_category) = 0 then 'all'
+            when grouping(t.cohort_category) = 0 then 'cohort'
+            when grouping(t.lot_category) = 0 then 'lot'
             else 'enrolment_period'
         end as characteristic,
-        coalesce(p.all_category, p.cohort_category, p.lot_category, p.period_category)
+        coalesce(t.all_category, t.cohort_category, t.lot_category, t.period_category)
             as category,
         count(*) as participants
     from ticked as t
-    inner join profiles as p
-        on p.participant_id = t.participant_id
-        and p.lot_code = t.lot_code
     group by grouping sets (
-        (t.question, t.grouping, t.item, p.all_category),
-        (t.question, t.grouping, t.item, p.cohort_category),
-        (t.question, t.grouping, t.item, p.lot_category),
-        (t.question, t.grouping, t.item, p.period_category)
+        (t.question, t.grouping, t.item, t.all_category),
+        (t.question, t.grouping, t.item, t.cohort_category),
+        (t.question, t.grouping, t.item, t.lot_category),
+        (t.question, t.grouping, t.item, t.period_category)
     )
 )
 
