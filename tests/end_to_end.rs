@@ -10,6 +10,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 // Sparse extracts cut from the twin (issue 14): their own file, beside this one.
+mod plans;
 mod scale;
 mod sparse;
 mod support;
