@@ -12,7 +12,7 @@ mod common;
 #[path = "fuzz/generate.rs"]
 #[allow(dead_code)]
 mod generate;
-use common::{Case, account, case, csv_text, row, run, study};
+use common::{Case, account, case, csv_text, files_under, row, run, study};
 
 /// A valid L4 row whose identifiers are unique tokens, so that finding one in an output can
 /// only mean it leaked.
@@ -47,20 +47,13 @@ fn identifiers(rows: &[BTreeMap<String, String>]) -> Vec<String> {
 
 /// Every file ingest wrote, as text: Parquet decoded cell by cell (its pages are compressed).
 fn outputs(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let text = evalpipe_ingest::fuzz::readable(&p).unwrap();
-                out.push((p, text));
-            }
-        }
-    }
-    out
+    files_under(dir)
+        .into_iter()
+        .map(|p| {
+            let text = evalpipe_ingest::fuzz::readable(&p).unwrap();
+            (p, text)
+        })
+        .collect()
 }
 
 fn assert_no_identifier(dir: &Path, ids: &[String]) {

@@ -105,3 +105,20 @@ pub fn account<'a>(s: &'a IngestSummary, file: &str) -> &'a FileAccount {
         .find(|a| a.file == file)
         .unwrap_or_else(|| panic!("no account for {file}: {:?}", s.files))
 }
+
+/// Every file under `dir`, at any depth.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
