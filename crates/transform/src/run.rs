@@ -264,14 +264,13 @@ pub async fn run_with_progress(
                     &mut claimed,
                     &fingerprints,
                 )?;
-                let started = std::time::Instant::now();
-                running.spawn(async move { (i, work.await, fingerprint, started.elapsed()) });
+                running.spawn(async move { (i, work.await, fingerprint) });
             }
         }
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let (i, result, fingerprint, elapsed) = joined.map_err(|e| Error::Internal {
+        let (i, result, fingerprint) = joined.map_err(|e| Error::Internal {
             context: "running the queries".into(),
             message: e.to_string(),
         })?;
@@ -291,7 +290,7 @@ pub async fn run_with_progress(
                     total,
                     rows: done.rows,
                     reused: done.reused,
-                    elapsed,
+                    elapsed: done.elapsed,
                 });
                 finished[i] = Some((fingerprint, done));
             }
