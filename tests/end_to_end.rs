@@ -1052,11 +1052,9 @@ fn unchanged_inputs_do_no_work_and_an_edited_template_rerenders_only_the_report(
     copy_dir(&repo().join("queries"), &queries);
     let query = queries.join("how_heard.sql");
     let sql = std::fs::read_to_string(&query).unwrap();
-    std::fs::write(
-        &query,
-        sql.replace("order by g.group_order", "order by g.group_order asc"),
-    )
-    .unwrap();
+    let edited = sql.replace("order by group_order", "order by group_order asc");
+    assert_ne!(edited, sql, "the edit changes how_heard.sql");
+    std::fs::write(&query, edited).unwrap();
     let q = queries.to_str().unwrap();
     let (_, status) = evalpipe_err(&[
         "status",

@@ -44,7 +44,7 @@ fn answers_held(plan: &Arc<dyn ExecutionPlan>, out: &mut Vec<String>) {
     }
 }
 
-/// `participant_answers` is the largest table of an extract (a row per participant × flag).
+/// `participant_answers` is the largest table of an extract (a row per participant × question).
 /// At 10M participants `participant_actions` held a participant × action grid built from it
 /// and overflowed Arrow's 2 GiB string offsets, and `answer_shares` held its distinct answers:
 /// no staging query may hold them per participant.

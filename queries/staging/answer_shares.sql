@@ -6,7 +6,7 @@
 --           the question's code list (`grouping` = 'option') or a group of a grouping of it
 --           (e.g. `table_4_1`), and a breakdown is all participants, cohort, lot or enrolment
 --           before / from the first lockdown; every item and category listed
--- reads:    participant_answers, questions, codes, code_groups, participant_characteristics,
+-- reads:    participant_answers, participants, questions, codes, code_groups,
 --           characteristic_values
 -- base (N): per question and category, participants in it with any answer recorded to the
 --           question (yes or no); `participants` ticked at least one option of the item
@@ -16,24 +16,37 @@ with
 
 -- import ------------------------------------------------------------------------------------
 
+-- One row per participant and question with any flag recorded, and the options ticked yes.
 answers as (
     select
         participant_id,
         lot_code,
         question,
-        option,
-        answer
+        ticked
     from participant_answers
 ),
 
--- The breakdowns a multi-select table is published by.
-breakdowns as (
+-- The MI columns the breakdowns are read from (`column_name` in characteristic_values).
+fields as (
     select
         participant_id,
         lot_code,
+        payment_group,
+        registration_date
+    from participants
+),
+
+-- The breakdowns a multi-select table is published by: coded (a code of the column) or
+-- banded (a range of it, dates as days since 1970), as in participant_characteristics.
+breakdown_values as (
+    select
         characteristic,
-        category
-    from participant_characteristics
+        column_name,
+        category,
+        code,
+        lower,
+        upper
+    from characteristic_values
     where characteristic in ('all', 'cohort', 'lot', 'enrolment_period')
 ),
 
@@ -48,159 +61,179 @@ breakdown_categories as (
 ),
 
 -- Items: each option on its own, and each group of every grouping of the question's list.
-items as (
+option_items as (
     select
         q.question,
-        'option' as grouping,
         c.code as option,
         c.code_order as item_order,
         c.label as item
     from questions as q
     inner join codes as c
         on c.code_list = q.code_list
-    union all
+),
+
+group_items as (
     select
         q.question,
         g.grouping,
-        g.code as option,
         g.group_order as item_order,
-        g.group_label as item
+        g.group_label as item,
+        array_agg(g.code) as options
     from questions as q
     inner join code_groups as g
         on g.code_list = q.code_list
+    group by q.question, g.grouping, g.group_order, g.group_label
 ),
 
 -- steps -------------------------------------------------------------------------------------
 
 item_list as (
-    select distinct question, grouping, item_order, item
-    from items
+    select question, 'option' as grouping, item_order, item
+    from option_items
+    union all
+    select question, grouping, item_order, item
+    from group_items
 ),
 
--- Each participant's category of every breakdown on one row, so a participant's answers are
--- joined to their groups once, not once per breakdown.
-profiles as (
+-- What each answer counts towards: the question's base (item '': "has data" is any recorded
+-- flag, yes or no), every option ticked, and every group with an option ticked —
+-- once per group however many of its options were ticked, so nothing here needs making
+-- distinct per participant.
+hits as (
     select
         participant_id,
         lot_code,
-        max(case when characteristic = 'all' then category end) as all_category,
-        max(case when characteristic = 'cohort' then category end) as cohort_category,
-        max(case when characteristic = 'lot' then category end) as lot_category,
-        max(case when characteristic = 'enrolment_period' then category end) as period_category
-    from breakdowns
-    group by participant_id, lot_code
-),
-
--- Every answer with its participant's groups. The participants' profiles are held and the
--- answers streamed past them, and only then made distinct: distinct answers first would be
--- the smaller side by the engine's estimate and held whole instead, many times the
--- participants. "Has data" is any recorded flag, yes or no.
-answered as (
-    select distinct
+        question,
+        '' as grouping,
+        '' as item
+    from answers
+    union all
+    select
+        t.participant_id,
+        t.lot_code,
+        t.question,
+        'option',
+        o.item
+    from option_items as o
+    inner join (
+        select participant_id, lot_code, question, unnest(ticked) as option
+        from answers
+    ) as t
+        on t.question = o.question
+        and t.option = o.option
+    union all
+    select
         a.participant_id,
         a.lot_code,
         a.question,
-        p.all_category,
-        p.cohort_category,
-        p.lot_category,
-        p.period_category
-    from profiles as p
+        g.grouping,
+        g.item
+    from group_items as g
     inner join answers as a
-        on a.participant_id = p.participant_id
-        and a.lot_code = p.lot_code
+        on a.question = g.question
+    where array_has_any(a.ticked, g.options)
 ),
 
--- A participant counts once per item however many of its options they ticked.
-ticked as (
-    select distinct
-        a.participant_id,
-        a.lot_code,
+-- Counted by the raw value of each breakdown column in one pass (grouping sets, as each
+-- cross-tabulation would be in SPSS). The participants are held once, narrow, and the answers
+-- streamed past them; what is counted has a row per question, item and value, not per
+-- participant.
+counts_by_value as (
+    select
+        h.question,
+        h.grouping,
+        h.item,
+        case
+            when grouping(f.payment_group) = 0 then 'payment_group'
+            when grouping(f.registration_date) = 0 then 'registration_date'
+            else 'lot_code'
+        end as column_name,
+        coalesce(f.payment_group, f.lot_code) as code,
+        cast(cast(f.registration_date as int) as double) as number,
+        count(*) as participants
+    from fields as f
+    inner join hits as h
+        on h.participant_id = f.participant_id
+        and h.lot_code = f.lot_code
+    group by grouping sets (
+        (h.question, h.grouping, h.item, f.lot_code),
+        (h.question, h.grouping, h.item, f.payment_group),
+        (h.question, h.grouping, h.item, f.registration_date)
+    )
+),
+
+-- Values to categories. A participant without a category in a breakdown (no registration
+-- date) is not counted in that breakdown.
+by_category as (
+    select
+        c.question,
+        c.grouping,
+        c.item,
+        v.characteristic,
+        v.category,
+        sum(c.participants) as participants
+    from counts_by_value as c
+    inner join breakdown_values as v
+        on v.column_name = c.column_name
+    where (v.code is not null and v.code = c.code)
+        or (
+            v.code is null
+            and c.number is not null
+            and (v.lower is null or c.number >= v.lower)
+            and (v.upper is null or c.number < v.upper)
+        )
+    group by c.question, c.grouping, c.item, v.characteristic, v.category
+),
+
+-- Every item and category listed, with the question's base beside it: one read of
+-- by_category, which an engine would compute again for a second reference.
+grid as (
+    select question, grouping, item_order, item
+    from item_list
+    union all
+    select distinct question, '', 0, ''
+    from item_list
+),
+
+counted as (
+    select
         i.question,
         i.grouping,
+        i.item_order,
         i.item,
-        p.all_category,
-        p.cohort_category,
-        p.lot_category,
-        p.period_category
-    from profiles as p
-    inner join answers as a
-        on a.participant_id = p.participant_id
-        and a.lot_code = p.lot_code
-    inner join items as i
-        on i.question = a.question
-        and i.option = a.option
-    where a.answer
-),
-
--- Counted once per breakdown in one pass (grouping sets, as each cross-tabulation would be in
--- SPSS), not by joining every answer to its participant once per breakdown. A participant
--- without a category in a breakdown (no registration date) is not counted in that breakdown.
-bases as (
-    select
-        a.question,
-        case
-            when grouping(a.all_category) = 0 then 'all'
-            when grouping(a.cohort_category) = 0 then 'cohort'
-            when grouping(a.lot_category) = 0 then 'lot'
-            else 'enrolment_period'
-        end as characteristic,
-        coalesce(a.all_category, a.cohort_category, a.lot_category, a.period_category)
-            as category,
-        count(*) as n
-    from answered as a
-    group by grouping sets (
-        (a.question, a.all_category),
-        (a.question, a.cohort_category),
-        (a.question, a.lot_category),
-        (a.question, a.period_category)
-    )
-),
-
-by_item as (
-    select
-        t.question,
-        t.grouping,
-        t.item,
-        case
-            when grouping(t.all_category) = 0 then 'all'
-            when grouping(t.cohort_category) = 0 then 'cohort'
-            when grouping(t.lot_category) = 0 then 'lot'
-            else 'enrolment_period'
-        end as characteristic,
-        coalesce(t.all_category, t.cohort_category, t.lot_category, t.period_category)
-            as category,
-        count(*) as participants
-    from ticked as t
-    group by grouping sets (
-        (t.question, t.grouping, t.item, t.all_category),
-        (t.question, t.grouping, t.item, t.cohort_category),
-        (t.question, t.grouping, t.item, t.lot_category),
-        (t.question, t.grouping, t.item, t.period_category)
-    )
+        c.characteristic,
+        c.characteristic_order,
+        c.category_order,
+        c.category,
+        coalesce(k.participants, 0) as participants,
+        coalesce(
+            max(case when i.item = '' then k.participants end) over (
+                partition by i.question, c.characteristic, c.category
+            ),
+            0
+        ) as n
+    from grid as i
+    cross join breakdown_categories as c
+    left join by_category as k
+        on k.question = i.question
+        and k.grouping = i.grouping
+        and k.item = i.item
+        and k.characteristic = c.characteristic
+        and k.category = c.category
 )
 
 select
-    i.question,
-    i.grouping,
-    i.item_order,
-    i.item,
-    c.characteristic,
-    c.characteristic_order,
-    c.category_order,
-    c.category,
-    coalesce(k.participants, 0) as participants,
-    cast(coalesce(k.participants, 0) as double) / nullif(b.n, 0) as pct,
-    coalesce(b.n, 0) as n
-from item_list as i
-cross join breakdown_categories as c
-left join by_item as k
-    on k.question = i.question
-    and k.grouping = i.grouping
-    and k.item = i.item
-    and k.characteristic = c.characteristic
-    and k.category = c.category
-left join bases as b
-    on b.question = i.question
-    and b.characteristic = c.characteristic
-    and b.category = c.category
-order by i.question, i.grouping, c.characteristic_order, c.category_order, i.item_order
+    question,
+    grouping,
+    item_order,
+    item,
+    characteristic,
+    characteristic_order,
+    category_order,
+    category,
+    participants,
+    cast(participants as double) / nullif(n, 0) as pct,
+    n
+from counted
+where item <> ''
+order by question, grouping, characteristic_order, category_order, item_order

@@ -13,12 +13,12 @@ with
 
 -- import ------------------------------------------------------------------------------------
 
+-- One row per participant with any completed action recorded, and the actions ticked yes.
 completed_actions as (
     select
         participant_id,
         lot_code,
-        option,
-        answer
+        ticked
     from participant_answers
     where question = 'completed_action'
 ),
@@ -32,32 +32,21 @@ action_order as (
     inner join codes as c
         on c.code_list = q.code_list
     where q.question = 'completed_action'
-),
+)
 
 -- steps -------------------------------------------------------------------------------------
 
--- A participant with any completed action recorded has data for every action: an action
--- without a yes for them was not completed. One row per participant with the options they
--- said yes to, then one per option: never a join of every participant × option to the
--- answers, whose table of participant × option rows would have to be held whole.
-answered as (
-    select
-        participant_id,
-        lot_code,
-        array_agg(option) filter (where answer) as completed
-    from completed_actions
-    group by participant_id, lot_code
-)
-
--- Yes sorts first, as a flag's does.
+-- A participant with any completed action recorded has data for every action: an action not
+-- ticked yes was not completed. The actions are held and the participants streamed past
+-- them. Yes sorts first, as a flag's does.
 select
     a.participant_id,
     a.lot_code,
     ao.question || '.' || ao.option as characteristic,
-    case when coalesce(array_has(a.completed, ao.option), false) then 1 else 2 end
+    case when coalesce(array_has(a.ticked, ao.option), false) then 1 else 2 end
         as category_order,
-    case when coalesce(array_has(a.completed, ao.option), false) then 'Yes' else 'No' end
+    case when coalesce(array_has(a.ticked, ao.option), false) then 'Yes' else 'No' end
         as category
 from action_order as ao
-cross join answered as a
+cross join completed_actions as a
 order by characteristic, participant_id, lot_code

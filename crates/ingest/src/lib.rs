@@ -8,9 +8,11 @@
 //! - `participants.parquet`: one row per clean MI participant, typed (dates, flags, codes,
 //!   money), with the derived age at registration;
 //! - `participant_answers.parquet`: the multi-select questions (how they heard, health types,
-//!   barriers, agreed and completed actions) as a long table, one row per participant, question
-//!   and recorded option — so "participants with data" and "participants who said yes" are two
-//!   plain counts in SQL, and a new option is a dictionary change, not a schema change;
+//!   barriers, agreed and completed actions), one row per participant and question with any
+//!   flag recorded (yes or no), with the options ticked yes as a list (`ticked`, in the code
+//!   list's order) — so "participants with data" is a count of rows and "participants who said
+//!   yes" a count of lists holding an option, a new option is a dictionary change, not a schema
+//!   change, and a national extract has a few rows per participant, not one per flag;
 //! - `claims.parquet`: one row per clean claim, with whether it counts (validated);
 //! - `quarantine.parquet`: one row per rule each rejected row broke, with file, row, column,
 //!   message and the row's non-identifying values, so nothing is lost;
@@ -489,8 +491,7 @@ impl Sink {
                 s(&study.mi.dataset.pseudonym_column),
                 s("lot_code"),
                 s("question"),
-                s("option"),
-                ("answer".into(), DataType::Boolean),
+                ("ticked".into(), write::codes_type()),
             ],
         )?;
         let claims = TableWriter::create(
@@ -1125,15 +1126,28 @@ impl<'a> RowContext<'_, 'a> {
             return;
         }
         out.clean_ids.push(fingerprint(id));
-        for &(flag, answer) in &row.answers {
-            let (question, option) = self.validator.answer(flag);
+        // One row per question with any flag recorded (yes or no), listing the options ticked
+        // yes: the flags come grouped by question, in the code list's order.
+        let mut rest = &row.answers[..];
+        while let Some(&(first, _)) = rest.first() {
+            let question = self.validator.answer(first).0;
+            let n = rest
+                .iter()
+                .take_while(|&&(flag, _)| self.validator.answer(flag).0 == question)
+                .count();
+            let (flags, tail) = rest.split_at(n);
             answers.row(|r| {
                 r.text(Some(id));
                 r.text(Some(lot));
                 r.text(Some(question));
-                r.text(Some(option));
-                r.bool(Some(answer));
+                r.codes(
+                    flags
+                        .iter()
+                        .filter(|&&(_, yes)| yes)
+                        .map(|&(flag, _)| self.validator.answer(flag).1),
+                );
             });
+            rest = tail;
         }
     }
 }

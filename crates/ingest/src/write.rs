@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder,
-    StringBuilder,
+    ListBuilder, StringBuilder,
 };
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -160,6 +160,13 @@ enum Column {
     Float(Float64Builder),
     Money(Decimal128Builder, u8, i8),
     Text(StringBuilder),
+    /// A list of codes (the options a participant ticked).
+    Codes(ListBuilder<StringBuilder>),
+}
+
+/// The type of a list-of-codes column ([`RowAppender::codes`]).
+pub fn codes_type() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
 }
 
 /// Rows of one table, appended value by value straight into Arrow column builders (no row is
@@ -184,6 +191,10 @@ impl BatchBuilder {
                 DataType::Decimal128(p, s) => {
                     Column::Money(Decimal128Builder::with_capacity(rows), *p, *s)
                 }
+                DataType::List(_) => Column::Codes(ListBuilder::with_capacity(
+                    StringBuilder::with_capacity(rows, rows * 8),
+                    rows,
+                )),
                 _ => Column::Text(StringBuilder::with_capacity(rows, rows * 8)),
             })
             .collect();
@@ -228,6 +239,7 @@ impl BatchBuilder {
                             }),
                     ),
                     Column::Text(mut b) => Arc::new(b.finish()),
+                    Column::Codes(mut b) => Arc::new(b.finish()),
                 }
             })
             .collect();
@@ -267,6 +279,20 @@ impl RowAppender<'_> {
             (Column::Money(b, ..), _) => b.append_null(),
             (Column::Text(b), Value::Text(x)) => b.append_value(x),
             (Column::Text(b), _) => b.append_null(),
+            (c @ Column::Codes(_), _) => append_null(c),
+        }
+    }
+
+    /// A list of codes (a list column), possibly empty.
+    pub fn codes<'s>(&mut self, codes: impl IntoIterator<Item = &'s str>) {
+        match self.column() {
+            Column::Codes(b) => {
+                for c in codes {
+                    b.values().append_value(c);
+                }
+                b.append(true);
+            }
+            other => append_null(other),
         }
     }
 
@@ -303,5 +329,6 @@ fn append_null(c: &mut Column) {
         Column::Float(b) => b.append_null(),
         Column::Money(b, ..) => b.append_null(),
         Column::Text(b) => b.append_null(),
+        Column::Codes(b) => b.append_null(),
     }
 }

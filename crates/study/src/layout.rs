@@ -5,7 +5,7 @@
 //!   .evalpipe-run                 marks the folder as evalpipe's (see RUN_MARKER)
 //!   manifest.json                 inputs, config, queries, templates and outputs with hashes
 //!   ingest/participants.parquet   one row per clean MI participant (pseudonymised)
-//!   ingest/participant_answers.parquet   multi-select answers, long
+//!   ingest/participant_answers.parquet   multi-select answers, a row per question
 //!   ingest/claims.parquet         one row per clean claim (pseudonymised)
 //!   ingest/quarantine.parquet     one row per (rejected row, rule broken)
 //!   ingest/validation/            per-lot validation reports (CSV + Markdown) and accounting

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch,
-    StringArray,
+    ListBuilder, StringArray, StringBuilder,
 };
 use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
 use chrono::NaiveDate;
@@ -591,22 +591,32 @@ fn answers() -> Result<RecordBatch> {
     ])
 }
 
+/// The answers as ingest writes them: one row per participant and question with any flag
+/// recorded, listing the options answered yes (in the order given here).
 fn answers_batch(rows: &[Answer]) -> Result<RecordBatch> {
-    let text = |f: fn(&Answer) -> &'static str| -> ArrayRef {
-        Arc::new(StringArray::from(rows.iter().map(f).collect::<Vec<_>>()))
+    let mut keys: Vec<(&str, &str, &str)> = Vec::new();
+    for r in rows {
+        if !keys.contains(&(r.0, r.1, r.2)) {
+            keys.push((r.0, r.1, r.2));
+        }
+    }
+    let mut ticked = ListBuilder::new(StringBuilder::new());
+    for &(id, lot, question) in &keys {
+        for r in rows {
+            if (r.0, r.1, r.2) == (id, lot, question) && r.4 {
+                ticked.values().append_value(r.3);
+            }
+        }
+        ticked.append(true);
+    }
+    let text = |f: fn(&(&'static str, &'static str, &'static str)) -> &'static str| -> ArrayRef {
+        Arc::new(StringArray::from(keys.iter().map(f).collect::<Vec<_>>()))
     };
     RecordBatch::try_from_iter_with_nullable([
-        ("participant_id", text(|r| r.0), false),
-        ("lot_code", text(|r| r.1), false),
-        ("question", text(|r| r.2), false),
-        ("option", text(|r| r.3), false),
-        (
-            "answer",
-            Arc::new(BooleanArray::from(
-                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
-            )) as ArrayRef,
-            false,
-        ),
+        ("participant_id", text(|k| k.0), false),
+        ("lot_code", text(|k| k.1), false),
+        ("question", text(|k| k.2), false),
+        ("ticked", Arc::new(ticked.finish()) as ArrayRef, true),
     ])
     .map_err(internal)
 }

@@ -206,21 +206,20 @@ fn runs_each_query_after_the_tables_it_reads() {
         .map(|t| t.table.as_str())
         .collect();
     // In waves: everything whose tables exist runs together (file-name order within a wave),
-    // so a query waits for what it reads — `answer_shares`, `characteristic_counts` and
-    // `lot_profiles` for `participant_characteristics`, `participant_outcomes` for
-    // `validated_claims`, `answer_counts` for `answer_shares` and `outcome_rates` for both of
-    // the first wave's.
+    // so a query waits for what it reads — `answer_counts` for `answer_shares`,
+    // `characteristic_counts` and `lot_profiles` for `participant_characteristics`,
+    // `participant_outcomes` for `validated_claims`, and `outcome_rates` for the second wave's.
     assert_eq!(
         staging,
         [
+            "answer_shares",
             "participant_actions",
             "participant_characteristics",
             "validated_claims",
-            "answer_shares",
+            "answer_counts",
             "characteristic_counts",
             "lot_profiles",
             "participant_outcomes",
-            "answer_counts",
             "outcome_rates",
         ]
     );
