@@ -4,7 +4,7 @@
 --           take as a covariate (report 2.3's models: coaching, matching skills to jobs), in
 --           the columns of `participant_characteristics` the models read beside it
 -- grain:    one row per MI participant with any completed action recorded × option of the
---           question's code list
+--           question's code list, in the participants' order in the extracts
 -- reads:    participant_answers, questions, codes
 -- base (N): MI participants with any completed action recorded (yes or no)
 -- checks:   (participant_id, lot_code, characteristic) unique; category in ('Yes', 'No')
@@ -18,7 +18,10 @@ completed_actions as (
     select
         participant_id,
         lot_code,
-        ticked
+        question,
+        ticked,
+        source_file,
+        source_row
     from participant_answers
     where question = 'completed_action'
 ),
@@ -38,7 +41,9 @@ action_order as (
 
 -- A participant with any completed action recorded has data for every action: an action not
 -- ticked yes was not completed. The actions are held and the participants streamed past
--- them. Yes sorts first, as a flag's does.
+-- them, in their order in the extracts, so the table comes out in that order with no sort of
+-- it (a participant's actions in the plan's order, the same every run). Yes sorts first, as a
+-- flag's does.
 select
     a.participant_id,
     a.lot_code,
@@ -46,7 +51,10 @@ select
     case when coalesce(array_has(a.ticked, ao.option), false) then 1 else 2 end
         as category_order,
     case when coalesce(array_has(a.ticked, ao.option), false) then 'Yes' else 'No' end
-        as category
+        as category,
+    a.source_file,
+    a.source_row
 from action_order as ao
-cross join completed_actions as a
-order by characteristic, participant_id, lot_code
+inner join completed_actions as a
+    on a.question = ao.question
+order by a.source_file, a.source_row

@@ -319,6 +319,10 @@ pub fn ingest_tuned(
             })
         })
         .collect();
+    // In file-name order, and the claims (their own table) last: every table ingest writes is
+    // then in (source_file, source_row) order, which the transform tells the query engine, so
+    // that a per-participant table is ordered by a merge of streams, never a sort.
+    jobs.sort_by(|a, b| a.file.name.cmp(&b.file.name));
     if let Some(file) = &found.claims {
         jobs.push(Job {
             dict: &study.claims,
@@ -492,6 +496,8 @@ impl Sink {
                 s("lot_code"),
                 s("question"),
                 ("ticked".into(), write::codes_type()),
+                s("source_file"),
+                ("source_row".into(), DataType::Int64),
             ],
         )?;
         let claims = TableWriter::create(
@@ -1146,6 +1152,8 @@ impl<'a> RowContext<'_, 'a> {
                         .filter(|&&(_, yes)| yes)
                         .map(|&(flag, _)| self.validator.answer(flag).1),
                 );
+                r.text(Some(self.file));
+                r.int(Some(source_row as i64));
             });
             rest = tail;
         }

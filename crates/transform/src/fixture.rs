@@ -27,10 +27,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array, RecordBatch,
-    ListBuilder, StringArray, StringBuilder,
+    ArrayRef, AsArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int64Array,
+    ListBuilder, RecordBatch, StringArray, StringBuilder,
 };
-use arrow::datatypes::{DataType, Date32Type, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Date32Type, Field, Int64Type, Schema, SchemaRef};
 use chrono::NaiveDate;
 use evalpipe_study::{ColumnType, RunLayout, Study};
 
@@ -52,7 +52,7 @@ pub(crate) enum Cell {
 /// Writes `participants`, `participant_answers` and `claims` into `layout`'s `ingest/` folder.
 pub fn write(study: &Study, layout: &RunLayout) -> Result<()> {
     let participants = participants(study)?;
-    let answers = answers()?;
+    let answers = answers(&participants)?;
     let claims = claims()?;
     for (name, batch) in [
         ("participants", participants),
@@ -109,7 +109,7 @@ pub(crate) fn write_profiles_edited(
     let mut rows = profiles();
     edit(&mut rows);
     let participants = participants_batch(study, rows)?;
-    let answers = answers_batch(PROFILE_ANSWERS)?;
+    let answers = answers_batch(PROFILE_ANSWERS, &participants)?;
     let claims = claims_batch(vec![
         ("q03", "L1", "HTH", "JS", "2019-05-01", 88900, "VALIDATED"),
         ("q02", "L1", "HTH", "JS", "2019-05-01", 88900, "REJECTED"),
@@ -562,8 +562,9 @@ fn participants_batch(study: &Study, rows: Vec<Vec<(&'static str, Cell)>>) -> Re
 /// (participant, lot, question, option, answer)
 type Answer = (&'static str, &'static str, &'static str, &'static str, bool);
 
-fn answers() -> Result<RecordBatch> {
-    answers_batch(&[
+fn answers(participants: &RecordBatch) -> Result<RecordBatch> {
+    answers_batch(
+        &[
         ("p01", "L1", "heard", "leaflet_event", true),
         ("p01", "L1", "heard", "jcp", false),
         ("p02", "L1", "heard", "social_media", true),
@@ -588,20 +589,45 @@ fn answers() -> Result<RecordBatch> {
         ("p07", "L1", "agreed_action", "interview", true),
         ("p01", "L1", "completed_action", "interview", true),
         ("p01", "L1", "health_type", "anxiety", true),
-    ])
+        ],
+        participants,
+    )
 }
 
 /// The answers as ingest writes them: one row per participant and question with any flag
-/// recorded, listing the options answered yes (in the order given here).
-fn answers_batch(rows: &[Answer]) -> Result<RecordBatch> {
-    let mut keys: Vec<(&str, &str, &str)> = Vec::new();
+/// recorded, listing the options answered yes (in the order given here), in the participants'
+/// (file, row) order as ingest's tables are.
+fn answers_batch(rows: &[Answer], participants: &RecordBatch) -> Result<RecordBatch> {
+    let wrong = |message: String| Error::Internal {
+        context: "building the fixture".into(),
+        message,
+    };
+    let column = |name: &str| {
+        participants
+            .column_by_name(name)
+            .ok_or_else(|| wrong(format!("the participants fixture has no {name}")))
+    };
+    let (ids, lots, files, source_rows) = (
+        column("participant_id")?.as_string::<i32>(),
+        column("lot_code")?.as_string::<i32>(),
+        column("source_file")?.as_string::<i32>(),
+        column("source_row")?.as_primitive::<Int64Type>(),
+    );
+    let place = |id: &str, lot: &str| {
+        (0..participants.num_rows())
+            .find(|&i| ids.value(i) == id && lots.value(i) == lot)
+            .ok_or_else(|| wrong(format!("an answer of {id} ({lot}), not a fixture participant")))
+    };
+    let mut keys: Vec<(usize, &'static str, &'static str, &'static str)> = Vec::new();
     for r in rows {
-        if !keys.contains(&(r.0, r.1, r.2)) {
-            keys.push((r.0, r.1, r.2));
+        let at = place(r.0, r.1)?;
+        if !keys.iter().any(|k| (k.1, k.2, k.3) == (r.0, r.1, r.2)) {
+            keys.push((at, r.0, r.1, r.2));
         }
     }
+    keys.sort_by_key(|k| k.0);
     let mut ticked = ListBuilder::new(StringBuilder::new());
-    for &(id, lot, question) in &keys {
+    for &(_, id, lot, question) in &keys {
         for r in rows {
             if (r.0, r.1, r.2) == (id, lot, question) && r.4 {
                 ticked.values().append_value(r.3);
@@ -609,14 +635,28 @@ fn answers_batch(rows: &[Answer]) -> Result<RecordBatch> {
         }
         ticked.append(true);
     }
-    let text = |f: fn(&(&'static str, &'static str, &'static str)) -> &'static str| -> ArrayRef {
+    let text = |f: fn(&(usize, &'static str, &'static str, &'static str)) -> &'static str| -> ArrayRef {
         Arc::new(StringArray::from(keys.iter().map(f).collect::<Vec<_>>()))
     };
     RecordBatch::try_from_iter_with_nullable([
-        ("participant_id", text(|k| k.0), false),
-        ("lot_code", text(|k| k.1), false),
-        ("question", text(|k| k.2), false),
+        ("participant_id", text(|k| k.1), false),
+        ("lot_code", text(|k| k.2), false),
+        ("question", text(|k| k.3), false),
         ("ticked", Arc::new(ticked.finish()) as ArrayRef, true),
+        (
+            "source_file",
+            Arc::new(StringArray::from(
+                keys.iter().map(|k| files.value(k.0)).collect::<Vec<_>>(),
+            )) as ArrayRef,
+            false,
+        ),
+        (
+            "source_row",
+            Arc::new(Int64Array::from(
+                keys.iter().map(|k| source_rows.value(k.0)).collect::<Vec<_>>(),
+            )) as ArrayRef,
+            false,
+        ),
     ])
     .map_err(internal)
 }

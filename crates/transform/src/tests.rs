@@ -629,14 +629,32 @@ fn outputs_are_byte_identical_across_runs_partitions_and_memory() {
             "{name:?} differs when the engine spills"
         );
         let parallel = c.tables.iter().find(|x| x.table == t.table).unwrap();
-        assert_eq!(
-            table_csv(&t.parquet),
-            table_csv(&parallel.parquet),
-            "{} depends on the partitioning",
-            t.table
-        );
+        let (one, four) = (table_csv(&t.parquet), table_csv(&parallel.parquet));
+        if IN_EXTRACT_ORDER.contains(&t.table.as_str()) {
+            // Ordered by the participants' place in the extracts, with no sort: the same rows,
+            // the participants in the same order, and only a participant's own rows in the
+            // order the plan's partitions gave them.
+            let participants = |csv: &str| -> Vec<String> {
+                csv.lines()
+                    .map(|l| l.splitn(3, ',').take(2).collect::<Vec<_>>().join(","))
+                    .collect()
+            };
+            let rows = |csv: &str| -> Vec<String> {
+                let mut rows: Vec<String> = csv.lines().map(str::to_string).collect();
+                rows.sort();
+                rows
+            };
+            assert_eq!(participants(&one), participants(&four), "{}", t.table);
+            assert_eq!(rows(&one), rows(&four), "{}", t.table);
+        } else {
+            assert_eq!(one, four, "{} depends on the partitioning", t.table);
+        }
     }
 }
+
+/// The staging tables ordered by the participants' place in the extracts only: their order
+/// within a participant is the plan's (the same every run with the same settings).
+const IN_EXTRACT_ORDER: [&str; 2] = ["participant_characteristics", "participant_actions"];
 
 /// A Parquet table in the transform's CSV format.
 fn table_csv(parquet: &Path) -> String {
