@@ -40,21 +40,31 @@ base as (
         and b.lot_code = a.lot_code
 ),
 
-statistics as (
-    select 1 as statistic_order, 'Youngest' as statistic, min(age) as age, count(*) as n
+-- One pass over the base for all three: a CTE read three times is computed three times.
+summary as (
+    select
+        min(age) as youngest,
+        median(age) as median_age,
+        max(age) as oldest,
+        count(*) as n
     from base
-    union all
-    select 2, 'Median', median(age), count(*)
-    from base
-    union all
-    select 3, 'Oldest', max(age), count(*)
-    from base
+),
+
+statistic_list as (
+    select *
+    from (values (1, 'Youngest'), (2, 'Median'), (3, 'Oldest'))
+        as s (statistic_order, statistic)
 )
 
 select
-    statistic_order,
-    statistic,
-    age,
-    n
-from statistics
+    l.statistic_order,
+    l.statistic,
+    case l.statistic_order
+        when 1 then s.youngest
+        when 2 then s.median_age
+        else s.oldest
+    end as age,
+    s.n
+from statistic_list as l
+cross join summary as s
 order by statistic_order

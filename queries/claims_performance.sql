@@ -50,16 +50,6 @@ achieved as (
     group by milestone_code
 ),
 
--- Registration is the first milestone in programme order; everyone who reached a later one
--- registered first.
-base as (
-    select count(distinct cc.participant_id) as n
-    from counted_claims as cc
-    inner join milestones as m
-        on m.milestone_code = cc.milestone_code
-    where m.milestone_order = (select min(milestone_order) from milestones)
-),
-
 cohort_counts as (
     select
         milestone_code,
@@ -101,6 +91,11 @@ per_milestone as (
         on a.milestone_code = m.milestone_code
 ),
 
+-- The previous milestone's count and the base from the same rows by window, not by reading
+-- per_milestone (and the claims under it) again: the engine computes a CTE once per reference.
+-- The base, participants with a counted claim for the first milestone, is that milestone's
+-- achieved: registration is first in programme order, and everyone who reached a later one
+-- registered first.
 with_previous as (
     select
         p.milestone_order,
@@ -108,12 +103,14 @@ with_previous as (
         p.milestone_name,
         p.achieved,
         p.target,
-        q.achieved as previous_achieved
+        case
+            when lag(p.milestone_code) over (order by p.milestone_order) = f.previous_code
+                then lag(p.achieved) over (order by p.milestone_order)
+        end as previous_achieved,
+        coalesce(first_value(p.achieved) over (order by p.milestone_order), 0) as n
     from per_milestone as p
     left join follows as f
         on f.milestone_code = p.milestone_code
-    left join per_milestone as q
-        on q.milestone_code = f.previous_code
 )
 
 select
@@ -123,10 +120,9 @@ select
     p.achieved,
     p.target,
     cast(p.achieved as double) / nullif(p.target, 0) as pct_of_target,
-    cast(p.achieved as double) / nullif(b.n, 0) as pct_of_registered,
-    cast(b.n - p.achieved as double) / nullif(b.n, 0) as pct_of_registered_not_reached,
+    cast(p.achieved as double) / nullif(p.n, 0) as pct_of_registered,
+    cast(p.n - p.achieved as double) / nullif(p.n, 0) as pct_of_registered_not_reached,
     cast(p.achieved as double) / nullif(p.previous_achieved, 0) as pct_of_previous,
-    b.n
+    p.n
 from with_previous as p
-cross join base as b
 order by p.milestone_order

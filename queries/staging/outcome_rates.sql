@@ -82,17 +82,10 @@ by_category as (
         on c.participant_id = p.participant_id
         and c.lot_code = p.lot_code
     group by p.outcome, c.characteristic, c.category
-),
-
-bases as (
-    select
-        outcome,
-        characteristic,
-        sum(participants) as n
-    from by_category
-    group by outcome, characteristic
 )
 
+-- The base is the sum over the characteristic's categories, every one listed: a window over
+-- this grid, not a second read of by_category, which the engine would compute again.
 select
     o.outcome_order,
     o.outcome,
@@ -104,14 +97,11 @@ select
     coalesce(k.participants, 0) as participants,
     coalesce(k.achieved, 0) as achieved,
     cast(k.achieved as double) / nullif(k.participants, 0) as rate,
-    coalesce(b.n, 0) as n
+    coalesce(sum(k.participants) over (partition by o.outcome, c.characteristic), 0) as n
 from outcome_list as o
 cross join categories as c
 left join by_category as k
     on k.outcome = o.outcome
     and k.characteristic = c.characteristic
     and k.category = c.category
-left join bases as b
-    on b.outcome = o.outcome
-    and b.characteristic = c.characteristic
 order by o.outcome_order, c.characteristic_order, c.category_order
