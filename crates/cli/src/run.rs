@@ -56,6 +56,24 @@ pub struct RunArgs {
     /// the run folder, whose outputs never depend on the machine).
     #[arg(long, value_name = "FILE")]
     pub timings: Option<PathBuf>,
+    /// Memory the query engine may hold, in GiB, before its sorts and aggregations spill to
+    /// the temporary folder [default: half the machine's]. A lower limit keeps a national
+    /// extract's run within a smaller machine at the cost of more disk; a join too large for it
+    /// fails its query by name. Results never depend on it.
+    #[arg(long, value_name = "GiB", value_parser = gibibytes)]
+    pub memory_limit: Option<usize>,
+}
+
+/// `--memory-limit`: GiB as a number (fractions allowed), in bytes.
+fn gibibytes(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<f64>() {
+        Ok(g) if (1.0 / 1024.0..=1_048_576.0).contains(&g) => {
+            Ok((g * (1u64 << 30) as f64) as usize)
+        }
+        _ => Err(format!(
+            "`{text}` is not a memory limit in GiB (e.g. 3 or 2.5; at least 1 MiB)"
+        )),
+    }
 }
 
 /// How a finished run went: the problems with its input that its exit status shows.
@@ -492,7 +510,15 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
         }
 
         let models_stale = first_stale <= 2;
-        let start_models = || start_models(&runtime, &study, &layout, say.stage("models"));
+        // One engine memory limit for the transform and the models, which overlap.
+        let session = evalpipe_transform::SessionConfigSpec {
+            memory_limit: args
+                .memory_limit
+                .unwrap_or_else(evalpipe_transform::default_memory_limit),
+            ..Default::default()
+        };
+        let start_models =
+            || start_models(&runtime, &study, &layout, &session, say.stage("models"));
         let mut models = None;
         if first_stale > 1 {
             // The tables with the models' and the framework's, but for those being made again (the
@@ -534,6 +560,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
                     &queries,
                     &evalpipe_transform::TransformOptions {
                         reuse_from: reuse,
+                        session: session.clone(),
                         ..Default::default()
                     },
                     &on_table,
@@ -737,9 +764,14 @@ fn start_models(
     runtime: &tokio::runtime::Runtime,
     study: &Study,
     layout: &RunLayout,
+    session: &evalpipe_transform::SessionConfigSpec,
     bar: StageBar,
 ) -> ModelsJob {
     let (study, layout, progress) = (study.clone(), layout.clone(), bar.clone());
+    let options = evalpipe_models::ModelsOptions {
+        session: session.clone(),
+        ..Default::default()
+    };
     let handle = runtime.handle().clone();
     let job = runtime.spawn_blocking(move || {
         let specs =
@@ -747,7 +779,7 @@ fn start_models(
         let fitted = handle.block_on(evalpipe_models::run_with_progress(
             &layout,
             &specs,
-            &evalpipe_models::ModelsOptions::default(),
+            &options,
             &|p| progress.models(p),
         ));
         progress.work_done();
@@ -1039,7 +1071,18 @@ fn publish(staging: &Path, out: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::participants;
+    use super::{gibibytes, participants};
+
+    #[test]
+    fn a_memory_limit_is_gibibytes_in_bytes() {
+        assert_eq!(gibibytes("3"), Ok(3 << 30));
+        assert_eq!(gibibytes("2.5"), Ok(5 << 29));
+        assert_eq!(gibibytes("0.02"), Ok(21_474_836));
+        assert!(gibibytes("0").is_err());
+        assert!(gibibytes("-1").is_err());
+        assert!(gibibytes("NaN").is_err());
+        assert!(gibibytes("3G").is_err());
+    }
 
     #[test]
     fn participants_take_thousands_and_millions() {

@@ -3,10 +3,10 @@
 //! Every query of a run executes in the context built here, so a change of engine (a later issue
 //! runs the same queries on Ballista) or of a setting touches this file only.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use datafusion::execution::context::SessionContext;
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::{FairSpillPool, MemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
 
@@ -82,7 +82,26 @@ pub fn session(
         (limit / 8).min(10 << 20),
     );
     let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
+        .with_memory_pool(shared_pool(limit))
         .build_arc()?;
     Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// The pool of every live session with this limit. In one `evalpipe run` the models start
+/// while the transform's last queries run, each in a session of its own: the limit is what the
+/// engine holds in the whole process, not what each stage may.
+fn shared_pool(limit: usize) -> Arc<dyn MemoryPool> {
+    static POOLS: Mutex<Vec<(usize, Weak<FairSpillPool>)>> = Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    pools.retain(|(_, pool)| pool.strong_count() > 0);
+    if let Some(pool) = pools
+        .iter()
+        .find(|(l, _)| *l == limit)
+        .and_then(|(_, pool)| pool.upgrade())
+    {
+        return pool;
+    }
+    let pool = Arc::new(FairSpillPool::new(limit));
+    pools.push((limit, Arc::downgrade(&pool)));
+    pool
 }
