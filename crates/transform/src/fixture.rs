@@ -565,30 +565,30 @@ type Answer = (&'static str, &'static str, &'static str, &'static str, bool);
 fn answers(participants: &RecordBatch) -> Result<RecordBatch> {
     answers_batch(
         &[
-        ("p01", "L1", "heard", "leaflet_event", true),
-        ("p01", "L1", "heard", "jcp", false),
-        ("p02", "L1", "heard", "social_media", true),
-        ("p02", "L1", "heard", "outreach", true),
-        ("p03", "L1", "heard", "other", true),
-        ("p04", "L2", "heard", "jcp", true),
-        ("p04", "L2", "heard", "friends_family", true),
-        ("p05", "L1", "heard", "leaflet_event", false),
-        ("p01", "L1", "barrier", "employability", true),
-        ("p01", "L1", "barrier", "confidence", true),
-        ("p01", "L1", "barrier", "esol", false),
-        ("p02", "L1", "barrier", "employability", true),
-        ("p02", "L1", "barrier", "debt", false),
-        ("p03", "L1", "barrier", "employability", true),
-        ("p03", "L1", "barrier", "confidence", true),
-        ("p03", "L1", "barrier", "esol", true),
-        ("p06", "L2", "barrier", "debt", false),
-        ("p01", "L1", "agreed_action", "cv", true),
-        ("p01", "L1", "agreed_action", "apply_job", true),
-        ("p02", "L1", "agreed_action", "cv", true),
-        ("p07", "L1", "agreed_action", "cv", false),
-        ("p07", "L1", "agreed_action", "interview", true),
-        ("p01", "L1", "completed_action", "interview", true),
-        ("p01", "L1", "health_type", "anxiety", true),
+            ("p01", "L1", "heard", "leaflet_event", true),
+            ("p01", "L1", "heard", "jcp", false),
+            ("p02", "L1", "heard", "social_media", true),
+            ("p02", "L1", "heard", "outreach", true),
+            ("p03", "L1", "heard", "other", true),
+            ("p04", "L2", "heard", "jcp", true),
+            ("p04", "L2", "heard", "friends_family", true),
+            ("p05", "L1", "heard", "leaflet_event", false),
+            ("p01", "L1", "barrier", "employability", true),
+            ("p01", "L1", "barrier", "confidence", true),
+            ("p01", "L1", "barrier", "esol", false),
+            ("p02", "L1", "barrier", "employability", true),
+            ("p02", "L1", "barrier", "debt", false),
+            ("p03", "L1", "barrier", "employability", true),
+            ("p03", "L1", "barrier", "confidence", true),
+            ("p03", "L1", "barrier", "esol", true),
+            ("p06", "L2", "barrier", "debt", false),
+            ("p01", "L1", "agreed_action", "cv", true),
+            ("p01", "L1", "agreed_action", "apply_job", true),
+            ("p02", "L1", "agreed_action", "cv", true),
+            ("p07", "L1", "agreed_action", "cv", false),
+            ("p07", "L1", "agreed_action", "interview", true),
+            ("p01", "L1", "completed_action", "interview", true),
+            ("p01", "L1", "health_type", "anxiety", true),
         ],
         participants,
     )
@@ -616,7 +616,11 @@ fn answers_batch(rows: &[Answer], participants: &RecordBatch) -> Result<RecordBa
     let place = |id: &str, lot: &str| {
         (0..participants.num_rows())
             .find(|&i| ids.value(i) == id && lots.value(i) == lot)
-            .ok_or_else(|| wrong(format!("an answer of {id} ({lot}), not a fixture participant")))
+            .ok_or_else(|| {
+                wrong(format!(
+                    "an answer of {id} ({lot}), not a fixture participant"
+                ))
+            })
     };
     let mut keys: Vec<(usize, &'static str, &'static str, &'static str)> = Vec::new();
     for r in rows {
@@ -635,9 +639,10 @@ fn answers_batch(rows: &[Answer], participants: &RecordBatch) -> Result<RecordBa
         }
         ticked.append(true);
     }
-    let text = |f: fn(&(usize, &'static str, &'static str, &'static str)) -> &'static str| -> ArrayRef {
-        Arc::new(StringArray::from(keys.iter().map(f).collect::<Vec<_>>()))
-    };
+    let text =
+        |f: fn(&(usize, &'static str, &'static str, &'static str)) -> &'static str| -> ArrayRef {
+            Arc::new(StringArray::from(keys.iter().map(f).collect::<Vec<_>>()))
+        };
     RecordBatch::try_from_iter_with_nullable([
         ("participant_id", text(|k| k.1), false),
         ("lot_code", text(|k| k.2), false),
@@ -653,7 +658,9 @@ fn answers_batch(rows: &[Answer], participants: &RecordBatch) -> Result<RecordBa
         (
             "source_row",
             Arc::new(Int64Array::from(
-                keys.iter().map(|k| source_rows.value(k.0)).collect::<Vec<_>>(),
+                keys.iter()
+                    .map(|k| source_rows.value(k.0))
+                    .collect::<Vec<_>>(),
             )) as ArrayRef,
             false,
         ),
