@@ -1,13 +1,16 @@
-//! A model's frame from the run's tables, in SQL generated from its spec.
+//! The models' samples from the run's tables, in one streaming pass generated from the specs.
 //!
-//! `participant_characteristics` and `participant_actions` are long (one row per participant ×
-//! characteristic) and read as one ([`TRAITS_VIEW`]); the frame query pivots the characteristics a model uses into columns, joins them to
-//! `participant_outcomes` and marks each population and exclusion step. One query then groups
-//! the participants into cells alike in every step, the outcome and every covariate, with their
-//! count ([`Cells`]): the N after every step, the sample's categories and the complete cases all
-//! come from those cells, and with categorical covariates only the complete cells' counts are
-//! sufficient statistics for the fit, so the participants are pivoted once per model and never
-//! reach Rust one by one.
+//! `participant_outcomes`, `participant_characteristics` and `participant_actions` are all in the
+//! participants' order in the extracts (`source_file`, `source_row`; see each query's `grain`).
+//! One query reads the three as one stream in that order (the characteristics the specs name, the
+//! outcomes and flags they use) and folds each participant's rows into one row as they go by: a
+//! grouping the engine does in order, holding one participant at a time, with no join and no
+//! table of every participant ([`SampleSql`]). Each row marks every model's population and
+//! exclusion steps. Rust then counts the rows into each model's cells, participants alike in
+//! every step, the outcome and every covariate ([`Cells`]): the N after every step, the sample's
+//! categories and the complete cases all come from those counts, and with categorical covariates
+//! the complete cells' counts are sufficient statistics for the fit. So the long tables are read
+//! once for all the models, and memory does not grow with the extract.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,9 +20,10 @@ use arrow::array::{Array, AsArray, BooleanArray, Int64Array, RecordBatch, UInt16
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SessionContext;
-use datafusion::prelude::ParquetReadOptions;
+use datafusion::prelude::{ParquetReadOptions, col};
 use evalpipe_study::RunLayout;
 use evalpipe_transform::{SessionConfigSpec, session};
+use futures::StreamExt;
 
 use crate::frame::{Factor, FrameSource};
 use crate::spec::{Filter, ModelSpec, Step};
@@ -35,10 +39,9 @@ pub const ACTIONS_TABLE: &str = "participant_actions";
 /// The transform's tables the models read, and all they read: once they are written the
 /// models can run, whatever else the transform has left to do.
 pub const INPUT_TABLES: [&str; 3] = [OUTCOMES_TABLE, CHARACTERISTICS_TABLE, ACTIONS_TABLE];
-/// Every characteristic a covariate or a step can name: the two long tables as one. The
-/// transform writes them apart so that the tables' breakdowns never scan the actions, which
-/// are half the rows and only the models read.
-const TRAITS_VIEW: &str = "characteristics_and_actions";
+/// The order the transform writes all three [`INPUT_TABLES`] in: a participant's place in the
+/// extracts. The sample's grouping relies on it, and [`Tables::sample`] checks that it held.
+const EXTRACT_ORDER: [&str; 2] = ["source_file", "source_row"];
 
 /// What a step of the N-per-step table is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,8 +82,17 @@ pub(crate) struct Tables {
     outcome_schema: SchemaRef,
 }
 
+/// Every model's cells, and the categories each characteristic the specs name has among all
+/// participants (in category order).
+pub(crate) struct Sample {
+    /// One per spec, in the specs' order.
+    pub cells: Vec<Cells>,
+    /// Characteristic → its categories anywhere in the extract.
+    pub categories: HashMap<String, Vec<String>>,
+}
+
 impl Tables {
-    /// Registers the run's [`INPUT_TABLES`], and [`TRAITS_VIEW`] over the long two.
+    /// Registers the run's [`INPUT_TABLES`], each as ordered by [`EXTRACT_ORDER`].
     pub(crate) async fn open(layout: &RunLayout, config: &SessionConfigSpec) -> Result<Tables> {
         let ctx = session(config)
             .map_err(|e| Error::Internal(format!("starting the query session: {e}")))?;
@@ -91,16 +103,6 @@ impl Tables {
             }
             register(&ctx, name, &path).await?;
         }
-        let columns = "participant_id, lot_code, characteristic, \
-                       cast(category_order as bigint) as category_order, category";
-        ctx.sql(&format!(
-            "create view {TRAITS_VIEW} as\n\
-             select {columns} from {CHARACTERISTICS_TABLE}\n\
-             union all\n\
-             select {columns} from {ACTIONS_TABLE}"
-        ))
-        .await
-        .map_err(|e| Error::Internal(format!("the view {TRAITS_VIEW}: {e}")))?;
         let outcome_schema = ctx
             .table(OUTCOMES_TABLE)
             .await
@@ -152,205 +154,355 @@ impl Tables {
         Ok(())
     }
 
-    /// The categories of each characteristic over the whole table, in category order.
-    pub(crate) async fn categories(
-        &self,
-        spec: &ModelSpec,
-        characteristics: &[&str],
-    ) -> Result<HashMap<String, Vec<String>>> {
-        let sql = format!(
-            "select c.characteristic, min(cast(c.category_order as bigint)) as \
-             category_order, c.category\n\
-             from {TRAITS_VIEW} as c\n\
-             where c.characteristic in ({})\n\
-             group by c.characteristic, c.category\n\
-             order by c.characteristic, category_order, c.category",
-            list(characteristics.iter().copied())
-        );
-        let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        for batch in self.collect(spec, &sql).await? {
-            let names = utf8(&batch, 0)?;
-            let cats = utf8(&batch, 2)?;
-            for row in 0..batch.num_rows() {
-                if names.is_null(row) || cats.is_null(row) {
-                    continue;
-                }
-                out.entry(names.value(row).to_string())
-                    .or_default()
-                    .push(cats.value(row).to_string());
-            }
-        }
-        Ok(out)
-    }
-
-    /// The model's cells: the participants of `participant_outcomes` grouped by whether they
-    /// pass each step, their outcome and each covariate's category, with their count, in a
-    /// fixed order (so the fit's sums are the same to the last bit on every run).
-    pub(crate) async fn cells(&self, spec: &ModelSpec) -> Result<Cells> {
-        let q = FrameSql::new(spec);
-        let mut columns: Vec<String> = (0..q.steps.len()).map(|i| format!("step_{i}")).collect();
-        columns.push("outcome".into());
-        for i in 0..q.covariates {
-            columns.push(format!("cov_{i}"));
-            columns.push(format!("cov_order_{i}"));
-        }
-        let sql = format!(
-            "{}select {cols}, count(*) as n\nfrom frame\ngroup by {cols}\norder by {cols}",
-            q.ctes,
-            cols = columns.join(", ")
-        );
-        let mut cells = Vec::new();
-        for batch in self.collect(spec, &sql).await? {
-            let passes: Vec<&BooleanArray> = (0..q.steps.len())
-                .map(|i| batch.column(i).as_boolean())
-                .collect();
-            let outcome = batch.column(q.steps.len()).as_boolean();
-            let mut labels = Vec::new();
-            let mut orders = Vec::new();
-            for i in 0..q.covariates {
-                let j = q.steps.len() + 1 + 2 * i;
-                labels.push(utf8(&batch, j)?);
-                orders.push(
-                    arrow::compute::cast(batch.column(j + 1), &DataType::Int64)
-                        .map_err(|e| Error::Internal(format!("category order: {e}")))?,
-                );
-            }
-            let count =
-                arrow::compute::cast(batch.column(batch.num_columns() - 1), &DataType::Int64)
-                    .map_err(|e| Error::Internal(format!("cell count: {e}")))?;
-            let count = count.as_primitive::<Int64Type>();
-            for row in 0..batch.num_rows() {
-                cells.push(Cell {
-                    // A step column is never null (`coalesce` in the frame).
-                    passes: passes.iter().map(|p| p.value(row)).collect(),
-                    outcome: (!outcome.is_null(row)).then(|| outcome.value(row)),
-                    covariates: labels
-                        .iter()
-                        .zip(&orders)
-                        .map(|(l, o)| {
-                            (!l.is_null(row)).then(|| {
-                                let order = o.as_primitive::<Int64Type>();
-                                let order = (!order.is_null(row)).then(|| order.value(row));
-                                (order, l.value(row).to_string())
-                            })
-                        })
-                        .collect(),
-                    n: count.value(row).max(0) as usize,
-                });
-            }
-        }
-        Ok(Cells {
-            cells,
-            steps: q.steps.iter().map(|(k, s)| (*k, s.label.clone())).collect(),
-            covariates: spec.covariates.len(),
-        })
-    }
-
-    async fn collect(&self, spec: &ModelSpec, sql: &str) -> Result<Vec<RecordBatch>> {
+    /// Every model's cells and the characteristics' categories, in one pass over the tables.
+    pub(crate) async fn sample(&self, specs: &[ModelSpec]) -> Result<Sample> {
+        let q = SampleSql::new(specs);
+        let ids = specs
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         let query_err = |e: DataFusionError| Error::Query {
-            model: spec.id.clone(),
+            model: ids.clone(),
             message: e.strip_backtrace(),
         };
-        self.ctx
-            .sql(sql)
+        let mut stream = self
+            .ctx
+            .sql(&q.sql)
             .await
             .map_err(query_err)?
-            .collect()
+            .execute_stream()
             .await
-            .map_err(query_err)
+            .map_err(query_err)?;
+        let mut traits: Vec<Interned> = q.traits.iter().map(|_| Interned::default()).collect();
+        let mut counts: Vec<HashMap<Vec<u32>, usize>> =
+            specs.iter().map(|_| HashMap::new()).collect();
+        let mut last: Option<(String, i64)> = None;
+        let mut key = Vec::new();
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(query_err)?;
+            let files = utf8(&batch, 0)?;
+            let rows = int64(&batch, 1)?;
+            let rows = rows.as_primitive::<Int64Type>();
+            // Each participant once, in extract order: a table not in the order it was
+            // registered with would have split participants into several rows.
+            for row in 0..batch.num_rows() {
+                let here = (files.value(row), rows.value(row));
+                if let Some((file, line)) = &last
+                    && (file.as_str(), *line) >= here
+                {
+                    return Err(Error::Internal(format!(
+                        "the models' input tables are not in extract order at {} row {}",
+                        here.0, here.1
+                    )));
+                }
+                last = Some((here.0.to_string(), here.1));
+            }
+            let mut codes = Vec::with_capacity(traits.len());
+            for (t, interned) in traits.iter_mut().enumerate() {
+                let labels = utf8(&batch, 2 + 2 * t)?;
+                let orders = int64(&batch, 3 + 2 * t)?;
+                codes.push(interned.codes(&labels, orders.as_primitive::<Int64Type>()));
+            }
+            for (m, model) in q.models.iter().enumerate() {
+                let steps: Vec<&BooleanArray> = model
+                    .step_columns
+                    .iter()
+                    .map(|&c| batch.column(c).as_boolean())
+                    .collect();
+                let outcome = batch.column(model.outcome_column).as_boolean();
+                for row in 0..batch.num_rows() {
+                    key.clear();
+                    // A step column is never null (`coalesce` in the query).
+                    key.extend(steps.iter().map(|s| u32::from(s.value(row))));
+                    key.push(if outcome.is_null(row) {
+                        0
+                    } else {
+                        1 + u32::from(outcome.value(row))
+                    });
+                    key.extend(model.covariate_traits.iter().map(|&t| codes[t][row]));
+                    match counts[m].get_mut(key.as_slice()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            counts[m].insert(key.clone(), 1);
+                        }
+                    }
+                }
+            }
+        }
+        let cells = specs
+            .iter()
+            .zip(&q.models)
+            .zip(counts)
+            .map(|((spec, model), counts)| model.cells(spec, counts, &traits))
+            .collect();
+        let categories = q
+            .traits
+            .iter()
+            .zip(&traits)
+            .filter(|(_, t)| !t.labels.is_empty())
+            .map(|(name, t)| (name.to_string(), t.in_order()))
+            .collect();
+        Ok(Sample { cells, categories })
     }
 }
 
-/// The common table expressions of a model's frame, ending in `frame`: one row per
-/// participant of `participant_outcomes` with `outcome`, `cov_<i>` per covariate (its category,
-/// null without data) and `step_<i>` per step (true when the participant passes it, never null).
-struct FrameSql<'a> {
-    ctes: String,
-    steps: Vec<(StepKind, &'a Step)>,
-    covariates: usize,
+/// The distinct categories of one characteristic as the pass meets them, each with a code
+/// (from 1; 0 is no data) and its category order.
+#[derive(Default)]
+struct Interned {
+    code: HashMap<String, u32>,
+    labels: Vec<(Option<i64>, String)>,
 }
 
-impl<'a> FrameSql<'a> {
-    fn new(spec: &'a ModelSpec) -> Self {
-        // Characteristics the model reads, each pivoted once into `t_<i>`.
-        let mut traits: Vec<&str> = Vec::new();
-        let mut trait_of = |c: &'a str| -> usize {
-            match traits.iter().position(|t| *t == c) {
+impl Interned {
+    /// The codes of a batch's column of categories.
+    fn codes(&mut self, labels: &arrow::array::StringArray, orders: &Int64Array) -> Vec<u32> {
+        (0..labels.len())
+            .map(|row| {
+                if labels.is_null(row) {
+                    return 0;
+                }
+                let label = labels.value(row);
+                let order = (!orders.is_null(row)).then(|| orders.value(row));
+                let code = match self.code.get(label) {
+                    Some(&code) => code,
+                    None => {
+                        self.labels.push((order, label.to_string()));
+                        let code = self.labels.len() as u32;
+                        self.code.insert(label.to_string(), code);
+                        code
+                    }
+                };
+                // A category's order is its least (`min` ignores rows without one).
+                let known = &mut self.labels[code as usize - 1].0;
+                *known = match (*known, order) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                code
+            })
+            .collect()
+    }
+
+    /// The categories by category order, then name (without an order last).
+    fn in_order(&self) -> Vec<String> {
+        let mut labels: Vec<&(Option<i64>, String)> = self.labels.iter().collect();
+        labels.sort_by(|a, b| (a.0.is_none(), a.0, &a.1).cmp(&(b.0.is_none(), b.0, &b.1)));
+        labels.into_iter().map(|(_, l)| l.clone()).collect()
+    }
+}
+
+/// The one query of [`Tables::sample`]: a row per participant of `participant_outcomes`, in
+/// extract order, with `source_file`, `source_row`, then `t_<j>` and `o_<j>` (category and its
+/// order, null without data) per characteristic any spec names, then per model its steps
+/// (true when the participant passes, never null) and its outcome.
+struct SampleSql {
+    sql: String,
+    /// The characteristics pivoted, `t_<j>` for the j-th.
+    traits: Vec<String>,
+    models: Vec<ModelColumns>,
+}
+
+/// Where a model's columns are in [`SampleSql`]'s rows.
+struct ModelColumns {
+    steps: Vec<(StepKind, String)>,
+    step_columns: Vec<usize>,
+    outcome_column: usize,
+    /// The characteristic (index into `traits`) of each covariate.
+    covariate_traits: Vec<usize>,
+}
+
+impl SampleSql {
+    fn new(specs: &[ModelSpec]) -> Self {
+        let mut traits: Vec<String> = Vec::new();
+        let mut flags: Vec<String> = Vec::new();
+        fn index(list: &mut Vec<String>, name: &str) -> usize {
+            match list.iter().position(|t| t == name) {
                 Some(i) => i,
                 None => {
-                    traits.push(c);
-                    traits.len() - 1
+                    list.push(name.to_string());
+                    list.len() - 1
                 }
             }
-        };
-        let covariate_traits: Vec<usize> = spec
-            .covariates
-            .iter()
-            .map(|c| trait_of(&c.characteristic))
-            .collect();
-        let steps: Vec<(StepKind, &Step)> = spec
-            .population
-            .iter()
-            .map(|s| (StepKind::Population, s))
-            .chain(spec.exclusions.iter().map(|s| (StepKind::Exclusion, s)))
-            .collect();
-        let mut step_columns = Vec::new();
-        for (i, (kind, step)) in steps.iter().enumerate() {
-            let condition = match &step.filter {
-                Filter::Cohorts(codes) => format!("o.payment_group in ({})", list(codes)),
-                Filter::Lots(codes) => format!("o.lot_code in ({})", list(codes)),
-                Filter::Flag { column, value } => format!("o.\"{column}\" = {value}"),
-                Filter::Characteristic {
-                    characteristic,
-                    categories,
-                } => format!("t.t_{} in ({})", trait_of(characteristic), list(categories)),
-            };
-            // Missing data matches no filter: a population step drops the participant, an
-            // exclusion keeps them (listwise deletion decides later if the covariate is used).
-            let column = match kind {
-                StepKind::Exclusion => format!("not coalesce({condition}, false) as step_{i}"),
-                _ => format!("coalesce({condition}, false) as step_{i}"),
-            };
-            step_columns.push(column);
         }
-        let pivots: Vec<String> = traits
+        // Steps first, so that a model's step columns can name their characteristic.
+        let mut step_sql: Vec<Vec<(StepKind, &Step, String)>> = Vec::new();
+        let mut covariate_traits = Vec::new();
+        for spec in specs {
+            index(&mut flags, &spec.outcome);
+            let mut steps = Vec::new();
+            let all = spec
+                .population
+                .iter()
+                .map(|s| (StepKind::Population, s))
+                .chain(spec.exclusions.iter().map(|s| (StepKind::Exclusion, s)));
+            for (kind, step) in all {
+                let condition = match &step.filter {
+                    Filter::Cohorts(codes) => format!("payment_group in ({})", list(codes)),
+                    Filter::Lots(codes) => format!("lot_code in ({})", list(codes)),
+                    Filter::Flag { column, value } => {
+                        index(&mut flags, column);
+                        format!("\"{column}\" = {value}")
+                    }
+                    Filter::Characteristic {
+                        characteristic,
+                        categories,
+                    } => format!(
+                        "t_{} in ({})",
+                        index(&mut traits, characteristic),
+                        list(categories)
+                    ),
+                };
+                // Missing data matches no filter: a population step drops the participant,
+                // an exclusion keeps them (listwise deletion decides later if the covariate
+                // is used).
+                let sql = match kind {
+                    StepKind::Exclusion => format!("not coalesce({condition}, false)"),
+                    _ => format!("coalesce({condition}, false)"),
+                };
+                steps.push((kind, step, sql));
+            }
+            step_sql.push(steps);
+            covariate_traits.push(
+                spec.covariates
+                    .iter()
+                    .map(|c| index(&mut traits, &c.characteristic))
+                    .collect::<Vec<_>>(),
+            );
+        }
+
+        // The long stream: characteristic rows, then the outcomes' row, of every participant.
+        let flag_nulls: String = flags
             .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                format!(
-                    "max(case when characteristic = {c} then category end) as t_{i},\n        \
-                     max(case when characteristic = {c} then cast(category_order as bigint) end) \
-                     as o_{i}",
-                    c = literal(c)
-                )
+            .map(|f| format!(", cast(null as boolean) as \"{f}\""))
+            .collect();
+        let mut branches = Vec::new();
+        if !traits.is_empty() {
+            for table in [CHARACTERISTICS_TABLE, ACTIONS_TABLE] {
+                branches.push(format!(
+                    "    select source_file, source_row, characteristic, category,\n        \
+                     cast(category_order as bigint) as category_order,\n        \
+                     cast(null as varchar) as lot_code, cast(null as varchar) as \
+                     payment_group{flag_nulls},\n        cast(null as bigint) as in_outcomes\n    \
+                     from {table}\n    where characteristic in ({})",
+                    list(&traits)
+                ));
+            }
+        }
+        branches.push(format!(
+            "    select source_file, source_row, cast(null as varchar) as characteristic,\n        \
+             cast(null as varchar) as category, cast(null as bigint) as category_order,\n        \
+             lot_code, payment_group{},\n        1 as in_outcomes\n    from {OUTCOMES_TABLE}",
+            flags
+                .iter()
+                .map(|f| format!(", \"{f}\""))
+                .collect::<String>()
+        ));
+        let mut folded = vec![
+            "max(lot_code) as lot_code".to_string(),
+            "max(payment_group) as payment_group".to_string(),
+        ];
+        folded.extend(flags.iter().map(|f| format!("bool_or(\"{f}\") as \"{f}\"")));
+        for (j, t) in traits.iter().enumerate() {
+            let t = literal(t);
+            folded.push(format!(
+                "max(case when characteristic = {t} then category end) as t_{j}"
+            ));
+            folded.push(format!(
+                "max(case when characteristic = {t} then category_order end) as o_{j}"
+            ));
+        }
+
+        let mut columns = vec!["source_file".to_string(), "source_row".to_string()];
+        for j in 0..traits.len() {
+            columns.push(format!("t_{j}"));
+            columns.push(format!("o_{j}"));
+        }
+        let mut models = Vec::new();
+        for (m, (spec, steps)) in specs.iter().zip(&step_sql).enumerate() {
+            let mut step_columns = Vec::new();
+            for (i, (_, _, sql)) in steps.iter().enumerate() {
+                step_columns.push(columns.len());
+                columns.push(format!("{sql} as m{m}_step_{i}"));
+            }
+            let outcome_column = columns.len();
+            columns.push(format!("\"{}\" as m{m}_outcome", spec.outcome));
+            models.push(ModelColumns {
+                steps: steps
+                    .iter()
+                    .map(|(k, s, _)| (*k, s.label.clone()))
+                    .collect(),
+                step_columns,
+                outcome_column,
+                covariate_traits: covariate_traits[m].clone(),
+            });
+        }
+
+        let sql = format!(
+            "with\n\
+             long as (\n{}\n),\n\
+             participants as (\n    select source_file, source_row,\n        {}\n    \
+             from long\n    group by source_file, source_row\n    \
+             having max(in_outcomes) = 1\n)\n\
+             select\n    {}\nfrom participants\norder by source_file, source_row",
+            branches.join("\n    union all\n"),
+            folded.join(",\n        "),
+            columns.join(",\n    "),
+        );
+        SampleSql {
+            sql,
+            traits,
+            models,
+        }
+    }
+}
+
+impl ModelColumns {
+    /// The model's cells from the pass's counts, in a fixed order (so the fit's sums are the
+    /// same to the last bit on every run): by step, outcome and covariates' categories, false
+    /// before true and no data last.
+    fn cells(
+        &self,
+        spec: &ModelSpec,
+        counts: HashMap<Vec<u32>, usize>,
+        traits: &[Interned],
+    ) -> Cells {
+        let steps = self.steps.len();
+        let mut cells: Vec<Cell> = counts
+            .into_iter()
+            .map(|(key, n)| Cell {
+                passes: key[..steps].iter().map(|&p| p == 1).collect(),
+                outcome: match key[steps] {
+                    0 => None,
+                    code => Some(code == 2),
+                },
+                covariates: key[steps + 1..]
+                    .iter()
+                    .zip(&self.covariate_traits)
+                    .map(|(&code, &t)| {
+                        (code > 0).then(|| traits[t].labels[code as usize - 1].clone())
+                    })
+                    .collect(),
+                n,
             })
             .collect();
-        let covariate_columns: Vec<String> = covariate_traits
-            .iter()
-            .enumerate()
-            .map(|(i, t)| format!("t.t_{t} as cov_{i}, t.o_{t} as cov_order_{i}"))
-            .collect();
-        let ctes = format!(
-            "with\n\
-             outcomes as (\n    select * from {OUTCOMES_TABLE}\n),\n\
-             traits as (\n    select participant_id, lot_code,\n        {}\n    \
-             from {TRAITS_VIEW}\n    where characteristic in ({})\n    \
-             group by participant_id, lot_code\n),\n\
-             frame as (\n    select o.participant_id, o.lot_code, o.\"{}\" as outcome,\n        \
-             {}{}\n    from outcomes as o\n    left join traits as t\n        \
-             on t.participant_id = o.participant_id and t.lot_code = o.lot_code\n)\n",
-            pivots.join(",\n        "),
-            list(traits.iter().copied()),
-            spec.outcome,
-            covariate_columns.join(", "),
-            step_columns
-                .iter()
-                .map(|c| format!(",\n        {c}"))
-                .collect::<String>(),
-        );
-        FrameSql {
-            ctes,
-            steps,
+        cells.sort_by(|a, b| {
+            let sort_key = |c: &Cell| {
+                (
+                    c.passes.clone(),
+                    (c.outcome.is_none(), c.outcome),
+                    c.covariates
+                        .iter()
+                        .map(|v| (v.is_none(), v.as_ref().map(|(_, l)| l.clone())))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            sort_key(a).cmp(&sort_key(b))
+        });
+        Cells {
+            cells,
+            steps: self.steps.clone(),
             covariates: spec.covariates.len(),
         }
     }
@@ -503,7 +655,16 @@ async fn register(ctx: &SessionContext, name: &str, path: &Path) -> Result<()> {
     let location = path
         .to_str()
         .ok_or_else(|| input("the path is not valid UTF-8".into()))?;
-    ctx.register_parquet(name, location, ParquetReadOptions::default())
+    let options = ParquetReadOptions {
+        file_sort_order: vec![
+            EXTRACT_ORDER
+                .iter()
+                .map(|c| col(*c).sort(true, false))
+                .collect(),
+        ],
+        ..Default::default()
+    };
+    ctx.register_parquet(name, location, options)
         .await
         .map_err(|e| input(e.strip_backtrace()))
 }
@@ -527,4 +688,10 @@ fn utf8(batch: &RecordBatch, j: usize) -> Result<arrow::array::StringArray> {
     let column = arrow::compute::cast(batch.column(j), &DataType::Utf8)
         .map_err(|e| Error::Internal(format!("reading a text column: {e}")))?;
     Ok(column.as_string::<i32>().clone())
+}
+
+/// Column `j` of a batch as `Int64`, whatever integer type the engine produced.
+fn int64(batch: &RecordBatch, j: usize) -> Result<arrow::array::ArrayRef> {
+    arrow::compute::cast(batch.column(j), &DataType::Int64)
+        .map_err(|e| Error::Internal(format!("reading a number column: {e}")))
 }

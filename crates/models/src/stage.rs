@@ -1,5 +1,6 @@
 //! The models stage: every spec of `pipeline/models/`, fitted on the run's tables.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use evalpipe_study::{RunLayout, Study};
@@ -246,18 +247,25 @@ pub async fn run_with_progress(
     for spec in specs {
         tables.check_spec(spec)?;
     }
-    let mut runs = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
+    let announce = |i: usize| {
         progress(Progress::Model {
-            id: spec.id.clone(),
-            table: spec.table.clone(),
+            id: specs[i].id.clone(),
+            table: specs[i].table.clone(),
             index: i + 1,
             models: specs.len(),
-        });
-        let cells = tables.cells(spec).await?;
+        })
+    };
+    // One pass over the tables draws every model's sample; most of the stage's time is there.
+    announce(0);
+    let sample = tables.sample(specs).await?;
+    let mut runs = Vec::new();
+    for (i, (spec, cells)) in specs.iter().zip(&sample.cells).enumerate() {
+        if i > 0 {
+            announce(i);
+        }
         let (steps, events) = cells.steps();
         let mut notes = Vec::new();
-        let result = match fit_model(&tables, &cells, spec, opts, &steps, &mut notes).await {
+        let result = match fit_model(&sample.categories, cells, spec, opts, &steps, &mut notes) {
             Ok(m) => Ok(m),
             Err(e) if e.is_model_problem() => Err(e),
             Err(e) => return Err(e),
@@ -280,8 +288,8 @@ fn steps_n(steps: &[FrameStep]) -> usize {
     steps.last().map_or(0, |s| s.n)
 }
 
-async fn fit_model(
-    tables: &Tables,
+fn fit_model(
+    everywhere: &HashMap<String, Vec<String>>,
     cells: &Cells,
     spec: &ModelSpec,
     opts: &ModelsOptions,
@@ -289,19 +297,6 @@ async fn fit_model(
     notes: &mut Vec<String>,
 ) -> Result<FittedModel> {
     let complete_cases = steps_n(steps);
-    let mut characteristics: Vec<&str> = spec
-        .covariates
-        .iter()
-        .map(|c| c.characteristic.as_str())
-        .collect();
-    for step in spec.population.iter().chain(&spec.exclusions) {
-        if let Filter::Characteristic { characteristic, .. } = &step.filter
-            && !characteristics.contains(&characteristic.as_str())
-        {
-            characteristics.push(characteristic);
-        }
-    }
-    let everywhere = tables.categories(spec, &characteristics).await?;
     // Whether a category can occur at all: the study configures it, or this extract has it.
     let known = |characteristic: &str, category: &str| {
         spec.categories

@@ -121,8 +121,18 @@ fn write_run(dir: &Path, rows: &[P]) -> RunLayout {
     let layout = RunLayout::new(dir);
     let ids: Vec<String> = (0..rows.len()).map(|i| format!("P{i:04}")).collect();
     let text = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+    // The transform writes all three in the participants' order in the extracts.
+    let file =
+        |n: usize| -> ArrayRef { Arc::new(StringArray::from(vec!["mi_L1_20220131.csv"; n])) };
     let outcomes = RecordBatch::try_from_iter(vec![
         ("participant_id", text(ids.clone())),
+        ("source_file", file(rows.len())),
+        (
+            "source_row",
+            Arc::new(Int64Array::from_iter_values(
+                (0..rows.len() as i64).map(|i| i + 2),
+            )) as ArrayRef,
+        ),
         (
             "lot_code",
             text(rows.iter().map(|r| r.lot.to_string()).collect()),
@@ -173,6 +183,13 @@ fn write_run(dir: &Path, rows: &[P]) -> RunLayout {
                         .map(|(i, _)| rows[*i].cohort.to_string())
                         .collect(),
                 ),
+            ),
+            ("source_file", file(long.len())),
+            (
+                "source_row",
+                Arc::new(Int64Array::from_iter_values(
+                    long.iter().map(|(i, _)| *i as i64 + 2),
+                )) as ArrayRef,
             ),
             (
                 "characteristic",
