@@ -166,7 +166,7 @@ fn a_scaled_run_is_the_twin_times_25_and_one_batch_gives_the_same_tables() {
         &study,
         &layout,
         &evalpipe_models::ModelsOptions {
-            session,
+            batch_rows: 1 << 22,
             ..Default::default()
         },
     )

@@ -517,8 +517,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
                 .unwrap_or_else(evalpipe_transform::default_memory_limit),
             ..Default::default()
         };
-        let start_models =
-            || start_models(&runtime, &study, &layout, &session, say.stage("models"));
+        let start_models = || start_models(&runtime, &study, &layout, say.stage("models"));
         let mut models = None;
         if first_stale > 1 {
             // The tables with the models' and the framework's, but for those being made again (the
@@ -764,24 +763,15 @@ fn start_models(
     runtime: &tokio::runtime::Runtime,
     study: &Study,
     layout: &RunLayout,
-    session: &evalpipe_transform::SessionConfigSpec,
     bar: StageBar,
 ) -> ModelsJob {
     let (study, layout, progress) = (study.clone(), layout.clone(), bar.clone());
-    let options = evalpipe_models::ModelsOptions {
-        session: session.clone(),
-        ..Default::default()
-    };
-    let handle = runtime.handle().clone();
+    let options = evalpipe_models::ModelsOptions::default();
     let job = runtime.spawn_blocking(move || {
         let specs =
             evalpipe_models::load_specs(&study.root.join(evalpipe_models::MODELS_DIR), &study)?;
-        let fitted = handle.block_on(evalpipe_models::run_with_progress(
-            &layout,
-            &specs,
-            &options,
-            &|p| progress.models(p),
-        ));
+        let fitted =
+            evalpipe_models::run_with_progress(&layout, &specs, &options, &|p| progress.models(p));
         progress.work_done();
         fitted
     });

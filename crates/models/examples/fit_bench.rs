@@ -7,8 +7,8 @@
 //! ```
 //!
 //! For each size it times three ways in:
-//! - **stage**: the whole models stage on a run folder — DataFusion pivots a long
-//!   `participant_characteristics` (11 rows per participant) against `participant_outcomes`,
+//! - **stage**: the whole models stage on a run folder — one streaming pass merges a long
+//!   `participant_characteristics` (11 rows per participant) with `participant_outcomes`,
 //!   counts the N per step, streams the complete cases into a frame and fits it;
 //! - **frame**: [`fit_source`] on a [`FrameSource`] already in memory (record batches of level
 //!   indices, dummies made a chunk at a time);
@@ -150,10 +150,21 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
     let file = |name: &str| std::fs::File::create(layout.table(name, "parquet")).expect("create");
     let mut outcomes: Option<ArrowWriter<std::fs::File>> = None;
     let mut long: Option<ArrowWriter<std::fs::File>> = None;
+    let mut long_schema = None;
     for start in (0..n).step_by(100_000) {
         let end = (start + 100_000).min(n);
         let text = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
-        let o = RecordBatch::try_from_iter(vec![
+        // In extract order, as the transform writes the tables.
+        let position = |rows: Vec<i64>| -> [(&str, ArrayRef); 2] {
+            [
+                (
+                    "source_file",
+                    text(rows.iter().map(|_| "mi.csv".into()).collect()),
+                ),
+                ("source_row", Arc::new(Int64Array::from(rows)) as ArrayRef),
+            ]
+        };
+        let mut o_columns = vec![
             ("participant_id", text((start..end).map(id).collect())),
             (
                 "lot_code",
@@ -167,12 +178,13 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
                 "is_outcome",
                 Arc::new(BooleanArray::from(data.y[start..end].to_vec())) as ArrayRef,
             ),
-        ])
-        .expect("outcomes batch");
+        ];
+        o_columns.extend(position((start..end).map(|i| i as i64 + 2).collect()));
+        let o = RecordBatch::try_from_iter(o_columns).expect("outcomes batch");
         let rows: Vec<(usize, usize)> = (start..end)
             .flat_map(|i| (0..FACTORS.len()).map(move |j| (i, j)))
             .collect();
-        let c = RecordBatch::try_from_iter(vec![
+        let mut c_columns = vec![
             (
                 "participant_id",
                 text(rows.iter().map(|&(i, _)| id(i)).collect()),
@@ -206,14 +218,16 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
                         .collect(),
                 ),
             ),
-        ])
-        .expect("characteristics batch");
+        ];
+        c_columns.extend(position(rows.iter().map(|&(i, _)| i as i64 + 2).collect()));
+        let c = RecordBatch::try_from_iter(c_columns).expect("characteristics batch");
         outcomes
             .get_or_insert_with(|| {
                 ArrowWriter::try_new(file("participant_outcomes"), o.schema(), None).expect("w")
             })
             .write(&o)
             .expect("write");
+        long_schema.get_or_insert_with(|| c.schema());
         long.get_or_insert_with(|| {
             ArrowWriter::try_new(file("participant_characteristics"), c.schema(), None).expect("w")
         })
@@ -221,7 +235,17 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
         .expect("write");
     }
     outcomes.expect("rows").close().expect("close");
-    long.expect("rows").close().expect("close");
+    let long = long.expect("rows");
+    // No completed actions: the table exists, with the characteristics' columns and no rows.
+    ArrowWriter::try_new(
+        file("participant_actions"),
+        long_schema.expect("rows"),
+        None,
+    )
+    .expect("w")
+    .close()
+    .expect("close");
+    long.close().expect("close");
     layout
 }
 
@@ -263,14 +287,8 @@ fn main() {
 
         let tmp = tempfile::tempdir().expect("tempdir");
         let layout = write_run(&tmp.path().join("run"), &data);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
         let t = Instant::now();
-        let runs = runtime
-            .block_on(run(&layout, &[spec(&study)], &ModelsOptions::default()))
-            .expect("stage");
+        let runs = run(&layout, &[spec(&study)], &ModelsOptions::default()).expect("stage");
         let stage_s = t.elapsed().as_secs_f64();
         let staged = runs[0].result.as_ref().expect("fitted");
 

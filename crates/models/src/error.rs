@@ -281,12 +281,13 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// A table exists but cannot be read.
+    /// A table exists but cannot be read, lacks a column, or is not in the order the
+    /// transform writes it in.
     #[error("cannot read {path} as a table: {message}")]
     Input {
         /// The file.
         path: PathBuf,
-        /// DataFusion's reason.
+        /// The reason.
         message: String,
     },
 
@@ -297,15 +298,6 @@ pub enum Error {
         path: PathBuf,
         /// The I/O failure.
         source: std::io::Error,
-    },
-
-    /// A model's frame query failed in DataFusion.
-    #[error("model `{model}`: building its frame failed: {message}")]
-    Query {
-        /// The model id.
-        model: String,
-        /// DataFusion's message.
-        message: String,
     },
 
     /// An output table cannot be written.

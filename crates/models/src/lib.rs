@@ -13,7 +13,8 @@
 //! population steps, exclusions, covariates with their reference levels) and, from the run,
 //! `tables/participant_outcomes.parquet` (outcomes, cohort, lot) and
 //! `tables/participant_characteristics.parquet` and `tables/participant_actions.parquet` (one
-//! row per participant × characteristic, the completed actions as yes/no characteristics).
+//! row per participant × characteristic, the completed actions as yes/no characteristics), all
+//! three in the participants' order in the extracts (`source_file`, `source_row`).
 //! Writes per model into `tables/models/<id>/`: `coefficients` (B, SE, Wald, df, p, odds ratio
 //! and 95% CI per term, plus the joint Wald test of each multi-level factor), `summary` (N,
 //! events, −2LL, LR χ², R², AIC, iterations, or why the model was not fitted) and `steps` (the N
@@ -28,13 +29,16 @@
 //! in this extract"; [`Error::is_data_problem`]), while a spec naming a characteristic or
 //! category the study does not have is told what to correct. The summary keeps that `cause`
 //! and a `reason` without counts for the published report. It does not format
-//! numbers (the report does), and results do not depend on thread count or on how the query
-//! engine cuts record batches: rows are summed in a fixed order, in fixed-size chunks.
+//! numbers (the report does), and results do not depend on thread count or on how the tables
+//! are cut into record batches: rows are summed in a fixed order, in fixed-size chunks.
 //!
 //! **How.** Everything the iterations need is a sum over rows ([`IrlsSums`]: X'WX, X'(y−p), the
-//! log-likelihood), accumulated chunk by chunk from a [`RowSource`]. A model's frame is built in
-//! SQL generated from its spec (DataFusion pivots the characteristics it uses, marks each step,
-//! keeps complete cases) and held as record batches of level indices ([`FrameSource`]); the dummy
+//! log-likelihood), accumulated chunk by chunk from a [`RowSource`]. Every model's sample is
+//! drawn in one streaming pass over the three tables, which the transform writes in the
+//! participants' order in the extracts: the pass merges them by that position a batch at a time,
+//! marks each model's steps and counts each participant into the model's cell of participants
+//! alike in every step, the outcome and every covariate. The complete cells, with their counts,
+//! are held as record batches of level indices ([`FrameSource`]); the dummy
 //! columns are written one chunk at a time, so no dense design matrix is ever built
 //! ([`fit_source`]). For an in-memory [`Design`], [`fit`] starts from linfa-logistic's fit,
 //! guarded against rust-ml/linfa issue 393 (it takes the more frequent label as the positive
@@ -81,7 +85,7 @@ mod error;
 mod fit;
 mod frame;
 mod output;
-mod query;
+mod sample;
 mod spec;
 mod stage;
 mod sums;
@@ -94,8 +98,9 @@ pub use fit::{
 };
 pub use frame::{CONSTANT, FRAME_CHUNK_ROWS, Factor, FrameSource};
 pub use output::{CAUSE_DATA, CAUSE_SPECIFICATION, FITTED, NOT_FITTED};
-pub use query::{
-    ACTIONS_TABLE, CHARACTERISTICS_TABLE, FrameStep, INPUT_TABLES, OUTCOMES_TABLE, StepKind,
+pub use sample::{
+    ACTIONS_TABLE, CHARACTERISTICS_TABLE, FrameStep, INPUT_TABLES, OUTCOMES_TABLE,
+    SAMPLE_BATCH_ROWS, StepKind,
 };
 pub use spec::{Covariate, Filter, MODELS_DIR, ModelSpec, Step, load_specs};
 pub use stage::{

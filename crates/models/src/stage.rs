@@ -4,12 +4,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use evalpipe_study::{RunLayout, Study};
-use evalpipe_transform::SessionConfigSpec;
 
 use crate::fit::{Fit, FitOptions, fit_source};
 use crate::frame::{CONSTANT, Factor};
 use crate::output::write_model;
-use crate::query::{Cells, FrameStep, StepKind, Tables};
+use crate::sample::{Cells, FrameStep, SAMPLE_BATCH_ROWS, StepKind, Tables};
 use crate::spec::{Filter, MODELS_DIR, ModelSpec, load_specs};
 use crate::wald::{WaldTest, joint_wald};
 use crate::{Error, Result};
@@ -23,12 +22,22 @@ pub fn output_dir(layout: &RunLayout) -> PathBuf {
 }
 
 /// Options of the models stage.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ModelsOptions {
     /// Iteration cap and convergence criteria.
     pub fit: FitOptions,
-    /// The query session (the transform's defaults: one partition).
-    pub session: SessionConfigSpec,
+    /// Rows read from a table at a time ([`SAMPLE_BATCH_ROWS`]). The samples do not depend on
+    /// it; memory does.
+    pub batch_rows: usize,
+}
+
+impl Default for ModelsOptions {
+    fn default() -> Self {
+        ModelsOptions {
+            fit: FitOptions::default(),
+            batch_rows: SAMPLE_BATCH_ROWS,
+        }
+    }
 }
 
 /// One model of a run: its sample at each step and its fit, or why it could not be fitted.
@@ -180,18 +189,14 @@ impl FittedModel {
     }
 }
 
-/// [`run`] for callers without a tokio runtime, on the specs in `<study>/models/`.
+/// [`run`] on the specs in `<study>/models/`.
 pub fn run_blocking(
     study: &Study,
     layout: &RunLayout,
     opts: &ModelsOptions,
 ) -> Result<Vec<ModelRun>> {
     let specs = load_specs(&study.root.join(MODELS_DIR), study)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("starting the query runtime: {e}")))?;
-    runtime.block_on(run(layout, &specs, opts))
+    run(layout, &specs, opts)
 }
 
 /// What the models stage reports while it works, for a progress display. Nothing of it is
@@ -216,16 +221,12 @@ pub enum Progress {
 /// singular information matrix, non-convergence, an empty level) is written with its message
 /// and the others go on; a bad spec or a missing table stops the stage. The models read only
 /// the transform's [`INPUT_TABLES`](crate::INPUT_TABLES).
-pub async fn run(
-    layout: &RunLayout,
-    specs: &[ModelSpec],
-    opts: &ModelsOptions,
-) -> Result<Vec<ModelRun>> {
-    run_with_progress(layout, specs, opts, &|_| {}).await
+pub fn run(layout: &RunLayout, specs: &[ModelSpec], opts: &ModelsOptions) -> Result<Vec<ModelRun>> {
+    run_with_progress(layout, specs, opts, &|_| {})
 }
 
 /// [`run`], reporting to `progress` each model as it starts.
-pub async fn run_with_progress(
+pub fn run_with_progress(
     layout: &RunLayout,
     specs: &[ModelSpec],
     opts: &ModelsOptions,
@@ -242,7 +243,7 @@ pub async fn run_with_progress(
     if specs.is_empty() {
         return Ok(Vec::new());
     }
-    let tables = Tables::open(layout, &opts.session).await?;
+    let tables = Tables::open(layout, opts.batch_rows)?;
     // Every spec is checked against the tables before any model runs: a typo fails fast.
     for spec in specs {
         tables.check_spec(spec)?;
@@ -257,7 +258,7 @@ pub async fn run_with_progress(
     };
     // One pass over the tables draws every model's sample; most of the stage's time is there.
     announce(0);
-    let sample = tables.sample(specs).await?;
+    let sample = tables.sample(specs)?;
     let mut runs = Vec::new();
     for (i, (spec, cells)) in specs.iter().zip(&sample.cells).enumerate() {
         if i > 0 {

@@ -118,20 +118,37 @@ fn worked_example() -> Vec<P> {
 /// Writes `participant_outcomes`, `participant_characteristics` and `participant_actions` for
 /// `rows` into a run folder.
 fn write_run(dir: &Path, rows: &[P]) -> RunLayout {
+    write_run_with(dir, rows, &[])
+}
+
+/// A participant's place in the extracts, as the transform records it: the first half of the
+/// rows from one lot's file and the rest from another's, each numbered from its row 2, so the
+/// order is by file name before row.
+fn position(i: usize, n: usize) -> (String, i64) {
+    if i < n / 2 {
+        ("mi_L1_20220131.csv".into(), i as i64 + 2)
+    } else {
+        ("mi_L2_20220131.csv".into(), (i - n / 2) as i64 + 2)
+    }
+}
+
+/// [`write_run`], with `orphans` in the long tables only (characteristic rows of nobody in
+/// `participant_outcomes`), before, between and after the participants' files.
+fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
     let layout = RunLayout::new(dir);
-    let ids: Vec<String> = (0..rows.len()).map(|i| format!("P{i:04}")).collect();
+    let n = rows.len();
+    let ids: Vec<String> = (0..n).map(|i| format!("P{i:04}")).collect();
     let text = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
-    // The transform writes all three in the participants' order in the extracts.
-    let file =
-        |n: usize| -> ArrayRef { Arc::new(StringArray::from(vec!["mi_L1_20220131.csv"; n])) };
+    let numbers = |v: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(v)) };
     let outcomes = RecordBatch::try_from_iter(vec![
         ("participant_id", text(ids.clone())),
-        ("source_file", file(rows.len())),
+        (
+            "source_file",
+            text((0..n).map(|i| position(i, n).0).collect()),
+        ),
         (
             "source_row",
-            Arc::new(Int64Array::from_iter_values(
-                (0..rows.len() as i64).map(|i| i + 2),
-            )) as ArrayRef,
+            numbers((0..n).map(|i| position(i, n).1).collect()),
         ),
         (
             "lot_code",
@@ -159,51 +176,59 @@ fn write_run(dir: &Path, rows: &[P]) -> RunLayout {
         ),
     ])
     .unwrap();
+    // Every participant with their place, orphans included, in extract order (the order the
+    // transform writes the long tables in).
+    let mut everyone: Vec<((String, i64), String, &P)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (position(i, n), ids[i].clone(), r))
+        .collect();
+    let files = [
+        "mi_L0_20220131.csv",
+        "mi_L1_20220131.csv",
+        "mi_L9_20220131.csv",
+    ];
+    for (i, r) in orphans.iter().enumerate() {
+        let place = (files[i % 3].to_string(), 1_000 + i as i64);
+        everyone.push((place, format!("X{i:04}"), r));
+    }
+    everyone.sort_by(|a, b| a.0.cmp(&b.0));
     // The completed actions go to their own table, as the transform writes them.
     let long_table = |actions: bool| {
-        let long: Vec<(usize, &(&str, i64, &str))> = rows
+        let long: Vec<(&(String, i64), &str, &P, &(&str, i64, &str))> = everyone
             .iter()
-            .enumerate()
-            .flat_map(|(i, r)| r.traits.iter().map(move |t| (i, t)))
-            .filter(|(_, t)| t.0.starts_with("completed_action.") == actions)
+            .flat_map(|(place, id, r)| r.traits.iter().map(move |t| (place, id.as_str(), *r, t)))
+            .filter(|(_, _, _, t)| t.0.starts_with("completed_action.") == actions)
             .collect();
         RecordBatch::try_from_iter(vec![
             (
                 "participant_id",
-                text(long.iter().map(|(i, _)| ids[*i].clone()).collect()),
+                text(long.iter().map(|l| l.1.to_string()).collect()),
             ),
             (
                 "lot_code",
-                text(long.iter().map(|(i, _)| rows[*i].lot.to_string()).collect()),
+                text(long.iter().map(|l| l.2.lot.to_string()).collect()),
             ),
             (
                 "cohort_code",
-                text(
-                    long.iter()
-                        .map(|(i, _)| rows[*i].cohort.to_string())
-                        .collect(),
-                ),
+                text(long.iter().map(|l| l.2.cohort.to_string()).collect()),
             ),
-            ("source_file", file(long.len())),
             (
-                "source_row",
-                Arc::new(Int64Array::from_iter_values(
-                    long.iter().map(|(i, _)| *i as i64 + 2),
-                )) as ArrayRef,
+                "source_file",
+                text(long.iter().map(|l| l.0.0.clone()).collect()),
             ),
+            ("source_row", numbers(long.iter().map(|l| l.0.1).collect())),
             (
                 "characteristic",
-                text(long.iter().map(|(_, t)| t.0.to_string()).collect()),
+                text(long.iter().map(|l| l.3.0.to_string()).collect()),
             ),
             (
                 "category_order",
-                Arc::new(Int64Array::from(
-                    long.iter().map(|(_, t)| t.1).collect::<Vec<_>>(),
-                )) as ArrayRef,
+                numbers(long.iter().map(|l| l.3.1).collect()),
             ),
             (
                 "category",
-                text(long.iter().map(|(_, t)| t.2.to_string()).collect()),
+                text(long.iter().map(|l| l.3.2.to_string()).collect()),
             ),
         ])
         .unwrap()
@@ -215,15 +240,18 @@ fn write_run(dir: &Path, rows: &[P]) -> RunLayout {
         ("participant_characteristics", characteristics),
         ("participant_actions", actions),
     ] {
-        let path = layout.table(name, "parquet");
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let mut w =
-            ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None)
-                .unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        write_table(&layout, name, &batch);
     }
     layout
+}
+
+fn write_table(layout: &RunLayout, name: &str, batch: &RecordBatch) {
+    let path = layout.table(name, "parquet");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut w =
+        ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), None).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
 }
 
 const POPULATION: &str = r#"
@@ -275,12 +303,7 @@ reference = "middle"
 fn run_models(rows: &[P], specs: &[ModelSpec]) -> (tempfile::TempDir, RunLayout, Vec<ModelRun>) {
     let tmp = tempfile::tempdir().unwrap();
     let layout = write_run(&tmp.path().join("run"), rows);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let runs = runtime
-        .block_on(run(&layout, specs, &ModelsOptions::default()))
-        .unwrap();
+    let runs = run(&layout, specs, &ModelsOptions::default()).unwrap();
     (tmp, layout, runs)
 }
 
@@ -511,12 +534,7 @@ fn an_outcome_that_is_not_a_flag_is_a_spec_error() {
     s.outcome = "job_start_date".into();
     let tmp = tempfile::tempdir().unwrap();
     let layout = write_run(&tmp.path().join("run"), &worked_example());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let err = runtime
-        .block_on(run(&layout, &[s], &ModelsOptions::default()))
-        .unwrap_err();
+    let err = run(&layout, &[s], &ModelsOptions::default()).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("models/job.toml: outcome:") && text.contains("`job_start_date`"),
@@ -529,12 +547,7 @@ fn a_run_without_the_characteristics_table_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let layout = write_run(&tmp.path().join("run"), &worked_example());
     std::fs::remove_file(layout.table("participant_characteristics", "parquet")).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let err = runtime
-        .block_on(run(&layout, &[spec(AGE)], &ModelsOptions::default()))
-        .unwrap_err();
+    let err = run(&layout, &[spec(AGE)], &ModelsOptions::default()).unwrap_err();
     assert!(matches!(err, Error::MissingInput { .. }), "{err:?}");
 }
 
@@ -553,6 +566,79 @@ fn outputs_are_byte_identical_across_runs() {
             );
         }
     }
+}
+
+/// The model's output files.
+fn outputs(layout: &RunLayout) -> Vec<(String, Vec<u8>)> {
+    ["coefficients", "summary", "steps"]
+        .iter()
+        .flat_map(|name| ["parquet", "csv"].map(|ext| format!("job/{name}.{ext}")))
+        .map(|file| {
+            let bytes = std::fs::read(output_dir(layout).join(&file)).unwrap();
+            (file, bytes)
+        })
+        .collect()
+}
+
+/// The pass merges three tables read a batch at a time: where a batch ends (mid-participant,
+/// mid-file) must not change a count.
+#[test]
+fn the_sample_does_not_depend_on_where_batches_end() {
+    let specs = [spec(COHORT_AND_AGE)];
+    let (_tmp, layout, whole) = run_models(&worked_example(), &specs);
+    let expected = outputs(&layout);
+    for batch_rows in [1, 2, 3, 7] {
+        let options = ModelsOptions {
+            batch_rows,
+            ..Default::default()
+        };
+        let runs = run(&layout, &specs, &options).unwrap();
+        assert_eq!(runs[0].steps, whole[0].steps, "batches of {batch_rows}");
+        assert!(outputs(&layout) == expected, "batches of {batch_rows}");
+    }
+}
+
+/// Characteristic rows of nobody in `participant_outcomes` (before, between and after the
+/// participants' files) count towards no model: the N and the fit are the worked example's.
+#[test]
+fn characteristics_of_nobody_in_the_outcomes_are_not_counted() {
+    let specs = [spec(COHORT_AND_AGE)];
+    let (_a, plain, plain_runs) = run_models(&worked_example(), &specs);
+    let orphans = people(9, 9, "L1", "HTH", Some("Partnership"), Some(OLDER));
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = write_run_with(&tmp.path().join("run"), &worked_example(), &orphans);
+    let runs = run(&layout, &specs, &ModelsOptions::default()).unwrap();
+    assert_eq!(runs[0].steps, plain_runs[0].steps);
+    assert!(outputs(&layout) == outputs(&plain));
+}
+
+/// The pass relies on the transform's order; tables in another order (written by hand, or by
+/// an older transform) are refused by name rather than counted wrong.
+#[test]
+fn tables_out_of_extract_order_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = write_run(&tmp.path().join("run"), &worked_example());
+    let path = layout.table("participant_characteristics", "parquet");
+    let file = std::fs::File::open(&path).unwrap();
+    let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let reversed = arrow::compute::take_record_batch(
+        &batch,
+        &arrow::array::UInt32Array::from_iter_values((0..batch.num_rows() as u32).rev()),
+    )
+    .unwrap();
+    write_table(&layout, "participant_characteristics", &reversed);
+    let err = run(&layout, &[spec(AGE)], &ModelsOptions::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("participant_characteristics.parquet") && text.contains("extract order"),
+        "{text}"
+    );
 }
 
 // Thin extracts against bad specs: a model the extract's data cannot support says so, and does

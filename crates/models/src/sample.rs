@@ -1,0 +1,981 @@
+//! The models' samples: one streaming pass over the run's three tables.
+//!
+//! `participant_outcomes`, `participant_characteristics` and `participant_actions` are all
+//! written in the participants' order in the extracts (`source_file`, `source_row`; see each
+//! query's `grain`). The pass reads the three Parquet files side by side in that order, a batch
+//! at a time, and merges them by that position: each participant's characteristic rows meet
+//! their outcomes row as they go by, so nothing is held per participant and no table of every
+//! participant is built. Text columns are read as Parquet stores them, dictionary-coded, so the
+//! pass compares codes rather than strings.
+//!
+//! For each participant the pass marks every model's population and exclusion steps and counts
+//! the participant into the model's cell: participants alike in every step, the outcome and
+//! every covariate ([`Cells`]). The N after every step, the sample's categories and the complete
+//! cases all come from those counts, and with categorical covariates the complete cells' counts
+//! are sufficient statistics for the fit. The long tables are read once for all the models.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, DictionaryArray, Int64Array, RecordBatch, StringArray,
+    UInt16Array,
+};
+use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
+use evalpipe_study::RunLayout;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
+
+use crate::frame::{Factor, FrameSource};
+use crate::spec::{Filter, ModelSpec};
+use crate::{Error, Result};
+
+/// The table of outcomes the models read (`<run>/tables/participant_outcomes.parquet`).
+pub const OUTCOMES_TABLE: &str = "participant_outcomes";
+/// The long table of characteristics (`<run>/tables/participant_characteristics.parquet`).
+pub const CHARACTERISTICS_TABLE: &str = "participant_characteristics";
+/// The completed actions as yes/no characteristics, in the same columns
+/// (`<run>/tables/participant_actions.parquet`).
+pub const ACTIONS_TABLE: &str = "participant_actions";
+/// The transform's tables the models read, and all they read: once they are written the
+/// models can run, whatever else the transform has left to do.
+pub const INPUT_TABLES: [&str; 3] = [OUTCOMES_TABLE, CHARACTERISTICS_TABLE, ACTIONS_TABLE];
+/// Rows read from a table at a time, by default.
+pub const SAMPLE_BATCH_ROWS: usize = 8192;
+
+/// What a step of the N-per-step table is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// A `[[population]]` step: participants kept.
+    Population,
+    /// An `[[exclude]]` step: participants dropped.
+    Exclusion,
+    /// Listwise deletion: cases with the outcome and every covariate recorded.
+    CompleteCases,
+}
+
+impl StepKind {
+    /// The word in the steps table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Population => "population",
+            StepKind::Exclusion => "exclusion",
+            StepKind::CompleteCases => "complete cases",
+        }
+    }
+}
+
+/// The N after one step of a model's sample definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameStep {
+    /// Population, exclusion or complete cases.
+    pub kind: StepKind,
+    /// The spec's label (or the listwise-deletion label).
+    pub label: String,
+    /// Participants left after the step.
+    pub n: usize,
+}
+
+/// Every model's cells, and the categories each characteristic the specs name has anywhere in
+/// the tables (in category order).
+pub(crate) struct Sample {
+    /// One per spec, in the specs' order.
+    pub cells: Vec<Cells>,
+    /// Characteristic → its categories; a characteristic without data has no entry.
+    pub categories: HashMap<String, Vec<String>>,
+}
+
+/// The run's [`INPUT_TABLES`].
+pub(crate) struct Tables {
+    paths: [PathBuf; 3],
+    outcome_schema: SchemaRef,
+    batch_rows: usize,
+}
+
+impl Tables {
+    /// Finds the run's [`INPUT_TABLES`] and reads the outcomes' columns.
+    pub(crate) fn open(layout: &RunLayout, batch_rows: usize) -> Result<Tables> {
+        let paths = INPUT_TABLES.map(|name| layout.table(name, "parquet"));
+        if let Some(path) = paths.iter().find(|p| !p.is_file()) {
+            return Err(Error::MissingInput { path: path.clone() });
+        }
+        let outcome_schema = builder(&paths[0], None, batch_rows)?.schema().clone();
+        Ok(Tables {
+            paths,
+            outcome_schema,
+            batch_rows: batch_rows.max(1),
+        })
+    }
+
+    /// The spec's outcome and flag steps must be true/false columns of `participant_outcomes`:
+    /// a spec error (naming the file and field) otherwise.
+    pub(crate) fn check_spec(&self, spec: &ModelSpec) -> Result<()> {
+        let booleans: Vec<&str> = self
+            .outcome_schema
+            .fields()
+            .iter()
+            .filter(|f| f.data_type() == &DataType::Boolean)
+            .map(|f| f.name().as_str())
+            .collect();
+        let check = |column: &str, field: String| {
+            if booleans.contains(&column) {
+                Ok(())
+            } else {
+                Err(Error::Spec {
+                    path: spec.path.clone(),
+                    field,
+                    message: format!(
+                        "`{column}` is not a true/false column of {OUTCOMES_TABLE} (it has: {})",
+                        booleans.join(", ")
+                    ),
+                })
+            }
+        };
+        check(&spec.outcome, "outcome".into())?;
+        for (what, steps) in [
+            ("population", &spec.population),
+            ("exclude", &spec.exclusions),
+        ] {
+            for (i, step) in steps.iter().enumerate() {
+                if let Filter::Flag { column, .. } = &step.filter {
+                    check(column, format!("[[{what}]] #{} `flag`", i + 1))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every model's cells and the characteristics' categories, in one pass over the tables.
+    pub(crate) fn sample(&self, specs: &[ModelSpec]) -> Result<Sample> {
+        let plan = Plan::new(specs);
+        let mut files = Files::default();
+        let mut traits: Vec<Interned> = plan.traits.iter().map(|_| Interned::default()).collect();
+        let mut outcomes = Outcomes::open(&self.paths[0], &plan.flags, self.batch_rows)?;
+        let mut long = [
+            Long::open(&self.paths[1], self.batch_rows)?,
+            Long::open(&self.paths[2], self.batch_rows)?,
+        ];
+        let mut counts: Vec<HashMap<Vec<u32>, usize>> =
+            specs.iter().map(|_| HashMap::new()).collect();
+        // The participant at hand: each characteristic's category code (0: no data).
+        let mut codes = vec![0u32; plan.traits.len()];
+        let mut key = Vec::new();
+        let mut previous: Option<Position> = None;
+        while outcomes.advance(&mut files)? {
+            let here = outcomes.position();
+            if let Some(before) = previous
+                && files.cmp(before, here) != Ordering::Less
+            {
+                return Err(out_of_order(&self.paths[0], &files, here));
+            }
+            previous = Some(here);
+            codes.fill(0);
+            for table in &mut long {
+                // Rows before this participant belong to nobody in the outcomes; the left
+                // join they replace dropped them too (their categories still count as known).
+                while let Some(at) = table.peek(&mut files, &plan, &mut traits)? {
+                    match files.cmp(at, here) {
+                        Ordering::Less => table.skip(),
+                        Ordering::Equal => {
+                            if let Some((t, code)) = table.take() {
+                                // One row per characteristic; were there two, the larger
+                                // category (the SQL pivot's `max`) is kept.
+                                let known = codes[t];
+                                if known == 0 || traits[t].label(code) > traits[t].label(known) {
+                                    codes[t] = code;
+                                }
+                            }
+                        }
+                        Ordering::Greater => break,
+                    }
+                }
+            }
+            for (m, model) in plan.models.iter().enumerate() {
+                key.clear();
+                for test in &model.steps {
+                    key.push(u32::from(test.passes(&outcomes, &codes, &traits)));
+                }
+                key.push(match outcomes.flag(model.outcome) {
+                    None => 0,
+                    Some(yes) => 1 + u32::from(yes),
+                });
+                key.extend(model.covariate_traits.iter().map(|&t| codes[t]));
+                match counts[m].get_mut(key.as_slice()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        counts[m].insert(key.clone(), 1);
+                    }
+                }
+            }
+        }
+        // The rest of the long tables: participants after the last outcomes row, whose
+        // categories are known all the same.
+        for table in &mut long {
+            while table.peek(&mut files, &plan, &mut traits)?.is_some() {
+                table.skip();
+            }
+        }
+        let cells = specs
+            .iter()
+            .zip(&plan.models)
+            .zip(counts)
+            .map(|((spec, model), counts)| model.cells(spec, counts, &traits))
+            .collect();
+        let categories = plan
+            .traits
+            .iter()
+            .zip(&traits)
+            .filter(|(_, t)| !t.labels.is_empty())
+            .map(|(name, t)| (name.to_string(), t.in_order()))
+            .collect();
+        Ok(Sample { cells, categories })
+    }
+}
+
+/// A Parquet reader of `path`, reading `columns` (all when `None`); text columns come
+/// dictionary-coded, as Parquet stores them.
+fn builder(
+    path: &Path,
+    columns: Option<&[&str]>,
+    batch_rows: usize,
+) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    let input = |message: String| Error::Input {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = File::open(path).map_err(|e| input(e.to_string()))?;
+    let plain = ParquetRecordBatchReaderBuilder::try_new(
+        file.try_clone().map_err(|e| input(e.to_string()))?,
+    )
+    .map_err(|e| input(e.to_string()))?;
+    let Some(columns) = columns else {
+        return Ok(plain);
+    };
+    let schema = plain.schema().clone();
+    let mut indices = Vec::new();
+    for name in columns {
+        indices.push(
+            schema
+                .index_of(name)
+                .map_err(|_| input(format!("it has no column `{name}`")))?,
+        );
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Dictionary(
+                Box::new(DataType::Int32),
+                Box::new(DataType::Utf8),
+            )),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+    let coded = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+        .map_err(|e| input(e.to_string()))?;
+    let mask = ProjectionMask::roots(coded.parquet_schema(), indices);
+    Ok(coded.with_projection(mask).with_batch_size(batch_rows))
+}
+
+fn read(path: &Path, columns: &[&str], batch_rows: usize) -> Result<ParquetRecordBatchReader> {
+    builder(path, Some(columns), batch_rows)?
+        .build()
+        .map_err(|e| Error::Input {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+/// The next batch of a reader.
+fn next_batch(reader: &mut ParquetRecordBatchReader, path: &Path) -> Result<Option<RecordBatch>> {
+    reader.next().transpose().map_err(|e| Error::Input {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn column<'b>(batch: &'b RecordBatch, path: &Path, name: &str) -> Result<&'b ArrayRef> {
+    batch.column_by_name(name).ok_or_else(|| Error::Input {
+        path: path.to_path_buf(),
+        message: format!("it has no column `{name}`"),
+    })
+}
+
+/// A text column as read: its codes and the strings they stand for.
+fn coded<'b>(
+    batch: &'b RecordBatch,
+    path: &Path,
+    name: &str,
+) -> Result<(&'b DictionaryArray<Int32Type>, &'b StringArray)> {
+    let wrong = || Error::Input {
+        path: path.to_path_buf(),
+        message: format!("column `{name}` is not text"),
+    };
+    let array = column(batch, path, name)?
+        .as_dictionary_opt::<Int32Type>()
+        .ok_or_else(wrong)?;
+    let values = array.values().as_string_opt::<i32>().ok_or_else(wrong)?;
+    Ok((array, values))
+}
+
+fn whole_numbers(batch: &RecordBatch, path: &Path, name: &str) -> Result<Int64Array> {
+    let array =
+        arrow::compute::cast(column(batch, path, name)?, &DataType::Int64).map_err(|e| {
+            Error::Input {
+                path: path.to_path_buf(),
+                message: format!("column `{name}`: {e}"),
+            }
+        })?;
+    Ok(array.as_primitive::<Int64Type>().clone())
+}
+
+/// A participant's place in the extracts: the file (by [`Files`] id) and its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Position {
+    file: u32,
+    row: i64,
+}
+
+/// The extracts' file names met so far, each with an id.
+#[derive(Default)]
+struct Files {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Files {
+    /// The ids of a batch's file column.
+    fn ids(
+        &mut self,
+        path: &Path,
+        keys: &DictionaryArray<Int32Type>,
+        names: &StringArray,
+    ) -> Result<Vec<u32>> {
+        let of_value: Vec<u32> = (0..names.len())
+            .map(|i| {
+                let name = names.value(i);
+                match self.ids.get(name) {
+                    Some(&id) => id,
+                    None => {
+                        self.names.push(name.to_string());
+                        let id = self.names.len() as u32 - 1;
+                        self.ids.insert(name.to_string(), id);
+                        id
+                    }
+                }
+            })
+            .collect();
+        if keys.null_count() > 0 {
+            return Err(Error::Input {
+                path: path.to_path_buf(),
+                message: "a row has no `source_file`".into(),
+            });
+        }
+        Ok(keys
+            .keys()
+            .values()
+            .iter()
+            .map(|&k| of_value[k as usize])
+            .collect())
+    }
+
+    /// Extract order: by file name, then row.
+    fn cmp(&self, a: Position, b: Position) -> Ordering {
+        if a.file == b.file {
+            a.row.cmp(&b.row)
+        } else {
+            self.names[a.file as usize]
+                .cmp(&self.names[b.file as usize])
+                .then(a.row.cmp(&b.row))
+        }
+    }
+}
+
+fn out_of_order(path: &Path, files: &Files, at: Position) -> Error {
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "rows are not in extract order (source_file, source_row) at {} row {}, as the \
+             transform writes them; re-run the transform",
+            files.names[at.file as usize], at.row
+        ),
+    }
+}
+
+/// `participant_outcomes`, a participant at a time.
+struct Outcomes {
+    path: PathBuf,
+    reader: ParquetRecordBatchReader,
+    flags: Vec<String>,
+    batch: Option<OutcomesBatch>,
+    /// The row at hand in `batch` (advanced before use).
+    at: usize,
+}
+
+struct OutcomesBatch {
+    files: Vec<u32>,
+    rows: Int64Array,
+    lots: (DictionaryArray<Int32Type>, StringArray),
+    cohorts: (DictionaryArray<Int32Type>, StringArray),
+    flags: Vec<BooleanArray>,
+}
+
+impl Outcomes {
+    fn open(path: &Path, flags: &[String], batch_rows: usize) -> Result<Outcomes> {
+        let mut columns = vec!["source_file", "source_row", "lot_code", "payment_group"];
+        columns.extend(flags.iter().map(String::as_str));
+        Ok(Outcomes {
+            path: path.to_path_buf(),
+            reader: read(path, &columns, batch_rows)?,
+            flags: flags.to_vec(),
+            batch: None,
+            at: 0,
+        })
+    }
+
+    /// Moves to the next participant; false at the end.
+    fn advance(&mut self, files: &mut Files) -> Result<bool> {
+        self.at += 1;
+        while self.batch.as_ref().is_none_or(|b| self.at >= b.rows.len()) {
+            let Some(batch) = next_batch(&mut self.reader, &self.path)? else {
+                self.batch = None;
+                return Ok(false);
+            };
+            let path = &self.path;
+            let (file_keys, file_names) = coded(&batch, path, "source_file")?;
+            let (lots, lot_names) = coded(&batch, path, "lot_code")?;
+            let (cohorts, cohort_names) = coded(&batch, path, "payment_group")?;
+            let mut flags = Vec::new();
+            for name in &self.flags {
+                flags.push(
+                    column(&batch, path, name)?
+                        .as_boolean_opt()
+                        .ok_or_else(|| Error::Input {
+                            path: path.clone(),
+                            message: format!("column `{name}` is not true/false"),
+                        })?
+                        .clone(),
+                );
+            }
+            self.batch = Some(OutcomesBatch {
+                files: files.ids(path, file_keys, file_names)?,
+                rows: whole_numbers(&batch, path, "source_row")?,
+                lots: (lots.clone(), lot_names.clone()),
+                cohorts: (cohorts.clone(), cohort_names.clone()),
+                flags,
+            });
+            self.at = 0;
+        }
+        Ok(true)
+    }
+
+    fn batch(&self) -> &OutcomesBatch {
+        self.batch.as_ref().expect("advance() returned true")
+    }
+
+    fn position(&self) -> Position {
+        let b = self.batch();
+        Position {
+            file: b.files[self.at],
+            row: b.rows.value(self.at),
+        }
+    }
+
+    fn lot(&self) -> Option<&str> {
+        text(&self.batch().lots, self.at)
+    }
+
+    fn cohort(&self) -> Option<&str> {
+        text(&self.batch().cohorts, self.at)
+    }
+
+    /// The `i`-th flag of [`Plan::flags`].
+    fn flag(&self, i: usize) -> Option<bool> {
+        let f = &self.batch().flags[i];
+        (!f.is_null(self.at)).then(|| f.value(self.at))
+    }
+}
+
+/// Row `row` of a dictionary-coded text column.
+fn text(column: &(DictionaryArray<Int32Type>, StringArray), row: usize) -> Option<&str> {
+    let (keys, values) = column;
+    (!keys.is_null(row)).then(|| values.value(keys.keys().value(row) as usize))
+}
+
+/// `participant_characteristics` or `participant_actions`, a row at a time.
+struct Long {
+    path: PathBuf,
+    reader: ParquetRecordBatchReader,
+    batch: Option<LongBatch>,
+    at: usize,
+    /// The last row's position, to check the order.
+    last: Option<Position>,
+}
+
+/// One batch of a long table, decoded for the pass.
+struct LongBatch {
+    files: Vec<u32>,
+    rows: Int64Array,
+    /// Per row: the characteristic's index in [`Plan::traits`] and the category's code, or
+    /// `None` for a characteristic no spec names.
+    wanted: Vec<Option<(usize, u32)>>,
+}
+
+impl Long {
+    fn open(path: &Path, batch_rows: usize) -> Result<Long> {
+        let columns = [
+            "source_file",
+            "source_row",
+            "characteristic",
+            "category_order",
+            "category",
+        ];
+        Ok(Long {
+            path: path.to_path_buf(),
+            reader: read(path, &columns, batch_rows)?,
+            batch: None,
+            at: 0,
+            last: None,
+        })
+    }
+
+    /// The position of the row at hand, reading (and interning the categories of) the next
+    /// batch when needed; `None` at the end.
+    fn peek(
+        &mut self,
+        files: &mut Files,
+        plan: &Plan,
+        traits: &mut [Interned],
+    ) -> Result<Option<Position>> {
+        while self.batch.as_ref().is_none_or(|b| self.at >= b.rows.len()) {
+            let Some(batch) = next_batch(&mut self.reader, &self.path)? else {
+                self.batch = None;
+                return Ok(None);
+            };
+            self.batch = Some(self.decode(&batch, files, plan, traits)?);
+            self.at = 0;
+        }
+        let b = self.batch.as_ref().expect("read above");
+        let here = Position {
+            file: b.files[self.at],
+            row: b.rows.value(self.at),
+        };
+        if let Some(last) = self.last
+            && files.cmp(last, here) == Ordering::Greater
+        {
+            return Err(out_of_order(&self.path, files, here));
+        }
+        self.last = Some(here);
+        Ok(Some(here))
+    }
+
+    fn skip(&mut self) {
+        self.at += 1;
+    }
+
+    /// The row at hand's characteristic and category code, when a spec names it; moves on.
+    fn take(&mut self) -> Option<(usize, u32)> {
+        let wanted = self.batch.as_ref().and_then(|b| b.wanted[self.at]);
+        self.at += 1;
+        wanted
+    }
+
+    fn decode(
+        &self,
+        batch: &RecordBatch,
+        files: &mut Files,
+        plan: &Plan,
+        traits: &mut [Interned],
+    ) -> Result<LongBatch> {
+        let path = &self.path;
+        let (file_keys, file_names) = coded(batch, path, "source_file")?;
+        let (names, name_values) = coded(batch, path, "characteristic")?;
+        let (categories, category_values) = coded(batch, path, "category")?;
+        let orders = whole_numbers(batch, path, "category_order")?;
+        // The batch's characteristics as indices of the plan's, once per distinct value.
+        let trait_of: Vec<Option<usize>> = (0..name_values.len())
+            .map(|i| plan.traits.iter().position(|t| t == name_values.value(i)))
+            .collect();
+        // Category codes by (characteristic, the batch's category value), filled as met.
+        let mut code_of: HashMap<(usize, i32), u32> = HashMap::new();
+        let mut wanted = Vec::with_capacity(batch.num_rows());
+        for row in 0..batch.num_rows() {
+            let t = if names.is_null(row) {
+                None
+            } else {
+                trait_of[names.keys().value(row) as usize]
+            };
+            let (Some(t), false) = (t, categories.is_null(row)) else {
+                wanted.push(None);
+                continue;
+            };
+            let value = categories.keys().value(row);
+            let code = *code_of
+                .entry((t, value))
+                .or_insert_with(|| traits[t].intern(category_values.value(value as usize)));
+            let order = (!orders.is_null(row)).then(|| orders.value(row));
+            traits[t].saw_order(code, order);
+            wanted.push(Some((t, code)));
+        }
+        Ok(LongBatch {
+            files: files.ids(path, file_keys, file_names)?,
+            rows: whole_numbers(batch, path, "source_row")?,
+            wanted,
+        })
+    }
+}
+
+/// The distinct categories of one characteristic as the pass meets them, each with a code
+/// (from 1; 0 is no data) and its category order.
+#[derive(Default)]
+struct Interned {
+    code: HashMap<String, u32>,
+    labels: Vec<(Option<i64>, String)>,
+}
+
+impl Interned {
+    fn intern(&mut self, label: &str) -> u32 {
+        if let Some(&code) = self.code.get(label) {
+            return code;
+        }
+        self.labels.push((None, label.to_string()));
+        let code = self.labels.len() as u32;
+        self.code.insert(label.to_string(), code);
+        code
+    }
+
+    /// A category's order is the least of its rows' (rows without one do not count).
+    fn saw_order(&mut self, code: u32, order: Option<i64>) {
+        let known = &mut self.labels[code as usize - 1].0;
+        *known = match (*known, order) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn label(&self, code: u32) -> &str {
+        &self.labels[code as usize - 1].1
+    }
+
+    /// The categories by category order, then name (without an order last).
+    fn in_order(&self) -> Vec<String> {
+        let mut labels: Vec<&(Option<i64>, String)> = self.labels.iter().collect();
+        labels.sort_by(|a, b| (a.0.is_none(), a.0, &a.1).cmp(&(b.0.is_none(), b.0, &b.1)));
+        labels.into_iter().map(|(_, l)| l.clone()).collect()
+    }
+}
+
+/// What the pass reads and tests, from the specs.
+struct Plan {
+    /// The characteristics any spec names (covariates and steps).
+    traits: Vec<String>,
+    /// The true/false columns of the outcomes any spec names (outcomes and flag steps).
+    flags: Vec<String>,
+    models: Vec<ModelColumns>,
+}
+
+/// One step's test of a participant.
+enum Test {
+    Cohorts(Vec<String>),
+    Lots(Vec<String>),
+    Flag { flag: usize, value: bool },
+    Characteristic { t: usize, categories: Vec<String> },
+}
+
+/// A step: its test, and whether passing means matching it (population) or not (exclusion).
+struct StepTest {
+    test: Test,
+    exclusion: bool,
+}
+
+impl StepTest {
+    /// Missing data matches no test: a population step drops the participant, an exclusion
+    /// keeps them (listwise deletion decides later if the covariate is used).
+    fn passes(&self, o: &Outcomes, codes: &[u32], traits: &[Interned]) -> bool {
+        let matched = match &self.test {
+            Test::Cohorts(list) => o.cohort().is_some_and(|c| list.iter().any(|l| l == c)),
+            Test::Lots(list) => o.lot().is_some_and(|c| list.iter().any(|l| l == c)),
+            Test::Flag { flag, value } => o.flag(*flag) == Some(*value),
+            Test::Characteristic { t, categories } => {
+                codes[*t] != 0 && categories.iter().any(|c| c == traits[*t].label(codes[*t]))
+            }
+        };
+        matched != self.exclusion
+    }
+}
+
+/// One model's steps, outcome and covariates in the pass.
+struct ModelColumns {
+    labels: Vec<(StepKind, String)>,
+    steps: Vec<StepTest>,
+    /// Index into [`Plan::flags`].
+    outcome: usize,
+    /// The characteristic (index into [`Plan::traits`]) of each covariate.
+    covariate_traits: Vec<usize>,
+}
+
+impl Plan {
+    fn new(specs: &[ModelSpec]) -> Plan {
+        fn index(list: &mut Vec<String>, name: &str) -> usize {
+            match list.iter().position(|t| t == name) {
+                Some(i) => i,
+                None => {
+                    list.push(name.to_string());
+                    list.len() - 1
+                }
+            }
+        }
+        let mut traits = Vec::new();
+        let mut flags = Vec::new();
+        let mut models = Vec::new();
+        for spec in specs {
+            let outcome = index(&mut flags, &spec.outcome);
+            let all = spec
+                .population
+                .iter()
+                .map(|s| (StepKind::Population, s))
+                .chain(spec.exclusions.iter().map(|s| (StepKind::Exclusion, s)));
+            let mut labels = Vec::new();
+            let mut steps = Vec::new();
+            for (kind, step) in all {
+                let test = match &step.filter {
+                    Filter::Cohorts(codes) => Test::Cohorts(codes.clone()),
+                    Filter::Lots(codes) => Test::Lots(codes.clone()),
+                    Filter::Flag { column, value } => Test::Flag {
+                        flag: index(&mut flags, column),
+                        value: *value,
+                    },
+                    Filter::Characteristic {
+                        characteristic,
+                        categories,
+                    } => Test::Characteristic {
+                        t: index(&mut traits, characteristic),
+                        categories: categories.clone(),
+                    },
+                };
+                labels.push((kind, step.label.clone()));
+                steps.push(StepTest {
+                    test,
+                    exclusion: kind == StepKind::Exclusion,
+                });
+            }
+            let covariate_traits = spec
+                .covariates
+                .iter()
+                .map(|c| index(&mut traits, &c.characteristic))
+                .collect();
+            models.push(ModelColumns {
+                labels,
+                steps,
+                outcome,
+                covariate_traits,
+            });
+        }
+        Plan {
+            traits,
+            flags,
+            models,
+        }
+    }
+}
+
+/// A covariate's category for sorting cells: by name, no data last.
+fn no_data_last(v: &Option<(Option<i64>, String)>) -> (bool, &str) {
+    v.as_ref()
+        .map_or((true, ""), |(_, label)| (false, label.as_str()))
+}
+
+impl ModelColumns {
+    /// The model's cells from the pass's counts, in a fixed order (so the fit's sums are the
+    /// same to the last bit on every run): by step, outcome and covariates' categories, false
+    /// before true and no data last.
+    fn cells(
+        &self,
+        spec: &ModelSpec,
+        counts: HashMap<Vec<u32>, usize>,
+        traits: &[Interned],
+    ) -> Cells {
+        let steps = self.steps.len();
+        let mut cells: Vec<Cell> = counts
+            .into_iter()
+            .map(|(key, n)| Cell {
+                passes: key[..steps].iter().map(|&p| p == 1).collect(),
+                outcome: match key[steps] {
+                    0 => None,
+                    code => Some(code == 2),
+                },
+                covariates: key[steps + 1..]
+                    .iter()
+                    .zip(&self.covariate_traits)
+                    .map(|(&code, &t)| {
+                        (code > 0).then(|| traits[t].labels[code as usize - 1].clone())
+                    })
+                    .collect(),
+                n,
+            })
+            .collect();
+        cells.sort_by(|a, b| {
+            a.passes
+                .cmp(&b.passes)
+                .then_with(|| {
+                    (a.outcome.is_none(), a.outcome).cmp(&(b.outcome.is_none(), b.outcome))
+                })
+                .then_with(|| {
+                    a.covariates
+                        .iter()
+                        .map(no_data_last)
+                        .cmp(b.covariates.iter().map(no_data_last))
+                })
+        });
+        Cells {
+            cells,
+            steps: self.labels.clone(),
+            covariates: spec.covariates.len(),
+        }
+    }
+}
+
+/// One cell of a model's participants: alike in every step, the outcome and every covariate.
+#[derive(Debug, Clone)]
+struct Cell {
+    /// Passes each step (population, then exclusions).
+    passes: Vec<bool>,
+    /// The outcome, when recorded.
+    outcome: Option<bool>,
+    /// Each covariate's category with its order, when recorded.
+    covariates: Vec<Option<(Option<i64>, String)>>,
+    /// Participants in the cell.
+    n: usize,
+}
+
+/// A model's participants as cells (see [`Tables::cells`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Cells {
+    cells: Vec<Cell>,
+    steps: Vec<(StepKind, String)>,
+    covariates: usize,
+}
+
+impl Cells {
+    fn passes_all(cell: &Cell) -> bool {
+        cell.passes.iter().all(|p| *p)
+    }
+
+    /// In the sample after listwise deletion.
+    fn complete(cell: &Cell) -> bool {
+        Self::passes_all(cell)
+            && cell.outcome.is_some()
+            && cell.covariates.iter().all(Option::is_some)
+    }
+
+    /// The N after each population and exclusion step and after listwise deletion, and the
+    /// events among the complete cases.
+    pub(crate) fn steps(&self) -> (Vec<FrameStep>, usize) {
+        let mut steps = Vec::new();
+        for (i, (kind, label)) in self.steps.iter().enumerate() {
+            let n = self
+                .cells
+                .iter()
+                .filter(|c| c.passes[..=i].iter().all(|p| *p))
+                .map(|c| c.n)
+                .sum();
+            steps.push(FrameStep {
+                kind: *kind,
+                label: label.clone(),
+                n,
+            });
+        }
+        let complete = self.cells.iter().filter(|c| Self::complete(c));
+        steps.push(FrameStep {
+            kind: StepKind::CompleteCases,
+            label: format!(
+                "complete cases: the outcome and all {} covariates recorded (listwise deletion)",
+                self.covariates
+            ),
+            n: complete.clone().map(|c| c.n).sum(),
+        });
+        let events = complete
+            .filter(|c| c.outcome == Some(true))
+            .map(|c| c.n)
+            .sum();
+        (steps, events)
+    }
+
+    /// Each covariate's categories among the participants who pass every population and
+    /// exclusion step, in category order: the other cohorts and the excluded provider group are
+    /// not levels of the model, while a level that listwise deletion empties still is.
+    pub(crate) fn levels(&self) -> Vec<Vec<String>> {
+        (0..self.covariates)
+            .map(|j| {
+                let mut found: Vec<(Option<i64>, String)> = self
+                    .cells
+                    .iter()
+                    .filter(|c| Self::passes_all(c))
+                    .filter_map(|c| c.covariates[j].clone())
+                    .collect();
+                found.sort();
+                found.dedup_by(|a, b| a.1 == b.1);
+                found.into_iter().map(|(_, label)| label).collect()
+            })
+            .collect()
+    }
+
+    /// The complete cells as a frame coded by `factors` (one per covariate, in the spec's
+    /// order), each row weighted by its count.
+    pub(crate) fn frame(&self, model: &str, factors: Vec<Factor>) -> Result<FrameSource> {
+        let complete: Vec<&Cell> = self.cells.iter().filter(|c| Self::complete(c)).collect();
+        let lookup: Vec<HashMap<&str, u16>> = factors
+            .iter()
+            .map(|f| {
+                f.levels
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (l.as_str(), i as u16))
+                    .collect()
+            })
+            .collect();
+        let mut columns: Vec<(String, Arc<dyn Array>, bool)> = vec![(
+            "outcome".into(),
+            Arc::new(BooleanArray::from(
+                complete
+                    .iter()
+                    .map(|c| c.outcome == Some(true))
+                    .collect::<Vec<_>>(),
+            )),
+            false,
+        )];
+        for (j, f) in factors.iter().enumerate() {
+            let mut codes = Vec::with_capacity(complete.len());
+            for c in &complete {
+                let label = c.covariates[j].as_ref().map_or("", |(_, l)| l.as_str());
+                codes.push(lookup[j].get(label).copied().ok_or_else(|| {
+                    Error::Internal(format!(
+                        "model `{model}`: category `{label}` of `{}` is not among its levels",
+                        f.name
+                    ))
+                })?);
+            }
+            columns.push((
+                format!("cov_{j}"),
+                Arc::new(UInt16Array::from(codes)),
+                false,
+            ));
+        }
+        columns.push((
+            "frequency".into(),
+            Arc::new(Int64Array::from(
+                complete.iter().map(|c| c.n as i64).collect::<Vec<_>>(),
+            )),
+            false,
+        ));
+        let batch = RecordBatch::try_from_iter_with_nullable(columns)
+            .map_err(|e| Error::Internal(format!("frame batch: {e}")))?;
+        FrameSource::new(factors, vec![batch])
+    }
+}
