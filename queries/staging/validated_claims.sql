@@ -3,10 +3,13 @@
 --           claims dictionary) and submitted by the lot's cut-off (report 1.3: "validated claims
 --           submitted through to November 2021, and until October 2021 for Binley and
 --           Willenhall"; `claims_validated_to` in pipeline/study.toml)
--- grain:    one row per counted claim, in claim_ref order
+-- grain:    one row per counted claim, in the claims extract's order (`source_file`,
+--           `source_row`), which ingest wrote it in: no sort of every claim
 -- reads:    claims, claims_cutoffs
 -- base (N): all claims ingest kept
--- checks:   claim_ref unique; every row counted and submitted on or before its lot's cut-off
+-- checks:   claim_ref unique; (lot_code, participant_id, milestone) unique (ingest uses none of
+--           a participant's validated claims for a milestone claimed twice); every row counted
+--           and submitted on or before its lot's cut-off
 
 with
 
@@ -21,7 +24,9 @@ claims as (
         milestone,
         milestone_date,
         submitted_date,
-        amount_gbp
+        amount_gbp,
+        source_file,
+        source_row
     from claims
     where counted
 ),
@@ -41,4 +46,4 @@ from claims as c
 inner join cutoffs as k
     on k.lot_code = c.lot_code
 where c.submitted_date <= k.validated_to
-order by c.claim_ref
+order by c.source_file, c.source_row
