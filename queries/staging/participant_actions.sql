@@ -7,7 +7,11 @@
 --           question's code list, in the participants' order in the extracts
 -- reads:    participant_answers, questions, codes
 -- base (N): MI participants with any completed action recorded (yes or no)
--- checks:   (participant_id, lot_code, characteristic) unique; category in ('Yes', 'No')
+-- checks:   (source_file, source_row, characteristic) unique; category in ('Yes', 'No')
+--
+-- A participant is their place in the extracts, not their pseudonym: only the models read this
+-- table, and they merge it with the outcomes by that place. At 10M participants it has 150M
+-- rows, and a pseudonym on each was most of the bytes written.
 
 with
 
@@ -16,8 +20,6 @@ with
 -- One row per participant with any completed action recorded, and the actions ticked yes.
 completed_actions as (
     select
-        participant_id,
-        lot_code,
         question,
         ticked,
         source_file,
@@ -45,8 +47,6 @@ action_order as (
 -- it (a participant's actions in the plan's order, the same every run). Yes sorts first, as a
 -- flag's does.
 select
-    a.participant_id,
-    a.lot_code,
     ao.question || '.' || ao.option as characteristic,
     case when coalesce(array_has(a.ticked, ao.option), false) then 1 else 2 end
         as category_order,
