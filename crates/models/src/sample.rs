@@ -28,7 +28,8 @@ use arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef}
 use evalpipe_study::RunLayout;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 
 use crate::frame::{Factor, FrameSource};
@@ -104,7 +105,7 @@ impl Tables {
         if let Some(path) = paths.iter().find(|p| !p.is_file()) {
             return Err(Error::MissingInput { path: path.clone() });
         }
-        let outcome_schema = builder(&paths[0], None, batch_rows)?.schema().clone();
+        let outcome_schema = metadata(&paths[0])?.1.schema().clone();
         Ok(Tables {
             paths,
             outcome_schema,
@@ -165,15 +166,8 @@ impl Tables {
         // The participant at hand: each characteristic's category code (0: no data).
         let mut codes = vec![0u32; plan.traits.len()];
         let mut key = Vec::new();
-        let mut previous: Option<Position> = None;
         while outcomes.advance(&mut files)? {
             let here = outcomes.position();
-            if let Some(before) = previous
-                && files.cmp(before, here) != Ordering::Less
-            {
-                return Err(out_of_order(&self.paths[0], &files, here));
-            }
-            previous = Some(here);
             codes.fill(0);
             for table in &mut long {
                 // Rows before this participant belong to nobody in the outcomes; the left
@@ -237,26 +231,27 @@ impl Tables {
     }
 }
 
-/// A Parquet reader of `path`, reading `columns` (all when `None`); text columns come
-/// dictionary-coded, as Parquet stores them.
-fn builder(
-    path: &Path,
-    columns: Option<&[&str]>,
-    batch_rows: usize,
-) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+/// A Parquet file opened, with its footer read (once: the reader below reuses it).
+fn metadata(path: &Path) -> Result<(File, ArrowReaderMetadata)> {
+    let input = |e: &dyn std::fmt::Display| Error::Input {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = File::open(path).map_err(|e| input(&e))?;
+    let metadata =
+        ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| input(&e))?;
+    Ok((file, metadata))
+}
+
+/// A reader of `columns` of `path`, `batch_rows` at a time; text columns come dictionary-coded,
+/// as Parquet stores them.
+fn read(path: &Path, columns: &[&str], batch_rows: usize) -> Result<ParquetRecordBatchReader> {
     let input = |message: String| Error::Input {
         path: path.to_path_buf(),
         message,
     };
-    let file = File::open(path).map_err(|e| input(e.to_string()))?;
-    let plain = ParquetRecordBatchReaderBuilder::try_new(
-        file.try_clone().map_err(|e| input(e.to_string()))?,
-    )
-    .map_err(|e| input(e.to_string()))?;
-    let Some(columns) = columns else {
-        return Ok(plain);
-    };
-    let schema = plain.schema().clone();
+    let (file, metadata) = metadata(path)?;
+    let schema = metadata.schema();
     let mut indices = Vec::new();
     for name in columns {
         indices.push(
@@ -277,19 +272,15 @@ fn builder(
         })
         .collect();
     let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
-    let coded = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+    let coded = ArrowReaderMetadata::try_new(metadata.metadata().clone(), options)
         .map_err(|e| input(e.to_string()))?;
-    let mask = ProjectionMask::roots(coded.parquet_schema(), indices);
-    Ok(coded.with_projection(mask).with_batch_size(batch_rows))
-}
-
-fn read(path: &Path, columns: &[&str], batch_rows: usize) -> Result<ParquetRecordBatchReader> {
-    builder(path, Some(columns), batch_rows)?
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, coded);
+    let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+    builder
+        .with_projection(mask)
+        .with_batch_size(batch_rows)
         .build()
-        .map_err(|e| Error::Input {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
+        .map_err(|e| input(e.to_string()))
 }
 
 /// The next batch of a reader.
@@ -416,6 +407,8 @@ struct Outcomes {
     batch: Option<OutcomesBatch>,
     /// The row at hand in `batch` (advanced before use).
     at: usize,
+    /// The previous participant's position, to check the order (one row a participant).
+    last: Option<Position>,
 }
 
 struct OutcomesBatch {
@@ -436,10 +429,11 @@ impl Outcomes {
             flags: flags.to_vec(),
             batch: None,
             at: 0,
+            last: None,
         })
     }
 
-    /// Moves to the next participant; false at the end.
+    /// Moves to the next participant, checking they come after the last; false at the end.
     fn advance(&mut self, files: &mut Files) -> Result<bool> {
         self.at += 1;
         while self.batch.as_ref().is_none_or(|b| self.at >= b.rows.len()) {
@@ -472,6 +466,13 @@ impl Outcomes {
             });
             self.at = 0;
         }
+        let here = self.position();
+        if let Some(last) = self.last
+            && files.cmp(last, here) != Ordering::Less
+        {
+            return Err(out_of_order(&self.path, files, here));
+        }
+        self.last = Some(here);
         Ok(true)
     }
 
