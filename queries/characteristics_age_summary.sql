@@ -14,8 +14,7 @@ with
 
 ages as (
     select
-        participant_id,
-        lot_code,
+        place,
         age_at_registration as age
     from participants
     where age_at_registration is not null
@@ -23,8 +22,7 @@ ages as (
 
 banded as (
     select
-        participant_id,
-        lot_code
+        place
     from participant_characteristics
     where characteristic = 'age_band'
 ),
@@ -36,8 +34,7 @@ base as (
     select cast(a.age as double) as age
     from ages as a
     inner join banded as b
-        on b.participant_id = a.participant_id
-        and b.lot_code = a.lot_code
+        on b.place = a.place
 ),
 
 -- One pass over the base for all three: a CTE read three times is computed three times.

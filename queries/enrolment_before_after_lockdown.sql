@@ -20,7 +20,7 @@ periods as (
 ),
 
 in_figure as (
-    select participant_id
+    select place
     from participants
     cross join periods as p
     where registration_date >= p.monthly_from
@@ -39,11 +39,10 @@ categories as (
 
 periods_of_participants as (
     select
-        c.participant_id,
         c.category
     from participant_characteristics as c
     inner join in_figure as f
-        on f.participant_id = c.participant_id
+        on f.place = c.place
     where c.characteristic = 'enrolment_period'
 ),
 

@@ -13,7 +13,7 @@ with
 
 progressed as (
     select
-        participant_id,
+        place,
         lot_code
     from participant_outcomes
     where not is_out_of_work
@@ -23,8 +23,7 @@ progressed as (
 
 employers as (
     select
-        participant_id,
-        lot_code,
+        place,
         category
     from participant_characteristics
     where characteristic = 'progression_employer'
@@ -46,8 +45,7 @@ counts as (
         count(*) as participants
     from progressed as p
     inner join employers as e
-        on e.participant_id = p.participant_id
-        and e.lot_code = p.lot_code
+        on e.place = p.place
     group by e.category
 )
 

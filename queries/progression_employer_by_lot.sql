@@ -21,7 +21,7 @@ with
 
 progressed as (
     select
-        participant_id,
+        place,
         lot_code
     from participant_outcomes
     where not is_out_of_work
@@ -31,8 +31,7 @@ progressed as (
 
 employers as (
     select
-        participant_id,
-        lot_code,
+        place,
         category as item
     from participant_characteristics
     where characteristic = 'progression_employer'
@@ -62,13 +61,11 @@ items as (
 
 recorded as (
     select
-        p.participant_id,
         p.lot_code,
         e.item
     from progressed as p
     inner join employers as e
-        on e.participant_id = p.participant_id
-        and e.lot_code = p.lot_code
+        on e.place = p.place
 ),
 
 -- A lot records only one type when all its recorded progressions are of it.

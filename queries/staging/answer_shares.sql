@@ -19,8 +19,7 @@ with
 -- One row per participant and question with any flag recorded, and the options ticked yes.
 answers as (
     select
-        participant_id,
-        lot_code,
+        place,
         question,
         ticked
     from participant_answers
@@ -29,7 +28,7 @@ answers as (
 -- The MI columns the breakdowns are read from (`column_name` in characteristic_values).
 fields as (
     select
-        participant_id,
+        place,
         lot_code,
         payment_group,
         registration_date
@@ -101,30 +100,27 @@ item_list as (
 -- distinct per participant.
 hits as (
     select
-        participant_id,
-        lot_code,
+        place,
         question,
         '' as grouping,
         '' as item
     from answers
     union all
     select
-        t.participant_id,
-        t.lot_code,
+        t.place,
         t.question,
         'option',
         o.item
     from option_items as o
     inner join (
-        select participant_id, lot_code, question, unnest(ticked) as option
+        select place, question, unnest(ticked) as option
         from answers
     ) as t
         on t.question = o.question
         and t.option = o.option
     union all
     select
-        a.participant_id,
-        a.lot_code,
+        a.place,
         a.question,
         g.grouping,
         g.item
@@ -153,8 +149,7 @@ counts_by_value as (
         count(*) as participants
     from fields as f
     inner join hits as h
-        on h.participant_id = f.participant_id
-        and h.lot_code = f.lot_code
+        on h.place = f.place
     group by grouping sets (
         (h.question, h.grouping, h.item, f.lot_code),
         (h.question, h.grouping, h.item, f.payment_group),

@@ -23,7 +23,6 @@ categories as (
 
 characteristics as (
     select
-        participant_id,
         characteristic,
         category
     from participant_characteristics

@@ -13,7 +13,6 @@ with
 
 characteristics as (
     select
-        participant_id,
         lot_code,
         characteristic,
         category

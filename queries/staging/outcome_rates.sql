@@ -16,8 +16,7 @@ with
 
 outcomes as (
     select
-        participant_id,
-        lot_code,
+        place,
         is_out_of_work,
         is_embedded,
         is_job_start,
@@ -28,8 +27,7 @@ outcomes as (
 
 characteristics as (
     select
-        participant_id,
-        lot_code,
+        place,
         characteristic,
         category
     from participant_characteristics
@@ -49,16 +47,16 @@ categories as (
 
 -- Each outcome's population and whether each member achieved it.
 populations as (
-    select 'job_outcome' as outcome, participant_id, lot_code,
+    select 'job_outcome' as outcome, place,
         is_job_start as achieved
     from outcomes
     where is_out_of_work and is_embedded
     union all
-    select 'sustained_13', participant_id, lot_code, is_sustained_13
+    select 'sustained_13', place, is_sustained_13
     from outcomes
     where is_out_of_work and is_job_start
     union all
-    select 'progression', participant_id, lot_code, is_progressed
+    select 'progression', place, is_progressed
     from outcomes
     where not is_out_of_work and is_embedded
 ),
@@ -79,8 +77,7 @@ by_category as (
         sum(case when p.achieved then 1 else 0 end) as achieved
     from populations as p
     inner join characteristics as c
-        on c.participant_id = p.participant_id
-        and c.lot_code = p.lot_code
+        on c.place = p.place
     group by p.outcome, c.characteristic, c.category
 )
 

@@ -7,7 +7,7 @@
 --           question's code list, in the participants' order in the extracts
 -- reads:    participant_answers, questions, codes
 -- base (N): MI participants with any completed action recorded (yes or no)
--- checks:   (source_file, source_row, characteristic) unique; category in ('Yes', 'No')
+-- checks:   (place, characteristic) unique; category in ('Yes', 'No')
 --
 -- A participant is their place in the extracts, not their pseudonym: only the models read this
 -- table, and they merge it with the outcomes by that place. At 10M participants it has 150M
@@ -22,8 +22,7 @@ completed_actions as (
     select
         question,
         ticked,
-        source_file,
-        source_row
+        place
     from participant_answers
     where question = 'completed_action'
 ),
@@ -52,9 +51,8 @@ select
         as category_order,
     case when coalesce(array_has(a.ticked, ao.option), false) then 'Yes' else 'No' end
         as category,
-    a.source_file,
-    a.source_row
+    a.place
 from action_order as ao
 inner join completed_actions as a
     on a.question = ao.question
-order by a.source_file, a.source_row
+order by a.place

@@ -3,11 +3,11 @@
 --           down by (report 2.2, Tables A-3 to A-15, A-40, A-41, the "by characteristic"
 --           outcome and implementation tables); the completed actions are `participant_actions`
 -- grain:    one row per MI participant × characteristic they have data for, in the
---           participants' order in the extracts (`source_file`, `source_row`)
+--           participants' order in the extracts (`place`)
 -- reads:    participants, characteristic_values
 -- base (N): all clean MI participants; a field without data gives no row, so the rows of a
 --           characteristic are the report's N for it
--- checks:   (participant_id, lot_code, characteristic) unique; category not null
+-- checks:   (place, characteristic) unique; category not null
 
 with
 
@@ -16,69 +16,72 @@ with
 -- The MI columns characteristics are read from, one row per participant × column with a
 -- value: codes and flags as text, numbers (and dates, as days since 1970) as doubles. A
 -- `[[characteristic]]` on a column not listed here finds no rows; the transform tests check
--- that every configured one does.
+-- that every configured one does. A participant is their place in the extracts (`place`,
+-- ingest's one-number form of `source_file` and `source_row`), which every reader joins on:
+-- the pseudonym and the file name cost 40 bytes on each of 160M rows at 10M participants,
+-- and the merge by (file name, row) below took more than half this query's time.
 fields as (
-    select participant_id, lot_code, payment_group, source_file, source_row, 'lot_code' as column_name,
+    select lot_code, payment_group, place, 'lot_code' as column_name,
         lot_code as code, cast(null as double) as number
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'payment_group',
+    select lot_code, payment_group, place, 'payment_group',
         payment_group as code, cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'gender',
+    select lot_code, payment_group, place, 'gender',
         gender, cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'ethnicity',
+    select lot_code, payment_group, place, 'ethnicity',
         ethnicity, cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'highest_qualification',
+    select lot_code, payment_group, place, 'highest_qualification',
         highest_qualification, cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'health_condition',
+    select lot_code, payment_group, place, 'health_condition',
         health_condition, cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'contract_type',
+    select lot_code, payment_group, place, 'contract_type',
         contract_type, cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'progression_employer',
+    select lot_code, payment_group, place, 'progression_employer',
         progression_employer, cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'caring_child_u16',
+    select lot_code, payment_group, place, 'caring_child_u16',
         cast(caring_child_u16 as varchar), cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'sole_carer',
+    select lot_code, payment_group, place, 'sole_carer',
         cast(sole_carer as varchar), cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'caring_adult',
+    select lot_code, payment_group, place, 'caring_adult',
         cast(caring_adult as varchar), cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'claiming_benefits',
+    select lot_code, payment_group, place, 'claiming_benefits',
         cast(claiming_benefits as varchar), cast(null as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'age_at_registration',
+    select lot_code, payment_group, place, 'age_at_registration',
         cast(null as varchar), cast(age_at_registration as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'hours_per_week',
+    select lot_code, payment_group, place, 'hours_per_week',
         cast(null as varchar), cast(hours_per_week as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'weekly_earnings',
+    select lot_code, payment_group, place, 'weekly_earnings',
         cast(null as varchar), cast(weekly_earnings as double)
     from participants
     union all
-    select participant_id, lot_code, payment_group, source_file, source_row, 'registration_date',
+    select lot_code, payment_group, place, 'registration_date',
         cast(null as varchar), cast(cast(registration_date as int) as double)
     from participants
 ),
@@ -105,11 +108,9 @@ banded_values as (
 
 coded as (
     select
-        f.participant_id,
         f.lot_code,
         f.payment_group as cohort_code,
-        f.source_file,
-        f.source_row,
+        f.place,
         v.characteristic,
         v.category_order,
         v.category
@@ -121,11 +122,9 @@ coded as (
 
 banded as (
     select
-        f.participant_id,
         f.lot_code,
         f.payment_group as cohort_code,
-        f.source_file,
-        f.source_row,
+        f.place,
         v.characteristic,
         v.category_order,
         v.category
@@ -144,4 +143,4 @@ banded as (
 select * from coded
 union all
 select * from banded
-order by source_file, source_row
+order by place

@@ -2,9 +2,9 @@
 -- produces: staging: each MI participant's outcomes, completed from counted claims (report 1.3:
 --           validated claims "were matched to the MI data to facilitate the completion and
 --           accuracy of the employment outcomes data")
--- grain:    one row per MI participant, in the participants' order in the extracts
---           (`source_file`, `source_row`), so the models merge it with the characteristics
---           without a sort or a hash table of every participant
+-- grain:    one row per MI participant, in the participants' order in the extracts (`place`),
+--           so the models merge it with the characteristics without a sort or a hash table of
+--           every participant
 -- reads:    participants, validated_claims, cohorts
 -- base (N): all clean MI participants
 -- checks:   participant_id not null, unique; each is_ flag is true exactly when its date is
@@ -22,8 +22,7 @@ mi as (
         payment_group,
         -- dates
         registration_date,
-        source_file,
-        source_row,
+        place,
         embedded_date as mi_embedded_date,
         job_start_date as mi_job_start_date,
         sustained_13_date as mi_sustained_13_date,
@@ -134,10 +133,9 @@ select
     c.claim_sustained_26_date,
     c.claim_sustained_52_date,
     c.claim_progression_date,
-    -- the participant's row in the extracts
-    c.source_file,
-    c.source_row
+    -- the participant's place in the extracts
+    c.place
 from combined as c
 left join cohorts as co
     on co.cohort_code = c.payment_group
-order by c.source_file, c.source_row
+order by c.place

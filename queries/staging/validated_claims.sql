@@ -3,8 +3,8 @@
 --           claims dictionary) and submitted by the lot's cut-off (report 1.3: "validated claims
 --           submitted through to November 2021, and until October 2021 for Binley and
 --           Willenhall"; `claims_validated_to` in pipeline/study.toml)
--- grain:    one row per counted claim, in the claims extract's order (`source_file`,
---           `source_row`), which ingest wrote it in: no sort of every claim
+-- grain:    one row per counted claim, in the claims extract's order (`place`, as ingest wrote
+--           it): no sort of every claim
 -- reads:    claims, claims_cutoffs
 -- base (N): all claims ingest kept
 -- checks:   claim_ref unique; (lot_code, participant_id, milestone) unique (ingest uses none of
@@ -26,7 +26,8 @@ claims as (
         submitted_date,
         amount_gbp,
         source_file,
-        source_row
+        source_row,
+        place
     from claims
     where counted
 ),
@@ -46,4 +47,4 @@ from claims as c
 inner join cutoffs as k
     on k.lot_code = c.lot_code
 where c.submitted_date <= k.validated_to
-order by c.source_file, c.source_row
+order by c.place

@@ -61,7 +61,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use evalpipe_study::{Dictionary, IdentifierRule, RunLayout, Study};
+use evalpipe_study::{Dictionary, IdentifierRule, RunLayout, Study, place};
 
 pub use discover::{Discovery, ExtractFile, discover};
 pub use pseudonym::{KEY_ENV, PseudonymKey, SYNTHETIC_KEY};
@@ -273,6 +273,8 @@ struct Job<'a> {
     file: &'a ExtractFile,
     /// The lot of a per-lot extract.
     lot: Option<&'a str>,
+    /// The file's number in ingest's reading order, from 1 (see [`evalpipe_study::place`]).
+    number: u64,
 }
 
 /// [`ingest_with_progress`] with this spread of work over threads.
@@ -316,11 +318,13 @@ pub fn ingest_tuned(
                 dict: &study.mi,
                 file,
                 lot: Some(&l.code),
+                number: 0,
             })
         })
         .collect();
     // In file-name order, and the claims (their own table) last: every table ingest writes is
-    // then in (source_file, source_row) order, which the transform tells the query engine, so
+    // then in `place` order (and in (source_file, source_row) order), which the transform tells
+    // the query engine, so
     // that a per-participant table is ordered by a merge of streams, never a sort.
     jobs.sort_by(|a, b| a.file.name.cmp(&b.file.name));
     if let Some(file) = &found.claims {
@@ -328,7 +332,11 @@ pub fn ingest_tuned(
             dict: &study.claims,
             file,
             lot: None,
+            number: 0,
         });
+    }
+    for (i, job) in jobs.iter_mut().enumerate() {
+        job.number = i as u64 + 1;
     }
     let files = jobs.len();
     let cancel = AtomicBool::new(false);
@@ -359,42 +367,27 @@ pub fn ingest_tuned(
                     message: "the first pass over the extracts stopped".to_string(),
                 })
             };
-            for lot in &study.lots {
-                match found.mi.get(&lot.code) {
-                    Some(file) => {
-                        let prepared = next(file)?;
-                        let account = write_file(
-                            study,
-                            prepared,
-                            opts,
-                            &mut sink,
-                            &mut Side::Mi(&mut mi_ids),
-                            progress,
-                            tuning,
-                        )?;
-                        if account.status != FileStatus::Used {
-                            lots_without_data.push(lot.code.clone());
-                        }
-                        accounts.push(account);
-                    }
-                    None => lots_without_data.push(lot.code.clone()),
-                }
-            }
-            if let Some(file) = &found.claims {
-                let prepared = next(file)?;
-                let mut account = write_file(
-                    study,
-                    prepared,
-                    opts,
-                    &mut sink,
-                    &mut Side::Claims {
+            // In the jobs' order, the first pass's: a lot order other than the files' name
+            // order (a lot `L10` before `L2`) must not hand one file's first pass to another.
+            for job in jobs {
+                let prepared = next(job.file)?;
+                let mut side = match job.lot {
+                    Some(_) => Side::Mi(&mut mi_ids),
+                    None => Side::Claims {
                         mi_ids: &mi_ids,
                         unmatched: &mut unmatched,
                     },
-                    progress,
-                    tuning,
+                };
+                let mut account = write_file(
+                    study, prepared, opts, &mut sink, &mut side, progress, tuning,
                 )?;
-                account.notes.extend(unmatched_note(&unmatched));
+                match job.lot {
+                    Some(lot) if account.status != FileStatus::Used => {
+                        lots_without_data.push(lot.to_string())
+                    }
+                    Some(_) => {}
+                    None => account.notes.extend(unmatched_note(&unmatched)),
+                }
                 accounts.push(account);
             }
             Ok(())
@@ -407,6 +400,15 @@ pub fn ingest_tuned(
         written
     })?;
     let unmatched_claims = unmatched.values().sum();
+    // Lots without an extract, and the study's lot order for all of them.
+    lots_without_data.extend(
+        study
+            .lots
+            .iter()
+            .filter(|l| !found.mi.contains_key(&l.code))
+            .map(|l| l.code.clone()),
+    );
+    lots_without_data.sort_by_key(|code| study.lots.iter().position(|l| &l.code == code));
 
     let (participants, claims, quarantine_records, mut outputs) = sink.finish()?;
     accounts.sort_by(|a, b| a.file.cmp(&b.file));
@@ -473,6 +475,7 @@ fn clean_columns(dict: &Dictionary, extra: &[(&str, DataType)]) -> Vec<(String, 
     }
     cols.push(("source_file".into(), DataType::Utf8));
     cols.push(("source_row".into(), DataType::Int64));
+    cols.push(("place".into(), DataType::Int64));
     cols
 }
 
@@ -498,6 +501,7 @@ impl Sink {
                 ("ticked".into(), write::codes_type()),
                 s("source_file"),
                 ("source_row".into(), DataType::Int64),
+                ("place".into(), DataType::Int64),
             ],
         )?;
         let claims = TableWriter::create(
@@ -624,7 +628,9 @@ struct Ready<'a> {
 /// Opens a file, checks its header and makes the first pass: everything before its rows can be
 /// validated. Stops early, with any account, when `cancel` is set.
 fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepared<'a> {
-    let Job { dict, file, lot } = *job;
+    let Job {
+        dict, file, lot, ..
+    } = *job;
     let mut account = FileAccount::new(file, &dict.dataset.name, lot);
     if let Some(why) = &file.unusable {
         account.reject("unreadable", format!("{why}; it was not opened"));
@@ -765,6 +771,8 @@ struct RowContext<'c, 'a> {
     first: &'c FirstPass,
     key: &'c PseudonymKey,
     file: &'c str,
+    /// The file's number in ingest's reading order (see [`place`]).
+    number: u64,
     clean: &'c SchemaRef,
     answers: &'c SchemaRef,
     quarantine: &'c SchemaRef,
@@ -812,6 +820,7 @@ fn write_file<'a>(
         first: &first,
         key: &opts.key,
         file: &job.file.name,
+        number: job.number,
         clean: &clean,
         answers: &answers,
         quarantine: &quarantine,
@@ -1148,6 +1157,7 @@ impl<'a> RowContext<'_, 'a> {
             }
             r.text(Some(self.file));
             r.int(Some(source_row as i64));
+            r.int(Some(place(self.number, source_row)));
         });
         if dict.dataset.counted_status.is_some() {
             if counted == Some(true) {
@@ -1178,6 +1188,7 @@ impl<'a> RowContext<'_, 'a> {
                 );
                 r.text(Some(self.file));
                 r.int(Some(source_row as i64));
+                r.int(Some(place(self.number, source_row)));
             });
             rest = tail;
         }

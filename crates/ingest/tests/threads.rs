@@ -184,3 +184,54 @@ fn rules_across_a_file_see_rows_in_every_chunk() {
     // Every counted claim is in L6, which has no MI extract.
     assert_eq!(s.unmatched_claims, 302);
 }
+
+/// The first passes run in the files' name order; the writing must take them in the same order
+/// whatever the study's lot order (a lot `L10` listed after `L9` sorts before `L2`). Here the
+/// lots are listed L9 down to L1: a writing loop in lot order handed L2's first pass to L7's
+/// file, named the rejected L7 a lot with data and L2 one without.
+#[test]
+fn a_lot_order_other_than_the_files_names_still_pairs_each_file_with_its_first_pass() {
+    let c = case();
+    let mut study = study();
+    study.lots.reverse();
+    let mut r2 = row("A");
+    r2.insert("lot_code".into(), "L2".into());
+    let mut r2b = row("B");
+    r2b.insert("lot_code".into(), "L2".into());
+    std::fs::write(c.data.join("mi_L2_20220131.csv"), csv_text(&study, &[r2, r2b])).unwrap();
+    let mut r7 = row("C");
+    r7.insert("lot_code".into(), "L7".into());
+    let broken = csv_text(&study, &[r7]).replacen("gender", "sex", 1);
+    std::fs::write(c.data.join("mi_L7_20220131.csv"), broken).unwrap();
+    for tuning in TUNINGS {
+        let run = c.run.join(format!("{}-{}", tuning.workers, tuning.chunk_rows));
+        let (summary, _) = ingest_with(&study, &c.data, &run, key(), false, tuning);
+        assert_eq!(summary.participants, 2);
+        // Every lot but L2, in the study's (reversed) lot order.
+        assert_eq!(
+            summary.lots_without_data,
+            ["L9", "L8", "L7", "L6", "L5", "L4", "L3", "L1"]
+        );
+        // The clean rows carry their place: file number 1 (the first by name), rows 2 and 3.
+        let file = std::fs::File::open(run.join("ingest/participants.parquet")).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut places = Vec::new();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = batch.column_by_name("place").expect("a place column");
+            let column = column
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .expect("whole numbers");
+            places.extend(column.values().iter().copied());
+        }
+        assert_eq!(
+            places,
+            [evalpipe_study::place(1, 2), evalpipe_study::place(1, 3)]
+        );
+        assert_eq!(evalpipe_study::place_parts(places[1]), (1, 3));
+    }
+}

@@ -155,14 +155,15 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
         let end = (start + 100_000).min(n);
         let text = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
         // In extract order, as the transform writes the tables.
-        let position = |rows: Vec<i64>| -> [(&str, ArrayRef); 2] {
-            [
-                (
-                    "source_file",
-                    text(rows.iter().map(|_| "mi.csv".into()).collect()),
-                ),
-                ("source_row", Arc::new(Int64Array::from(rows)) as ArrayRef),
-            ]
+        let position = |rows: Vec<i64>| -> [(&str, ArrayRef); 1] {
+            [(
+                "place",
+                Arc::new(Int64Array::from(
+                    rows.into_iter()
+                        .map(|row| evalpipe_study::place(1, row as u64))
+                        .collect::<Vec<_>>(),
+                )) as ArrayRef,
+            )]
         };
         let mut o_columns = vec![
             ("participant_id", text((start..end).map(id).collect())),

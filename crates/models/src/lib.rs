@@ -14,7 +14,7 @@
 //! `tables/participant_outcomes.parquet` (outcomes, cohort, lot) and
 //! `tables/participant_characteristics.parquet` and `tables/participant_actions.parquet` (one
 //! row per participant × characteristic, the completed actions as yes/no characteristics), all
-//! three in the participants' order in the extracts (`source_file`, `source_row`).
+//! three in the participants' order in the extracts (`place`).
 //! Writes per model into `tables/models/<id>/`: `coefficients` (B, SE, Wald, df, p, odds ratio
 //! and 95% CI per term, plus the joint Wald test of each multi-level factor), `summary` (N,
 //! events, −2LL, LR χ², R², AIC, iterations, or why the model was not fitted) and `steps` (the N

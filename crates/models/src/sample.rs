@@ -1,8 +1,8 @@
 //! The models' samples: one streaming pass over the run's three tables.
 //!
 //! `participant_outcomes`, `participant_characteristics` and `participant_actions` are all
-//! written in the participants' order in the extracts (`source_file`, `source_row`; see each
-//! query's `grain`). The pass reads the three Parquet files side by side in that order, a batch
+//! written in the participants' order in the extracts (`place`, ingest's one number for the file
+//! and row; see each query's `grain`). The pass reads the three Parquet files side by side in that order, a batch
 //! at a time, and merges them by that position: each participant's characteristic rows meet
 //! their outcomes row as they go by, so nothing is held per participant and no table of every
 //! participant is built. Text columns are read as Parquet stores them, dictionary-coded, so the
@@ -154,7 +154,6 @@ impl Tables {
     /// Every model's cells and the characteristics' categories, in one pass over the tables.
     pub(crate) fn sample(&self, specs: &[ModelSpec]) -> Result<Sample> {
         let plan = Plan::new(specs);
-        let mut files = Files::default();
         let mut traits: Vec<Interned> = plan.traits.iter().map(|_| Interned::default()).collect();
         let mut outcomes = Outcomes::open(&self.paths[0], &plan.flags, self.batch_rows)?;
         let mut long = [
@@ -166,14 +165,14 @@ impl Tables {
         // The participant at hand: each characteristic's category code (0: no data).
         let mut codes = vec![0u32; plan.traits.len()];
         let mut key = Vec::new();
-        while outcomes.advance(&mut files)? {
+        while outcomes.advance()? {
             let here = outcomes.position();
             codes.fill(0);
             for table in &mut long {
                 // Rows before this participant belong to nobody in the outcomes; the left
                 // join they replace dropped them too (their categories still count as known).
-                while let Some(at) = table.peek(&mut files, &plan, &mut traits)? {
-                    match files.cmp(at, here) {
+                while let Some(at) = table.peek(&plan, &mut traits)? {
+                    match at.cmp(&here) {
                         Ordering::Less => table.skip(),
                         Ordering::Equal => {
                             if let Some((t, code)) = table.take() {
@@ -210,7 +209,7 @@ impl Tables {
         // The rest of the long tables: participants after the last outcomes row, whose
         // categories are known all the same.
         for table in &mut long {
-            while table.peek(&mut files, &plan, &mut traits)?.is_some() {
+            while table.peek(&plan, &mut traits)?.is_some() {
                 table.skip();
             }
         }
@@ -326,75 +325,25 @@ fn whole_numbers(batch: &RecordBatch, path: &Path, name: &str) -> Result<Int64Ar
     Ok(array.as_primitive::<Int64Type>().clone())
 }
 
-/// A participant's place in the extracts: the file (by [`Files`] id) and its row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Position {
-    file: u32,
-    row: i64,
-}
-
-/// The extracts' file names met so far, each with an id.
-#[derive(Default)]
-struct Files {
-    ids: HashMap<String, u32>,
-    names: Vec<String>,
-}
-
-impl Files {
-    /// The ids of a batch's file column.
-    fn ids(
-        &mut self,
-        path: &Path,
-        keys: &DictionaryArray<Int32Type>,
-        names: &StringArray,
-    ) -> Result<Vec<u32>> {
-        let of_value: Vec<u32> = (0..names.len())
-            .map(|i| {
-                let name = names.value(i);
-                match self.ids.get(name) {
-                    Some(&id) => id,
-                    None => {
-                        self.names.push(name.to_string());
-                        let id = self.names.len() as u32 - 1;
-                        self.ids.insert(name.to_string(), id);
-                        id
-                    }
-                }
-            })
-            .collect();
-        if keys.null_count() > 0 {
-            return Err(Error::Input {
-                path: path.to_path_buf(),
-                message: "a row has no `source_file`".into(),
-            });
-        }
-        Ok(keys
-            .keys()
-            .values()
-            .iter()
-            .map(|&k| of_value[k as usize])
-            .collect())
+/// A table's `place` column (a participant's place in the extracts), which no row may lack.
+fn places(batch: &RecordBatch, path: &Path) -> Result<Int64Array> {
+    let places = whole_numbers(batch, path, "place")?;
+    if places.null_count() > 0 {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: "a row has no `place`".into(),
+        });
     }
-
-    /// Extract order: by file name, then row.
-    fn cmp(&self, a: Position, b: Position) -> Ordering {
-        if a.file == b.file {
-            a.row.cmp(&b.row)
-        } else {
-            self.names[a.file as usize]
-                .cmp(&self.names[b.file as usize])
-                .then(a.row.cmp(&b.row))
-        }
-    }
+    Ok(places)
 }
 
-fn out_of_order(path: &Path, files: &Files, at: Position) -> Error {
+fn out_of_order(path: &Path, at: i64) -> Error {
+    let (file, row) = evalpipe_study::place_parts(at);
     Error::Input {
         path: path.to_path_buf(),
         message: format!(
-            "rows are not in extract order (source_file, source_row) at {} row {}, as the \
-             transform writes them; re-run the transform",
-            files.names[at.file as usize], at.row
+            "rows are not in extract order (`place`) at row {row} of the run's extract \
+             number {file}, as the transform writes them; re-run the transform"
         ),
     }
 }
@@ -407,13 +356,12 @@ struct Outcomes {
     batch: Option<OutcomesBatch>,
     /// The row at hand in `batch` (advanced before use).
     at: usize,
-    /// The previous participant's position, to check the order (one row a participant).
-    last: Option<Position>,
+    /// The previous participant's place, to check the order (one row a participant).
+    last: Option<i64>,
 }
 
 struct OutcomesBatch {
-    files: Vec<u32>,
-    rows: Int64Array,
+    places: Int64Array,
     lots: (DictionaryArray<Int32Type>, StringArray),
     cohorts: (DictionaryArray<Int32Type>, StringArray),
     flags: Vec<BooleanArray>,
@@ -421,7 +369,7 @@ struct OutcomesBatch {
 
 impl Outcomes {
     fn open(path: &Path, flags: &[String], batch_rows: usize) -> Result<Outcomes> {
-        let mut columns = vec!["source_file", "source_row", "lot_code", "payment_group"];
+        let mut columns = vec!["place", "lot_code", "payment_group"];
         columns.extend(flags.iter().map(String::as_str));
         Ok(Outcomes {
             path: path.to_path_buf(),
@@ -434,15 +382,18 @@ impl Outcomes {
     }
 
     /// Moves to the next participant, checking they come after the last; false at the end.
-    fn advance(&mut self, files: &mut Files) -> Result<bool> {
+    fn advance(&mut self) -> Result<bool> {
         self.at += 1;
-        while self.batch.as_ref().is_none_or(|b| self.at >= b.rows.len()) {
+        while self
+            .batch
+            .as_ref()
+            .is_none_or(|b| self.at >= b.places.len())
+        {
             let Some(batch) = next_batch(&mut self.reader, &self.path)? else {
                 self.batch = None;
                 return Ok(false);
             };
             let path = &self.path;
-            let (file_keys, file_names) = coded(&batch, path, "source_file")?;
             let (lots, lot_names) = coded(&batch, path, "lot_code")?;
             let (cohorts, cohort_names) = coded(&batch, path, "payment_group")?;
             let mut flags = Vec::new();
@@ -458,8 +409,7 @@ impl Outcomes {
                 );
             }
             self.batch = Some(OutcomesBatch {
-                files: files.ids(path, file_keys, file_names)?,
-                rows: whole_numbers(&batch, path, "source_row")?,
+                places: places(&batch, path)?,
                 lots: (lots.clone(), lot_names.clone()),
                 cohorts: (cohorts.clone(), cohort_names.clone()),
                 flags,
@@ -468,9 +418,9 @@ impl Outcomes {
         }
         let here = self.position();
         if let Some(last) = self.last
-            && files.cmp(last, here) != Ordering::Less
+            && last >= here
         {
-            return Err(out_of_order(&self.path, files, here));
+            return Err(out_of_order(&self.path, here));
         }
         self.last = Some(here);
         Ok(true)
@@ -480,12 +430,8 @@ impl Outcomes {
         self.batch.as_ref().expect("advance() returned true")
     }
 
-    fn position(&self) -> Position {
-        let b = self.batch();
-        Position {
-            file: b.files[self.at],
-            row: b.rows.value(self.at),
-        }
+    fn position(&self) -> i64 {
+        self.batch().places.value(self.at)
     }
 
     fn lot(&self) -> Option<&str> {
@@ -515,14 +461,13 @@ struct Long {
     reader: ParquetRecordBatchReader,
     batch: Option<LongBatch>,
     at: usize,
-    /// The last row's position, to check the order.
-    last: Option<Position>,
+    /// The last row's place, to check the order.
+    last: Option<i64>,
 }
 
 /// One batch of a long table, decoded for the pass.
 struct LongBatch {
-    files: Vec<u32>,
-    rows: Int64Array,
+    places: Int64Array,
     /// Per row: the characteristic's index in [`Plan::traits`] and the category's code, or
     /// `None` for a characteristic no spec names.
     wanted: Vec<Option<(usize, u32)>>,
@@ -530,13 +475,7 @@ struct LongBatch {
 
 impl Long {
     fn open(path: &Path, batch_rows: usize) -> Result<Long> {
-        let columns = [
-            "source_file",
-            "source_row",
-            "characteristic",
-            "category_order",
-            "category",
-        ];
+        let columns = ["place", "characteristic", "category_order", "category"];
         Ok(Long {
             path: path.to_path_buf(),
             reader: read(path, &columns, batch_rows)?,
@@ -546,31 +485,27 @@ impl Long {
         })
     }
 
-    /// The position of the row at hand, reading (and interning the categories of) the next
-    /// batch when needed; `None` at the end.
-    fn peek(
-        &mut self,
-        files: &mut Files,
-        plan: &Plan,
-        traits: &mut [Interned],
-    ) -> Result<Option<Position>> {
-        while self.batch.as_ref().is_none_or(|b| self.at >= b.rows.len()) {
+    /// The place of the row at hand, reading (and interning the categories of) the next batch
+    /// when needed; `None` at the end.
+    fn peek(&mut self, plan: &Plan, traits: &mut [Interned]) -> Result<Option<i64>> {
+        while self
+            .batch
+            .as_ref()
+            .is_none_or(|b| self.at >= b.places.len())
+        {
             let Some(batch) = next_batch(&mut self.reader, &self.path)? else {
                 self.batch = None;
                 return Ok(None);
             };
-            self.batch = Some(self.decode(&batch, files, plan, traits)?);
+            self.batch = Some(self.decode(&batch, plan, traits)?);
             self.at = 0;
         }
         let b = self.batch.as_ref().expect("read above");
-        let here = Position {
-            file: b.files[self.at],
-            row: b.rows.value(self.at),
-        };
+        let here = b.places.value(self.at);
         if let Some(last) = self.last
-            && files.cmp(last, here) == Ordering::Greater
+            && last > here
         {
-            return Err(out_of_order(&self.path, files, here));
+            return Err(out_of_order(&self.path, here));
         }
         self.last = Some(here);
         Ok(Some(here))
@@ -590,12 +525,10 @@ impl Long {
     fn decode(
         &self,
         batch: &RecordBatch,
-        files: &mut Files,
         plan: &Plan,
         traits: &mut [Interned],
     ) -> Result<LongBatch> {
         let path = &self.path;
-        let (file_keys, file_names) = coded(batch, path, "source_file")?;
         let (names, name_values) = coded(batch, path, "characteristic")?;
         let (categories, category_values) = coded(batch, path, "category")?;
         let orders = whole_numbers(batch, path, "category_order")?;
@@ -625,8 +558,7 @@ impl Long {
             wanted.push(Some((t, code)));
         }
         Ok(LongBatch {
-            files: files.ids(path, file_keys, file_names)?,
-            rows: whole_numbers(batch, path, "source_row")?,
+            places: places(batch, path)?,
             wanted,
         })
     }

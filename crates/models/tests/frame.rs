@@ -132,6 +132,19 @@ fn position(i: usize, n: usize) -> (String, i64) {
     }
 }
 
+/// The `place` the transform writes for a row of one of the files above (numbered in name
+/// order, as ingest reads them).
+fn place(file: &str, row: i64) -> i64 {
+    let files = [
+        "mi_L0_20220131.csv",
+        "mi_L1_20220131.csv",
+        "mi_L2_20220131.csv",
+        "mi_L9_20220131.csv",
+    ];
+    let number = files.iter().position(|f| *f == file).expect("a known file") as u64 + 1;
+    evalpipe_study::place(number, row as u64)
+}
+
 /// [`write_run`], with `orphans` in the long tables only (characteristic rows of nobody in
 /// `participant_outcomes`), before, between and after the participants' files.
 fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
@@ -143,12 +156,15 @@ fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
     let outcomes = RecordBatch::try_from_iter(vec![
         ("participant_id", text(ids.clone())),
         (
-            "source_file",
-            text((0..n).map(|i| position(i, n).0).collect()),
-        ),
-        (
-            "source_row",
-            numbers((0..n).map(|i| position(i, n).1).collect()),
+            "place",
+            numbers(
+                (0..n)
+                    .map(|i| {
+                        let (file, row) = position(i, n);
+                        place(&file, row)
+                    })
+                    .collect(),
+            ),
         ),
         (
             "lot_code",
@@ -214,10 +230,9 @@ fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
                 text(long.iter().map(|l| l.2.cohort.to_string()).collect()),
             ),
             (
-                "source_file",
-                text(long.iter().map(|l| l.0.0.clone()).collect()),
+                "place",
+                numbers(long.iter().map(|l| place(&l.0.0, l.0.1)).collect()),
             ),
-            ("source_row", numbers(long.iter().map(|l| l.0.1).collect())),
             (
                 "characteristic",
                 text(long.iter().map(|l| l.3.0.to_string()).collect()),

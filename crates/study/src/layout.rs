@@ -79,3 +79,23 @@ impl RunLayout {
             .join("/")
     }
 }
+
+/// Bits of a [`place`] that hold the row: a file of more rows than 2⁴⁰ (a trillion) is beyond
+/// any extract, and 2²³ files beyond any refresh.
+const PLACE_ROW_BITS: u32 = 40;
+
+/// A row's place in ingest's reading order as one number (the `place` column of every table
+/// ingest writes): the file's number in that order (files by name from 1, the claims last)
+/// above the row as Excel shows it. Ingest writes its tables in this order, and the transform
+/// and the models order and join a participant's rows by it: one integer compares and hashes
+/// far faster than the file name and row (`source_file`, `source_row`, which say the same for
+/// people), and at 10M participants the staging tables merge 160M rows by it.
+pub fn place(file_number: u64, row: u64) -> i64 {
+    ((file_number << PLACE_ROW_BITS) | (row & ((1 << PLACE_ROW_BITS) - 1))) as i64
+}
+
+/// The (file number, row) a [`place`] was made of.
+pub fn place_parts(place: i64) -> (u64, u64) {
+    let place = place as u64;
+    (place >> PLACE_ROW_BITS, place & ((1 << PLACE_ROW_BITS) - 1))
+}

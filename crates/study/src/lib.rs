@@ -31,7 +31,7 @@ pub use dictionary::{
     AppliesWhen, Bound, Code, ColumnSpec, ColumnType, DatasetSpec, DerivedSpec, Dictionary,
     IdentifierRule, MinAge, MinWeeksAfter, QuestionSpec,
 };
-pub use layout::{RUN_MARKER, RUN_MARKER_TEXT, RunLayout, SYNTHETIC_MARKER};
+pub use layout::{RUN_MARKER, RUN_MARKER_TEXT, RunLayout, SYNTHETIC_MARKER, place, place_parts};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -445,6 +445,7 @@ pub fn participants_schema(study: &Study) -> SchemaRef {
     }
     fields.push(Field::new("source_file", DataType::Utf8, false));
     fields.push(Field::new("source_row", DataType::Int64, false));
+    fields.push(Field::new("place", DataType::Int64, false));
     Arc::new(Schema::new(fields))
 }
 
@@ -538,6 +539,10 @@ fn participants(study: &Study) -> Result<RecordBatch> {
     participants_batch(study, rows)
 }
 
+/// The fixture's files in ingest's reading order: `mi_fixture.csv`, then the claims.
+const MI_FILE: u64 = 1;
+const CLAIMS_FILE: u64 = 2;
+
 fn participants_batch(study: &Study, rows: Vec<Vec<(&'static str, Cell)>>) -> Result<RecordBatch> {
     use Cell::{Int, Text};
     let rows: Vec<BTreeMap<&str, Cell>> = rows
@@ -547,6 +552,7 @@ fn participants_batch(study: &Study, rows: Vec<Vec<(&'static str, Cell)>>) -> Re
             let mut map: BTreeMap<&str, Cell> = r.into_iter().collect();
             map.insert("source_file", Text("mi_fixture.csv"));
             map.insert("source_row", Int(i as i64 + 2));
+            map.insert("place", Int(evalpipe_study::place(MI_FILE, i as u64 + 2)));
             map
         })
         .collect();
@@ -607,11 +613,12 @@ fn answers_batch(rows: &[Answer], participants: &RecordBatch) -> Result<RecordBa
             .column_by_name(name)
             .ok_or_else(|| wrong(format!("the participants fixture has no {name}")))
     };
-    let (ids, lots, files, source_rows) = (
+    let (ids, lots, files, source_rows, places) = (
         column("participant_id")?.as_string::<i32>(),
         column("lot_code")?.as_string::<i32>(),
         column("source_file")?.as_string::<i32>(),
         column("source_row")?.as_primitive::<Int64Type>(),
+        column("place")?.as_primitive::<Int64Type>(),
     );
     let place = |id: &str, lot: &str| {
         (0..participants.num_rows())
@@ -661,6 +668,13 @@ fn answers_batch(rows: &[Answer], participants: &RecordBatch) -> Result<RecordBa
                 keys.iter()
                     .map(|k| source_rows.value(k.0))
                     .collect::<Vec<_>>(),
+            )) as ArrayRef,
+            false,
+        ),
+        (
+            "place",
+            Arc::new(Int64Array::from(
+                keys.iter().map(|k| places.value(k.0)).collect::<Vec<_>>(),
             )) as ArrayRef,
             false,
         ),
@@ -778,6 +792,15 @@ fn claims_batch(mut rows: Vec<Claim>) -> Result<RecordBatch> {
         (
             "source_row",
             Arc::new(Int64Array::from((2..n as i64 + 2).collect::<Vec<_>>())) as ArrayRef,
+            false,
+        ),
+        (
+            "place",
+            Arc::new(Int64Array::from(
+                (2..n as u64 + 2)
+                    .map(|row| evalpipe_study::place(CLAIMS_FILE, row))
+                    .collect::<Vec<_>>(),
+            )) as ArrayRef,
             false,
         ),
     ])

@@ -512,10 +512,11 @@ fn sql_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The order ingest writes every table in: its files in name order, each file's rows in order.
-/// Told to the engine, it lets a query ordered by a participant's place in the extracts merge
-/// already ordered streams instead of sorting a table of many rows per participant.
-const INGEST_ORDER: &[&str] = &["source_file", "source_row"];
+/// The order ingest writes every table in: its files in name order, each file's rows in order,
+/// as one number (`place`, see [`evalpipe_study::place`]). Told to the engine, it lets a query
+/// ordered by a participant's place in the extracts merge already ordered streams instead of
+/// sorting a table of many rows per participant.
+const INGEST_ORDER: &[&str] = &["place"];
 
 /// Registers a Parquet table, ordered by `order` (ascending) when that is how it was written.
 async fn register(ctx: &SessionContext, name: &str, path: &Path, order: &[&str]) -> Result<()> {

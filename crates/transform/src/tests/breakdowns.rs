@@ -2,7 +2,7 @@
 //! fixture, every expected value worked out by hand from the table in
 //! [`crate::fixture::write_profiles`].
 
-use super::{Run, run_profiles, run_profiles_edited, study};
+use super::{Run, run_profiles, run_profiles_edited, study, table_csv};
 
 /// One row, found by its key cells, against hand-computed cells.
 fn expect(run: &Run, table: &str, key: &[(&str, &str)], expected: &[(&str, &str)]) {
@@ -1135,24 +1135,32 @@ fn completed_actions_are_characteristics_for_the_models() {
             .any(|r| r["characteristic"].starts_with("completed_action.")),
         "completed actions in participant_characteristics"
     );
-    // The actions name a participant by their place in the extracts, as the models merge them;
-    // every participant has their cohort in `participant_characteristics`, with that place.
-    let place = |id: &str| -> [(&'static str, String); 2] {
-        let row = run.row_where(
+    // The actions name a participant by their place in the extracts, as the models merge them
+    // and as `participant_characteristics` does (which has no pseudonym): the place of the
+    // participant's row in ingest's `participants`, whose cohort is in the characteristics.
+    let participants = table_csv(&run.layout.dataset("participants"));
+    let place = |id: &str| -> String {
+        let mut reader = csv::Reader::from_reader(participants.as_bytes());
+        let header = reader.headers().expect("a header").clone();
+        let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let row = reader
+            .records()
+            .map(|r| r.expect("a CSV record"))
+            .find(|r| &r[at("participant_id")] == id)
+            .expect("the participant in ingest's participants");
+        let place = row[at("place")].to_string();
+        let cohort = run.row_where(
             "participant_characteristics",
-            &[("participant_id", id), ("characteristic", "cohort")],
+            &[("place", &place), ("characteristic", "cohort")],
         );
-        [
-            ("source_file", row["source_file"].clone()),
-            ("source_row", row["source_row"].clone()),
-        ]
+        assert_eq!(cohort["cohort_code"], row[at("payment_group")].to_string());
+        place
     };
     let t = "participant_actions";
     let action = |id: &str, characteristic: &str| {
-        let [(f, file), (r, row)] = place(id);
         run.row_where(
             t,
-            &[(f, &file), (r, &row), ("characteristic", characteristic)],
+            &[("place", &place(id)), ("characteristic", characteristic)],
         )
     };
     let q07 = action("q07", "completed_action.match_skills");
@@ -1162,10 +1170,10 @@ fn completed_actions_are_characteristics_for_the_models() {
     );
     assert_eq!(action("q02", "completed_action.cv")["category"], "No");
     let actions_of = |id: &str| -> Vec<String> {
-        let [(_, file), (_, row)] = place(id);
+        let place = place(id);
         run.rows(t)
             .iter()
-            .filter(|r| r["source_file"] == file && r["source_row"] == row)
+            .filter(|r| r["place"] == place)
             .map(|r| r["category"].clone())
             .collect()
     };
@@ -1175,8 +1183,9 @@ fn completed_actions_are_characteristics_for_the_models() {
     assert!(q10.iter().all(|c| c == "No"));
     // q03 recorded no completed action: no data, no rows.
     assert!(actions_of("q03").is_empty());
-    // No pseudonym: the place is the participant.
+    // No pseudonym and no file name: the place is the participant.
     assert!(!run.rows(t)[0].contains_key("participant_id"));
+    assert!(!run.rows(t)[0].contains_key("source_file"));
 }
 
 #[test]
