@@ -25,6 +25,8 @@ pub struct Entry {
 pub struct Manifest {
     /// evalpipe version that made the run.
     pub evalpipe_version: &'static str,
+    /// Shape of ingest's tables ([`evalpipe_ingest::TABLES_FORMAT`]).
+    pub ingest_format: u32,
     /// Whether the inputs are the synthetic twin.
     pub synthetic: bool,
     /// Changes with the pseudonymisation key and reveals nothing about it (a pseudonym of a

@@ -302,6 +302,7 @@ fn plan(args: &RunArgs) -> Result<Plan> {
 fn current(plan: &Plan) -> Result<stale::Current> {
     Ok(stale::Current {
         version: env!("CARGO_PKG_VERSION").to_string(),
+        ingest_format: evalpipe_ingest::TABLES_FORMAT,
         key_check: plan.key.pseudonym("", KEY_CHECK_PROBE),
         inputs: manifest::hash_inputs(&plan.study, &plan.data)?,
         config: manifest::hash_tree(&plan.pipeline)?,
@@ -658,6 +659,7 @@ pub fn run(args: &RunArgs, quiet: bool) -> Result<RunOutcome> {
 
         let manifest = Manifest {
             evalpipe_version: env!("CARGO_PKG_VERSION"),
+            ingest_format: evalpipe_ingest::TABLES_FORMAT,
             synthetic,
             key_check: current.key_check,
             inputs: current.inputs,

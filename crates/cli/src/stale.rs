@@ -3,7 +3,7 @@
 //!
 //! A stage is stale when anything it reads changed or a stage before it is stale:
 //! - ingest: the extracts, the study configuration (except the parts below), the key, the
-//!   version;
+//!   version, the shape of ingest's tables;
 //! - transform: the queries;
 //! - models: `pipeline/models/`;
 //! - framework: `pipeline/framework/`, `queries/framework/`, the qualitative data folder;
@@ -24,6 +24,8 @@ pub const STAGES: [&str; 5] = ["ingest", "transform", "models", "framework", "re
 pub struct Current {
     /// evalpipe version.
     pub version: String,
+    /// Shape of ingest's tables ([`evalpipe_ingest::TABLES_FORMAT`]).
+    pub ingest_format: u32,
     /// A value that changes with the pseudonymisation key and reveals nothing about it.
     pub key_check: String,
     /// The data folder's files.
@@ -132,6 +134,15 @@ pub fn staleness(
                     current.version
                 ));
             }
+            let format = m["ingest_format"].as_u64();
+            if format != Some(u64::from(current.ingest_format)) {
+                reasons[0].push(format!(
+                    "the last run's ingest tables have another shape (format {}, this build \
+                     writes {})",
+                    format.map_or("unrecorded".to_string(), |f| f.to_string()),
+                    current.ingest_format
+                ));
+            }
             if m["key_check"].as_str() != Some(current.key_check.as_str()) {
                 reasons[0].push("the pseudonymisation key changed".into());
             }
@@ -225,4 +236,60 @@ pub fn staleness(
         });
     }
     states
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn current() -> Current {
+        Current {
+            version: "0.1.0".into(),
+            ingest_format: 2,
+            key_check: "k".into(),
+            inputs: Vec::new(),
+            config: Vec::new(),
+            queries: Vec::new(),
+            templates: Vec::new(),
+            qualitative: Vec::new(),
+            pdf: false,
+        }
+    }
+
+    fn ingest_reasons(manifest: serde_json::Value) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let states = staleness(dir.path(), Some(&manifest), &current());
+        states[0].reasons.clone()
+    }
+
+    /// A build whose ingest writes other tables than the last run's (same version number) must
+    /// not reuse them: the transform would read tables without the columns it needs.
+    #[test]
+    fn ingest_tables_of_another_shape_make_ingest_stale() {
+        let shape = |format: Option<u32>| {
+            let mut m = serde_json::json!({
+                "evalpipe_version": "0.1.0",
+                "key_check": "k",
+            });
+            if let Some(f) = format {
+                m["ingest_format"] = f.into();
+            }
+            ingest_reasons(m)
+                .into_iter()
+                .filter(|r| r.contains("shape"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(shape(Some(2)), Vec::<String>::new());
+        assert_eq!(
+            shape(Some(1)),
+            ["the last run's ingest tables have another shape (format 1, this build writes 2)"]
+        );
+        assert_eq!(
+            shape(None),
+            [
+                "the last run's ingest tables have another shape (format unrecorded, this build \
+                 writes 2)"
+            ]
+        );
+    }
 }

@@ -542,6 +542,11 @@ impl Sink {
     }
 }
 
+/// The shape of the tables ingest writes, a number raised whenever it changes (2: `place`). A
+/// run folder whose ingest tables have another shape has its ingest redone, not reused, however
+/// unchanged its extracts: the version number alone stays the same between builds.
+pub const TABLES_FORMAT: u32 = 2;
+
 /// A 128-bit fingerprint of a key: what ingest keeps per participant to find duplicates and
 /// unmatched claims, so memory grows by 16 bytes a row, not by the key's length. Two keys share
 /// a fingerprint with odds of about n²/2¹²⁹, nil for any extract; it never leaves memory.
