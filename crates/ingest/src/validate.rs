@@ -311,7 +311,7 @@ impl<'a> Validator<'a> {
     /// Raw text of a dictionary column in a row.
     pub fn raw<'r>(&self, row: &'r RawRow, column: &str) -> Option<&'r str> {
         let i = self.dict.columns.iter().position(|c| c.name == column)?;
-        row.fields.get(self.header.columns[i]).map(String::as_str)
+        row.fields.get(self.header.columns[i])
     }
 
     /// The raw values of a row that may be kept with its quarantine record, by column name:
@@ -323,13 +323,13 @@ impl<'a> Validator<'a> {
         }
         let guard = self.guard(row);
         for (spec, &i) in self.dict.columns.iter().zip(&self.header.columns) {
-            let v = row.fields.get(i).cloned().unwrap_or_default();
+            let v = row.fields.get(i).unwrap_or_default().to_string();
             if !v.is_empty() && guard.may_quote(spec.kind, spec.identifier.is_some(), &v) {
                 out.insert(spec.name.clone(), v);
             }
         }
         for (qi, option, i) in &self.header.flags {
-            let v = row.fields.get(*i).cloned().unwrap_or_default();
+            let v = row.fields.get(*i).unwrap_or_default().to_string();
             if !v.is_empty() && guard.may_quote(ColumnType::Flag, false, &v) {
                 out.insert(
                     format!("{}{}", self.dict.questions[*qi].column_prefix, option),
@@ -369,7 +369,7 @@ impl<'a> Validator<'a> {
             .header
             .columns
             .iter()
-            .map(|&i| row.fields.get(i).map_or("", String::as_str))
+            .map(|&i| row.fields.get(i).unwrap_or(""))
             .collect();
         let values: Vec<Value> = self
             .dict
@@ -403,7 +403,7 @@ impl<'a> Validator<'a> {
         let mut answers = Vec::new();
         for (flag, (qi, option, i)) in self.header.flags.iter().enumerate() {
             let q = &self.dict.questions[*qi];
-            let text = row.fields.get(*i).map_or("", String::as_str);
+            let text = row.fields.get(*i).unwrap_or("");
             if text.is_empty() {
                 continue;
             }
@@ -474,7 +474,6 @@ impl<'a> Validator<'a> {
             .zip(&self.header.columns)
             .filter(|(spec, _)| spec.identifier.is_some())
             .filter_map(|(_, &i)| row.fields.get(i))
-            .map(String::as_str)
             .filter(|v| !v.is_empty())
             .collect();
         Guard {

@@ -198,13 +198,19 @@ fn a_lot_order_other_than_the_files_names_still_pairs_each_file_with_its_first_p
     r2.insert("lot_code".into(), "L2".into());
     let mut r2b = row("B");
     r2b.insert("lot_code".into(), "L2".into());
-    std::fs::write(c.data.join("mi_L2_20220131.csv"), csv_text(&study, &[r2, r2b])).unwrap();
+    std::fs::write(
+        c.data.join("mi_L2_20220131.csv"),
+        csv_text(&study, &[r2, r2b]),
+    )
+    .unwrap();
     let mut r7 = row("C");
     r7.insert("lot_code".into(), "L7".into());
     let broken = csv_text(&study, &[r7]).replacen("gender", "sex", 1);
     std::fs::write(c.data.join("mi_L7_20220131.csv"), broken).unwrap();
     for tuning in TUNINGS {
-        let run = c.run.join(format!("{}-{}", tuning.workers, tuning.chunk_rows));
+        let run = c
+            .run
+            .join(format!("{}-{}", tuning.workers, tuning.chunk_rows));
         let (summary, _) = ingest_with(&study, &c.data, &run, key(), false, tuning);
         assert_eq!(summary.participants, 2);
         // Every lot but L2, in the study's (reversed) lot order.
