@@ -31,6 +31,7 @@ action_order as (
     select
         q.question,
         c.code as option,
+        q.question || '.' || c.code as characteristic,
         c.code_order
     from questions as q
     inner join codes as c
@@ -46,7 +47,7 @@ action_order as (
 -- it (a participant's actions in the plan's order, the same every run). Yes sorts first, as a
 -- flag's does.
 select
-    ao.question || '.' || ao.option as characteristic,
+    ao.characteristic,
     case when coalesce(array_has(a.ticked, ao.option), false) then 1 else 2 end
         as category_order,
     case when coalesce(array_has(a.ticked, ao.option), false) then 'Yes' else 'No' end

@@ -309,7 +309,7 @@ pub fn ingest_tuned(
     let mut sink = Sink::create(study, layout)?;
     let mut accounts: Vec<FileAccount> = found.skipped.clone();
     let mut lots_without_data = Vec::new();
-    let mut mi_ids: HashSet<Fingerprint> = HashSet::new();
+    let mut mi_ids = FingerprintSet::default();
     let mut jobs: Vec<Job> = study
         .lots
         .iter()
@@ -583,6 +583,11 @@ pub const TABLES_FORMAT: u32 = 2;
 /// a fingerprint with odds of about n²/2¹²⁹, nil for any extract; it never leaves memory.
 type Fingerprint = u128;
 
+/// Sets and maps of fingerprints. A fingerprint is a hash already, so the quickest hasher will
+/// do: the standard one (SipHash) hashing it again was a tenth of the first pass.
+type FingerprintSet = HashSet<Fingerprint, foldhash::fast::RandomState>;
+type FingerprintMap<V> = HashMap<Fingerprint, V, foldhash::fast::RandomState>;
+
 fn fingerprint(key: &str) -> Fingerprint {
     use std::hash::{Hash, Hasher};
     let half = |salt: u8| {
@@ -618,7 +623,7 @@ struct FirstPass {
     data_rows: usize,
     /// The keys on more than one row, with their number of rows (a key on one row is not
     /// kept: nothing needs it after this pass).
-    repeated_keys: HashMap<Fingerprint, u32>,
+    repeated_keys: FingerprintMap<u32>,
     milestones: Tally,
 }
 
@@ -628,11 +633,20 @@ struct FirstPass {
 /// first pass were most of ingest's peak memory.
 #[derive(Default)]
 struct Tally {
-    seen: HashSet<Fingerprint>,
-    repeated: HashMap<Fingerprint, u32>,
+    seen: FingerprintSet,
+    repeated: FingerprintMap<u32>,
 }
 
 impl Tally {
+    /// A tally with room for `n` fingerprints: sized from the file's lines, the set is not grown
+    /// (and rehashed) a dozen times through the pass.
+    fn with_capacity(n: usize) -> Tally {
+        Tally {
+            seen: FingerprintSet::with_capacity_and_hasher(n, Default::default()),
+            repeated: FingerprintMap::default(),
+        }
+    }
+
     fn add(&mut self, fingerprint: Fingerprint) {
         if !self.seen.insert(fingerprint) {
             *self.repeated.entry(fingerprint).or_insert(1) += 1;
@@ -715,8 +729,18 @@ fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepa
 
     // Pass 1: keys and counted milestones. A row that may be misaligned has no trustworthy key:
     // counting it could make a sound row with the same text look duplicated.
-    let mut first = FirstPass::default();
-    let mut keys = Tally::default();
+    // Room for a fingerprint per line, up to 4M: a hostile file of a billion blank lines must
+    // not reserve gigabytes, and past 4M the sets grow only a few times.
+    let lines = extract.lines().unwrap_or(0).min(1 << 22) as usize;
+    let mut first = FirstPass {
+        milestones: Tally::with_capacity(if dict.dataset.counted_status.is_some() {
+            lines
+        } else {
+            0
+        }),
+        ..FirstPass::default()
+    };
+    let mut keys = Tally::with_capacity(lines);
     let pass = extract.rows(|row| {
         if cancel.load(Ordering::Relaxed) {
             return Err(());
@@ -768,11 +792,11 @@ fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepa
 /// What a file's clean rows add to the state across files.
 enum Side<'s, 'a> {
     /// An MI extract: the fingerprints of its clean participants' pseudonyms.
-    Mi(&'s mut HashSet<Fingerprint>),
+    Mi(&'s mut FingerprintSet),
     /// The claims, read after every MI extract: counted claims whose participant is in no
     /// clean MI, by lot.
     Claims {
-        mi_ids: &'s HashSet<Fingerprint>,
+        mi_ids: &'s FingerprintSet,
         unmatched: &'s mut BTreeMap<&'a str, usize>,
     },
 }

@@ -251,6 +251,15 @@ enum Kind {
 }
 
 impl Extract {
+    /// The physical lines of a CSV extract (counted when it was opened), an upper bound on its
+    /// rows; unknown for a workbook until it is read.
+    pub fn lines(&self) -> Option<u64> {
+        match &self.kind {
+            Kind::Csv { lines, .. } => Some(*lines),
+            Kind::Sheet { .. } => None,
+        }
+    }
+
     /// Reads every row after the header, in file order, into `each`; blank rows included.
     pub fn rows<E>(
         &self,
