@@ -323,9 +323,8 @@ pub fn ingest_tuned(
         })
         .collect();
     // In file-name order, and the claims (their own table) last: every table ingest writes is
-    // then in `place` order (and in (source_file, source_row) order), which the transform tells
-    // the query engine, so
-    // that a per-participant table is ordered by a merge of streams, never a sort.
+    // then in `place` (and (source_file, source_row)) order, which the transform tells the query
+    // engine, so that a per-participant table is ordered by a merge of streams, never a sort.
     jobs.sort_by(|a, b| a.file.name.cmp(&b.file.name));
     if let Some(file) = &found.claims {
         jobs.push(Job {
@@ -352,8 +351,7 @@ pub fn ingest_tuned(
         let (jobs, cancel) = (&jobs, &cancel);
         let (mi_jobs, claims_jobs): (Vec<&Job>, Vec<&Job>) =
             jobs.iter().partition(|j| j.lot.is_some());
-        let mut receivers = Vec::new();
-        for chain in [mi_jobs, claims_jobs] {
+        let [mi_rx, claims_rx] = [mi_jobs, claims_jobs].map(|chain| {
             let (tx, rx) = mpsc::sync_channel::<Prepared>(chain.len());
             s.spawn(move || {
                 for job in chain {
@@ -362,12 +360,8 @@ pub fn ingest_tuned(
                     }
                 }
             });
-            receivers.push(rx);
-        }
-        let mut receivers = receivers.into_iter();
-        let (Some(mi_rx), Some(claims_rx)) = (receivers.next(), receivers.next()) else {
-            unreachable!("two chains, two receivers")
-        };
+            rx
+        });
         let written = (|| -> Result<()> {
             let mut index = 0;
             let mut next = |job: &Job| -> Result<Prepared> {
