@@ -175,27 +175,41 @@ hits as (
     where array_has_any(a.ticked, g.options)
 ),
 
--- Counted by the raw value of each breakdown column in one pass (grouping sets, as each
--- cross-tabulation would be in SPSS). The participants are held once, narrow, and the answers
--- streamed past them; what is counted has a row per item and value, not per participant.
-counts_by_value as (
+-- Counted in two steps. First by item and the participant's lot, cohort and registration
+-- date together: one hash table over the answers, which come to far fewer groups (about 80,000
+-- at 1M participants) than the answers (21M). Then by each breakdown column's raw value
+-- (grouping sets, as each cross-tabulation would be in SPSS) over those groups: grouping sets
+-- straight over the answers hashed every answer three times, the most of this query's time.
+-- The participants are held once, narrow, and the answers streamed past them.
+answer_profiles as (
     select
         h.item_id,
-        case
-            when grouping(f.payment_group) = 0 then 'payment_group'
-            when grouping(f.registration_date) = 0 then 'registration_date'
-            else 'lot_code'
-        end as column_name,
-        coalesce(f.payment_group, f.lot_code) as code,
-        cast(cast(f.registration_date as int) as double) as number,
+        f.lot_code,
+        f.payment_group,
+        f.registration_date,
         count(*) as participants
     from fields as f
     inner join hits as h
         on h.place = f.place
+    group by h.item_id, f.lot_code, f.payment_group, f.registration_date
+),
+
+counts_by_value as (
+    select
+        item_id,
+        case
+            when grouping(payment_group) = 0 then 'payment_group'
+            when grouping(registration_date) = 0 then 'registration_date'
+            else 'lot_code'
+        end as column_name,
+        coalesce(payment_group, lot_code) as code,
+        cast(cast(registration_date as int) as double) as number,
+        sum(participants) as participants
+    from answer_profiles
     group by grouping sets (
-        (h.item_id, f.lot_code),
-        (h.item_id, f.payment_group),
-        (h.item_id, f.registration_date)
+        (item_id, lot_code),
+        (item_id, payment_group),
+        (item_id, registration_date)
     )
 ),
 

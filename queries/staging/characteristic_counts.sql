@@ -3,7 +3,7 @@
 --           report 2.2 (Tables A-3 to A-15), Table A-40 and the before/after-lockdown share
 -- grain:    one row per characteristic × category, every configured category listed (zero
 --           when no participant is in it), characteristics and categories in report order
--- reads:    participant_characteristics, characteristic_values
+-- reads:    lot_profiles, characteristic_values
 -- base (N): per characteristic, participants with data for it (the report's N convention)
 -- checks:   (characteristic, category) unique; categories of a characteristic add up to n
 
@@ -21,11 +21,16 @@ categories as (
     from characteristic_values
 ),
 
-characteristics as (
+-- Every participant is in exactly one lot (ingest checks each row's lot code against the
+-- study's lots), so the programme's counts are the lots' counts added up: a read of a table of
+-- a few hundred rows, not a second pass over the 16 rows per participant that lot_profiles
+-- has already counted.
+lot_counts as (
     select
         characteristic,
-        category
-    from participant_characteristics
+        category,
+        participants
+    from lot_profiles
 ),
 
 -- steps -------------------------------------------------------------------------------------
@@ -34,16 +39,16 @@ counts as (
     select
         characteristic,
         category,
-        count(*) as participants
-    from characteristics
+        sum(participants) as participants
+    from lot_counts
     group by characteristic, category
 ),
 
 bases as (
     select
         characteristic,
-        count(*) as n
-    from characteristics
+        sum(participants) as n
+    from lot_counts
     group by characteristic
 )
 

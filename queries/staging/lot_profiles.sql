@@ -49,12 +49,14 @@ counts as (
     group by lot_code, characteristic, category
 ),
 
+-- A participant is in at most one category of a characteristic, so a lot's base is the sum
+-- of its categories: one pass over the long table, not a second (16 rows per participant).
 bases as (
     select
         lot_code,
         characteristic,
-        count(*) as n
-    from characteristics
+        sum(participants) as n
+    from counts
     group by lot_code, characteristic
 )
 

@@ -206,9 +206,10 @@ fn runs_each_query_after_the_tables_it_reads() {
         .map(|t| t.table.as_str())
         .collect();
     // In waves: everything whose tables exist runs together (file-name order within a wave),
-    // so a query waits for what it reads — `answer_counts` for `answer_shares`,
-    // `characteristic_counts` and `lot_profiles` for `participant_characteristics`,
-    // `participant_outcomes` for `validated_claims`, and `outcome_rates` for the second wave's.
+    // so a query waits for what it reads — `answer_counts` for `answer_shares`, `lot_profiles`
+    // for `participant_characteristics`, `participant_outcomes` for `validated_claims`, and
+    // `characteristic_counts` (the lots' counts added up) and `outcome_rates` for the second
+    // wave's.
     assert_eq!(
         staging,
         [
@@ -217,9 +218,9 @@ fn runs_each_query_after_the_tables_it_reads() {
             "participant_characteristics",
             "validated_claims",
             "answer_counts",
-            "characteristic_counts",
             "lot_profiles",
             "participant_outcomes",
+            "characteristic_counts",
             "outcome_rates",
         ]
     );
