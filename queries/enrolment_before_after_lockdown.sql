@@ -54,22 +54,28 @@ counts as (
         count(*) as participants
     from periods_of_participants
     group by category
-),
-
-total as (
-    select count(*) as n
-    from periods_of_participants
 )
 
+-- The base beside every row is the sum of the categories' counts (a participant has one
+-- enrolment period), not a count of periods_of_participants: read twice, that CTE (a scan
+-- of participant_characteristics) would be computed twice by the engine.
 select
-    k.characteristic,
-    k.category_order,
-    k.category,
-    coalesce(c.participants, 0) as participants,
-    cast(coalesce(c.participants, 0) as double) / nullif(t.n, 0) as pct,
-    t.n
-from categories as k
-cross join total as t
-left join counts as c
-    on c.category = k.category
-order by k.characteristic_order, k.category_order
+    characteristic,
+    category_order,
+    category,
+    participants,
+    cast(participants as double) / nullif(n, 0) as pct,
+    n
+from (
+    select
+        k.characteristic,
+        k.characteristic_order,
+        k.category_order,
+        k.category,
+        coalesce(c.participants, 0) as participants,
+        coalesce(sum(coalesce(c.participants, 0)) over (), 0) as n
+    from categories as k
+    left join counts as c
+        on c.category = k.category
+)
+order by characteristic_order, category_order

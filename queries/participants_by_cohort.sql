@@ -82,8 +82,14 @@ select
     r.cohort_name,
     r.description,
     r.participants,
-    cast(r.participants as double) / nullif(b.n, 0) as pct,
-    b.n
-from all_rows as r
-cross join base as b
+    cast(r.participants as double) / nullif(r.n, 0) as pct,
+    r.n
+from (
+    -- The base from the total row beside every row, not a second read of `base`: the engine
+    -- would count the distinct participants of the whole extract again.
+    select
+        *,
+        coalesce(max(case when is_total then participants end) over (), 0) as n
+    from all_rows
+) as r
 order by r.row_order

@@ -68,7 +68,11 @@ recorded as (
         on e.place = p.place
 ),
 
--- A lot records only one type when all its recorded progressions are of it.
+-- Counted once, by lot and type, and everything below from those few rows a lot: a CTE read
+-- twice is computed twice by the engine, and `recorded` scans the 16 rows per participant of
+-- participant_characteristics. A lot records only one type when all its recorded progressions
+-- are of it, that is when the type's count is the lot's whole count (a participant has one
+-- employer type).
 lot_counts as (
     select
         lot_code,
@@ -78,57 +82,26 @@ lot_counts as (
     group by lot_code, item
 ),
 
-lot_bases as (
+lot_types as (
     select
         lot_code,
-        count(*) as n
-    from recorded
-    group by lot_code
-),
-
-only_item as (
-    select
-        c.lot_code,
-        c.item
-    from lot_counts as c
-    inner join lot_bases as b
-        on b.lot_code = c.lot_code
-    where c.participants = b.n
+        item,
+        participants,
+        participants = sum(participants) over (partition by lot_code) as is_only_item
+    from lot_counts
 ),
 
 counts as (
     select
         l.characteristic,
         l.category,
-        r.item,
-        count(*) as participants
-    from recorded as r
+        t.item,
+        sum(t.participants) as participants,
+        sum(case when t.is_only_item then 1 else 0 end) as lots
+    from lot_types as t
     inner join category_lots as l
-        on l.lot_code = r.lot_code
-    group by l.characteristic, l.category, r.item
-),
-
-bases as (
-    select
-        l.characteristic,
-        l.category,
-        count(*) as n
-    from recorded as r
-    inner join category_lots as l
-        on l.lot_code = r.lot_code
-    group by l.characteristic, l.category
-),
-
-lots_only as (
-    select
-        l.characteristic,
-        l.category,
-        o.item,
-        count(*) as lots
-    from only_item as o
-    inner join category_lots as l
-        on l.lot_code = o.lot_code
-    group by l.characteristic, l.category, o.item
+        on l.lot_code = t.lot_code
+    group by l.characteristic, l.category, t.item
 ),
 
 categories as (
@@ -139,28 +112,40 @@ categories as (
         category
     from category_lots
 )
+,
+
+-- Every category × type, with the category's base beside it: the sum of its types' counts.
+counted as (
+    select
+        c.characteristic,
+        c.characteristic_order,
+        c.category_order,
+        c.category,
+        i.item_order,
+        i.item,
+        coalesce(k.participants, 0) as participants,
+        coalesce(
+            sum(coalesce(k.participants, 0)) over (partition by c.characteristic, c.category),
+            0
+        ) as n,
+        coalesce(k.lots, 0) as lots_only_item
+    from categories as c
+    cross join items as i
+    left join counts as k
+        on k.characteristic = c.characteristic
+        and k.category = c.category
+        and k.item = i.item
+)
 
 select
-    c.characteristic,
-    c.category_order,
-    c.category,
-    i.item_order,
-    i.item,
-    coalesce(k.participants, 0) as participants,
-    cast(coalesce(k.participants, 0) as double) / nullif(b.n, 0) as pct,
-    coalesce(b.n, 0) as n,
-    coalesce(o.lots, 0) as lots_only_item
-from categories as c
-cross join items as i
-left join counts as k
-    on k.characteristic = c.characteristic
-    and k.category = c.category
-    and k.item = i.item
-left join bases as b
-    on b.characteristic = c.characteristic
-    and b.category = c.category
-left join lots_only as o
-    on o.characteristic = c.characteristic
-    and o.category = c.category
-    and o.item = i.item
-order by c.characteristic_order, c.category_order, i.item_order
+    characteristic,
+    category_order,
+    category,
+    item_order,
+    item,
+    participants,
+    cast(participants as double) / nullif(n, 0) as pct,
+    n,
+    lots_only_item
+from counted
+order by characteristic_order, category_order, item_order
