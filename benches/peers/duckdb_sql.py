@@ -104,6 +104,9 @@ def main():
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(database=":memory:")
+    # Past its memory limit DuckDB spills to a temporary folder, by default `.tmp` under the
+    # working directory (the repository): kept beside the outputs instead.
+    con.execute(f"set temp_directory = {sql_path(args.out / '.duckdb_tmp')}")
     if args.threads:
         con.execute(f"set threads = {int(args.threads)}")
     # Rows keep the order the query's `order by` gave them when written out (DuckDB's default,
