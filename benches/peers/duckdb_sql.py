@@ -151,14 +151,18 @@ def main():
         pending.remove(ready)
         path, kind, table, _reads, sql = ready
         t0 = time.perf_counter()
-        try:
-            # The result becomes a table for later queries; insertion order is the query's order.
-            con.execute(f"create table {table} as {shim(sql, shims_used)}")
-        except duckdb.Error as e:
-            sys.exit(f"duckdb_sql: {path} (table `{table}`) failed in DuckDB: {e}")
         parquet = args.out / f"{table}.parquet"
         csv = args.out / f"{table}.csv"
-        con.execute(f"copy {table} to {sql_path(parquet)} (format parquet, compression snappy)")
+        try:
+            # Written straight to Parquet, in the query's order, and read back from the file
+            # by later queries, as evalpipe's transform does: the file is the table of record.
+            # (Held as DuckDB tables in memory, the staging tables of 10M participants spilled
+            # more than the disk had.)
+            con.execute(f"copy ({shim(sql, shims_used)}) to {sql_path(parquet)} "
+                        "(format parquet, compression snappy)")
+        except duckdb.Error as e:
+            sys.exit(f"duckdb_sql: {path} (table `{table}`) failed in DuckDB: {e}")
+        con.execute(f"create view {table} as select * from read_parquet({sql_path(parquet)})")
         if kind != "staging":
             con.execute(f"copy {table} to {sql_path(csv)} (format csv, header true)")
         rows = con.execute(f"select count(*) from {table}").fetchone()[0]
