@@ -150,7 +150,6 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
     let file = |name: &str| std::fs::File::create(layout.table(name, "parquet")).expect("create");
     let mut outcomes: Option<ArrowWriter<std::fs::File>> = None;
     let mut long: Option<ArrowWriter<std::fs::File>> = None;
-    let mut long_schema = None;
     for start in (0..n).step_by(100_000) {
         let end = (start + 100_000).min(n);
         let text = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
@@ -228,7 +227,6 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
             })
             .write(&o)
             .expect("write");
-        long_schema.get_or_insert_with(|| c.schema());
         long.get_or_insert_with(|| {
             ArrowWriter::try_new(file("participant_characteristics"), c.schema(), None).expect("w")
         })
@@ -237,15 +235,22 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
     }
     outcomes.expect("rows").close().expect("close");
     let long = long.expect("rows");
-    // No completed actions: the table exists, with the characteristics' columns and no rows.
-    ArrowWriter::try_new(
-        file("participant_actions"),
-        long_schema.expect("rows"),
-        None,
-    )
-    .expect("w")
-    .close()
-    .expect("close");
+    // No completed actions: the table exists, with its columns and no rows.
+    let actions = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("place", arrow::datatypes::DataType::Int64, false),
+        arrow::datatypes::Field::new(
+            "completed",
+            arrow::datatypes::DataType::List(Arc::new(arrow::datatypes::Field::new_list_field(
+                arrow::datatypes::DataType::Utf8,
+                true,
+            ))),
+            true,
+        ),
+    ]));
+    ArrowWriter::try_new(file("participant_actions"), actions, None)
+        .expect("w")
+        .close()
+        .expect("close");
     long.close().expect("close");
     layout
 }

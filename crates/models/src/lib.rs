@@ -12,9 +12,10 @@
 //! **Reads and writes.** The model specs in `pipeline/models/<id>.toml` ([`ModelSpec`]: outcome,
 //! population steps, exclusions, covariates with their reference levels) and, from the run,
 //! `tables/participant_outcomes.parquet` (outcomes, cohort, lot) and
-//! `tables/participant_characteristics.parquet` and `tables/participant_actions.parquet` (one
-//! row per participant × characteristic, the completed actions as yes/no characteristics), all
-//! three in the participants' order in the extracts (`place`).
+//! `tables/participant_characteristics.parquet` (one row per participant × characteristic) and
+//! `tables/participant_actions.parquet` (one row per participant with their completed actions as
+//! a list, each action read as a yes/no characteristic `completed_action.<option>`), all three
+//! in the participants' order in the extracts (`place`).
 //! Writes per model into `tables/models/<id>/`: `coefficients` (B, SE, Wald, df, p, odds ratio
 //! and 95% CI per term, plus the joint Wald test of each multi-level factor), `summary` (N,
 //! events, −2LL, LR χ², R², AIC, iterations, or why the model was not fitted) and `steps` (the N

@@ -2,11 +2,14 @@
 //!
 //! `participant_outcomes`, `participant_characteristics` and `participant_actions` are all
 //! written in the participants' order in the extracts (`place`, ingest's one number for the file
-//! and row; see each query's `grain`). The pass reads the three Parquet files side by side in that order, a batch
-//! at a time, and merges them by that position: each participant's characteristic rows meet
-//! their outcomes row as they go by, so nothing is held per participant and no table of every
-//! participant is built. Text columns are read as Parquet stores them, dictionary-coded, so the
-//! pass compares codes rather than strings.
+//! and row; see each query's `grain`). The pass reads the three Parquet files side by side in
+//! that order, a batch at a time, and merges them by that position: each participant's
+//! characteristic rows and list of completed actions meet their outcomes row as they go by, so
+//! nothing is held per participant and no table of every participant is built. Text columns are
+//! read as Parquet stores them, dictionary-coded, so the pass compares codes rather than
+//! strings. An action a spec names (`completed_action.<option>`) is yes for a participant whose
+//! list holds the option and no for one whose list does not: the transform keeps the list
+//! rather than a row per participant × action, which at 10M participants was 150M rows.
 //!
 //! For each participant the pass marks every model's population and exclusion steps and counts
 //! the participant into the model's cell: participants alike in every step, the outcome and
@@ -33,16 +36,18 @@ use parquet::arrow::arrow_reader::{
 };
 
 use crate::frame::{Factor, FrameSource};
-use crate::spec::{Filter, ModelSpec};
+use crate::spec::{ACTION_CATEGORIES, ACTION_QUESTION, Filter, ModelSpec};
 use crate::{Error, Result};
 
 /// The table of outcomes the models read (`<run>/tables/participant_outcomes.parquet`).
 pub const OUTCOMES_TABLE: &str = "participant_outcomes";
 /// The long table of characteristics (`<run>/tables/participant_characteristics.parquet`).
 pub const CHARACTERISTICS_TABLE: &str = "participant_characteristics";
-/// The completed actions as yes/no characteristics, in the same columns
-/// (`<run>/tables/participant_actions.parquet`).
+/// Each participant's completed actions as one list (`<run>/tables/participant_actions.parquet`),
+/// read as the yes/no characteristics `completed_action.<option>`.
 pub const ACTIONS_TABLE: &str = "participant_actions";
+/// The column of [`ACTIONS_TABLE`] listing a participant's completed actions.
+const ACTIONS_COLUMN: &str = "completed";
 /// The transform's tables the models read, and all they read: once they are written the
 /// models can run, whatever else the transform has left to do.
 pub const INPUT_TABLES: [&str; 3] = [OUTCOMES_TABLE, CHARACTERISTICS_TABLE, ACTIONS_TABLE];
@@ -156,10 +161,8 @@ impl Tables {
         let plan = Plan::new(specs);
         let mut traits: Vec<Interned> = plan.traits.iter().map(|_| Interned::default()).collect();
         let mut outcomes = Outcomes::open(&self.paths[0], &plan.flags, self.batch_rows)?;
-        let mut long = [
-            Long::open(&self.paths[1], self.batch_rows)?,
-            Long::open(&self.paths[2], self.batch_rows)?,
-        ];
+        let mut long = [Long::open(&self.paths[1], self.batch_rows)?];
+        let mut actions = Actions::open(&self.paths[2], self.batch_rows)?;
         let mut counts: Vec<HashMap<Vec<u32>, usize>> =
             specs.iter().map(|_| HashMap::new()).collect();
         // The participant at hand: each characteristic's category code (0: no data).
@@ -176,16 +179,23 @@ impl Tables {
                         Ordering::Less => table.skip(),
                         Ordering::Equal => {
                             if let Some((t, code)) = table.take() {
-                                // One row per characteristic; were there two, the larger
-                                // category (the SQL pivot's `max`) is kept.
-                                let known = codes[t];
-                                if known == 0 || traits[t].label(code) > traits[t].label(known) {
-                                    codes[t] = code;
-                                }
+                                keep(&mut codes, &traits, t, code);
                             }
                         }
                         Ordering::Greater => break,
                     }
+                }
+            }
+            while let Some(at) = actions.peek(&plan, &mut traits)? {
+                match at.cmp(&here) {
+                    Ordering::Less => actions.skip(),
+                    Ordering::Equal => {
+                        for (&(t, _), &code) in plan.actions.iter().zip(actions.codes()) {
+                            keep(&mut codes, &traits, t, code);
+                        }
+                        actions.skip();
+                    }
+                    Ordering::Greater => break,
                 }
             }
             for (m, model) in plan.models.iter().enumerate() {
@@ -212,6 +222,9 @@ impl Tables {
             while table.peek(&plan, &mut traits)?.is_some() {
                 table.skip();
             }
+        }
+        while actions.peek(&plan, &mut traits)?.is_some() {
+            actions.skip();
         }
         let cells = specs
             .iter()
@@ -564,6 +577,133 @@ impl Long {
     }
 }
 
+/// Keeps `code` as characteristic `t`'s category for the participant at hand. One row per
+/// characteristic is expected; were there two, the larger category (the SQL pivot's `max`) is
+/// kept.
+fn keep(codes: &mut [u32], traits: &[Interned], t: usize, code: u32) {
+    let known = codes[t];
+    if known == 0 || traits[t].label(code) > traits[t].label(known) {
+        codes[t] = code;
+    }
+}
+
+/// `participant_actions`, a participant's list of completed actions at a time, read as the
+/// yes/no characteristics `completed_action.<option>` the specs name ([`Plan::actions`]).
+struct Actions {
+    path: PathBuf,
+    reader: ParquetRecordBatchReader,
+    batch: Option<ActionsBatch>,
+    at: usize,
+    /// The last row's place, to check the order.
+    last: Option<i64>,
+    /// Per action of the plan, the codes of yes and no once met.
+    interned: Vec<[Option<u32>; 2]>,
+}
+
+struct ActionsBatch {
+    places: Int64Array,
+    /// Per row, the category code of each of the plan's actions, in [`Plan::actions`]' order.
+    codes: Vec<u32>,
+}
+
+impl Actions {
+    fn open(path: &Path, batch_rows: usize) -> Result<Actions> {
+        Ok(Actions {
+            path: path.to_path_buf(),
+            reader: read(path, &["place", ACTIONS_COLUMN], batch_rows)?,
+            batch: None,
+            at: 0,
+            last: None,
+            interned: Vec::new(),
+        })
+    }
+
+    /// The place of the row at hand, reading the next batch when needed; `None` at the end.
+    fn peek(&mut self, plan: &Plan, traits: &mut [Interned]) -> Result<Option<i64>> {
+        while self
+            .batch
+            .as_ref()
+            .is_none_or(|b| self.at >= b.places.len())
+        {
+            let Some(batch) = next_batch(&mut self.reader, &self.path)? else {
+                self.batch = None;
+                return Ok(None);
+            };
+            self.batch = Some(self.decode(&batch, plan, traits)?);
+            self.at = 0;
+        }
+        let b = self.batch.as_ref().expect("read above");
+        let here = b.places.value(self.at);
+        if let Some(last) = self.last
+            && last > here
+        {
+            return Err(out_of_order(&self.path, here));
+        }
+        self.last = Some(here);
+        Ok(Some(here))
+    }
+
+    fn skip(&mut self) {
+        self.at += 1;
+    }
+
+    /// The row at hand's code of each of the plan's actions.
+    fn codes(&self) -> &[u32] {
+        let b = self.batch.as_ref().expect("peek() returned a place");
+        let n = b.codes.len() / b.places.len().max(1);
+        &b.codes[self.at * n..(self.at + 1) * n]
+    }
+
+    fn decode(
+        &mut self,
+        batch: &RecordBatch,
+        plan: &Plan,
+        traits: &mut [Interned],
+    ) -> Result<ActionsBatch> {
+        let path = &self.path;
+        let lists = column(batch, path, ACTIONS_COLUMN)?
+            .as_list_opt::<i32>()
+            .ok_or_else(|| Error::Input {
+                path: path.clone(),
+                message: format!("column `{ACTIONS_COLUMN}` is not a list"),
+            })?;
+        let options = lists
+            .values()
+            .as_string_opt::<i32>()
+            .ok_or_else(|| Error::Input {
+                path: path.clone(),
+                message: format!("column `{ACTIONS_COLUMN}` is not a list of text"),
+            })?;
+        self.interned.resize(plan.actions.len(), [None; 2]);
+        let mut codes = Vec::with_capacity(batch.num_rows() * plan.actions.len());
+        let offsets = lists.value_offsets();
+        for row in 0..batch.num_rows() {
+            // A null list is no action ticked yes, as an empty one.
+            let ticked = if lists.is_null(row) {
+                0..0
+            } else {
+                offsets[row] as usize..offsets[row + 1] as usize
+            };
+            for (i, (t, option)) in plan.actions.iter().enumerate() {
+                let yes = ticked
+                    .clone()
+                    .any(|j| options.is_valid(j) && options.value(j) == option);
+                let which = usize::from(!yes);
+                let code = *self.interned[i][which].get_or_insert_with(|| {
+                    let code = traits[*t].intern(ACTION_CATEGORIES[which]);
+                    traits[*t].saw_order(code, Some(which as i64 + 1));
+                    code
+                });
+                codes.push(code);
+            }
+        }
+        Ok(ActionsBatch {
+            places: places(batch, path)?,
+            codes,
+        })
+    }
+}
+
 /// The distinct categories of one characteristic as the pass meets them, each with a code
 /// (from 1; 0 is no data) and its category order.
 #[derive(Default)]
@@ -611,6 +751,9 @@ struct Plan {
     /// The true/false columns of the outcomes any spec names (outcomes and flag steps).
     flags: Vec<String>,
     models: Vec<ModelColumns>,
+    /// The characteristics that are completed actions (index into `traits`), with their
+    /// option: those of the study's `completed_action` code list a spec names.
+    actions: Vec<(usize, String)>,
 }
 
 /// One step's test of a participant.
@@ -710,10 +853,22 @@ impl Plan {
                 covariate_traits,
             });
         }
+        // An option outside the code list is no characteristic of the study: like any unknown
+        // name it has no data, and the stage says so.
+        let actions = traits
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| specs.iter().any(|s| s.categories.contains_key(*name)))
+            .filter_map(|(t, name)| {
+                let option = name.strip_prefix(ACTION_QUESTION)?.strip_prefix('.')?;
+                Some((t, option.to_string()))
+            })
+            .collect();
         Plan {
             traits,
             flags,
             models,
+            actions,
         }
     }
 }

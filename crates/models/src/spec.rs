@@ -93,7 +93,8 @@ pub enum Filter {
     /// for the characteristic is in none of them: an exclusion keeps them, a population step
     /// drops them.
     Characteristic {
-        /// Characteristic name in `participant_characteristics` or `participant_actions`.
+        /// Characteristic name in `participant_characteristics`, or a completed action
+        /// `completed_action.<option>` (from `participant_actions`' lists).
         characteristic: String,
         /// Category labels.
         categories: Vec<String>,
@@ -107,7 +108,8 @@ pub struct Covariate {
     pub name: String,
     /// Heading for the report ("Age").
     pub label: String,
-    /// Characteristic name in `participant_characteristics` or `participant_actions`.
+    /// Characteristic name in `participant_characteristics`, or a completed action
+    /// `completed_action.<option>` (from `participant_actions`' lists).
     pub characteristic: String,
     /// The category the others are compared with.
     pub reference: String,
@@ -423,11 +425,13 @@ fn step(
     })
 }
 
-/// The question whose options `participant_actions` holds as one yes/no characteristic each,
-/// `completed_action.<option>` (`queries/staging/participant_actions.sql`).
-const ACTION_QUESTION: &str = "completed_action";
-/// The categories of such a characteristic, in order (the query's `Yes` first).
-const ACTION_CATEGORIES: [&str; 2] = ["Yes", "No"];
+/// The question whose options the models take as one yes/no characteristic each,
+/// `completed_action.<option>`, from the lists of `participant_actions`
+/// (`queries/staging/participant_actions.sql`).
+pub(crate) const ACTION_QUESTION: &str = "completed_action";
+/// The categories of such a characteristic, in order: yes (the option is in the participant's
+/// list), then no.
+pub(crate) const ACTION_CATEGORIES: [&str; 2] = ["Yes", "No"];
 
 /// Every characteristic the transform can write into `participant_characteristics` or
 /// `participant_actions`, with its categories in order: the study's `characteristic_values`

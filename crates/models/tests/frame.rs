@@ -209,47 +209,71 @@ fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
         everyone.push((place, format!("X{i:04}"), r));
     }
     everyone.sort_by(|a, b| a.0.cmp(&b.0));
-    // The completed actions go to their own table, as the transform writes them.
-    let long_table = |actions: bool| {
-        let long: Vec<(&(String, i64), &str, &P, &(&str, i64, &str))> = everyone
+    // The characteristics as long rows; the completed actions as one list per participant with
+    // any recorded (`completed_action.<option>` = Yes is in it, = No is not), as the transform
+    // writes them.
+    let long: Vec<(&(String, i64), &str, &P, &(&str, i64, &str))> = everyone
+        .iter()
+        .flat_map(|(place, id, r)| r.traits.iter().map(move |t| (place, id.as_str(), *r, t)))
+        .filter(|(_, _, _, t)| !t.0.starts_with("completed_action."))
+        .collect();
+    let characteristics = RecordBatch::try_from_iter(vec![
+        (
+            "participant_id",
+            text(long.iter().map(|l| l.1.to_string()).collect()),
+        ),
+        (
+            "lot_code",
+            text(long.iter().map(|l| l.2.lot.to_string()).collect()),
+        ),
+        (
+            "cohort_code",
+            text(long.iter().map(|l| l.2.cohort.to_string()).collect()),
+        ),
+        (
+            "place",
+            numbers(long.iter().map(|l| place(&l.0.0, l.0.1)).collect()),
+        ),
+        (
+            "characteristic",
+            text(long.iter().map(|l| l.3.0.to_string()).collect()),
+        ),
+        (
+            "category_order",
+            numbers(long.iter().map(|l| l.3.1).collect()),
+        ),
+        (
+            "category",
+            text(long.iter().map(|l| l.3.2.to_string()).collect()),
+        ),
+    ])
+    .unwrap();
+    let mut action_places = Vec::new();
+    let mut completed = arrow::array::ListBuilder::new(arrow::array::StringBuilder::new());
+    for (at, _, r) in &everyone {
+        let actions: Vec<&(&str, i64, &str)> = r
+            .traits
             .iter()
-            .flat_map(|(place, id, r)| r.traits.iter().map(move |t| (place, id.as_str(), *r, t)))
-            .filter(|(_, _, _, t)| t.0.starts_with("completed_action.") == actions)
+            .filter(|t| t.0.starts_with("completed_action."))
             .collect();
-        RecordBatch::try_from_iter(vec![
-            (
-                "participant_id",
-                text(long.iter().map(|l| l.1.to_string()).collect()),
-            ),
-            (
-                "lot_code",
-                text(long.iter().map(|l| l.2.lot.to_string()).collect()),
-            ),
-            (
-                "cohort_code",
-                text(long.iter().map(|l| l.2.cohort.to_string()).collect()),
-            ),
-            (
-                "place",
-                numbers(long.iter().map(|l| place(&l.0.0, l.0.1)).collect()),
-            ),
-            (
-                "characteristic",
-                text(long.iter().map(|l| l.3.0.to_string()).collect()),
-            ),
-            (
-                "category_order",
-                numbers(long.iter().map(|l| l.3.1).collect()),
-            ),
-            (
-                "category",
-                text(long.iter().map(|l| l.3.2.to_string()).collect()),
-            ),
-        ])
-        .unwrap()
-    };
-    let characteristics = long_table(false);
-    let actions = long_table(true);
+        if actions.is_empty() {
+            continue;
+        }
+        action_places.push(place(&at.0, at.1));
+        for (name, _, category) in actions {
+            if *category == "Yes" {
+                completed
+                    .values()
+                    .append_value(name.trim_start_matches("completed_action."));
+            }
+        }
+        completed.append(true);
+    }
+    let actions = RecordBatch::try_from_iter(vec![
+        ("place", numbers(action_places)),
+        ("completed", Arc::new(completed.finish()) as ArrayRef),
+    ])
+    .unwrap();
     for (name, batch) in [
         ("participant_outcomes", outcomes),
         ("participant_characteristics", characteristics),
@@ -841,4 +865,58 @@ fn a_step_selecting_nobody_is_noted_as_the_extract_or_the_spec() {
         "{:?}",
         runs[0].notes
     );
+}
+
+/// The completed actions come as one list per participant: `completed_action.coaching` is Yes
+/// for a participant whose list holds `coaching`, No for one whose list does not (an empty list
+/// too: they recorded only noes), and no data for one without a list. With one factor the model
+/// is saturated, so the odds ratio is the observed one.
+#[test]
+fn an_action_is_yes_in_the_participants_list_no_outside_it_and_missing_without_one() {
+    let with = |rows: Vec<P>, actions: &[(&'static str, &'static str)]| -> Vec<P> {
+        rows.into_iter()
+            .map(|mut p| {
+                for &(action, category) in actions {
+                    let order = if category == "Yes" { 1 } else { 2 };
+                    p.traits.push((action, order, category));
+                }
+                p
+            })
+            .collect()
+    };
+    let (coaching, cv) = ("completed_action.coaching", "completed_action.cv");
+    let mut rows = Vec::new();
+    // Coached: 6 jobs of 8 (odds 3), with another action in the list.
+    rows.extend(with(
+        people(8, 6, "L1", "HTH", Some("Partnership"), Some(MIDDLE)),
+        &[(coaching, "Yes"), (cv, "Yes")],
+    ));
+    // Not coached: 4 jobs of 12 (odds 0.5); 7 with another action, 5 with an empty list.
+    rows.extend(with(
+        people(7, 2, "L1", "RP", Some("Partnership"), Some(OLDER)),
+        &[(coaching, "No"), (cv, "Yes")],
+    ));
+    rows.extend(with(
+        people(5, 2, "L2", "HTH", Some("Small"), Some(YOUNG)),
+        &[(coaching, "No")],
+    ));
+    // No completed action recorded: no list, so no data, and listwise deletion drops them.
+    rows.extend(people(5, 5, "L2", "RP", Some("Small"), Some(YOUNG)));
+    let covariate = r#"
+[[covariate]]
+name = "coaching"
+characteristic = "completed_action.coaching"
+reference = "No"
+"#;
+    let (_tmp, _layout, runs) = run_models(&rows, &[spec(covariate)]);
+    let m = &runs[0];
+    let steps: Vec<usize> = m.steps.iter().map(|s| s.n).collect();
+    assert_eq!(steps, [25, 25, 25, 20]);
+    assert_eq!(m.events, 10);
+    let fitted = m.result.as_ref().unwrap();
+    assert_eq!(fitted.factors[0].levels, ["Yes", "No"]);
+    let c = &fitted.fit.coefficients;
+    assert_eq!(c[1].name, "coaching[Yes]");
+    assert!((c[1].odds_ratio - 6.0).abs() < 1e-9, "{}", c[1].odds_ratio);
+    assert!((c[0].b - 0.5_f64.ln()).abs() < 1e-9, "{}", c[0].b);
 }

@@ -660,7 +660,7 @@ fn outputs_are_byte_identical_across_runs_partitions_and_memory() {
 
 /// The staging tables ordered by the participants' place in the extracts only: their order
 /// within a participant is the plan's (the same every run with the same settings).
-const IN_EXTRACT_ORDER: [&str; 2] = ["participant_characteristics", "participant_actions"];
+const IN_EXTRACT_ORDER: [&str; 1] = ["participant_characteristics"];
 
 /// A Parquet table in the transform's CSV format.
 fn table_csv(parquet: &Path) -> String {

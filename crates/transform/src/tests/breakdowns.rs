@@ -1126,7 +1126,7 @@ fn how_heard_also_gives_the_published_base_of_mentions() {
 }
 
 #[test]
-fn completed_actions_are_characteristics_for_the_models() {
+fn completed_actions_are_one_list_per_participant_for_the_models() {
     let run = run_profiles();
     // In a table of their own: the breakdowns never scan them.
     assert!(
@@ -1156,36 +1156,35 @@ fn completed_actions_are_characteristics_for_the_models() {
         assert_eq!(cohort["cohort_code"], row[at("payment_group")].to_string());
         place
     };
+    // One row per participant with any completed action recorded: the actions ticked yes, in
+    // the code list's order. The models read an action in the list as Yes and one outside it as
+    // No.
     let t = "participant_actions";
-    let action = |id: &str, characteristic: &str| {
-        run.row_where(
-            t,
-            &[("place", &place(id)), ("characteristic", characteristic)],
-        )
-    };
-    let q07 = action("q07", "completed_action.match_skills");
-    assert_eq!(
-        (q07["category"].as_str(), q07["category_order"].as_str()),
-        ("Yes", "1")
-    );
-    assert_eq!(action("q02", "completed_action.cv")["category"], "No");
-    let actions_of = |id: &str| -> Vec<String> {
+    let completed = |id: &str| -> Option<String> {
         let place = place(id);
-        run.rows(t)
+        let found: Vec<String> = run
+            .rows(t)
             .iter()
             .filter(|r| r["place"] == place)
-            .map(|r| r["category"].clone())
-            .collect()
+            .map(|r| r["completed"].clone())
+            .collect();
+        assert!(found.len() <= 1, "{id} has {} rows", found.len());
+        found.into_iter().next()
     };
-    // q10 recorded only a "no": data for every action, all No.
-    let q10 = actions_of("q10");
-    assert_eq!(q10.len(), study().code_list("action").len());
-    assert!(q10.iter().all(|c| c == "No"));
-    // q03 recorded no completed action: no data, no rows.
-    assert!(actions_of("q03").is_empty());
+    assert_eq!(
+        completed("q07").as_deref(),
+        Some("[interview, match_skills]")
+    );
+    assert_eq!(completed("q01").as_deref(), Some("[cv]"));
+    // q02 and q10 recorded only a "no": data for every action, all No.
+    assert_eq!(completed("q02").as_deref(), Some("[]"));
+    assert_eq!(completed("q10").as_deref(), Some("[]"));
+    // q03 recorded no completed action: no data, no row.
+    assert_eq!(completed("q03"), None);
+    assert_eq!(run.rows(t).len(), 5);
     // No pseudonym and no file name: the place is the participant.
-    assert!(!run.rows(t)[0].contains_key("participant_id"));
-    assert!(!run.rows(t)[0].contains_key("source_file"));
+    let columns: Vec<String> = run.rows(t)[0].keys().cloned().collect();
+    assert_eq!(columns, ["completed", "place"]);
 }
 
 #[test]
