@@ -19,8 +19,11 @@ pub const SYNTHETIC_KEY: &str = "evalpipe synthetic twin: public key, not for re
 /// A pseudonymisation key.
 #[derive(Clone)]
 pub struct PseudonymKey {
-    bytes: Vec<u8>,
     synthetic: bool,
+    /// The HMAC keyed once (the key itself is kept nowhere else): keying hashes the key's inner
+    /// and outer pads, which per pseudonym was half of the hashing, and a clone of this state
+    /// is the same HMAC, started.
+    keyed: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for PseudonymKey {
@@ -39,8 +42,8 @@ impl PseudonymKey {
     pub fn new(bytes: Vec<u8>) -> Option<Self> {
         let trimmed: Vec<u8> = String::from_utf8_lossy(&bytes).trim().as_bytes().to_vec();
         let synthetic = trimmed == SYNTHETIC_KEY.as_bytes();
-        (trimmed.len() >= 16).then_some(PseudonymKey {
-            bytes: trimmed,
+        (trimmed.len() >= 16).then(|| PseudonymKey {
+            keyed: keyed(&trimmed),
             synthetic,
         })
     }
@@ -48,8 +51,8 @@ impl PseudonymKey {
     /// The documented public key of the synthetic twin.
     pub fn synthetic() -> Self {
         PseudonymKey {
-            bytes: SYNTHETIC_KEY.as_bytes().to_vec(),
             synthetic: true,
+            keyed: keyed(SYNTHETIC_KEY.as_bytes()),
         }
     }
 
@@ -60,15 +63,21 @@ impl PseudonymKey {
 
     /// The pseudonym of `reference` in `lot`.
     pub fn pseudonym(&self, lot: &str, reference: &str) -> String {
-        // HMAC accepts keys of any length; this cannot fail.
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(lot.as_bytes());
         mac.update(&[0x1F]);
         mac.update(reference.trim().as_bytes());
         let digest = mac.finalize().into_bytes();
-        format!("P{}", &hex::encode(digest)[..20])
+        // `P` and the first 20 hex digits (10 bytes) of the digest, written in place.
+        let mut text = [b'P'; 21];
+        hex::encode_to_slice(&digest[..10], &mut text[1..]).expect("20 digits for 10 bytes");
+        String::from_utf8(text.to_vec()).expect("ASCII")
     }
+}
+
+/// HMAC-SHA-256 keyed with `key` (any length: this cannot fail).
+fn keyed(key: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length")
 }
 
 #[cfg(test)]
