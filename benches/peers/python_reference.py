@@ -23,7 +23,7 @@ What it covers (a representative subset of the report, not all of it):
 
 What it leaves out, on purpose: the validation reports and line accounting, the other ~50
 tables, the Framework stage, disclosure control, charts, HTML/PDF. Rows whose fields do not line
-up with the header (a stray quote) are not handled specially: pandas raises or misreads them,
+up with the header (a stray quote) are not handled specially: pyarrow raises or misreads them,
 where evalpipe quarantines them; the benchmark data has none.
 
 Usage:
@@ -47,6 +47,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import statsmodels.api as sm
 from jinja2 import Environment
 
@@ -102,19 +104,55 @@ def discover(data_dir):
     return latest_mi, latest_claims
 
 
-def read_csv_text(path):
+def read_csv_text(path, free_text):
     """Every field as stripped text, blanks as ''. UTF-8 (with or without a byte-order mark),
-    else Windows-1252, the two encodings providers' tools export. pandas' pyarrow engine: it
-    reads straight into Arrow strings, three times faster than the C engine and without a
-    Python object per cell, which is what lets 10M rows fit in memory at all."""
-    kwargs = dict(dtype=str, keep_default_na=False, engine="pyarrow")
+    else Windows-1252, the two encodings providers' tools export.
+
+    Read by pyarrow's CSV reader, the one behind pandas' engine="pyarrow" (three times faster
+    than the C engine, no Python object per cell), called directly for one option pandas does
+    not pass on: every column but the free text (names, references) is dictionary-encoded as it
+    is parsed, and so arrives in pandas as a categorical of its text. Those columns are codes,
+    Y/N flags, dates and amounts, a few thousand distinct texts over millions of rows: one small
+    integer a row instead of every text and an offset (at 10M participants the claims extract
+    is 4.4 GB as strings, 1.4 GB so). pandas' own dtype="category" would not do: it lets
+    pyarrow infer the column's type first ("100.00" becomes 100.0). Validation works on the
+    distinct values anyway (by_unique, as_category)."""
+    convert = pa_csv.ConvertOptions(
+        column_types={c: pa.large_string() for c in free_text},
+        default_column_type=pa.dictionary(pa.int32(), pa.string()))
     try:
-        df = pd.read_csv(path, encoding="utf-8", **kwargs)
+        table = pa_csv.read_csv(path, read_options=pa_csv.ReadOptions(encoding="utf-8"),
+                                convert_options=convert)
     except (UnicodeDecodeError, ValueError):
-        df = pd.read_csv(path, encoding="cp1252", **kwargs)
+        table = pa_csv.read_csv(path, read_options=pa_csv.ReadOptions(encoding="cp1252"),
+                                convert_options=convert)
+    # self_destruct: each Arrow column is freed once converted, not after the whole table.
+    df = table.to_pandas(self_destruct=True)
+    del table
     df.columns = [c.strip().lstrip("\ufeff") for c in df.columns]
     for c in df.columns:
-        df[c] = df[c].str.strip()
+        df[c] = strip_text(df[c])
+    return df
+
+
+def strip_text(text):
+    """Text without surrounding blanks; for a categorical, its distinct texts are stripped (those
+    equal once stripped become one category) and every row keeps its small integer."""
+    if isinstance(text.dtype, pd.CategoricalDtype):
+        stripped = text.cat.categories.str.strip()
+        if stripped.equals(text.cat.categories):
+            return text
+        codes, uniques = pd.factorize(stripped)
+        return pd.Series(pd.Categorical.from_codes(codes[text.cat.codes], categories=uniques),
+                         index=text.index)
+    return text.str.strip()
+
+
+def compact_text(df, free_text):
+    """Every column but the free text as a categorical of its text, as read_csv_text reads."""
+    for c in df.columns:
+        if c not in free_text:
+            df[c] = df[c].astype("category")
     return df
 
 
@@ -122,9 +160,10 @@ def by_unique(text, fn):
     """Applies `fn` (a function of a small Series of distinct texts) to each distinct text once
     and spreads the results back: extracts repeat a handful of codes and a few thousand dates
     over millions of rows, so parsing the distinct values is most of the speed-up an analyst
-    gets from pandas. Returns a Series on text's index (NaN/NaT where fn gives nothing)."""
+    gets from pandas. Returns a Series on text's index (NaN/NaT where fn gives nothing). `text`
+    may be a string column or a categorical of text; fn always sees strings."""
     codes, uniques = pd.factorize(text)
-    result = fn(pd.Series(uniques))
+    result = fn(pd.Series(uniques).astype(str))
     taken = result.take(np.where(codes < 0, 0, codes)) if len(result) else result
     # `.array` keeps pandas' own array (Arrow strings, datetimes): no Python object per row.
     out = pd.Series(taken.array, index=text.index)
@@ -155,13 +194,18 @@ def excel_cell_text(v, date_format):
     return str(v).strip()
 
 
-def read_xlsx_text(path, sheet, date_format):
+def read_xlsx_text(path, sheet, date_format, free_text):
     df = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl",
                        keep_default_na=False, na_filter=False)
     df.columns = [str(c).strip() for c in df.columns]
     for c in df.columns:
         df[c] = df[c].map(lambda v: excel_cell_text(v, date_format)).astype(str)
-    return df
+    return compact_text(df, free_text)
+
+
+def free_text_columns(dictionary):
+    """The dictionary's free-text columns (names, references), kept as strings when read."""
+    return {c["name"] for c in dictionary["column"] if c["type"] == "text"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -172,7 +216,9 @@ def parse_column(spec, text, codes, date_format):
     filled = text != ""
     kind = spec["type"]
     if kind == "text":
-        values, bad = text.where(filled, None), pd.Series(False, index=text.index)
+        # Kept as read: nothing reads a text column typed (identifiers are dropped or
+        # pseudonymised from the raw text), and a copy of every name and reference is GBs.
+        values, bad = text, pd.Series(False, index=text.index)
     elif kind == "code":
         # Codes are matched ignoring case and stored as the dictionary writes them.
         canonical = {c["code"].lower(): c["code"] for c in codes[spec["codes"]]}
@@ -267,10 +313,12 @@ def pseudonymise(lots, refs, key):
     Computed once per distinct (lot, reference): claims repeat a participant several times."""
     messages = lots.astype(str) + "\x1f" + refs.astype(str)
     codes, uniques = pd.factorize(messages)
-    names = np.array([
+    del messages  # one joined text per row (30M at 10M participants): done with
+    names = pd.array([
         "P" + hmac.digest(key, m.encode(), "sha256").hex()[:20] for m in uniques
-    ], dtype=object)
-    return pd.Series(names[codes], index=lots.index, dtype="str")
+    ], dtype="str")
+    # Spread to the rows as Arrow strings (a take), not through an object array of them.
+    return pd.Series(names.take(codes), index=lots.index)
 
 
 def read_mi(files, mi_dict, codes, key, keep_flags):
@@ -279,10 +327,11 @@ def read_mi(files, mi_dict, codes, key, keep_flags):
     sheet = mi_dict["dataset"].get("workbook_sheet", "Participants")
     key_col = mi_dict["dataset"]["key"]
     questions = mi_dict.get("question", [])
+    free_text = free_text_columns(mi_dict)
     frames, quarantined = [], 0
     for lot, path in sorted(files.items()):
-        df = (read_xlsx_text(path, sheet, fmt) if path.suffix.lower() == ".xlsx"
-              else read_csv_text(path))
+        df = (read_xlsx_text(path, sheet, fmt, free_text) if path.suffix.lower() == ".xlsx"
+              else read_csv_text(path, free_text))
         typed, bad = validate(df, mi_dict, codes, file_lot=lot)
         # Multi-select flags: Y, N or blank; some questions apply only to some participants.
         flags = {}
@@ -307,19 +356,20 @@ def read_mi(files, mi_dict, codes, key, keep_flags):
         bad |= (refs != "") & refs.duplicated(keep=False)
         quarantined += int(bad.sum())
         good = ~bad
+        # A clean row's lot_code is its file's lot (matches_file_lot), here as the dictionary's
+        # code list, a categorical: the same in every lot's frame, so it stays one through the
+        # concat (as does every code and flag column), and the same as the claims' lot_code.
+        lots = typed["lot_code"][good]
         out = pd.DataFrame({
-            "lot_code": lot,
-            "participant_id": pseudonymise(pd.Series(lot, index=df.index)[good], refs[good], key),
+            "lot_code": lots,
+            "participant_id": pseudonymise(lots, refs[good], key),
         })
-        # Keep the analysis columns; identifiers stop here (the age is derived first).
+        # Keep the analysis columns; identifiers stop here (the age is derived first). Flags
+        # stay categoricals of True/False (blank: NaN), one byte a row.
         for spec in mi_dict["column"]:
             if spec.get("identifier") in ("drop", "pseudonymise") or spec["name"] == "lot_code":
                 continue
-            values = typed[spec["name"]][good]
-            # Flags become plain True/False/None columns for the tabulation.
-            if spec["type"] == "flag":
-                values = values.astype(object).where(values.notna(), None)
-            out[spec["name"]] = values
+            out[spec["name"]] = typed[spec["name"]][good]
         for derived in mi_dict.get("derived", []):
             out[derived["name"]] = age_in_years(typed[derived["from"]], typed[derived["at"]])[good]
         for q_id in keep_flags:
@@ -328,31 +378,47 @@ def read_mi(files, mi_dict, codes, key, keep_flags):
             recorded = pd.concat([v.notna() for v in opts.values()], axis=1).any(axis=1)
             out[f"{q_id}__recorded"] = recorded[good]
             for o, v in opts.items():
-                out[f"{q_id}.{o}"] = v[good].astype(object).eq(True)
+                out[f"{q_id}.{o}"] = v[good].eq(True)
         frames.append(out)
+        # This lot's raw text and parsed columns are done with: free them before the next
+        # lot's file is read, not after (the biggest lot has 2.7M rows at 10M participants).
+        del df, typed, bad, flags, refs
     return pd.concat(frames, ignore_index=True), quarantined
 
 
-def read_claims(path, claims_dict, codes, study, key):
-    """Validated claims with `counted` (validated status), pseudonymised."""
-    ds = claims_dict["dataset"]
-    df = read_csv_text(path)
-    typed, bad = validate(df, claims_dict, codes)
-    # claim_ref is the extract's key: repeated, none of the copies is used.
-    bad |= (df[ds["key"]] != "") & df[ds["key"]].duplicated(keep=False)
-    status = ds["counted_status"]
-    # Arrow-backed text: upper-casing is one vectorised Arrow kernel, no Python per row.
-    upper = lambda column: df[column].str.upper()
-    counted_raw = by_unique(df[status["column"]], lambda u: u.str.upper().isin(
-        {v.upper() for v in status["in"]})).astype(bool)
-    who = [upper(c) for c in ds["participant"]]
-    milestone = upper(ds["milestone_column"])
-    counts_rows = counted_raw & (who[0] != "") & (who[1] != "") & (milestone != "")
+def upper_case(text):
+    """text (strings or a categorical of them) upper-cased, as a categorical: computed on the
+    distinct values, one small integer per row instead of an upper-cased copy of every text."""
+    codes, uniques = pd.factorize(text)
+    upper = pd.Categorical(pd.Series(uniques).astype(str).str.upper())
+    return pd.Series(pd.Categorical.from_codes(upper.codes[codes], dtype=upper.dtype),
+                     index=text.index)
+
+
+def case_blind_ids(text):
+    """An integer per row, the same for texts equal ignoring case: distinct texts upper-cased
+    once, then numbered."""
+    codes, uniques = pd.factorize(text)
+    same, _ = pd.factorize(pd.Series(uniques).astype(str).str.upper())
+    return same[codes]
+
+
+def claims_rule_breaches(df, ds, study, counted_raw):
+    """Rows breaking the claims' own rules (the counted claims' one-per-milestone and sequence,
+    the milestone's cohorts). Its own function so that its working columns are freed when it
+    returns, before the claims are pseudonymised."""
+    bad = pd.Series(False, index=df.index)
+    # Participant, milestone and cohort compared ignoring case, as evalpipe does. A participant
+    # (lot, reference) as one integer: lot id × (number of references) + reference id.
+    lot_col, ref_col = ds["participant"]
+    lot_id, ref_id = case_blind_ids(df[lot_col]), case_blind_ids(df[ref_col])
+    who = lot_id * (ref_id.max(initial=0) + 1) + ref_id
+    milestone = upper_case(df[ds["milestone_column"]])
+    counts_rows = counted_raw & (df[lot_col] != "") & (df[ref_col] != "") & (milestone != "")
     # Among counted claims: at most one per participant and milestone…
-    per = pd.DataFrame({"a": who[0], "b": who[1], "m": milestone})[counts_rows]
-    per["who"] = per.groupby(["a", "b"], sort=False).ngroup()
-    n_same = per.groupby(["who", "m"], sort=False)["m"].transform("size")
-    bad.loc[n_same.index] |= n_same > 1
+    per = pd.DataFrame({"who": who, "m": milestone}, index=df.index)[counts_rows]
+    del lot_id, ref_id, who
+    bad.loc[per.index] |= per.duplicated(["who", "m"], keep=False)
     # …and a milestone needs a counted claim for the one before it.
     for later, before in ds.get("milestone_requires", {}).items():
         had_before = per.loc[per["m"] == before.upper(), "who"].unique()
@@ -362,22 +428,35 @@ def read_claims(path, claims_dict, codes, study, key):
     allowed = {(m["code"].upper(), c.upper()) for m in study["milestone"] for c in m["cohorts"]}
     known_m = {m["code"].upper() for m in study["milestone"]}
     known_c = {c["code"].upper() for c in study["cohort"]}
-    pairs = pd.DataFrame({"m": milestone, "c": upper(ds["cohort_column"])})
+    pairs = pd.DataFrame({"m": milestone, "c": upper_case(df[ds["cohort_column"]])})
     distinct = pairs.drop_duplicates()
     distinct["ok"] = [(m, c) in allowed or m not in known_m or c not in known_c
                       for m, c in zip(distinct["m"], distinct["c"])]
     bad |= ~pairs.merge(distinct, on=["m", "c"], how="left")["ok"].to_numpy()
+    return bad
+
+
+def read_claims(path, claims_dict, codes, study, key):
+    """Validated claims with `counted` (validated status), pseudonymised: the columns the
+    tables use (claim_ref and the amount are validated, then not kept)."""
+    ds = claims_dict["dataset"]
+    df = read_csv_text(path, free_text_columns(claims_dict))
+    typed, bad = validate(df, claims_dict, codes)
+    # claim_ref is the extract's key: repeated, none of the copies is used.
+    bad |= (df[ds["key"]] != "") & df[ds["key"]].duplicated(keep=False)
+    status = ds["counted_status"]
+    counted_raw = by_unique(df[status["column"]], lambda u: u.str.upper().isin(
+        {v.upper() for v in status["in"]})).astype(bool)
+    bad |= claims_rule_breaches(df, ds, study, counted_raw)
     good = ~bad
     lot = typed["lot_code"][good]
     out = pd.DataFrame({
-        "claim_ref": typed["claim_ref"][good],
         "lot_code": lot,
         "participant_id": pseudonymise(lot, df["provider_ref"][good], key),
         "payment_group": typed["payment_group"][good],
         "milestone": typed["milestone"][good],
         "milestone_date": typed["milestone_date"][good],
         "submitted_date": typed["submitted_date"][good],
-        "amount_gbp": typed["amount_gbp"][good],
         "counted": counted_raw[good],
     })
     return out, int(bad.sum())
@@ -389,7 +468,8 @@ def read_claims(path, claims_dict, codes, study, key):
 def validated_claims(claims, study):
     """Counted claims submitted by their lot's cut-off: the only claims the report counts."""
     cutoffs = {l["code"]: pd.Timestamp(claims_cutoff(study, l["code"])) for l in study["lot"]}
-    cutoff = pd.to_datetime(claims["lot_code"].astype(object).map(cutoffs))
+    # lot_code is a categorical: map looks each lot up once, not each row.
+    cutoff = pd.to_datetime(claims["lot_code"].map(cutoffs))
     keep = claims["counted"] & (claims["submitted_date"] <= cutoff)
     return claims[keep]
 
@@ -401,7 +481,8 @@ MILESTONE_COLUMNS = {"EMB": "embedded_date", "JS": "job_start_date",
 
 def participant_outcomes(mi, vclaims, study):
     """Each MI participant's outcomes: a validated claim's date where there is one, else the MI's."""
-    dates = (vclaims[vclaims["milestone"].isin(MILESTONE_COLUMNS)]
+    dates = (vclaims.loc[vclaims["milestone"].isin(MILESTONE_COLUMNS),
+                         ["lot_code", "participant_id", "milestone", "milestone_date"]]
              .pivot_table(index=["lot_code", "participant_id"], columns="milestone",
                           values="milestone_date", aggfunc="min"))
     out = mi[["participant_id", "lot_code", "payment_group", "registration_date"]].copy()
@@ -501,11 +582,11 @@ def outcome_rates(outcomes, chars, cat_orders):
     ]
     rows = []
     for o_order, outcome, member, achieved_col in populations:
-        pop = outcomes[member]
+        # The population's achieved flags only, not a copy of the whole outcomes frame.
+        achieved_flags = outcomes.loc[member, achieved_col].to_numpy()
         for c_order, (name, title, cats, _fn) in enumerate(chars, 1):
             order = cat_orders[name][member.to_numpy()]
-            grouped = pd.DataFrame({"k": order.to_numpy(),
-                                    "a": pop[achieved_col].to_numpy()}).dropna()
+            grouped = pd.DataFrame({"k": order.to_numpy(), "a": achieved_flags}).dropna()
             counts = grouped.groupby("k")["a"].agg(["size", "sum"])
             n = int(counts["size"].sum())
             for k, label in cats:
@@ -595,23 +676,29 @@ def fit_model(spec, outcomes, cat_orders, chars):
         steps.append({"kind": kind, "label": step["label"], "n": int(passing.sum())})
     # Each covariate's levels are the categories present in the population (before listwise
     # deletion), in category order, as evalpipe takes them.
-    columns, design = ["const"], {"const": np.ones(len(outcomes))}
-    covs = {}
+    columns, dummies = ["const"], []
+    complete = passing & frame["y"].notna()
     for cov in spec["covariate"]:
         order = cat_orders[cov["characteristic"]]
-        covs[cov["name"]] = order
+        complete &= order.notna()
         present = sorted(order[passing].dropna().unique())
         levels = [labels[cov["characteristic"]][k] if cov["characteristic"] in labels
                   else {1: "Yes", 2: "No"}[k] for k in present]
         for k, level in zip(present, levels):
             if level == cov["reference"]:
                 continue
-            name = f"{cov['name']}[{level}]"
-            columns.append(name)
-            design[name] = (order == k).astype(float).to_numpy()
-    complete = passing & pd.concat(covs, axis=1).notna().all(axis=1) & frame["y"].notna()
+            columns.append(f"{cov['name']}[{level}]")
+            dummies.append((order, k))
     steps.append({"kind": "complete cases", "n": int(complete.sum())})
-    X = pd.DataFrame(design, index=outcomes.index)[columns][complete]
+    # The design matrix of the complete cases only, filled in place: building it for every
+    # participant and then selecting rows would hold several copies of it (GBs at 10M).
+    # Column-major, as a DataFrame built from columns is, so the fit sees the same layout.
+    rows = complete.to_numpy()
+    design = np.empty((int(rows.sum()), len(columns)), order="F")
+    design[:, 0] = 1.0
+    for j, (order, k) in enumerate(dummies, 1):
+        design[:, j] = order.to_numpy()[rows] == k
+    X = pd.DataFrame(design, columns=columns, index=outcomes.index[rows], copy=False)
     y = frame["y"][complete]
     t0 = time.perf_counter()
     # Newton–Raphson to a tight tolerance, as evalpipe's IRLS converges: the odds ratios agree
@@ -676,22 +763,30 @@ def main():
     else:
         sys.exit("python_reference: real extracts need EVALPIPE_PSEUDONYM_KEY")
 
-    # 1. Read and validate.
+    # 1. Read and validate. The claims first: checking them takes the most working memory (some
+    # 30M rows at 10M participants), best spent before the MI is held too.
     mi_files, claims_file = discover(args.data)
-    mi, mi_bad = read_mi(mi_files, mi_dict, codes, key, keep_flags=["completed_action"])
     claims, claims_bad = read_claims(claims_file, claims_dict, codes, study, key)
+    mi, mi_bad = read_mi(mi_files, mi_dict, codes, key, keep_flags=["completed_action"])
     timings["read_validate"] = time.perf_counter() - t
-    print(f"python_reference: {len(mi)} participants ({mi_bad} rows quarantined), "
-          f"{len(claims)} claims ({claims_bad} quarantined)", file=sys.stderr)
+    n_participants, n_claims = len(mi), len(claims)
+    print(f"python_reference: {n_participants} participants ({mi_bad} rows quarantined), "
+          f"{n_claims} claims ({claims_bad} quarantined)", file=sys.stderr)
 
-    # 2. Tabulate.
+    # 2. Tabulate. Each frame is deleted once nothing below reads it: at 10M participants
+    # the claims, the MI and the category columns are GBs each.
     t = time.perf_counter()
     vclaims = validated_claims(claims, study)
+    del claims
     outcomes = participant_outcomes(mi, vclaims, study)
     chars = characteristics(study, codes, mi_dict)
-    cat_orders = {name: fn(mi).astype(float) for name, _t, _c, fn in chars}
+    # A category order is a small whole number or NaN (no data): float32 holds it exactly, in
+    # half the memory of float64 (some 25 characteristics × every participant).
+    cat_orders = {name: fn(mi).astype("float32") for name, _t, _c, fn in chars}
     for option in ("coaching", "match_skills"):
-        cat_orders[f"completed_action.{option}"] = action_characteristic(mi, option)
+        cat_orders[f"completed_action.{option}"] = (action_characteristic(mi, option)
+                                                    .astype("float32"))
+    del mi
     rates = outcome_rates(outcomes, chars, cat_orders)
 
     def rate_table(outcome, names):
@@ -712,6 +807,7 @@ def main():
         "progression_by_lot": rate_table("progression", ["all", "lot"]),
         "claims_performance": claims_performance(vclaims, study),
     }
+    del vclaims
     timings["tabulate"] = time.perf_counter() - t
 
     # 3. Models.
@@ -740,7 +836,7 @@ def main():
     timings["write_render"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t_all
     (args.out / "timings.json").write_text(json.dumps({
-        "seconds": timings, "participants": len(mi), "claims": len(claims),
+        "seconds": timings, "participants": n_participants, "claims": n_claims,
         "quarantined_mi_rows": mi_bad, "quarantined_claims_rows": claims_bad,
         "versions": {"python": sys.version.split()[0], "pandas": pd.__version__,
                      "numpy": np.__version__, "statsmodels": sm.__version__ if hasattr(
