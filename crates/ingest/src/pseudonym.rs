@@ -97,6 +97,21 @@ mod tests {
         assert!(!p.contains("000123"));
     }
 
+    /// A pseudonym is a contract across refreshes (`diff` and the evaluators' own linking rely
+    /// on it): pinned to values computed outside evalpipe, with Python's `hmac` module:
+    /// `"P" + hmac.new(key, b"L4\x1fWWH-000123", sha256).hexdigest()[:20]`. The key is keyed
+    /// once and cloned per pseudonym, so two in a row must not share state either.
+    #[test]
+    fn pseudonyms_are_hmac_sha256_as_computed_elsewhere() {
+        let a = PseudonymKey::new(b"0123456789abcdef-secret".to_vec()).unwrap();
+        assert_eq!(a.pseudonym("L4", "WWH-000123"), "Pb73e9512eb32189ac3b4");
+        assert_eq!(a.pseudonym("L4", "WWH-000123"), "Pb73e9512eb32189ac3b4");
+        assert_eq!(
+            PseudonymKey::synthetic().pseudonym("L1", "CC-0001"),
+            "P4e0b1e4ec7614d0f064a"
+        );
+    }
+
     #[test]
     fn the_public_key_is_known_by_its_bytes_however_it_is_passed() {
         for passed in [
