@@ -161,8 +161,8 @@ impl Tables {
         let plan = Plan::new(specs);
         let mut traits: Vec<Interned> = plan.traits.iter().map(|_| Interned::default()).collect();
         let mut outcomes = Outcomes::open(&self.paths[0], &plan.flags, self.batch_rows)?;
-        let mut long = [Long::open(&self.paths[1], self.batch_rows)?];
-        let mut actions = Actions::open(&self.paths[2], self.batch_rows)?;
+        let mut characteristics = Long::open(&self.paths[1], self.batch_rows)?;
+        let mut actions = Actions::open(&self.paths[2], &plan, self.batch_rows)?;
         let mut counts: Vec<HashMap<Vec<u32>, usize>> =
             specs.iter().map(|_| HashMap::new()).collect();
         // The participant at hand: each characteristic's category code (0: no data).
@@ -171,19 +171,17 @@ impl Tables {
         while outcomes.advance()? {
             let here = outcomes.position();
             codes.fill(0);
-            for table in &mut long {
-                // Rows before this participant belong to nobody in the outcomes; the left
-                // join they replace dropped them too (their categories still count as known).
-                while let Some(at) = table.peek(&plan, &mut traits)? {
-                    match at.cmp(&here) {
-                        Ordering::Less => table.skip(),
-                        Ordering::Equal => {
-                            if let Some((t, code)) = table.take() {
-                                keep(&mut codes, &traits, t, code);
-                            }
+            // Rows before this participant belong to nobody in the outcomes; the left join
+            // they replace dropped them too (their categories still count as known).
+            while let Some(at) = characteristics.peek(&plan, &mut traits)? {
+                match at.cmp(&here) {
+                    Ordering::Less => characteristics.skip(),
+                    Ordering::Equal => {
+                        if let Some((t, code)) = characteristics.take() {
+                            keep(&mut codes, &traits, t, code);
                         }
-                        Ordering::Greater => break,
                     }
+                    Ordering::Greater => break,
                 }
             }
             while let Some(at) = actions.peek(&plan, &mut traits)? {
@@ -218,10 +216,8 @@ impl Tables {
         }
         // The rest of the long tables: participants after the last outcomes row, whose
         // categories are known all the same.
-        for table in &mut long {
-            while table.peek(&plan, &mut traits)?.is_some() {
-                table.skip();
-            }
+        while characteristics.peek(&plan, &mut traits)?.is_some() {
+            characteristics.skip();
         }
         while actions.peek(&plan, &mut traits)?.is_some() {
             actions.skip();
@@ -468,53 +464,50 @@ fn text(column: &(DictionaryArray<Int32Type>, StringArray), row: usize) -> Optio
     (!keys.is_null(row)).then(|| values.value(keys.keys().value(row) as usize))
 }
 
-/// `participant_characteristics` or `participant_actions`, a row at a time.
-struct Long {
+/// A table the pass reads in `place` order, a batch at a time: the row at hand, and a check
+/// that no row comes before the one read last. Each batch is decoded into a `B` as it is read.
+struct Cursor<B> {
     path: PathBuf,
     reader: ParquetRecordBatchReader,
-    batch: Option<LongBatch>,
+    /// The batch at hand: its places and what it was decoded into.
+    batch: Option<(Int64Array, B)>,
     at: usize,
     /// The last row's place, to check the order.
     last: Option<i64>,
 }
 
-/// One batch of a long table, decoded for the pass.
-struct LongBatch {
-    places: Int64Array,
-    /// Per row: the characteristic's index in [`Plan::traits`] and the category's code, or
-    /// `None` for a characteristic no spec names.
-    wanted: Vec<Option<(usize, u32)>>,
-}
-
-impl Long {
-    fn open(path: &Path, batch_rows: usize) -> Result<Long> {
-        let columns = ["place", "characteristic", "category_order", "category"];
-        Ok(Long {
+impl<B> Cursor<B> {
+    fn open(path: &Path, columns: &[&str], batch_rows: usize) -> Result<Cursor<B>> {
+        Ok(Cursor {
             path: path.to_path_buf(),
-            reader: read(path, &columns, batch_rows)?,
+            reader: read(path, columns, batch_rows)?,
             batch: None,
             at: 0,
             last: None,
         })
     }
 
-    /// The place of the row at hand, reading (and interning the categories of) the next batch
+    /// The place of the row at hand, reading the next batch (and decoding it with `decode`)
     /// when needed; `None` at the end.
-    fn peek(&mut self, plan: &Plan, traits: &mut [Interned]) -> Result<Option<i64>> {
+    fn peek(
+        &mut self,
+        mut decode: impl FnMut(&RecordBatch, &Path) -> Result<B>,
+    ) -> Result<Option<i64>> {
         while self
             .batch
             .as_ref()
-            .is_none_or(|b| self.at >= b.places.len())
+            .is_none_or(|(places, _)| self.at >= places.len())
         {
             let Some(batch) = next_batch(&mut self.reader, &self.path)? else {
                 self.batch = None;
                 return Ok(None);
             };
-            self.batch = Some(self.decode(&batch, plan, traits)?);
+            let decoded = decode(&batch, &self.path)?;
+            self.batch = Some((places(&batch, &self.path)?, decoded));
             self.at = 0;
         }
-        let b = self.batch.as_ref().expect("read above");
-        let here = b.places.value(self.at);
+        let (places, _) = self.batch.as_ref().expect("read above");
+        let here = places.value(self.at);
         if let Some(last) = self.last
             && last > here
         {
@@ -528,53 +521,83 @@ impl Long {
         self.at += 1;
     }
 
-    /// The row at hand's characteristic and category code, when a spec names it; moves on.
-    fn take(&mut self) -> Option<(usize, u32)> {
-        let wanted = self.batch.as_ref().and_then(|b| b.wanted[self.at]);
-        self.at += 1;
-        wanted
+    /// The decoded batch at hand and the row at hand in it.
+    fn here(&self) -> (&B, usize) {
+        let (_, decoded) = self.batch.as_ref().expect("peek() returned a place");
+        (decoded, self.at)
     }
+}
 
-    fn decode(
-        &self,
-        batch: &RecordBatch,
-        plan: &Plan,
-        traits: &mut [Interned],
-    ) -> Result<LongBatch> {
-        let path = &self.path;
-        let (names, name_values) = coded(batch, path, "characteristic")?;
-        let (categories, category_values) = coded(batch, path, "category")?;
-        let orders = whole_numbers(batch, path, "category_order")?;
-        // The batch's characteristics as indices of the plan's, once per distinct value.
-        let trait_of: Vec<Option<usize>> = (0..name_values.len())
-            .map(|i| plan.traits.iter().position(|t| t == name_values.value(i)))
-            .collect();
-        // Category codes by (characteristic, the batch's category value), filled as met.
-        let mut code_of: HashMap<(usize, i32), u32> = HashMap::new();
-        let mut wanted = Vec::with_capacity(batch.num_rows());
-        for row in 0..batch.num_rows() {
-            let t = if names.is_null(row) {
-                None
-            } else {
-                trait_of[names.keys().value(row) as usize]
-            };
-            let (Some(t), false) = (t, categories.is_null(row)) else {
-                wanted.push(None);
-                continue;
-            };
-            let value = categories.keys().value(row);
-            let code = *code_of
-                .entry((t, value))
-                .or_insert_with(|| traits[t].intern(category_values.value(value as usize)));
-            let order = (!orders.is_null(row)).then(|| orders.value(row));
-            traits[t].saw_order(code, order);
-            wanted.push(Some((t, code)));
-        }
-        Ok(LongBatch {
-            places: places(batch, path)?,
-            wanted,
+/// `participant_characteristics`, a row at a time: per row of a batch, the characteristic's
+/// index in [`Plan::traits`] and the category's code, or `None` for a characteristic no spec
+/// names.
+struct Long {
+    cursor: Cursor<Vec<Option<(usize, u32)>>>,
+}
+
+impl Long {
+    fn open(path: &Path, batch_rows: usize) -> Result<Long> {
+        let columns = ["place", "characteristic", "category_order", "category"];
+        Ok(Long {
+            cursor: Cursor::open(path, &columns, batch_rows)?,
         })
     }
+
+    /// The place of the row at hand, interning the categories of each batch as it is read;
+    /// `None` at the end.
+    fn peek(&mut self, plan: &Plan, traits: &mut [Interned]) -> Result<Option<i64>> {
+        self.cursor
+            .peek(|batch, path| decode_long(batch, path, plan, traits))
+    }
+
+    fn skip(&mut self) {
+        self.cursor.skip();
+    }
+
+    /// The row at hand's characteristic and category code, when a spec names it; moves on.
+    fn take(&mut self) -> Option<(usize, u32)> {
+        let (wanted, at) = self.cursor.here();
+        let wanted = wanted[at];
+        self.cursor.skip();
+        wanted
+    }
+}
+
+fn decode_long(
+    batch: &RecordBatch,
+    path: &Path,
+    plan: &Plan,
+    traits: &mut [Interned],
+) -> Result<Vec<Option<(usize, u32)>>> {
+    let (names, name_values) = coded(batch, path, "characteristic")?;
+    let (categories, category_values) = coded(batch, path, "category")?;
+    let orders = whole_numbers(batch, path, "category_order")?;
+    // The batch's characteristics as indices of the plan's, once per distinct value.
+    let trait_of: Vec<Option<usize>> = (0..name_values.len())
+        .map(|i| plan.traits.iter().position(|t| t == name_values.value(i)))
+        .collect();
+    // Category codes by (characteristic, the batch's category value), filled as met.
+    let mut code_of: HashMap<(usize, i32), u32> = HashMap::new();
+    let mut wanted = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        let t = if names.is_null(row) {
+            None
+        } else {
+            trait_of[names.keys().value(row) as usize]
+        };
+        let (Some(t), false) = (t, categories.is_null(row)) else {
+            wanted.push(None);
+            continue;
+        };
+        let value = categories.keys().value(row);
+        let code = *code_of
+            .entry((t, value))
+            .or_insert_with(|| traits[t].intern(category_values.value(value as usize)));
+        let order = (!orders.is_null(row)).then(|| orders.value(row));
+        traits[t].saw_order(code, order);
+        wanted.push(Some((t, code)));
+    }
+    Ok(wanted)
 }
 
 /// Keeps `code` as characteristic `t`'s category for the participant at hand. One row per
@@ -588,120 +611,87 @@ fn keep(codes: &mut [u32], traits: &[Interned], t: usize, code: u32) {
 }
 
 /// `participant_actions`, a participant's list of completed actions at a time, read as the
-/// yes/no characteristics `completed_action.<option>` the specs name ([`Plan::actions`]).
+/// yes/no characteristics `completed_action.<option>` the specs name ([`Plan::actions`]): per
+/// batch, each row's code of each of the plan's actions, row after row.
 struct Actions {
-    path: PathBuf,
-    reader: ParquetRecordBatchReader,
-    batch: Option<ActionsBatch>,
-    at: usize,
-    /// The last row's place, to check the order.
-    last: Option<i64>,
+    cursor: Cursor<Vec<u32>>,
     /// Per action of the plan, the codes of yes and no once met.
     interned: Vec<[Option<u32>; 2]>,
-}
-
-struct ActionsBatch {
-    places: Int64Array,
-    /// Per row, the category code of each of the plan's actions, in [`Plan::actions`]' order.
-    codes: Vec<u32>,
+    /// The plan's actions (codes per row).
+    width: usize,
 }
 
 impl Actions {
-    fn open(path: &Path, batch_rows: usize) -> Result<Actions> {
+    fn open(path: &Path, plan: &Plan, batch_rows: usize) -> Result<Actions> {
         Ok(Actions {
-            path: path.to_path_buf(),
-            reader: read(path, &["place", ACTIONS_COLUMN], batch_rows)?,
-            batch: None,
-            at: 0,
-            last: None,
-            interned: Vec::new(),
+            cursor: Cursor::open(path, &["place", ACTIONS_COLUMN], batch_rows)?,
+            interned: vec![[None; 2]; plan.actions.len()],
+            width: plan.actions.len(),
         })
     }
 
-    /// The place of the row at hand, reading the next batch when needed; `None` at the end.
+    /// The place of the row at hand, coding each batch's actions as it is read; `None` at the
+    /// end.
     fn peek(&mut self, plan: &Plan, traits: &mut [Interned]) -> Result<Option<i64>> {
-        while self
-            .batch
-            .as_ref()
-            .is_none_or(|b| self.at >= b.places.len())
-        {
-            let Some(batch) = next_batch(&mut self.reader, &self.path)? else {
-                self.batch = None;
-                return Ok(None);
-            };
-            self.batch = Some(self.decode(&batch, plan, traits)?);
-            self.at = 0;
-        }
-        let b = self.batch.as_ref().expect("read above");
-        let here = b.places.value(self.at);
-        if let Some(last) = self.last
-            && last > here
-        {
-            return Err(out_of_order(&self.path, here));
-        }
-        self.last = Some(here);
-        Ok(Some(here))
+        let interned = &mut self.interned;
+        self.cursor
+            .peek(|batch, path| decode_actions(batch, path, plan, traits, interned))
     }
 
     fn skip(&mut self) {
-        self.at += 1;
+        self.cursor.skip();
     }
 
     /// The row at hand's code of each of the plan's actions.
     fn codes(&self) -> &[u32] {
-        let b = self.batch.as_ref().expect("peek() returned a place");
-        let n = b.codes.len() / b.places.len().max(1);
-        &b.codes[self.at * n..(self.at + 1) * n]
+        let (codes, at) = self.cursor.here();
+        &codes[at * self.width..(at + 1) * self.width]
     }
+}
 
-    fn decode(
-        &mut self,
-        batch: &RecordBatch,
-        plan: &Plan,
-        traits: &mut [Interned],
-    ) -> Result<ActionsBatch> {
-        let path = &self.path;
-        let lists = column(batch, path, ACTIONS_COLUMN)?
-            .as_list_opt::<i32>()
-            .ok_or_else(|| Error::Input {
-                path: path.clone(),
-                message: format!("column `{ACTIONS_COLUMN}` is not a list"),
-            })?;
-        let options = lists
-            .values()
-            .as_string_opt::<i32>()
-            .ok_or_else(|| Error::Input {
-                path: path.clone(),
-                message: format!("column `{ACTIONS_COLUMN}` is not a list of text"),
-            })?;
-        self.interned.resize(plan.actions.len(), [None; 2]);
-        let mut codes = Vec::with_capacity(batch.num_rows() * plan.actions.len());
-        let offsets = lists.value_offsets();
-        for row in 0..batch.num_rows() {
-            // A null list is no action ticked yes, as an empty one.
-            let ticked = if lists.is_null(row) {
-                0..0
-            } else {
-                offsets[row] as usize..offsets[row + 1] as usize
-            };
-            for (i, (t, option)) in plan.actions.iter().enumerate() {
-                let yes = ticked
-                    .clone()
-                    .any(|j| options.is_valid(j) && options.value(j) == option);
-                let which = usize::from(!yes);
-                let code = *self.interned[i][which].get_or_insert_with(|| {
-                    let code = traits[*t].intern(ACTION_CATEGORIES[which]);
-                    traits[*t].saw_order(code, Some(which as i64 + 1));
-                    code
-                });
-                codes.push(code);
-            }
+fn decode_actions(
+    batch: &RecordBatch,
+    path: &Path,
+    plan: &Plan,
+    traits: &mut [Interned],
+    interned: &mut [[Option<u32>; 2]],
+) -> Result<Vec<u32>> {
+    let lists = column(batch, path, ACTIONS_COLUMN)?
+        .as_list_opt::<i32>()
+        .ok_or_else(|| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("column `{ACTIONS_COLUMN}` is not a list"),
+        })?;
+    let options = lists
+        .values()
+        .as_string_opt::<i32>()
+        .ok_or_else(|| Error::Input {
+            path: path.to_path_buf(),
+            message: format!("column `{ACTIONS_COLUMN}` is not a list of text"),
+        })?;
+    let mut codes = Vec::with_capacity(batch.num_rows() * plan.actions.len());
+    let offsets = lists.value_offsets();
+    for row in 0..batch.num_rows() {
+        // A null list is no action ticked yes, as an empty one.
+        let ticked = if lists.is_null(row) {
+            0..0
+        } else {
+            offsets[row] as usize..offsets[row + 1] as usize
+        };
+        for (i, (t, option)) in plan.actions.iter().enumerate() {
+            let yes = ticked
+                .clone()
+                .any(|j| options.is_valid(j) && options.value(j) == option);
+            let which = usize::from(!yes);
+            let code = *interned[i][which].get_or_insert_with(|| {
+                let code = traits[*t].intern(ACTION_CATEGORIES[which]);
+                traits[*t].saw_order(code, Some(which as i64 + 1));
+                code
+            });
+            codes.push(code);
         }
-        Ok(ActionsBatch {
-            places: places(batch, path)?,
-            codes,
-        })
     }
+    Ok(codes)
 }
 
 /// The distinct categories of one characteristic as the pass meets them, each with a code

@@ -212,7 +212,7 @@ fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
     // The characteristics as long rows; the completed actions as one list per participant with
     // any recorded (`completed_action.<option>` = Yes is in it, = No is not), as the transform
     // writes them.
-    let long: Vec<(&(String, i64), &str, &P, &(&str, i64, &str))> = everyone
+    let long: Vec<_> = everyone
         .iter()
         .flat_map(|(place, id, r)| r.traits.iter().map(move |t| (place, id.as_str(), *r, t)))
         .filter(|(_, _, _, t)| !t.0.starts_with("completed_action."))
