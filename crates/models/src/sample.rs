@@ -615,10 +615,9 @@ fn keep(codes: &mut [u32], traits: &[Interned], t: usize, code: u32) {
 /// batch, each row's code of each of the plan's actions, row after row.
 struct Actions {
     cursor: Cursor<Vec<u32>>,
-    /// Per action of the plan, the codes of yes and no once met.
+    /// Per action of the plan, the codes of yes and no once met (one entry per action, so
+    /// also the number of codes per row).
     interned: Vec<[Option<u32>; 2]>,
-    /// The plan's actions (codes per row).
-    width: usize,
 }
 
 impl Actions {
@@ -626,7 +625,6 @@ impl Actions {
         Ok(Actions {
             cursor: Cursor::open(path, &["place", ACTIONS_COLUMN], batch_rows)?,
             interned: vec![[None; 2]; plan.actions.len()],
-            width: plan.actions.len(),
         })
     }
 
@@ -645,7 +643,8 @@ impl Actions {
     /// The row at hand's code of each of the plan's actions.
     fn codes(&self) -> &[u32] {
         let (codes, at) = self.cursor.here();
-        &codes[at * self.width..(at + 1) * self.width]
+        let width = self.interned.len();
+        &codes[at * width..(at + 1) * width]
     }
 }
 
