@@ -1,19 +1,17 @@
 //! `evalpipe`: the command line over the stage libraries.
 //!
-//! This crate is glue: it parses arguments, finds the study and data folders, calls the stages
-//! (ingest → transform → models → framework → report, overlapping those that do not read each
-//! other's output), shows their progress on a terminal and writes the run manifest. It alone
+//! This crate is glue: it parses arguments, finds the project folder, hands a run to the
+//! orchestration library (`evalpipe-pipeline`), draws its progress on a terminal and prints
+//! what came out; `check`, `diff` and `explain` likewise over the review library. It alone
 //! knows about terminals, exit codes and `anyhow`.
 
 mod check;
 mod diff;
 mod explain;
-mod manifest;
-mod outdir;
 mod paths;
 mod progress;
 mod run;
-mod stale;
+mod synth;
 mod timings;
 
 use std::process::ExitCode;
@@ -63,7 +61,7 @@ enum Command {
     /// Show which stages of the run in --out are stale, and why.
     Status(run::RunArgs),
     /// Write the synthetic twin of the providers' MI and the claims extract.
-    Synth(run::SynthArgs),
+    Synth(synth::SynthArgs),
     /// Compare a run with the figures the evaluation published (exit 1 on any mismatch).
     Check(check::CheckArgs),
     /// Show what changed between two runs (exit 1 when anything did, beyond the thresholds).
@@ -82,7 +80,7 @@ fn main() -> ExitCode {
             other => other.map(|_| true),
         },
         Command::Status(args) => run::status(args),
-        Command::Synth(args) => run::synth(args, cli.quiet).map(|()| true),
+        Command::Synth(args) => synth::synth(args, cli.quiet).map(|()| true),
         Command::Check(args) => check::run(args, cli.quiet),
         Command::Diff(args) => diff::run(args),
         Command::Explain(args) => explain::run(args),

@@ -7,9 +7,12 @@
 //! one-line summaries reaches stderr, byte for byte as before; with one, the summaries are
 //! printed above the bars, which are cleared when their stage ends.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::time::Duration;
 
+use evalpipe_pipeline::{Event, Stage};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::timings::{SpanId, Timings};
@@ -21,6 +24,8 @@ pub struct Display {
     bars: Option<MultiProgress>,
     /// Each stage's span, when `--timings` asked for them.
     timings: Timings,
+    /// The bars of the stages begun and not ended.
+    running: Mutex<BTreeMap<Stage, StageBar>>,
 }
 
 impl Display {
@@ -33,6 +38,7 @@ impl Display {
         Display {
             quiet,
             timings: Timings::default(),
+            running: Mutex::default(),
             bars: (terminal && !quiet)
                 .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
         }
@@ -61,6 +67,36 @@ impl Display {
                 let _ = bars.println(text.as_ref());
             }
             None => eprintln!("{}", text.as_ref()),
+        }
+    }
+
+    /// Draws one event of a run: a line, or a stage's bar begun, moved or ended.
+    pub fn event(&self, event: Event) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = |stage: Stage| running.get(&stage).cloned();
+        match event {
+            Event::Said(text) => {
+                drop(running);
+                self.line(text);
+            }
+            Event::Began(stage) => {
+                let bar = self.stage(stage.name());
+                running.insert(stage, bar);
+            }
+            Event::Step(stage, step) => bar(stage).iter().for_each(|b| b.step(step.clone())),
+            Event::Ingest(p) => bar(Stage::Ingest).iter().for_each(|b| b.ingest(p.clone())),
+            Event::Transform(p) => bar(Stage::Transform).iter().for_each(|b| b.transform(&p)),
+            Event::Models(p) => bar(Stage::Models).iter().for_each(|b| b.models(p.clone())),
+            Event::Framework(p) => bar(Stage::Framework)
+                .iter()
+                .for_each(|b| b.framework(p.clone())),
+            Event::Rows(stage, rows) => bar(stage).iter().for_each(|b| b.rows(rows)),
+            Event::WorkDone(stage) => bar(stage).iter().for_each(StageBar::work_done),
+            Event::Ended(stage) => {
+                if let Some(b) = running.remove(&stage) {
+                    b.done();
+                }
+            }
         }
     }
 

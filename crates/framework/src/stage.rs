@@ -13,7 +13,7 @@ use crate::input::{self, Finding};
 use crate::{Error, Result, render, tables};
 
 /// Folder of the stage's documents inside a run, and of its tables inside `tables/`.
-pub const OUTPUT_DIR: &str = "framework";
+pub const OUTPUT_DIR: &str = evalpipe_study::FRAMEWORK_OUTPUT;
 
 /// Where the stage reads from.
 #[derive(Debug, Clone)]
@@ -120,10 +120,10 @@ pub async fn prepare(
         step: "reading the workbooks",
     });
     let input = input::read(&opts.input, codebook, study)?;
-    let out_dir = layout.root.join(OUTPUT_DIR);
+    let out_dir = layout.framework_dir();
     // Tables apart from the transform's (`tables/framework/`), as the models' are: a rerun
     // replaces all of them, and nothing else.
-    let tables_dir = layout.tables_dir().join(OUTPUT_DIR);
+    let tables_dir = layout.framework_tables_dir();
     for dir in [&out_dir, &tables_dir] {
         if dir.exists() {
             std::fs::remove_dir_all(dir).map_err(|source| Error::Io {
@@ -186,7 +186,7 @@ impl Prepared {
             step: "triangulating",
         });
         let mut files = self.files;
-        let tables_dir = layout.tables_dir().join(OUTPUT_DIR);
+        let tables_dir = layout.framework_tables_dir();
         let triangulation =
             tables::triangulation(&self.ctx, codebook, &layout.tables_dir()).await?;
         files.extend(tables::write_table(&tables_dir, &triangulation)?);

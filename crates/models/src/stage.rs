@@ -13,12 +13,12 @@ use crate::spec::{Filter, MODELS_DIR, ModelSpec, load_specs};
 use crate::wald::{WaldTest, joint_wald};
 use crate::{Error, Result};
 
-/// Sub-folder of `<run>/tables/` holding one folder of outputs per model.
-pub const OUTPUT_DIR: &str = "models";
+/// Sub-folder of `<run>/tables/` holding one folder of outputs per model (the run layout's).
+pub const OUTPUT_DIR: &str = evalpipe_study::MODELS_OUTPUT;
 
 /// `<run>/tables/models/`.
 pub fn output_dir(layout: &RunLayout) -> PathBuf {
-    layout.tables_dir().join(OUTPUT_DIR)
+    layout.models_dir()
 }
 
 /// Options of the models stage.

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use evalpipe_study::{Manifest, RunLayout};
 use serde::Serialize;
 
 use crate::register::{
@@ -187,7 +188,7 @@ pub fn check(run: &Path, register: &Register) -> Result<CheckReport> {
 
 /// Checks the run in `run` against `register` with `options`.
 pub fn check_with(run: &Path, register: &Register, options: &CheckOptions) -> Result<CheckReport> {
-    if !run.join("tables").is_dir() {
+    if !RunLayout::new(run).tables_dir().is_dir() {
         return Err(Error::Run {
             path: run.to_path_buf(),
             message: "not a run folder (no tables/); run `evalpipe run` first".into(),
@@ -222,11 +223,7 @@ pub fn check_with(run: &Path, register: &Register, options: &CheckOptions) -> Re
 }
 
 pub(crate) fn read_synthetic(run: &Path) -> bool {
-    std::fs::read_to_string(run.join("manifest.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|m| m.get("synthetic").and_then(serde_json::Value::as_bool))
-        .unwrap_or(false)
+    Manifest::read(&RunLayout::new(run).manifest()).is_ok_and(|m| m.synthetic)
 }
 
 /// The prefix of the MI extracts' file names (the MI dictionary's `file_prefix`).
@@ -257,17 +254,14 @@ fn mi_file_date(name: &str) -> Option<(u32, u32, u32)> {
 /// The latest-dated MI input file of the run's manifest and its month (`YYYY-MM`), or why there
 /// is none.
 fn run_mi_month(run: &Path) -> std::result::Result<(String, String), String> {
-    let path = run.join("manifest.json");
-    let text =
-        std::fs::read_to_string(&path).map_err(|_| "the run has no manifest.json".to_string())?;
-    let manifest: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("its manifest.json cannot be read ({e})"))?;
+    let manifest = Manifest::read(&RunLayout::new(run).manifest()).map_err(|e| match e {
+        evalpipe_study::Error::Read { .. } => "the run has no manifest.json".to_string(),
+        e => format!("its manifest.json cannot be read ({e})"),
+    })?;
     let latest = manifest
-        .get("inputs")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i.get("path").and_then(serde_json::Value::as_str))
+        .inputs
+        .iter()
+        .map(|i| i.path.as_str())
         .filter_map(|p| {
             let name = p.rsplit('/').next().unwrap_or(p);
             mi_file_date(name).map(|date| (date, name.to_string()))
@@ -486,12 +480,9 @@ fn check_figure(
         }
         (None, _) => missing(out, why),
     };
-    let table = tables.entry(reproduce.table.clone()).or_insert_with(|| {
-        Table::read(
-            &run.join("tables")
-                .join(format!("{}.parquet", reproduce.table)),
-        )
-    });
+    let table = tables
+        .entry(reproduce.table.clone())
+        .or_insert_with(|| Table::read(&RunLayout::new(run).table(&reproduce.table, "parquet")));
     let table = match table {
         Ok(t) => t,
         Err(e) => return missing(out, format!("table not in the run ({e})")),

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use evalpipe_study::{FRAMEWORK_OUTPUT as FRAMEWORK_DIR, RunLayout};
 use serde::Serialize;
 
 use crate::check::{Status, check};
@@ -221,9 +222,6 @@ enum Keys {
     Only(&'static [&'static str]),
 }
 
-/// Folder of the Framework stage's tables inside `tables/`.
-const FRAMEWORK_DIR: &str = "framework";
-
 /// The Framework stage's tables a diff compares (`tables/framework/<name>`): the interviews and
 /// what the counting SQL makes from them — not the charted cells, quotes and staging tables
 /// behind those counts, nor the codebook's reference tables.
@@ -252,7 +250,7 @@ fn keys_of(name: &str) -> Keys {
 /// Framework tables of [`FRAMEWORK_TABLES`].
 fn compared_tables(run: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    if let Ok(catalog) = Table::read(&run.join("tables/catalog.parquet"))
+    if let Ok(catalog) = Table::read(&RunLayout::new(run).catalog())
         && let (Some(t), Some(k)) = (catalog.column("table"), catalog.column("kind"))
     {
         for r in 0..catalog.rows() {
@@ -263,7 +261,7 @@ fn compared_tables(run: &Path) -> BTreeSet<String> {
             }
         }
     }
-    let models = run.join("tables/models");
+    let models = RunLayout::new(run).models_dir();
     if let Ok(entries) = std::fs::read_dir(&models) {
         for model in entries.flatten() {
             if let Ok(files) = std::fs::read_dir(model.path()) {
@@ -281,9 +279,8 @@ fn compared_tables(run: &Path) -> BTreeSet<String> {
         }
     }
     for (name, _) in FRAMEWORK_TABLES {
-        let path = run
-            .join("tables")
-            .join(FRAMEWORK_DIR)
+        let path = RunLayout::new(run)
+            .framework_tables_dir()
             .join(format!("{name}.parquet"));
         if path.is_file() {
             out.insert(format!("{FRAMEWORK_DIR}/{name}"));
@@ -300,7 +297,7 @@ pub fn diff(
     opts: &DiffOptions,
 ) -> Result<RunDiff> {
     for run in [a, b] {
-        if !run.join("tables").is_dir() {
+        if !RunLayout::new(run).tables_dir().is_dir() {
             return Err(Error::Run {
                 path: run.to_path_buf(),
                 message: "not a run folder (no tables/)".into(),
@@ -315,7 +312,7 @@ pub fn diff(
     let mut framework: BTreeMap<String, (Table, Table)> = BTreeMap::new();
     let all: BTreeSet<&String> = in_a.union(&in_b).collect();
     for name in &all {
-        let path = |run: &Path| run.join("tables").join(format!("{name}.parquet"));
+        let path = |run: &Path| RunLayout::new(run).table(name, "parquet");
         let diff = match (in_a.contains(*name), in_b.contains(*name)) {
             (true, false) | (false, true) => TableDiff {
                 table: name.to_string(),

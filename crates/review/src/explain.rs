@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use evalpipe_study::{Manifest, RunLayout};
 use serde::Serialize;
 
 use crate::check::{FigureCheck, check};
@@ -196,7 +197,7 @@ fn published_in(catalog: &Catalog, subject: &str) -> Option<String> {
 }
 
 fn read_catalog(run: &Path) -> Result<Catalog> {
-    let path = run.join("tables/catalog.parquet");
+    let path = RunLayout::new(run).catalog();
     let t = Table::read(&path).map_err(|message| Error::Run {
         path: path.clone(),
         message,
@@ -241,22 +242,13 @@ fn lineage(catalog: &Catalog, reads: Vec<String>) -> Vec<String> {
 }
 
 fn read_manifest(run: &Path) -> Vec<InputFile> {
-    let Ok(text) = std::fs::read_to_string(run.join("manifest.json")) else {
-        return Vec::new();
-    };
-    let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return Vec::new();
-    };
-    m["inputs"]
-        .as_array()
-        .map(|files| {
-            files
-                .iter()
-                .filter_map(|f| {
-                    Some(InputFile {
-                        path: f["path"].as_str()?.to_string(),
-                        sha256: f["sha256"].as_str()?.to_string(),
-                    })
+    Manifest::read(&RunLayout::new(run).manifest())
+        .map(|m| {
+            m.inputs
+                .into_iter()
+                .map(|f| InputFile {
+                    path: f.path,
+                    sha256: f.sha256,
                 })
                 .collect()
         })
@@ -265,7 +257,7 @@ fn read_manifest(run: &Path) -> Vec<InputFile> {
 
 fn figure_n(run: &Path, f: &Figure) -> Option<String> {
     let r = f.reproduce.as_ref()?;
-    let t = Table::read(&run.join("tables").join(format!("{}.parquet", r.table))).ok()?;
+    let t = Table::read(&RunLayout::new(run).table(&r.table, "parquet")).ok()?;
     let rows = t.select(r.row.as_ref()?).ok()?;
     let j = t.column(f.n_column.as_deref().unwrap_or("n"))?;
     t.text[j][*rows.first()?].clone()

@@ -700,18 +700,21 @@ fn extract_fixture(inputs: Option<&[&str]>, more: &str) -> (tempfile::TempDir, R
     .unwrap();
     std::fs::write(published.join("extracts.toml"), EXTRACTS).unwrap();
     if let Some(inputs) = inputs {
-        let inputs: Vec<serde_json::Value> = inputs
+        let inputs = inputs
             .iter()
-            .map(|p| serde_json::json!({ "path": p, "sha256": "00", "bytes": 1 }))
+            .map(|p| evalpipe_study::Entry {
+                path: p.to_string(),
+                sha256: "00".into(),
+                bytes: 1,
+            })
             .collect();
-        std::fs::write(
-            dir.path().join("run/manifest.json"),
-            serde_json::to_string_pretty(&serde_json::json!({
-                "synthetic": true,
-                "inputs": inputs,
-            }))
-            .unwrap(),
-        )
+        evalpipe_study::Manifest {
+            evalpipe_version: "0.1.0".into(),
+            synthetic: true,
+            inputs,
+            ..Default::default()
+        }
+        .write(&dir.path().join("run/manifest.json"))
         .unwrap();
     }
     let register = Register::load(&dir.path().join("pipeline")).unwrap();

@@ -10,7 +10,10 @@
 //!   ingest/quarantine.parquet     one row per (rejected row, rule broken)
 //!   ingest/validation/            per-lot validation reports (CSV + Markdown) and accounting
 //!   tables/<table>.parquet|.csv   one per query in queries/
-//!   report/                       rendered sections (Markdown, HTML)
+//!   tables/models/                the models' coefficients, fit statistics and samples
+//!   tables/framework/             the Framework stage's counting tables
+//!   framework/                    the Framework matrices (workbook, HTML) and their validation
+//!   report/                       rendered sections (Markdown, HTML), annex workbook, PDF
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -25,6 +28,12 @@ pub const RUN_MARKER: &str = ".evalpipe-run";
 
 /// The first line of [`RUN_MARKER`].
 pub const RUN_MARKER_TEXT: &str = "evalpipe run folder: made and replaced by `evalpipe run`; files added here are refused, not deleted\n";
+
+/// Folder of the models' tables, under `tables/`.
+pub const MODELS_OUTPUT: &str = "models";
+
+/// Folder of the Framework stage's outputs, at the top of the run and under `tables/`.
+pub const FRAMEWORK_OUTPUT: &str = "framework";
 
 /// Paths inside one run folder.
 #[derive(Debug, Clone)]
@@ -58,9 +67,33 @@ impl RunLayout {
     pub fn table(&self, name: &str, ext: &str) -> PathBuf {
         self.tables_dir().join(format!("{name}.{ext}"))
     }
+    /// The catalog of every table of the run (`tables/catalog.parquet`).
+    pub fn catalog(&self) -> PathBuf {
+        self.table("catalog", "parquet")
+    }
+    /// Folder of the models' tables.
+    pub fn models_dir(&self) -> PathBuf {
+        self.tables_dir().join(MODELS_OUTPUT)
+    }
+    /// Folder of the Framework stage's outputs (matrices, their validation).
+    pub fn framework_dir(&self) -> PathBuf {
+        self.root.join(FRAMEWORK_OUTPUT)
+    }
+    /// Folder of the Framework stage's counting tables.
+    pub fn framework_tables_dir(&self) -> PathBuf {
+        self.tables_dir().join(FRAMEWORK_OUTPUT)
+    }
     /// Folder of the rendered report.
     pub fn report_dir(&self) -> PathBuf {
         self.root.join("report")
+    }
+    /// The report as one HTML page, what a run hands its user.
+    pub fn report_html(&self) -> PathBuf {
+        self.report_dir().join("report.html")
+    }
+    /// Ingest's summary of every file and rule, what a run points its user to.
+    pub fn validation_summary(&self) -> PathBuf {
+        self.validation_dir().join("summary.md")
     }
     /// The marker that says the folder is a run folder of evalpipe's.
     pub fn marker(&self) -> PathBuf {

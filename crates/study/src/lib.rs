@@ -7,9 +7,11 @@
 //! through this crate, so nothing downstream repeats a lot name, a code or a rule.
 //!
 //! The crate also fixes the *run layout*, the folder structure every stage reads and writes
-//! ([`RunLayout`]), so stages agree on paths without knowing each other.
+//! ([`RunLayout`]), and the run's manifest ([`Manifest`]), so stages and the review agree on
+//! paths and on what a run recorded without knowing each other.
 //!
-//! It never reads extracts and does no I/O beyond loading the configuration files.
+//! It never reads extracts and does no I/O beyond loading the configuration files and reading
+//! and writing a run's manifest.
 //!
 //! Entry point: [`Study::load`].
 //!
@@ -22,6 +24,7 @@
 mod config;
 mod dictionary;
 mod layout;
+mod manifest;
 
 pub use config::{
     Band, Characteristic, CharacteristicKind, Cohort, Disclosure, Lot, Milestone, Periods,
@@ -31,7 +34,14 @@ pub use dictionary::{
     AppliesWhen, Bound, Code, ColumnSpec, ColumnType, DatasetSpec, DerivedSpec, Dictionary,
     IdentifierRule, MinAge, MinWeeksAfter, QuestionSpec,
 };
-pub use layout::{RUN_MARKER, RUN_MARKER_TEXT, RunLayout, SYNTHETIC_MARKER, place, place_parts};
+pub use layout::{
+    FRAMEWORK_OUTPUT, MODELS_OUTPUT, RUN_MARKER, RUN_MARKER_TEXT, RunLayout, SYNTHETIC_MARKER,
+    place, place_parts,
+};
+pub use manifest::{
+    Entry, FrameworkSummary, IngestSummary, Manifest, ModelsSummary, ReportSummary, StageSummaries,
+    TransformSummary,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +52,14 @@ pub enum Error {
     /// A configuration file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// A run's file (its manifest) could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
         /// The file.
         path: PathBuf,
         /// The I/O failure.

@@ -12,8 +12,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-use evalpipe_study::{RUN_MARKER, RUN_MARKER_TEXT};
+use evalpipe_study::{Manifest, RUN_MARKER, RUN_MARKER_TEXT};
+
+use crate::error::{Error, Result, io};
 
 /// `.<name>.<suffix>` beside `path`.
 pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -28,10 +29,10 @@ pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
 /// so that two spellings of one folder compare equal.
 pub fn resolve(path: &Path) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
-        bail!("an empty path is not a folder");
+        return Err(Error::Refused("an empty path is not a folder".into()));
     }
     let absolute =
-        std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
+        std::path::absolute(path).map_err(|e| io(format!("resolving {}", path.display()), e))?;
     // The longest existing ancestor is canonicalised; the rest must be plain names.
     let mut existing = absolute.as_path();
     let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
@@ -44,23 +45,28 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
                 rest.push(name);
                 existing = parent;
             }
-            (Some(_), None) => bail!(
-                "{} goes through `..` of a folder that does not exist; give a plain folder path",
-                path.display()
-            ),
+            (Some(_), None) => {
+                return Err(Error::Refused(format!(
+                    "{} goes through `..` of a folder that does not exist; give a plain folder path",
+                    path.display()
+                )));
+            }
             _ => break,
         }
     }
     let mut resolved = existing
         .canonicalize()
-        .with_context(|| format!("resolving {}", existing.display()))?;
+        .map_err(|e| io(format!("resolving {}", existing.display()), e))?;
     for name in rest.into_iter().rev() {
         let part = Path::new(name);
         if part
             .components()
             .any(|c| !matches!(c, Component::Normal(_)))
         {
-            bail!("{} is not a plain folder path", path.display());
+            return Err(Error::Refused(format!(
+                "{} is not a plain folder path",
+                path.display()
+            )));
         }
         resolved.push(part);
     }
@@ -70,32 +76,32 @@ pub fn resolve(path: &Path) -> Result<PathBuf> {
 /// Refuses an `--out` that would overwrite, contain or sit inside what the run reads.
 pub fn check_not_an_input(out: &Path, inputs: &[(&str, &Path)]) -> Result<()> {
     if out.parent().is_none() || out.file_name().is_none() {
-        bail!(
+        return Err(Error::Refused(format!(
             "--out {} is not a folder evalpipe can replace: give a folder of its own, such as runs/NAME",
             out.display()
-        );
+        )));
     }
     for (what, input) in inputs {
         let Ok(input) = resolve(input) else { continue };
         if input == out {
-            bail!(
+            return Err(Error::Refused(format!(
                 "--out {} is the {what}: a run never writes over what it reads; choose another folder",
                 out.display()
-            );
+            )));
         }
         if input.starts_with(out) {
-            bail!(
+            return Err(Error::Refused(format!(
                 "--out {} holds the {what} ({}): replacing it would delete it; choose another folder",
                 out.display(),
                 input.display()
-            );
+            )));
         }
         if out.starts_with(&input) && *what != "project" {
-            bail!(
+            return Err(Error::Refused(format!(
                 "--out {} is inside the {what} ({}): runs are not written among the inputs; choose another folder",
                 out.display(),
                 input.display()
-            );
+            )));
         }
     }
     Ok(())
@@ -117,19 +123,19 @@ pub fn inspect(path: &Path, role: &str) -> Result<Folder> {
     let meta = match path.symlink_metadata() {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Folder::Absent),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        Err(e) => return Err(io(format!("reading {}", path.display()), e)),
     };
     if meta.file_type().is_symlink() {
-        bail!(
+        return Err(Error::Refused(format!(
             "{role} {} is a symbolic link; evalpipe replaces only folders it made: give the folder itself",
             path.display()
-        );
+        )));
     }
     if !meta.is_dir() {
-        bail!(
+        return Err(Error::Refused(format!(
             "{role} {} exists and is not a folder; choose another --out",
             path.display()
-        );
+        )));
     }
     let files = files_under(path)?;
     if files.is_empty() {
@@ -137,44 +143,35 @@ pub fn inspect(path: &Path, role: &str) -> Result<Folder> {
     }
     let marked = std::fs::read_to_string(path.join(RUN_MARKER))
         .is_ok_and(|t| t.starts_with(RUN_MARKER_TEXT.trim_end()));
-    let manifest: Option<serde_json::Value> = std::fs::read_to_string(path.join("manifest.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .filter(|m: &serde_json::Value| {
-            m["evalpipe_version"].is_string() && m["outputs"].is_array()
-        });
+    let manifest = Manifest::read(&evalpipe_study::RunLayout::new(path).manifest()).ok();
     if !marked && manifest.is_none() {
-        bail!(
+        return Err(Error::Refused(format!(
             "{role} {} exists and is not an evalpipe run folder (no {RUN_MARKER}, no evalpipe manifest); \
              evalpipe never deletes what it did not make: choose another --out, or move the folder away",
             path.display()
-        );
+        )));
     }
-    let listed: std::collections::BTreeSet<String> = manifest
-        .as_ref()
-        .and_then(|m| m["outputs"].as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["path"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let listed: std::collections::BTreeSet<&str> = manifest
+        .iter()
+        .flat_map(|m| &m.outputs)
+        .map(|e| e.path.as_str())
+        .collect();
     let foreign: Vec<String> = files
         .iter()
         .filter(|f| f.as_str() != RUN_MARKER && f.as_str() != "manifest.json")
-        .filter(|f| !listed.contains(*f))
+        .filter(|f| !listed.contains(f.as_str()))
         .cloned()
         .collect();
     if !foreign.is_empty() {
         let shown: Vec<&str> = foreign.iter().take(5).map(String::as_str).collect();
-        bail!(
+        return Err(Error::Refused(format!(
             "{role} {} holds {} file(s) evalpipe did not write ({}{}); evalpipe never deletes what it \
              did not make: move them out of the run folder, or choose another --out",
             path.display(),
             foreign.len(),
             shown.join(", "),
             if foreign.len() > 5 { ", …" } else { "" }
-        );
+        )));
     }
     Ok(Folder::Run)
 }
@@ -185,8 +182,8 @@ fn files_under(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).with_context(|| format!("listing {}", d.display()))? {
-            let entry = entry.with_context(|| format!("listing {}", d.display()))?;
+        for entry in std::fs::read_dir(&d).map_err(|e| io(format!("listing {}", d.display()), e))? {
+            let entry = entry.map_err(|e| io(format!("listing {}", d.display()), e))?;
             let path = entry.path();
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 stack.push(path);
@@ -208,7 +205,7 @@ fn files_under(dir: &Path) -> Result<Vec<String>> {
 /// Marks a folder as a run folder of evalpipe's.
 pub fn mark(dir: &Path) -> Result<()> {
     let path = dir.join(RUN_MARKER);
-    std::fs::write(&path, RUN_MARKER_TEXT).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(&path, RUN_MARKER_TEXT).map_err(|e| io(format!("writing {}", path.display()), e))
 }
 
 /// First line of a lock file, then the holder's process id.
@@ -229,7 +226,7 @@ impl Lock {
         let path = sibling(out, "lock");
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
+                .map_err(|e| io(format!("creating {}", parent.display()), e))?;
         }
         loop {
             let existed = path.exists();
@@ -239,14 +236,14 @@ impl Lock {
                 .create(true)
                 .truncate(false)
                 .open(&path)
-                .with_context(|| format!("opening the lock {}", path.display()))?;
+                .map_err(|e| io(format!("opening the lock {}", path.display()), e))?;
             let mut held_by = String::new();
             let _ = file.read_to_string(&mut held_by);
             if existed && !held_by.is_empty() && !held_by.starts_with(LOCK_TEXT) {
-                bail!(
+                return Err(Error::Refused(format!(
                     "{} exists and is not an evalpipe lock; evalpipe never overwrites what it did not make: remove it, or choose another --out",
                     path.display()
-                );
+                )));
             }
             let holder = held_by
                 .lines()
@@ -255,15 +252,17 @@ impl Lock {
                 .map(str::to_string);
             match file.try_lock() {
                 Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => bail!(
-                    "another evalpipe run{} is writing {}; wait for it to finish, or choose another --out",
-                    holder
-                        .map(|p| format!(" (process {p})"))
-                        .unwrap_or_default(),
-                    out.display()
-                ),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::Refused(format!(
+                        "another evalpipe run{} is writing {}; wait for it to finish, or choose another --out",
+                        holder
+                            .map(|p| format!(" (process {p})"))
+                            .unwrap_or_default(),
+                        out.display()
+                    )));
+                }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(e).with_context(|| format!("locking {}", path.display()));
+                    return Err(io(format!("locking {}", path.display()), e));
                 }
             }
             // The holder before us may have removed the file between our open and our lock:
@@ -271,11 +270,13 @@ impl Lock {
             if !same_file(&file, &path) {
                 continue;
             }
-            file.set_len(0)?;
+            let writing = || format!("writing the lock {}", path.display());
+            file.set_len(0).map_err(|e| io(writing(), e))?;
             use std::io::Seek;
-            file.seek(std::io::SeekFrom::Start(0))?;
+            file.seek(std::io::SeekFrom::Start(0))
+                .map_err(|e| io(writing(), e))?;
             writeln!(file, "{LOCK_TEXT}\npid {}", std::process::id())
-                .with_context(|| format!("writing the lock {}", path.display()))?;
+                .map_err(|e| io(format!("writing the lock {}", path.display()), e))?;
             let stale = holder.filter(|_| existed);
             return Ok((Lock { file, path }, stale));
         }
@@ -302,6 +303,113 @@ fn same_file(file: &File, path: &Path) -> bool {
 #[cfg(not(unix))]
 fn same_file(_file: &File, path: &Path) -> bool {
     path.exists()
+}
+
+/// Whether `.<out>.partial` is an unfinished run of evalpipe's, to be cleared; an error when
+/// something else is there.
+pub fn partial_is_ours(staging: &Path) -> Result<bool> {
+    match staging.symlink_metadata() {
+        Err(_) => Ok(false),
+        Ok(m) if m.is_dir() && !m.file_type().is_symlink() => {
+            let marked = std::fs::read_to_string(staging.join(RUN_MARKER))
+                .is_ok_and(|t| t.starts_with(RUN_MARKER_TEXT.trim_end()));
+            let empty = std::fs::read_dir(staging)
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false);
+            if marked || empty {
+                Ok(true)
+            } else {
+                Err(Error::Refused(format!(
+                    "{} exists and was not made by evalpipe; evalpipe builds runs there and never \
+                     deletes what it did not make: move it away, or choose another --out",
+                    staging.display()
+                )))
+            }
+        }
+        Ok(_) => Err(Error::Refused(format!(
+            "{} exists and is not a folder of evalpipe's; move it away, or choose another --out",
+            staging.display()
+        ))),
+    }
+}
+
+/// Copies every file under `from` to the same place under `to`, but for the folders in `skip`
+/// (another stage's, inside this one's).
+pub fn copy_tree(from: &Path, to: &Path, skip: &[PathBuf]) -> Result<()> {
+    let listing = || format!("listing {}", from.display());
+    for entry in std::fs::read_dir(from).map_err(|e| io(listing(), e))? {
+        let path = entry.map_err(|e| io(listing(), e))?.path();
+        let target = to.join(path.file_name().unwrap_or_default());
+        if path.is_dir() {
+            if !skip.contains(&path) {
+                copy_tree(&path, &target, skip)?;
+            }
+        } else {
+            std::fs::create_dir_all(to).map_err(|e| io(format!("creating {}", to.display()), e))?;
+            std::fs::copy(&path, &target).map_err(|e| {
+                io(
+                    format!("copying {} to {}", path.display(), target.display()),
+                    e,
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Undoes what a run killed while publishing left behind. Publishing is two renames (the
+/// previous run aside to `.<out>.old`, the new one in): killed between them, `out` is missing
+/// and the previous run is whole at `.old`, so it goes back; killed after both, `.old` is only
+/// the previous run waiting to be deleted.
+pub fn recover(out: &Path) -> Result<()> {
+    let old = sibling(out, "old");
+    if inspect(&old, "the run set aside")? != Folder::Run {
+        return Ok(());
+    }
+    if out.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| io(format!("removing {}", old.display()), e))
+    } else {
+        std::fs::rename(&old, out).map_err(|e| {
+            io(
+                format!("restoring the previous run from {}", old.display()),
+                e,
+            )
+        })
+    }
+}
+
+/// Replaces `out` with the finished `staging` folder. `out` is only moved aside and removed if
+/// it is an earlier run of evalpipe's holding nothing else (checked again here: the run took
+/// a while), an empty folder is replaced, anything else is refused.
+pub fn publish(staging: &Path, out: &Path) -> Result<()> {
+    let existing = inspect(out, "--out")?;
+    let publishing = |e| io(format!("publishing the run to {}", out.display()), e);
+    if existing == Folder::Empty {
+        std::fs::remove_dir(out).map_err(|e| io(format!("replacing {}", out.display()), e))?;
+    }
+    if existing == Folder::Run {
+        let old = sibling(out, "old");
+        if inspect(&old, "the run set aside")? == Folder::Run {
+            std::fs::remove_dir_all(&old)
+                .map_err(|e| io(format!("removing {}", old.display()), e))?;
+        }
+        std::fs::rename(out, &old).map_err(|e| {
+            io(
+                format!("moving the previous run {} aside", out.display()),
+                e,
+            )
+        })?;
+        std::fs::rename(staging, out).map_err(publishing)?;
+        std::fs::remove_dir_all(&old)
+            .map_err(|e| io(format!("removing the previous run {}", old.display()), e))?;
+    } else {
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| io(format!("creating {}", parent.display()), e))?;
+        }
+        std::fs::rename(staging, out).map_err(publishing)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
