@@ -102,14 +102,6 @@ pub enum Error {
         /// The failure.
         source: std::io::Error,
     },
-    /// A counting query is malformed (header) or fails (SQL).
-    #[error("{query}: {message}")]
-    Query {
-        /// The query file.
-        query: PathBuf,
-        /// DataFusion's or the header check's reason.
-        message: String,
-    },
     /// Writing an output failed.
     #[error("writing {path}: {message}")]
     Write {
@@ -118,6 +110,10 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A counting query is malformed (header) or fails (SQL): the transform's runner says
+    /// which, naming the query file.
+    #[error(transparent)]
+    Query(#[from] evalpipe_transform::Error),
     /// A broken invariant.
     #[error("internal error (an evalpipe bug, please report it): {0}")]
     Internal(String),

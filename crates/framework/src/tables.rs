@@ -1,5 +1,5 @@
 //! The framework's tables: the validated input and the codebook as Arrow record batches, and
-//! the counting SQL of `queries/framework/` run over them with DataFusion.
+//! the counting SQL of `queries/framework/` run over them by the transform's query runner.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -8,10 +8,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
 use datafusion::execution::context::SessionContext;
-use datafusion::physical_plan::collect;
-use datafusion::prelude::{ParquetReadOptions, SQLOptions};
+use datafusion::prelude::ParquetReadOptions;
 use evalpipe_study::Study;
-use evalpipe_transform::QueryHeader;
 
 use crate::codebook::Codebook;
 use crate::input::Input;
@@ -426,141 +424,28 @@ pub(crate) fn reference_tables(
     ])
 }
 
-/// A query of `queries/framework/`.
-struct Query {
-    path: PathBuf,
-    header: QueryHeader,
-    sql: String,
-}
-
-fn query_err(path: &Path, message: String) -> Error {
-    Error::Query {
-        query: path.to_path_buf(),
-        message,
-    }
-}
-
-fn load_queries(dir: &Path) -> Result<Vec<Query>> {
-    let io = |source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        if path.is_file() && path.extension().is_some_and(|e| e == "sql") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
-        .into_iter()
-        .map(|path| {
-            let sql = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let header =
-                QueryHeader::parse(&path, &sql).map_err(|e| query_err(&path, e.to_string()))?;
-            Ok(Query { path, header, sql })
-        })
-        .collect()
-}
-
-/// Runs a read-only query.
-async fn execute(
-    ctx: &SessionContext,
-    path: &Path,
-    sql: &str,
-) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let run = async {
-        let frame = ctx.sql_with_options(sql, options).await?;
-        let plan = frame.create_physical_plan().await?;
-        let schema = plan.schema();
-        let batches = collect(plan, ctx.task_ctx()).await?;
-        Ok::<_, datafusion::error::DataFusionError>((schema, batches))
-    };
-    run.await.map_err(|e| query_err(path, e.strip_backtrace()))
-}
-
-/// Registers `tables` and runs every query of `dir`, each once all the tables its header
-/// `reads` exist (so file names need not encode the order); returns the query tables in
-/// file-name order.
+/// Registers `tables` and runs every query of `dir` with the transform's runner, each once all
+/// the tables its header `reads` exist (so file names need not encode the order); returns the
+/// query tables in file-name order.
 pub(crate) async fn count(
     ctx: &SessionContext,
     tables: &[Table],
     dir: &Path,
     progress: &(dyn Fn(crate::Progress) + Sync),
-) -> Result<Vec<(String, SchemaRef, Vec<RecordBatch>)>> {
-    let mut registered = BTreeSet::new();
+) -> Result<Vec<evalpipe_transform::QueryTable>> {
     for t in tables {
         ctx.register_batch(&t.name, t.batch.clone())
             .map_err(|e| Error::Internal(format!("registering {}: {e}", t.name)))?;
-        registered.insert(t.name.clone());
     }
-    let queries = load_queries(dir)?;
-    let mut done: BTreeMap<String, (SchemaRef, Vec<RecordBatch>)> = BTreeMap::new();
-    let mut pending: Vec<&Query> = queries.iter().collect();
-    while !pending.is_empty() {
-        let (ready, waiting): (Vec<&Query>, Vec<&Query>) = pending
-            .into_iter()
-            .partition(|q| q.header.reads.iter().all(|r| registered.contains(r)));
-        if ready.is_empty() {
-            let q = waiting[0];
-            let missing: Vec<&String> = q
-                .header
-                .reads
-                .iter()
-                .filter(|r| !registered.contains(*r))
-                .collect();
-            return Err(query_err(
-                &q.path,
-                format!(
-                    "`-- reads:` names {missing:?}, which is neither an input nor a reference table of the framework nor made by another query (or the queries form a cycle)"
-                ),
-            ));
-        }
-        for q in ready {
-            let stem = q
-                .path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if q.header.table != stem {
-                return Err(query_err(
-                    &q.path,
-                    format!(
-                        "`-- table: {}` must be the file name `{stem}`",
-                        q.header.table
-                    ),
-                ));
-            }
-            let (schema, batches) = execute(ctx, &q.path, &q.sql).await?;
-            let merged = arrow::compute::concat_batches(&schema, &batches)
-                .map_err(|e| Error::Internal(format!("{}: {e}", q.path.display())))?;
-            ctx.register_batch(&q.header.table, merged)
-                .map_err(|e| Error::Internal(format!("registering {}: {e}", q.header.table)))?;
-            registered.insert(q.header.table.clone());
-            done.insert(q.header.table.clone(), (schema, batches));
-            progress(crate::Progress::Query {
-                table: q.header.table.clone(),
-                done: done.len(),
-                total: queries.len(),
-            });
-        }
-        pending = waiting;
-    }
-    Ok(queries
-        .iter()
-        .filter_map(|q| {
-            done.remove(&q.header.table)
-                .map(|(s, b)| (q.header.table.clone(), s, b))
+    let queries = evalpipe_transform::read_queries(dir)?;
+    let done = |table: &str, done: usize, total: usize| {
+        progress(crate::Progress::Query {
+            table: table.to_string(),
+            done,
+            total,
         })
-        .collect())
+    };
+    Ok(evalpipe_transform::run_in_memory(ctx, &queries, &done).await?)
 }
 
 /// Each `explains` hook of the codebook, looked up in the run's tables.

@@ -63,8 +63,9 @@ pub use header::QueryHeader;
 pub use output::{FLOAT_DECIMALS, TableWriter, csv_text, float, write_csv, write_parquet};
 pub use reference::{REFERENCE_TABLES, reference_tables};
 pub use run::{
-    CATALOG_TABLE, INPUT_TABLES, Progress, REFERENCE_DIR, STAGING_DIR, TableKind, TableRun,
-    TransformOptions, discover_queries, run, run_blocking, run_with_progress,
+    CATALOG_TABLE, INPUT_TABLES, Progress, QueryFile, QueryTable, REFERENCE_DIR, STAGING_DIR,
+    TableKind, TableRun, TransformOptions, discover_queries, read_queries, run, run_blocking,
+    run_in_memory, run_with_progress,
 };
 pub use session::{DEFAULT_MEMORY_LIMIT, SessionConfigSpec, default_memory_limit, session};
 

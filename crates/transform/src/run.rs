@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use datafusion::logical_expr::SortExpr;
@@ -203,11 +204,7 @@ pub async fn run_with_progress(
 
     let mut pending = Vec::new();
     for (path, kind) in queries {
-        let sql = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let header = QueryHeader::parse(&path, &sql)?;
+        let QueryFile { path, header, sql } = QueryFile::read(&path)?;
         pending.push(Pending {
             path,
             kind,
@@ -341,6 +338,136 @@ struct Pending {
     kind: TableKind,
     sql: String,
     header: QueryHeader,
+}
+
+/// A query file, read and its header parsed.
+#[derive(Debug, Clone)]
+pub struct QueryFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its header.
+    pub header: QueryHeader,
+    /// Its SQL.
+    pub sql: String,
+}
+
+impl QueryFile {
+    /// Reads `path` and parses its header.
+    pub fn read(path: &Path) -> Result<QueryFile> {
+        let sql = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let header = QueryHeader::parse(path, &sql)?;
+        Ok(QueryFile {
+            path: path.to_path_buf(),
+            header,
+            sql,
+        })
+    }
+}
+
+/// The query files of `dir` (not of its sub-folders), sorted by name, read and their headers
+/// parsed.
+pub fn read_queries(dir: &Path) -> Result<Vec<QueryFile>> {
+    sql_files(dir)?.iter().map(|p| QueryFile::read(p)).collect()
+}
+
+/// A query's table, held in memory.
+pub type QueryTable = (String, SchemaRef, Vec<RecordBatch>);
+
+/// Runs `queries` in memory over the tables registered in `ctx`, by the same rules as the
+/// transform's own: read-only SQL, a header whose `reads` are exactly the tables the SQL reads,
+/// each query once all of them exist, in rounds of what the tables so far let run (each round
+/// in the given order). Each result is registered under its table name for later queries,
+/// and `done(table, done, total)` told. Returns the tables in the given order. For small
+/// tables a stage computes from its own inputs (the Framework's counts); the transform's
+/// tables of record stream to Parquet instead ([`run_with_progress`]).
+pub async fn run_in_memory(
+    ctx: &SessionContext,
+    queries: &[QueryFile],
+    done: &(dyn Fn(&str, usize, usize) + Sync),
+) -> Result<Vec<QueryTable>> {
+    // What the caller registered, and each result as it is registered.
+    let mut registered: BTreeSet<String> = queries
+        .iter()
+        .flat_map(|q| &q.header.reads)
+        .filter(|r| ctx.table_exist(r.as_str()).unwrap_or(false))
+        .cloned()
+        .collect();
+    let mut results: BTreeMap<usize, QueryTable> = BTreeMap::new();
+    let mut left: Vec<usize> = (0..queries.len()).collect();
+    while !left.is_empty() {
+        let (ready, waiting): (Vec<usize>, Vec<usize>) = left.iter().partition(|&&i| {
+            queries[i]
+                .header
+                .reads
+                .iter()
+                .all(|r| registered.contains(r))
+        });
+        let Some(&first) = waiting.first().filter(|_| ready.is_empty()) else {
+            for i in ready {
+                let q = &queries[i];
+                let table = &q.header.table;
+                if registered.contains(table) {
+                    return Err(Error::Header {
+                        query: q.path.clone(),
+                        message: format!(
+                            "table `{table}` already exists (an input or an earlier query); \
+                             choose another name"
+                        ),
+                    });
+                }
+                check_reads(ctx, &q.path, &q.header, &q.sql, &registered)?;
+                let fail = |e| query_error(&q.path, table, e);
+                let stream = execute(ctx, &q.sql).await.map_err(fail)?;
+                let schema = stream.schema();
+                let batches: Vec<RecordBatch> = stream
+                    .collect::<Vec<_>>()
+                    .await
+                    .into_iter()
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(fail)?;
+                let merged = arrow::compute::concat_batches(&schema, &batches)
+                    .map_err(|e| fail(e.into()))?;
+                ctx.register_batch(table, merged).map_err(fail)?;
+                registered.insert(table.clone());
+                results.insert(i, (table.clone(), schema, batches));
+                done(table, results.len(), queries.len());
+            }
+            left = waiting;
+            continue;
+        };
+        // Blame a query that reads a table nothing makes, not one waiting for it.
+        let made: BTreeSet<&String> = queries.iter().map(|q| &q.header.table).collect();
+        fn missing<'q>(q: &'q QueryFile, registered: &BTreeSet<String>) -> Vec<&'q str> {
+            q.header
+                .reads
+                .iter()
+                .filter(|r| !registered.contains(*r))
+                .map(String::as_str)
+                .collect()
+        }
+        let q = waiting
+            .iter()
+            .map(|&i| &queries[i])
+            .find(|q| {
+                missing(q, &registered)
+                    .iter()
+                    .any(|r| !made.contains(&r.to_string()))
+            })
+            .unwrap_or(&queries[first]);
+        let missing = missing(q, &registered);
+        return Err(Error::Header {
+            query: q.path.clone(),
+            message: format!(
+                "`-- reads:` names {}, which is neither an input table nor made by another \
+                 query (or the queries form a cycle)",
+                missing.join(", ")
+            ),
+        });
+    }
+    Ok(results.into_values().collect())
 }
 
 /// The order queries are listed and, among those ready, started in: staging before outputs,

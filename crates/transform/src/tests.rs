@@ -858,3 +858,79 @@ fn progress_reports_each_table_once_its_files_are_complete() {
         );
     }
 }
+
+/// The runner the Framework stage counts with: the transform's rules (a query after the tables
+/// it reads, whatever the file order; the header's `reads` exactly what the SQL reads), in
+/// memory.
+#[test]
+fn the_in_memory_runner_orders_by_reads_and_holds_headers_to_their_sql() {
+    use arrow::array::{Int64Array, RecordBatch};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, reads: &str, sql: &str| {
+        std::fs::write(
+            dir.path().join(format!("{name}.sql")),
+            format!(
+                "-- table:    {name}\n-- produces: a test table\n-- grain:    one row\n\
+                 -- reads:    {reads}\n-- base (N): n/a\n-- checks:   none\n{sql}\n"
+            ),
+        )
+        .unwrap();
+    };
+    // `a_total` reads `b_doubled`, made by a later file.
+    write(
+        "a_total",
+        "b_doubled",
+        "select sum(x) as total from b_doubled",
+    );
+    write("b_doubled", "numbers", "select x * 2 as x from numbers");
+    let run = |queries: &[crate::QueryFile]| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let ctx = datafusion::prelude::SessionContext::new();
+            let numbers = RecordBatch::try_from_iter([(
+                "x",
+                std::sync::Arc::new(Int64Array::from(vec![1, 2, 3])) as _,
+            )])
+            .unwrap();
+            ctx.register_batch("numbers", numbers).unwrap();
+            let seen = std::sync::Mutex::new(Vec::new());
+            let tables = crate::run_in_memory(&ctx, queries, &|t, done, total| {
+                seen.lock().unwrap().push(format!("{t} {done}/{total}"))
+            })
+            .await?;
+            Ok::<_, crate::Error>((tables, seen.into_inner().unwrap()))
+        })
+    };
+    let queries = crate::read_queries(dir.path()).unwrap();
+    let (tables, seen) = run(&queries).unwrap();
+    assert_eq!(seen, ["b_doubled 1/2", "a_total 2/2"]);
+    let names: Vec<&str> = tables.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(names, ["a_total", "b_doubled"], "listed in file order");
+    let total = tables[0].2[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .value(0);
+    assert_eq!(total, 12);
+
+    // A header that hides a table its SQL reads is refused, naming the query.
+    write(
+        "b_doubled",
+        "numbers",
+        "select x * 2 as x from numbers, a_total",
+    );
+    let e = run(&crate::read_queries(dir.path()).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("b_doubled.sql"), "{e}");
+    // A table nothing makes.
+    write("b_doubled", "nowhere", "select x from nowhere");
+    let e = run(&crate::read_queries(dir.path()).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("b_doubled.sql") && e.contains("names nowhere, which is neither"),
+        "{e}"
+    );
+}
