@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use evalpipe_study::{Dictionary, SYNTHETIC_MARKER, Study};
 
-use crate::report::{FileAccount, FileStatus};
+use crate::validation_report::{FileAccount, FileStatus};
 use crate::{Error, Result};
 
 /// One extract file and what its name says.

@@ -49,9 +49,9 @@ mod discover;
 #[doc(hidden)]
 pub mod fuzz;
 mod pseudonym;
-mod report;
 mod source;
 mod validate;
+mod validation_report;
 mod write;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -65,9 +65,9 @@ use evalpipe_study::{Dictionary, IdentifierRule, RunLayout, Study, place};
 
 pub use discover::{Discovery, ExtractFile, discover};
 pub use pseudonym::{KEY_ENV, PseudonymKey, SYNTHETIC_KEY};
-use report::RowFindings;
-pub use report::{FileAccount, FileStatus};
 pub use validate::{Finding, Value};
+use validation_report::RowFindings;
+pub use validation_report::{FileAccount, FileStatus};
 
 use source::{RawRow, Stop};
 use validate::{Validator, match_header};
@@ -425,7 +425,7 @@ pub fn ingest_tuned(
 
     let (participants, claims, quarantine_records, mut outputs) = sink.finish()?;
     accounts.sort_by(|a, b| a.file.cmp(&b.file));
-    outputs.extend(report::write_reports(
+    outputs.extend(validation_report::write_reports(
         study,
         layout,
         &accounts,
@@ -668,7 +668,7 @@ fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepa
     let Job {
         dict, file, lot, ..
     } = *job;
-    let mut account = FileAccount::new(file, &dict.dataset.name, lot);
+    let mut account = FileAccount::new(&file.name, &dict.dataset.name, lot);
     if let Some(why) = &file.unusable {
         account.reject("unreadable", format!("{why}; it was not opened"));
         account.rows_rejected = None;

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use evalpipe_study::{RunLayout, Study};
 
-use crate::discover::ExtractFile;
 use crate::source::Extent;
 use crate::validate::Finding;
 use crate::{Error, Result};
@@ -112,9 +111,9 @@ pub struct FileAccount {
 }
 
 impl FileAccount {
-    pub(crate) fn new(file: &ExtractFile, dataset: &str, lot: Option<&str>) -> Self {
+    pub(crate) fn new(file: &str, dataset: &str, lot: Option<&str>) -> Self {
         FileAccount {
-            file: file.name.clone(),
+            file: file.to_string(),
             dataset: dataset.to_string(),
             lot: lot.map(str::to_string),
             status: FileStatus::Used,
@@ -133,18 +132,7 @@ impl FileAccount {
     }
 
     pub(crate) fn skipped(name: &str, status: FileStatus, why: String) -> Self {
-        let mut a = FileAccount::new(
-            &ExtractFile {
-                path: PathBuf::new(),
-                name: name.to_string(),
-                lot: None,
-                date: Default::default(),
-                unusable: None,
-                link: false,
-            },
-            "",
-            None,
-        );
+        let mut a = FileAccount::new(name, "", None);
         a.status = status;
         a.notes.push(why);
         a

@@ -85,6 +85,7 @@
 mod error;
 mod fit;
 mod frame;
+mod model;
 mod output;
 mod sample;
 mod spec;
@@ -98,6 +99,7 @@ pub use fit::{
     fit_source, linfa_start,
 };
 pub use frame::{CONSTANT, FRAME_CHUNK_ROWS, Factor, FrameSource};
+pub use model::{CoefficientRow, FittedModel, ModelRun, RowKind};
 pub use output::{CAUSE_DATA, CAUSE_SPECIFICATION, FITTED, NOT_FITTED};
 pub use sample::{
     ACTIONS_TABLE, CHARACTERISTICS_TABLE, FrameStep, INPUT_TABLES, OUTCOMES_TABLE,
@@ -105,8 +107,7 @@ pub use sample::{
 };
 pub use spec::{Covariate, Filter, MODELS_DIR, ModelSpec, Step, load_specs};
 pub use stage::{
-    CoefficientRow, FittedModel, ModelRun, ModelsOptions, OUTPUT_DIR, Progress, RowKind,
-    output_dir, run, run_blocking, run_with_progress,
+    ModelsOptions, OUTPUT_DIR, Progress, output_dir, run, run_blocking, run_with_progress,
 };
 pub use sums::{ChunkFn, ColumnStats, IrlsSums, RowSource};
 pub use wald::{WaldTest, joint_wald};

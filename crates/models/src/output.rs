@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 
-use crate::stage::ModelRun;
+use crate::model::ModelRun;
 use crate::{Error, Result};
 
 /// Status of a fitted model in the summary table.
