@@ -12,7 +12,7 @@
 //!   counts the N per step, streams the complete cases into a frame and fits it;
 //! - **frame**: [`fit_source`] on a [`FrameSource`] already in memory (record batches of level
 //!   indices, dummies made a chunk at a time);
-//! - **dense**: [`fit`] on a dense design matrix, linfa-logistic start then Newton/IRLS.
+//! - **dense**: [`fit`] on a dense design matrix, Newton/IRLS from the intercept-only model.
 //!
 //! The data: 11 categorical covariates like the report's (cohort 3 levels, provider group 4,
 //! age 5, qualification 4, seven yes/no), so 19 dummies and the constant; the outcome drawn

@@ -1,10 +1,8 @@
-//! The fitter: checks, starting values from linfa-logistic, Newton/IRLS to convergence, and the
+//! The fitter: checks, Newton/IRLS from the intercept-only model to convergence, and the
 //! statistics a report table shows.
 
-use linfa::prelude::{Dataset, Fit as _};
 use linfa_linalg::cholesky::Cholesky;
 use linfa_linalg::triangular::{SolveTriangularInplace, UPLO};
-use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, Axis, s};
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
@@ -66,9 +64,6 @@ pub struct FitOptions {
     pub deviance_tolerance: f64,
     /// …and every coefficient moved by less than this in the last step.
     pub coefficient_tolerance: f64,
-    /// Start from linfa-logistic's fit (true) or from the intercept-only model (false). Either
-    /// way the start with the smaller deviance is used.
-    pub linfa_start: bool,
 }
 
 impl Default for FitOptions {
@@ -77,7 +72,6 @@ impl Default for FitOptions {
             max_iterations: 50,
             deviance_tolerance: 1e-12,
             coefficient_tolerance: 1e-10,
-            linfa_start: true,
         }
     }
 }
@@ -85,8 +79,6 @@ impl Default for FitOptions {
 /// Where the Newton/IRLS iterations started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartSource {
-    /// linfa-logistic's unpenalised fit (signs put right, see [`linfa_start`]).
-    Linfa,
     /// Intercept = logit of the event rate, other coefficients 0 (R `glm`'s usual start).
     NullModel,
 }
@@ -158,28 +150,15 @@ pub struct Fit {
 
 /// Fits a binary logistic regression of `design.y` on `design.x` by maximum likelihood.
 ///
-/// Checks the design, takes starting values from linfa-logistic, then runs Newton/IRLS on the
-/// sufficient statistics until the deviance and the coefficients stop changing.
+/// Checks the design, then runs Newton/IRLS on the sufficient statistics from the
+/// intercept-only model (R `glm`'s start) until the deviance and the coefficients stop
+/// changing. [`LogisticIrls`](crate::LogisticIrls) is the same fit as a linfa estimator.
 pub fn fit(design: &Design, opts: &FitOptions) -> Result<Fit> {
     check_shape(design)?;
     let stats = check_columns(design)?;
     check_rank(design)?;
-    let null_b = null_start(&stats, design.names.len());
-    let linfa_b = if opts.linfa_start {
-        linfa_start(design)
-    } else {
-        None
-    };
-    let mut start = (StartSource::NullModel, null_b);
-    if let Some(b) = linfa_b {
-        let null_ll = IrlsSums::from_source(design, &start.1)?.log_likelihood;
-        let linfa_ll = IrlsSums::from_source(design, &b)?.log_likelihood;
-        // A poor linfa start (e.g. stopped early on badly scaled covariates) is worse than none.
-        if linfa_ll.is_finite() && linfa_ll >= null_ll {
-            start = (StartSource::Linfa, b);
-        }
-    }
-    fit_checked(design, &stats, start.0, start.1, opts)
+    let start = null_start(&stats, design.names.len());
+    fit_checked(design, &stats, StartSource::NullModel, start, opts)
 }
 
 /// Fits from any [`RowSource`], given the column summaries of a first pass and starting values.
@@ -199,8 +178,8 @@ pub fn fit_from(
 }
 
 /// Fits from any [`RowSource`] without ever holding its rows: a first pass checks the columns
-/// ([`check_columns`]), the iterations start from the intercept-only model (R `glm`'s start;
-/// linfa-logistic needs a dense matrix, see [`fit`]) and run on sums only ([`fit_from`]).
+/// ([`check_columns`]), the iterations start from the intercept-only model (R `glm`'s start)
+/// and run on sums only ([`fit_from`]).
 ///
 /// This is how the report's models are fitted from a frame of record batches.
 pub fn fit_source(source: &dyn RowSource, opts: &FitOptions) -> Result<Fit> {
@@ -311,32 +290,6 @@ fn fit_checked(
         start,
         start_b,
     })
-}
-
-/// linfa-logistic's unpenalised fit as starting values in design order, or `None` if it failed.
-///
-/// Guards against rust-ml/linfa issue 393: linfa-logistic 0.8.1 takes the *more frequent* label
-/// as the positive class, so when events are the minority its coefficients are those of
-/// P(y = 0). It reports which label it took; when that is not the event, the signs are flipped.
-pub fn linfa_start(design: &Design) -> Option<Array1<f64>> {
-    let k = design.names.len();
-    if k < 2 {
-        return None;
-    }
-    // linfa fits its own intercept, so it gets the covariates without the constant column.
-    let x = design.x.slice(s![.., 1..]).to_owned();
-    let y: Array1<bool> = design.y.mapv(|v| v == 1.0);
-    let dataset = Dataset::new(x, y);
-    let fitted = LogisticRegression::<f64>::default()
-        .alpha(0.0)
-        .max_iterations(200)
-        .fit(&dataset)
-        .ok()?;
-    let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
-    let mut b = Array1::zeros(k);
-    b[0] = sign * fitted.intercept();
-    b.slice_mut(s![1..]).assign(&(fitted.params() * sign));
-    b.iter().all(|v| v.is_finite()).then_some(b)
 }
 
 /// Intercept-only starting values: logit of the event rate, other coefficients 0.

@@ -7,7 +7,7 @@
 //! Annex Tables A-24, A-31 and A-39, plus the model summary (N, events, −2 log-likelihood,
 //! likelihood-ratio χ², Cox & Snell and Nagelkerke R²). This crate is the engine that computes
 //! those numbers so that they agree with SPSS, R `glm` and statsmodels: maximum likelihood by
-//! Newton/IRLS to a tight convergence criterion, started from linfa-logistic's fit.
+//! Newton/IRLS to a tight convergence criterion, started from the intercept-only model.
 //!
 //! **Reads and writes.** The model specs in `pipeline/models/<id>.toml` ([`ModelSpec`]: outcome,
 //! population steps, exclusions, covariates with their reference levels) and, from the run,
@@ -41,11 +41,11 @@
 //! alike in every step, the outcome and every covariate. The complete cells, with their counts,
 //! are held as record batches of level indices ([`FrameSource`]); the dummy
 //! columns are written one chunk at a time, so no dense design matrix is ever built
-//! ([`fit_source`]). For an in-memory [`Design`], [`fit`] starts from linfa-logistic's fit,
-//! guarded against rust-ml/linfa issue 393 (it takes the more frequent label as the positive
-//! class), see [`linfa_start`].
+//! ([`fit_source`]). An in-memory [`Design`] is fitted by the same iterations ([`fit`]), and a
+//! linfa `Dataset` through linfa's own `Fit` and `Predict` traits ([`LogisticIrls`]).
 //!
-//! **Entry functions:** [`run_blocking`] (the stage, on a run folder), [`fit`] (one design).
+//! **Entry functions:** [`run_blocking`] (the stage, on a run folder), [`fit`] (one design),
+//! [`LogisticIrls`] (a linfa dataset).
 //!
 //! ```no_run
 //! use evalpipe_models::{ModelsOptions, run_blocking};
@@ -83,6 +83,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod estimator;
 mod fit;
 mod frame;
 mod model;
@@ -94,9 +95,10 @@ mod sums;
 mod wald;
 
 pub use error::{Error, Result};
+pub use estimator::LogisticIrls;
 pub use fit::{
     Coefficient, Design, Fit, FitOptions, StartSource, Z_975, check_columns, fit, fit_from,
-    fit_source, linfa_start,
+    fit_source,
 };
 pub use frame::{CONSTANT, FRAME_CHUNK_ROWS, Factor, FrameSource};
 pub use model::{CoefficientRow, FittedModel, ModelRun, RowKind};

@@ -204,51 +204,52 @@ fn mtcars_matches_r_glm() {
     );
 }
 
-/// The same estimates whatever the start: the null-model start checks that the answer comes from
-/// the Newton/IRLS iterations, not from linfa's optimiser.
+/// Through linfa's own traits: a `Dataset` of the covariates (no constant column) and boolean
+/// targets fits to statsmodels' estimates, names the coefficients by the dataset's features,
+/// and predicts each case's probability from them.
 #[test]
-fn null_model_start_gives_the_same_estimates() {
-    for d in [spector(), ucla(), mtcars()] {
-        let from_linfa = fit(&d, &FitOptions::default()).unwrap();
-        let opts = FitOptions {
-            linfa_start: false,
-            ..FitOptions::default()
-        };
-        let from_null = fit(&d, &opts).unwrap();
-        assert_eq!(from_null.start, StartSource::NullModel);
-        for (a, b) in from_linfa.coefficients.iter().zip(&from_null.coefficients) {
-            assert!(rel(a.b, b.b) < 1e-9, "{}: {} vs {}", a.name, a.b, b.b);
-            assert!(rel(a.se, b.se) < 1e-9, "{}: {} vs {}", a.name, a.se, b.se);
-        }
-    }
+fn a_linfa_dataset_fits_to_statsmodels_estimates_and_predicts() {
+    use evalpipe_models::LogisticIrls;
+    use linfa::prelude::{Dataset, Fit as _, Predict as _};
+    let d = spector();
+    let records = d.x.slice(ndarray::s![.., 1..]).to_owned();
+    let targets: Array1<bool> = d.y.mapv(|v| v == 1.0);
+    let data = Dataset::new(records, targets).with_feature_names(vec!["GPA", "TUCE", "PSI"]);
+    let f = LogisticIrls::default().fit(&data).unwrap();
+    assert_eq!(f.start, StartSource::NullModel);
+    check(
+        "spector via linfa",
+        &f,
+        &[-13.021346858, 2.826112595, 0.095157661, 2.378687655],
+        &[4.931324214, 1.262941076, 0.141554206, 1.064564254],
+        -12.889634222,
+        -20.591729697,
+    );
+    let names: Vec<&str> = f.coefficients.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["const", "GPA", "TUCE", "PSI"]);
+    // statsmodels' predict() for the first and the last case of spector.
+    let p: Array1<f64> = f.predict(data.records());
+    assert!((p[0] - 0.026577994).abs() < 1e-8, "{}", p[0]);
+    assert!((p[31] - 0.111030841).abs() < 1e-8, "{}", p[31]);
+    // Records and targets of different lengths are refused as an invalid design.
+    let short = Dataset::new(
+        d.x.slice(ndarray::s![..4, 1..]).to_owned(),
+        Array1::from(vec![true, false, true]),
+    );
+    assert!(matches!(
+        LogisticIrls::default().fit(&short),
+        Err(Error::InvalidDesign { .. })
+    ));
 }
 
-/// rust-ml/linfa issue 393: linfa-logistic 0.8.1 takes the more frequent label as positive.
-/// Spector has 11 events in 32 (events the minority, linfa's signs must be flipped); with GRADE
-/// flipped they are the majority (no flip). Both starts must point the right way, and the fits
-/// must be mirror images.
+/// An outcome and its opposite give mirror-image fits: the signs of every coefficient flip,
+/// the standard errors and the likelihood stay.
 #[test]
-fn linfa_positive_class_guard_issue_393() {
+fn the_opposite_outcome_gives_the_mirror_image_fit() {
     let minority = spector();
     let mut majority = spector();
     majority.y.mapv_inplace(|v| 1.0 - v);
     assert!(majority.y.sum() > 16.0);
-
-    for d in [&minority, &majority] {
-        let start = evalpipe_models::linfa_start(d).expect("linfa fits spector");
-        let f = fit(d, &FitOptions::default()).unwrap();
-        assert_eq!(f.start, StartSource::Linfa, "the linfa start was used");
-        for (j, c) in f.coefficients.iter().enumerate() {
-            assert_eq!(
-                start[j].signum(),
-                c.b.signum(),
-                "linfa start for {} points the wrong way: {} vs {}",
-                c.name,
-                start[j],
-                c.b
-            );
-        }
-    }
     let a = fit(&minority, &FitOptions::default()).unwrap();
     let b = fit(&majority, &FitOptions::default()).unwrap();
     for (ca, cb) in a.coefficients.iter().zip(&b.coefficients) {
@@ -327,20 +328,12 @@ fn complete_separation_is_reported_naming_the_covariate() {
         x: Array2::from_shape_fn((n, 3), |(i, j)| [1.0, x1[i], x2[i]][j]),
         y: x2.iter().map(|&v| f64::from(u8::from(v > 0.0))).collect(),
     };
-    for opts in [
-        FitOptions::default(),
-        FitOptions {
-            linfa_start: false,
-            ..FitOptions::default()
-        },
-    ] {
-        let err = fit(&d, &opts).unwrap_err();
-        assert!(
-            matches!(&err, Error::Separation { column, .. } if column == "x2"),
-            "{err:?}"
-        );
-        assert!(err.to_string().contains("separation"), "{err}");
-    }
+    let err = fit(&d, &FitOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Separation { column, .. } if column == "x2"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("separation"), "{err}");
 }
 
 #[test]
@@ -368,7 +361,6 @@ fn quasi_complete_separation_is_reported_naming_the_covariate() {
 fn non_convergence_within_the_cap_is_an_error() {
     let opts = FitOptions {
         max_iterations: 1,
-        linfa_start: false,
         ..FitOptions::default()
     };
     let err = fit(&spector(), &opts).unwrap_err();
