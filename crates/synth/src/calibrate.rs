@@ -34,7 +34,6 @@ use rand_chacha::ChaCha8Rng;
 use crate::Result;
 use crate::config::{Rate, Rates};
 use crate::person::{Ctx, Person};
-use crate::traits::infeasible;
 
 /// One published cell: a set of candidates and the window its count must fall in.
 #[derive(Debug, Clone)]
@@ -177,8 +176,7 @@ pub(crate) fn model_cells(
         }
     };
     if events > sample.len() {
-        return Err(infeasible(
-            ctx,
+        return Err(ctx.infeasible(
             what,
             format!("{events} events in a model sample of {}", sample.len()),
         ));
@@ -232,7 +230,7 @@ pub(crate) fn model_cells(
             (i, x)
         })
         .collect();
-    let fit = ModelFit::at(rows, beta, published).map_err(|m| infeasible(ctx, what, m))?;
+    let fit = ModelFit::at(rows, beta, published).map_err(|m| ctx.infeasible(what, m))?;
     // The intercept's equation: the outcomes in the sample, as near `events` as the others.
     let mut cells = vec![CellTarget {
         label: format!("{what} model sample ({events} events)"),
@@ -251,8 +249,7 @@ pub(crate) fn model_cells(
                 .map(|(i, s)| (*i, sigmoid(alpha + s)))
                 .collect();
             if members.is_empty() {
-                return Err(infeasible(
-                    ctx,
+                return Err(ctx.infeasible(
                     what,
                     format!("no member of the model sample has {dim} = {v}"),
                 ));
@@ -471,8 +468,7 @@ pub(crate) fn select(
                 ),
             };
             if base == 0 || lo > members.len() || lo > hi {
-                return Err(infeasible(
-                    ctx,
+                return Err(ctx.infeasible(
                     spec.what,
                     format!(
                         "{label}: needs {lo}–{hi} but only {} may reach the outcome",
@@ -535,8 +531,7 @@ pub(crate) fn select(
             .collect();
         let label = format!("{} = {} ({} exactly)", t.dim, t.value, t.count);
         if t.count > members.len() {
-            return Err(infeasible(
-                ctx,
+            return Err(ctx.infeasible(
                 spec.what,
                 format!("{label}: only {} may reach the outcome", members.len()),
             ));
@@ -564,8 +559,7 @@ pub(crate) fn select(
             .filter(|k| *k != usize::MAX)
             .collect();
         if t.lo > members.len() {
-            return Err(infeasible(
-                ctx,
+            return Err(ctx.infeasible(
                 spec.what,
                 format!(
                     "{}: needs {}–{} but only {} may reach the outcome",
@@ -589,8 +583,7 @@ pub(crate) fn select(
     }
     if let Some(k) = spec.total {
         if k > n {
-            return Err(infeasible(
-                ctx,
+            return Err(ctx.infeasible(
                 spec.what,
                 format!("{k} should reach the outcome but only {n} may"),
             ));
@@ -773,8 +766,7 @@ pub(crate) fn select(
         }
         last = misses;
     }
-    Err(infeasible(
-        ctx,
+    Err(ctx.infeasible(
         spec.what,
         format!(
             "the published cells cannot all be met after {ATTEMPTS} attempts: {}",

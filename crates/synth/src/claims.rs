@@ -19,7 +19,6 @@ use rand_chacha::ChaCha8Rng;
 use crate::alloc::weighted_pick;
 use crate::outcomes::{add_days, date_after, sustainment_weeks};
 use crate::person::{Ctx, Person};
-use crate::traits::infeasible;
 use crate::{Error, Result, stream};
 
 /// Claim status codes (claims dictionary `claim_status`).
@@ -74,8 +73,7 @@ pub(crate) fn add_claims_only(ctx: &Ctx, persons: &mut Vec<Person>, seed: u64) -
         .filter(|i| persons[*i].reg <= cutoff(&persons[*i]))
         .collect();
     if donors.is_empty() && n > 0 {
-        return Err(infeasible(
-            ctx,
+        return Err(ctx.infeasible(
             "[claims] claims_only_participants",
             "no MI participant registered by the cut-off to copy".to_string(),
         ));
@@ -308,8 +306,7 @@ impl Builder<'_, '_> {
                 })
                 .collect();
             let fill = weighted_pick(rng, &cands, need, |_| 1.0).ok_or_else(|| {
-                infeasible(
-                    ctx,
+                ctx.infeasible(
                     &what,
                     format!(
                         "{} claims from the MI and {} possible others cannot make {target}",

@@ -16,7 +16,6 @@ use crate::alloc::weighted_pick;
 use crate::claims::{Claim, VALIDATED};
 use crate::outcomes::add_days;
 use crate::person::{Ctx, Person};
-use crate::traits::infeasible;
 use crate::{Result, stream};
 
 /// Status of a claim not yet validated on the interim date.
@@ -85,8 +84,7 @@ pub(crate) fn derive(
             )));
         }
         let chosen = weighted_pick(&mut rng, &eligible, k, |_| 1.0).ok_or_else(|| {
-            infeasible(
-                ctx,
+            ctx.infeasible(
                 what,
                 format!(
                     "only {} recent records can take a `{kind}` correction, not {k}",
@@ -114,8 +112,7 @@ pub(crate) fn derive(
     let late_n = clean_in_window
         .checked_sub(cfg.monthly_participants)
         .ok_or_else(|| {
-            infeasible(
-                ctx,
+            ctx.infeasible(
                 what,
                 format!(
                     "{} participants of the monthly figures are registered by {date}, fewer than \
@@ -135,8 +132,7 @@ pub(crate) fn derive(
         0.5f64.powf(back / half_life)
     })
     .ok_or_else(|| {
-        infeasible(
-            ctx,
+        ctx.infeasible(
             what,
             format!(
                 "{late_n} late entries needed but only {} recent records can be late",

@@ -20,7 +20,6 @@ use crate::alloc::{weighted_index, weighted_pick};
 use crate::calibrate::{CountTarget, Spec, logistic, model_cells, select};
 use crate::config::Weights;
 use crate::person::{Ctx, Person};
-use crate::traits::infeasible;
 use crate::{Error, Result, stream};
 
 /// Sustainment columns and their minimum weeks after the job start, from the dictionary.
@@ -432,8 +431,7 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
                 .filter(|i| &ctx.lot_codes[lot_of[*i]] == lot)
                 .collect();
             let first = weighted_pick(rng, &of_lot, 1, |_| 1.0).ok_or_else(|| {
-                infeasible(
-                    ctx,
+                ctx.infeasible(
                     "[progression] employer_only_lots",
                     format!("lot {lot} has no in-work progression to record as `{code}`"),
                 )
@@ -449,8 +447,7 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
             .checked_sub(chosen.len())
             .and_then(|k| weighted_pick(rng, &rest, k, |_| 1.0));
         chosen.extend(more.ok_or_else(|| {
-            infeasible(
-                ctx,
+            ctx.infeasible(
                 what,
                 format!("fewer than {n} in-work progressions left for `{code}`"),
             )

@@ -19,7 +19,7 @@ use crate::alloc::{weighted_index, weighted_pick};
 use crate::calibrate::{self, Spec, Window};
 use crate::config::{QuestionCfg, Weights};
 use crate::person::{Ctx, Person};
-use crate::traits::{infeasible, split_recorded};
+use crate::traits::split_recorded;
 use crate::{Error, Result, stream};
 
 /// Relative chance of an option for a participant with no Y yet, when `ensure_one` is set.
@@ -122,11 +122,7 @@ fn question(ctx: &mut Ctx, persons: &mut [Person], id: &str, rng: &mut ChaCha8Rn
                 ctx.weight(&persons[i], &g.weights)
             })
             .ok_or_else(|| {
-                infeasible(
-                    ctx,
-                    &what,
-                    format!("too few for a group of {}", g.participants),
-                )
+                ctx.infeasible(&what, format!("too few for a group of {}", g.participants))
             })?
         } else {
             let label = format!("{what} group {:?}", g.options);
@@ -251,11 +247,7 @@ fn question(ctx: &mut Ctx, persons: &mut [Person], id: &str, rng: &mut ChaCha8Rn
             chosen
         } else {
             weighted_pick(rng, &recorded, k, propensity).ok_or_else(|| {
-                infeasible(
-                    ctx,
-                    &what,
-                    format!("cannot give `{code}` to {k} participants"),
-                )
+                ctx.infeasible(&what, format!("cannot give `{code}` to {k} participants"))
             })?
         };
         for i in chosen {
@@ -384,8 +376,7 @@ fn ensure_one(
             }
         }
         if !done {
-            return Err(infeasible(
-                ctx,
+            return Err(ctx.infeasible(
                 what,
                 "not enough answers to give everyone with data at least one Y".into(),
             ));

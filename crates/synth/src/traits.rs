@@ -87,8 +87,7 @@ pub(crate) fn split_recorded(
 ) -> Result<(Vec<usize>, Vec<usize>)> {
     ctx.check_weights(what, missing)?;
     if n_recorded > eligible.len() {
-        return Err(infeasible(
-            ctx,
+        return Err(ctx.infeasible(
             what,
             format!(
                 "{n_recorded} participants should have a value but only {} may",
@@ -108,9 +107,7 @@ pub(crate) fn split_recorded(
         .filter(|i| blank_rule(ctx, &persons[*i], column).is_none())
         .collect();
     let more = n_blank.checked_sub(forced.len()).ok_or_else(|| {
-        infeasible(
-            ctx,
-            what,
+        ctx.infeasible(what,
             format!(
                 "{} incomplete cases ([complete_cases]) must be blank but only {n_blank} blanks are published",
                 forced.len()
@@ -119,8 +116,7 @@ pub(crate) fn split_recorded(
     })?;
     let mut blank = weighted_pick(rng, &free, more, |i| ctx.weight(&persons[i], missing))
         .ok_or_else(|| {
-            infeasible(
-                ctx,
+            ctx.infeasible(
                 what,
                 format!(
                     "{more} more blanks needed but only {} participants outside the complete \
@@ -166,8 +162,7 @@ pub(crate) fn allocate(
         ctx.check_weights(what, w)?;
         let chosen = if k + 1 == items.len() {
             if left.iter().any(|i| barred(*i, k)) {
-                return Err(infeasible(
-                    ctx,
+                return Err(ctx.infeasible(
                     what,
                     format!("the last value (#{k}) would go to a participant barred from it"),
                 ));
@@ -182,8 +177,7 @@ pub(crate) fn allocate(
                 }
             })
             .ok_or_else(|| {
-                infeasible(
-                    ctx,
+                ctx.infeasible(
                     what,
                     format!("cannot give value #{k} to {count} participants"),
                 )
@@ -213,14 +207,6 @@ pub(crate) fn donor(
         None
     } else {
         Some(pool[rng.random_range(0..pool.len())])
-    }
-}
-
-pub(crate) fn infeasible(ctx: &Ctx, what: &str, message: String) -> Error {
-    Error::Infeasible {
-        path: ctx.cfg_path.to_path_buf(),
-        what: what.to_string(),
-        message,
     }
 }
 
@@ -258,7 +244,7 @@ fn age(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
     }
     for &i in &blank {
         let d = donor(persons, &recorded, i, rng)
-            .ok_or_else(|| infeasible(ctx, "age", "no participant has a date of birth".into()))?;
+            .ok_or_else(|| ctx.infeasible("age", "no participant has a date of birth".into()))?;
         band_of[i] = band_of[d];
     }
     for &i in &recorded {
@@ -311,7 +297,7 @@ fn ethnicity(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<
         rng,
     )?;
     let x = weighted_pick(rng, &filled, cfg.prefer_not_to_say, |_| 1.0)
-        .ok_or_else(|| infeasible(ctx, "ethnicity", "too few for prefer_not_to_say".into()))?;
+        .ok_or_else(|| ctx.infeasible("ethnicity", "too few for prefer_not_to_say".into()))?;
     for &i in &x {
         persons[i].values.insert("ethnicity".into(), "X".into());
     }
@@ -422,7 +408,7 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
                 1.0
             }
         })
-        .ok_or_else(|| infeasible(ctx, &what, format!("too few for {n} `{code}`")))?;
+        .ok_or_else(|| ctx.infeasible(&what, format!("too few for {n} `{code}`")))?;
         let set: std::collections::BTreeSet<usize> = chosen.iter().copied().collect();
         for &i in &chosen {
             persons[i].values.insert(name.to_string(), code.clone());
@@ -515,7 +501,7 @@ fn flag(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8Rng) -> 
     let yes = weighted_pick(rng, &recorded, yes_n, |i| {
         ctx.weight(&persons[i], &cfg.yes_weights)
     })
-    .ok_or_else(|| infeasible(ctx, &what, format!("cannot choose {yes_n} with Y")))?;
+    .ok_or_else(|| ctx.infeasible(&what, format!("cannot choose {yes_n} with Y")))?;
     let yes: std::collections::BTreeSet<usize> = yes.into_iter().collect();
     for &i in &recorded {
         let v = if yes.contains(&i) { "Y" } else { "N" };
@@ -593,8 +579,7 @@ fn earnings(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<(
         }
     })
     .ok_or_else(|| {
-        infeasible(
-            ctx,
+        ctx.infeasible(
             "[employment] earnings",
             "too few in-work participants".into(),
         )
