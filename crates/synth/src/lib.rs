@@ -93,6 +93,7 @@
 
 mod alloc;
 mod calibrate;
+mod characteristics;
 mod claims;
 mod complete;
 mod config;
@@ -104,7 +105,6 @@ mod person;
 mod population;
 mod questions;
 mod scale;
-mod traits;
 mod write;
 
 use std::path::PathBuf;
@@ -371,7 +371,7 @@ fn round_seed(seed: u64, round: u32) -> u64 {
 fn draw_people(ctx: &mut person::Ctx, seed: u64) -> Result<Vec<Person>> {
     let mut persons = population::build(ctx, &mut stream(seed, "population"))?;
     complete::plan(ctx, &mut persons, &mut stream(seed, "complete_cases"))?;
-    traits::generate(ctx, &mut persons, seed)?;
+    characteristics::generate(ctx, &mut persons, seed)?;
     questions::generate(ctx, &mut persons, seed)?;
     outcomes::generate(ctx, &mut persons, seed)?;
     Ok(persons)

@@ -17,9 +17,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::alloc::{weighted_index, weighted_pick};
 use crate::calibrate::{self, Spec, Window};
+use crate::characteristics::split_recorded;
 use crate::config::{QuestionCfg, Weights};
 use crate::person::{Ctx, Person};
-use crate::traits::split_recorded;
 use crate::{Error, Result, stream};
 
 /// Relative chance of an option for a participant with no Y yet, when `ensure_one` is set.
