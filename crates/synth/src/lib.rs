@@ -17,6 +17,10 @@
 //! All numbers live in `pipeline/twin.toml`, each with the report section it comes from; none is
 //! written in this crate.
 //!
+//! The qualitative twin ([`qualitative`]) is its counterpart for the Framework stage: synthetic
+//! charted interviews (`data/qualitative/`), drawn from their own source,
+//! `data/qualitative/source/twin.toml`.
+//!
 //! **Calibration method** (the joint distribution, not only the margins):
 //!
 //! 1. *Covariates to exact margins.* Shares become exact counts (largest remainder; IPF plus
@@ -103,6 +107,7 @@ mod names;
 mod outcomes;
 mod person;
 mod population;
+pub mod qualitative;
 mod questions;
 mod scale;
 mod write;
@@ -162,10 +167,11 @@ pub enum Error {
         /// The I/O failure.
         source: std::io::Error,
     },
-    /// `twin.toml` is malformed or contradicts the study.
+    /// `twin.toml` (the calibration, or the qualitative twin's source) is malformed or
+    /// contradicts the study or the codebook.
     #[error("{path}: {message}")]
     Config {
-        /// The calibration file.
+        /// The calibration file or the qualitative twin's source.
         path: PathBuf,
         /// What is wrong and where.
         message: String,

@@ -7,7 +7,8 @@
 //!   roles of staff and partners, and the weights of participants' cohorts, age bands and
 //!   genders;
 //! - `[[fragment]]`: charted summaries written for the twin, each for one sub-theme, typed
-//!   exactly as a researcher would chart it (valence mark first, see [`crate::cell`]), with the
+//!   exactly as a researcher would chart it (valence mark first, see
+//!   [`evalpipe_framework::cell`]), with the
 //!   interview types, waves, cohorts and lots it fits; `{a|b|c}` picks one of the alternatives and
 //!   `{lot}` names the case's lot, so that no two cases read alike;
 //! - `[[story]]`: whole cases written by hand (the report's Boxes 4-1 to 4-5, re-told);
@@ -16,23 +17,27 @@
 //!
 //! A seeded generator (ChaCha) draws each case's attributes, the sub-themes charted and the
 //! fragment for each, so the same source writes byte-identical workbooks (the workbooks' creation
-//! date is fixed). Regenerate with `cargo run -p evalpipe-framework --example qualitative_twin`.
+//! date is fixed). Regenerate with `cargo run -p evalpipe-synth --example qualitative_twin`.
+//!
+//! The generator writes the input of the Framework stage (`evalpipe_framework`) in the layout
+//! that stage reads ([`evalpipe_framework::input`]), as the quantitative twin writes the input
+//! of ingest; it is no part of the stage.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use evalpipe_framework::Codebook;
+use evalpipe_framework::cell::{self, Valence};
+use evalpipe_framework::input::{
+    CASE_COLUMNS, CASES_FILE, CASES_SHEET, CMO_COLUMNS, CMO_FILE, CMO_SHEET, MATRIX_SHEET,
+    QUOTE_COLUMNS, QUOTES_SHEET,
+};
 use evalpipe_study::{SYNTHETIC_MARKER, Study};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 use serde::Deserialize;
 
-use crate::cell::{self, Valence};
-use crate::codebook::Codebook;
-use crate::input::{
-    CASE_COLUMNS, CASES_FILE, CASES_SHEET, CMO_COLUMNS, CMO_FILE, CMO_SHEET, MATRIX_SHEET,
-    QUOTE_COLUMNS, QUOTES_SHEET,
-};
 use crate::{Error, Result};
 
 /// Where the source of the committed twin lives, relative to its folder.
@@ -200,11 +205,11 @@ pub struct TwinSummary {
 
 /// Reads the twin's source.
 pub fn load_source(path: &Path) -> Result<TwinSource> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    toml::from_str(&text).map_err(|e| Error::Input {
+    toml::from_str(&text).map_err(|e| Error::Config {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
@@ -286,7 +291,7 @@ fn fill(rng: &mut ChaCha20Rng, text: &str, slots: &Slots) -> String {
 
 impl TwinSource {
     fn check(&self, codebook: &Codebook, study: &Study, path: &Path) -> Result<()> {
-        let err = |message: String| Error::Input {
+        let err = |message: String| Error::Config {
             path: path.to_path_buf(),
             message,
         };
@@ -491,9 +496,9 @@ pub type SheetRows = (String, Vec<Vec<String>>);
 /// rows). Numbers-looking cells of a column named `wave` are written as numbers, as Excel keeps
 /// them.
 pub fn write_workbook(path: &Path, sheets: &[SheetRows], comment: Option<&str>) -> Result<()> {
-    let err = |e: rust_xlsxwriter::XlsxError| Error::Write {
+    let err = |source: rust_xlsxwriter::XlsxError| Error::Xlsx {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     };
     let mut wb = Workbook::new();
     let fixed = ExcelDateTime::from_ymd(2000, 1, 1).map_err(err)?;
@@ -556,9 +561,9 @@ pub fn generate(
     let source = load_source(source_path)?;
     source.check(codebook, study, source_path)?;
     let cases = source.cases(codebook, study);
-    std::fs::create_dir_all(out).map_err(|e| Error::Io {
+    std::fs::create_dir_all(out).map_err(|source| Error::Write {
         path: out.to_path_buf(),
-        source: e,
+        source,
     })?;
     let mut files = Vec::new();
 
@@ -654,6 +659,8 @@ pub fn generate(
         .map(|(w, n)| format!("{w} = {n}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // The generator keeps the name it had in evalpipe-framework: the committed marker of
+    // data/qualitative/ records it, and the same source writes the same bytes.
     let text = format!(
         "# This folder holds the evalpipe SYNTHETIC QUALITATIVE TWIN. Every case and summary in it is synthetic.\n\
          synthetic = true\n\
@@ -669,9 +676,9 @@ pub fn generate(
         source.seed,
         cases.len(),
     );
-    std::fs::write(&marker, text).map_err(|e| Error::Io {
+    std::fs::write(&marker, text).map_err(|source| Error::Write {
         path: marker.clone(),
-        source: e,
+        source,
     })?;
     files.push(marker);
     files.sort();
