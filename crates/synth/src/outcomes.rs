@@ -335,9 +335,20 @@ fn sustainment(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
 }
 
 fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    ctx.check_weights(
+        "[progression.odds_ratios]",
+        &ctx.cfg.progression.odds_ratios,
+    )?;
+    in_work_progressions(ctx, persons, rng)?;
+    out_of_work_progressions(ctx, persons, rng);
+    employer_in_work(ctx, persons, rng)?;
+    employer_out_of_work(ctx, persons, rng)
+}
+
+/// In work at registration: embedded participants, progressing some months after embedding,
+/// selected to Table A-39's model and the published rates.
+fn in_work_progressions(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
     let cfg = &ctx.cfg.progression;
-    ctx.check_weights("[progression.odds_ratios]", &cfg.odds_ratios)?;
-    // In work at registration: embedded participants, progressing some months after embedding.
     let employed: Vec<usize> = (0..persons.len())
         .filter(|i| {
             let p = &persons[*i];
@@ -379,7 +390,13 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         };
         persons[i].progression = date_after(rng, e, cfg.days_after_embedding, ctx.latest);
     }
-    // Out of work at registration: job starters who sustained 13 weeks, progressing in the job.
+    Ok(())
+}
+
+/// Out of work at registration: job starters who sustained 13 weeks, progressing in the job, a
+/// fixed share of them by latent propensity (not published by characteristic).
+fn out_of_work_progressions(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) {
+    let cfg = &ctx.cfg.progression;
     let sustained: Vec<usize> = (0..persons.len())
         .filter(|i| {
             let p = &persons[*i];
@@ -400,8 +417,12 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         };
         persons[i].progression = date_after(rng, j, cfg.days_after_job_start, ctx.latest);
     }
-    // Same or different employer, where recorded: exact counts for the in-work cohort (report
-    // 4.5.1), shares for the others.
+}
+
+/// Same or different employer, where recorded, for the in-work cohort: exact counts (report
+/// 4.5.1).
+fn employer_in_work(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    let cfg = &ctx.cfg.progression;
     let in_work: Vec<usize> = (0..persons.len())
         .filter(|i| !ctx.out_of_work(&persons[*i]) && persons[*i].progression.is_some())
         .collect();
@@ -458,6 +479,12 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         }
         left.retain(|i| !set.contains(i));
     }
+    Ok(())
+}
+
+/// Same or different employer for the out-of-work cohorts' progressions: shares.
+fn employer_out_of_work(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    let cfg = &ctx.cfg.progression;
     let codes: Vec<(&String, &f64)> = cfg.employer_share.iter().collect();
     let mut w: Vec<f64> = codes.iter().map(|c| *c.1).collect();
     let rest = 1.0 - w.iter().sum::<f64>();
