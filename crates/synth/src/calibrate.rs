@@ -32,7 +32,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::Result;
-use crate::config::{Rate, Rates};
+use crate::config::{ModelTargetCfg, Rate, Rates, Weights};
 use crate::person::{Ctx, Person};
 
 /// One published cell: a set of candidates and the window its count must fall in.
@@ -150,31 +150,10 @@ pub(crate) fn model_cells(
     persons: &[Person],
     what: &str,
     sample: &[usize],
-    target: &crate::config::ModelTargetCfg,
+    target: &ModelTargetCfg,
 ) -> Result<(Vec<CellTarget>, ModelFit)> {
     let events = target.events;
-    let mut odds = target.odds_ratios.clone();
-    for (dim, by) in &target.other_odds_ratios {
-        for (v, or) in by {
-            if odds.get(dim).is_some_and(|b| b.contains_key(v)) {
-                return Err(ctx.config_err(format!(
-                    "{what}: {dim} = {v} is in both odds_ratios and other_odds_ratios"
-                )));
-            }
-            odds.entry(dim.clone()).or_default().insert(v.clone(), *or);
-        }
-    }
-    let tolerance_of = |dim: &str, v: &str| {
-        if target
-            .odds_ratios
-            .get(dim)
-            .is_some_and(|b| b.contains_key(v))
-        {
-            target.tolerance
-        } else {
-            target.other_tolerance
-        }
-    };
+    let odds = every_odds_ratio(ctx, what, target)?;
     if events > sample.len() {
         return Err(ctx.infeasible(
             what,
@@ -190,47 +169,8 @@ pub(crate) fn model_cells(
                 .sum()
         })
         .collect();
-    // The intercept: Σ σ(α + s_i) = events, by bisection (the sum is increasing in α).
-    let expected = |a: f64| linear.iter().map(|s| sigmoid(a + s)).sum::<f64>();
-    let (mut lo, mut hi) = (-30.0f64, 30.0f64);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if expected(mid) < events as f64 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let alpha = 0.5 * (lo + hi);
-    // The design at the target: intercept, then one dummy per named (dimension, value).
-    let terms: Vec<(&String, &String, f64)> = odds
-        .iter()
-        .flat_map(|(dim, by)| by.iter().map(move |(v, or)| (dim, v, *or)))
-        .collect();
-    let mut beta = vec![alpha];
-    beta.extend(terms.iter().map(|t| t.2.ln()));
-    let published: Vec<usize> = terms
-        .iter()
-        .enumerate()
-        .filter(|(_, (dim, v, _))| {
-            target
-                .odds_ratios
-                .get(*dim)
-                .is_some_and(|b| b.contains_key(*v))
-        })
-        .map(|(j, _)| j + 1)
-        .collect();
-    let rows: BTreeMap<usize, Vec<f64>> = sample
-        .iter()
-        .map(|&i| {
-            let mut x = vec![1.0];
-            x.extend(terms.iter().map(|(dim, v, _)| {
-                f64::from(u8::from(value(i, dim).as_deref() == Some(v.as_str())))
-            }));
-            (i, x)
-        })
-        .collect();
-    let fit = ModelFit::at(rows, beta, published).map_err(|m| ctx.infeasible(what, m))?;
+    let alpha = intercept(&linear, events);
+    let fit = fit_at_target(ctx, persons, what, sample, target, &odds, alpha)?;
     // The intercept's equation: the outcomes in the sample, as near `events` as the others.
     let mut cells = vec![CellTarget {
         label: format!("{what} model sample ({events} events)"),
@@ -241,7 +181,11 @@ pub(crate) fn model_cells(
     }];
     for (dim, by) in &odds {
         for (v, or) in by {
-            let tolerance = tolerance_of(dim, v);
+            let tolerance = if is_published(target, dim, v) {
+                target.tolerance
+            } else {
+                target.other_tolerance
+            };
             let members: Vec<(usize, f64)> = sample
                 .iter()
                 .zip(&linear)
@@ -266,6 +210,85 @@ pub(crate) fn model_cells(
         }
     }
     Ok((cells, fit))
+}
+
+/// Whether the report publishes the odds ratio of `dim` = `v` (not a synthetic other term).
+fn is_published(target: &ModelTargetCfg, dim: &str, v: &str) -> bool {
+    target
+        .odds_ratios
+        .get(dim)
+        .is_some_and(|b| b.contains_key(v))
+}
+
+/// The model's terms at the target: the published odds ratios and the synthetic others, none
+/// named twice.
+fn every_odds_ratio(ctx: &Ctx, what: &str, target: &ModelTargetCfg) -> Result<Weights> {
+    let mut odds = target.odds_ratios.clone();
+    for (dim, by) in &target.other_odds_ratios {
+        for (v, or) in by {
+            if odds.get(dim).is_some_and(|b| b.contains_key(v)) {
+                return Err(ctx.config_err(format!(
+                    "{what}: {dim} = {v} is in both odds_ratios and other_odds_ratios"
+                )));
+            }
+            odds.entry(dim.clone()).or_default().insert(v.clone(), *or);
+        }
+    }
+    Ok(odds)
+}
+
+/// The intercept α with `Σ σ(α + s_i) = events` over the sample's linear predictors `s_i`, by
+/// bisection (the sum is increasing in α).
+fn intercept(linear: &[f64], events: usize) -> f64 {
+    let expected = |a: f64| linear.iter().map(|s| sigmoid(a + s)).sum::<f64>();
+    let (mut lo, mut hi) = (-30.0f64, 30.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if expected(mid) < events as f64 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The regression linearised at its target (intercept `alpha`, the odds ratios `odds`), for the
+/// polish: the design of the sample, intercept first, then one dummy per named (dimension,
+/// value).
+fn fit_at_target(
+    ctx: &Ctx,
+    persons: &[Person],
+    what: &str,
+    sample: &[usize],
+    target: &ModelTargetCfg,
+    odds: &Weights,
+    alpha: f64,
+) -> Result<ModelFit> {
+    let terms: Vec<(&String, &String, f64)> = odds
+        .iter()
+        .flat_map(|(dim, by)| by.iter().map(move |(v, or)| (dim, v, *or)))
+        .collect();
+    let mut beta = vec![alpha];
+    beta.extend(terms.iter().map(|t| t.2.ln()));
+    let published: Vec<usize> = terms
+        .iter()
+        .enumerate()
+        .filter(|(_, (dim, v, _))| is_published(target, dim, v))
+        .map(|(j, _)| j + 1)
+        .collect();
+    let rows: BTreeMap<usize, Vec<f64>> = sample
+        .iter()
+        .map(|&i| {
+            let mut x = vec![1.0];
+            x.extend(terms.iter().map(|(dim, v, _)| {
+                let value = ctx.recorded_dim(&persons[i], dim);
+                f64::from(u8::from(value.as_deref() == Some(v.as_str())))
+            }));
+            (i, x)
+        })
+        .collect();
+    ModelFit::at(rows, beta, published).map_err(|m| ctx.infeasible(what, m))
 }
 
 /// A regression an outcome is chosen to refit to, linearised at its target coefficients β*:
