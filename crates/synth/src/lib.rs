@@ -494,6 +494,14 @@ fn write_extract(
 
 /// Cross-checks the calibration against the study before anything is generated.
 fn check(ctx: &person::Ctx) -> Result<()> {
+    check_codes(ctx)?;
+    check_columns(ctx)?;
+    check_questions(ctx)?;
+    check_ethnic_groups(ctx)
+}
+
+/// Every lot, cohort and milestone the calibration names is one of the study's.
+fn check_codes(ctx: &person::Ctx) -> Result<()> {
     let cfg = ctx.cfg;
     for code in cfg.lots.keys().chain(cfg.cohort_share_by_lot.keys()) {
         if !ctx.lot_codes.contains(code) {
@@ -527,7 +535,14 @@ fn check(ctx: &person::Ctx) -> Result<()> {
             return Err(ctx.config_err(format!("[claims] validated: unknown milestone `{m}`")));
         }
     }
+    Ok(())
+}
+
+/// Every `[categorical.*]` and `[flag.*]` is an MI column of that type, and a categorical one
+/// names only codes of its list.
+fn check_columns(ctx: &person::Ctx) -> Result<()> {
     use evalpipe_study::ColumnType;
+    let cfg = ctx.cfg;
     for (name, kind) in cfg
         .categorical
         .keys()
@@ -554,7 +569,12 @@ fn check(ctx: &person::Ctx) -> Result<()> {
             }
         }
     }
-    for (id, q) in &cfg.questions {
+    Ok(())
+}
+
+/// Every `[questions.*]` is an MI question and names only its options and the study's lots.
+fn check_questions(ctx: &person::Ctx) -> Result<()> {
+    for (id, q) in &ctx.cfg.questions {
         let (_, options) = ctx.questions.get(id).ok_or_else(|| {
             ctx.config_err(format!(
                 "[questions.{id}]: not a question of the MI dictionary"
@@ -580,6 +600,12 @@ fn check(ctx: &person::Ctx) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Every code of `[ethnicity.code_share_within_group]` is in that ethnic group of the
+/// dictionary.
+fn check_ethnic_groups(ctx: &person::Ctx) -> Result<()> {
     let ethnic_groups: Vec<(String, String)> = ctx
         .study
         .mi
@@ -597,7 +623,7 @@ fn check(ctx: &person::Ctx) -> Result<()> {
                 .collect()
         })
         .unwrap_or_default();
-    for (group, codes) in &cfg.ethnicity.code_share_within_group {
+    for (group, codes) in &ctx.cfg.ethnicity.code_share_within_group {
         for code in codes.keys() {
             if !ethnic_groups.iter().any(|(c, g)| c == code && g == group) {
                 return Err(ctx.config_err(format!(
