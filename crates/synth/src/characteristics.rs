@@ -8,13 +8,14 @@
 //! random donor of the same cohort, for the outcome models.
 
 use chrono::{Days, Months, NaiveDate};
+use evalpipe_study::Code;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::alloc::{largest_remainder, weighted_index, weighted_pick};
 use crate::complete::blank_rule;
-use crate::config::Weights;
+use crate::config::{CategoricalCfg, Weights};
 use crate::person::{Ctx, Person, age_in_years};
 use crate::{Error, Result, stream};
 
@@ -415,6 +416,24 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
         }
         left.retain(|i| !set.contains(i));
     }
+    let order = share_order(ctx, cfg, list, &what)?;
+    let shares: Vec<f64> = order.iter().map(|c| cfg.shares[c]).collect();
+    let counts = largest_remainder(left.len(), &shares);
+    let items: Vec<(usize, Option<&Weights>)> = counts
+        .iter()
+        .zip(&order)
+        .map(|(n, c)| (*n, cfg.weights.get(c)))
+        .collect();
+    let barred = |i: usize, k: usize| protected(i) && !substantive(&order[k]);
+    for (i, k) in allocate(ctx, persons, &left, &items, &barred, &what, rng)? {
+        persons[i].values.insert(name.to_string(), order[k].clone());
+    }
+    latent_from_donors(persons, &eligible, name, substantive, rng);
+    Ok(())
+}
+
+/// The order in which the codes of `shares` are allocated: `order`, or the code list's.
+fn share_order(ctx: &Ctx, cfg: &CategoricalCfg, list: &[Code], what: &str) -> Result<Vec<String>> {
     let order: Vec<String> = if cfg.order.is_empty() {
         list.iter()
             .map(|c| c.code.clone())
@@ -430,24 +449,24 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
             "{what}: `order` must list each code of `shares` once"
         )));
     }
-    let shares: Vec<f64> = order.iter().map(|c| cfg.shares[c]).collect();
-    let counts = largest_remainder(left.len(), &shares);
-    let items: Vec<(usize, Option<&Weights>)> = counts
-        .iter()
-        .zip(&order)
-        .map(|(n, c)| (*n, cfg.weights.get(c)))
-        .collect();
-    let barred = |i: usize, k: usize| protected(i) && !substantive(&order[k]);
-    for (i, k) in allocate(ctx, persons, &left, &items, &barred, &what, rng)? {
-        persons[i].values.insert(name.to_string(), order[k].clone());
-    }
-    // Latent values: non-substantive codes and blanks take a donor's.
+    Ok(order)
+}
+
+/// Latent values for the outcome models: a substantive code is its own; non-substantive codes
+/// and blanks take a donor's of the same cohort.
+fn latent_from_donors(
+    persons: &mut [Person],
+    eligible: &[usize],
+    name: &str,
+    substantive: impl Fn(&str) -> bool,
+    rng: &mut ChaCha8Rng,
+) {
     let donors: Vec<usize> = eligible
         .iter()
         .copied()
         .filter(|i| persons[*i].values.get(name).is_some_and(|v| substantive(v)))
         .collect();
-    for &i in &eligible {
+    for &i in eligible {
         let own = persons[i]
             .values
             .get(name)
@@ -463,7 +482,6 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
             persons[i].latent.insert(name.to_string(), v);
         }
     }
-    Ok(())
 }
 
 fn flag(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8Rng) -> Result<()> {
