@@ -35,8 +35,8 @@
 //!
 //! **Entry point**: [`run_blocking`] (or [`run`] inside a runtime). Split in two, [`prepare`]
 //! (everything that does not read the run's tables) and [`Prepared::finish`] (the triangulation
-//! hooks), the stage can run beside the transform and the models. [`twin::generate`] writes the
-//! synthetic qualitative twin.
+//! hooks), the stage can run beside the transform and the models. The synthetic qualitative
+//! twin in `data/qualitative/` is written by `evalpipe_synth::qualitative`, not by the stage.
 //!
 //! ```no_run
 //! use evalpipe_framework::{Codebook, FrameworkOptions, run_blocking};
@@ -58,7 +58,6 @@ pub mod input;
 mod render;
 mod stage;
 mod tables;
-pub mod twin;
 
 use std::path::PathBuf;
 

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use evalpipe_framework::twin::{self, SheetRows};
 use evalpipe_framework::{Codebook, FrameworkOptions, FrameworkRun, Rule, run_blocking};
 use evalpipe_study::{RunLayout, Study};
+use evalpipe_synth::qualitative::{self, SheetRows};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -55,7 +55,7 @@ fn sheet(name: &str, r: &[&[&str]]) -> SheetRows {
 /// | V1 | provider | 1 | L1 | SUP.IND (+), EMP.FIT (+) |
 fn write_fixture(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    twin::write_workbook(
+    qualitative::write_workbook(
         &dir.join("cases.xlsx"),
         &[sheet(
             "cases",
@@ -117,7 +117,7 @@ fn write_fixture(dir: &Path) {
             &["Q-1", "P1", "SUP.REL", "She always rings back."],
         ],
     );
-    twin::write_workbook(
+    qualitative::write_workbook(
         &dir.join("matrix_provider.xlsx"),
         &[sheet(
             "matrix",
@@ -133,7 +133,7 @@ fn write_fixture(dir: &Path) {
         None,
     )
     .unwrap();
-    twin::write_workbook(
+    qualitative::write_workbook(
         &dir.join("cmo.xlsx"),
         &[sheet(
             "cmo",
@@ -170,7 +170,7 @@ fn write_fixture(dir: &Path) {
 }
 
 fn write_participant_matrix(dir: &Path, matrix: &[&[&str]], quotes: &[&[&str]]) {
-    twin::write_workbook(
+    qualitative::write_workbook(
         &dir.join("matrix_participant.xlsx"),
         &[sheet("matrix", matrix), sheet("quotes", quotes)],
         None,
@@ -616,7 +616,7 @@ fn a_case_without_attributes_is_left_out() {
 fn a_duplicate_case_is_reported_on_the_case_sheet_and_in_a_matrix() {
     let (found, done) = findings_after(
         |dir| {
-            twin::write_workbook(
+            qualitative::write_workbook(
                 &dir.join("cases.xlsx"),
                 &[sheet(
                     "cases",
@@ -662,7 +662,7 @@ fn a_duplicate_case_is_reported_on_the_case_sheet_and_in_a_matrix() {
 fn a_case_in_two_types_is_counted_once() {
     let (found, done) = findings_after(
         |dir| {
-            twin::write_workbook(
+            qualitative::write_workbook(
                 &dir.join("matrix_provider.xlsx"),
                 &[sheet(
                     "matrix",
@@ -762,7 +762,7 @@ fn bad_attributes_and_cmo_rows_are_findings_not_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("qualitative");
     write_fixture(&input);
-    twin::write_workbook(
+    qualitative::write_workbook(
         &input.join("cases.xlsx"),
         &[sheet(
             "cases",
@@ -776,7 +776,7 @@ fn bad_attributes_and_cmo_rows_are_findings_not_errors() {
         None,
     )
     .unwrap();
-    twin::write_workbook(
+    qualitative::write_workbook(
         &input.join("cmo.xlsx"),
         &[sheet(
             "cmo",
@@ -911,10 +911,10 @@ fn the_twin_has_51_63_40_interviews_and_no_errors() {
 fn twin_workbooks_match_their_source_and_are_deterministic() {
     let tmp = tempfile::tempdir().unwrap();
     let folder = repo().join("data/qualitative");
-    let source = folder.join(twin::SOURCE_FILE);
+    let source = folder.join(qualitative::SOURCE_FILE);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let summary = twin::generate(&source, &codebook(), &study(), &a).unwrap();
-    twin::generate(&source, &codebook(), &study(), &b).unwrap();
+    let summary = qualitative::generate(&source, &codebook(), &study(), &a).unwrap();
+    qualitative::generate(&source, &codebook(), &study(), &b).unwrap();
     assert_eq!(
         summary.cases_by_wave,
         BTreeMap::from([(1, 51), (2, 63), (3, 40)])
@@ -930,7 +930,7 @@ fn twin_workbooks_match_their_source_and_are_deterministic() {
         assert!(
             std::fs::read(folder.join(name)).is_ok_and(|c| c == bytes),
             "data/qualitative/{} is not what its source generates: run \
-             `cargo run -p evalpipe-framework --example qualitative_twin` and commit the result",
+             `cargo run -p evalpipe-synth --example qualitative_twin` and commit the result",
             name.to_string_lossy()
         );
     }

@@ -32,9 +32,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::Result;
-use crate::config::{Rate, Rates};
+use crate::config::{ModelTargetCfg, Rate, Rates, Weights};
 use crate::person::{Ctx, Person};
-use crate::traits::infeasible;
 
 /// One published cell: a set of candidates and the window its count must fall in.
 #[derive(Debug, Clone)]
@@ -151,34 +150,12 @@ pub(crate) fn model_cells(
     persons: &[Person],
     what: &str,
     sample: &[usize],
-    target: &crate::config::ModelTargetCfg,
+    target: &ModelTargetCfg,
 ) -> Result<(Vec<CellTarget>, ModelFit)> {
     let events = target.events;
-    let mut odds = target.odds_ratios.clone();
-    for (dim, by) in &target.other_odds_ratios {
-        for (v, or) in by {
-            if odds.get(dim).is_some_and(|b| b.contains_key(v)) {
-                return Err(ctx.config_err(format!(
-                    "{what}: {dim} = {v} is in both odds_ratios and other_odds_ratios"
-                )));
-            }
-            odds.entry(dim.clone()).or_default().insert(v.clone(), *or);
-        }
-    }
-    let tolerance_of = |dim: &str, v: &str| {
-        if target
-            .odds_ratios
-            .get(dim)
-            .is_some_and(|b| b.contains_key(v))
-        {
-            target.tolerance
-        } else {
-            target.other_tolerance
-        }
-    };
+    let odds = every_odds_ratio(ctx, what, target)?;
     if events > sample.len() {
-        return Err(infeasible(
-            ctx,
+        return Err(ctx.infeasible(
             what,
             format!("{events} events in a model sample of {}", sample.len()),
         ));
@@ -192,47 +169,8 @@ pub(crate) fn model_cells(
                 .sum()
         })
         .collect();
-    // The intercept: Σ σ(α + s_i) = events, by bisection (the sum is increasing in α).
-    let expected = |a: f64| linear.iter().map(|s| sigmoid(a + s)).sum::<f64>();
-    let (mut lo, mut hi) = (-30.0f64, 30.0f64);
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if expected(mid) < events as f64 {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let alpha = 0.5 * (lo + hi);
-    // The design at the target: intercept, then one dummy per named (dimension, value).
-    let terms: Vec<(&String, &String, f64)> = odds
-        .iter()
-        .flat_map(|(dim, by)| by.iter().map(move |(v, or)| (dim, v, *or)))
-        .collect();
-    let mut beta = vec![alpha];
-    beta.extend(terms.iter().map(|t| t.2.ln()));
-    let published: Vec<usize> = terms
-        .iter()
-        .enumerate()
-        .filter(|(_, (dim, v, _))| {
-            target
-                .odds_ratios
-                .get(*dim)
-                .is_some_and(|b| b.contains_key(*v))
-        })
-        .map(|(j, _)| j + 1)
-        .collect();
-    let rows: BTreeMap<usize, Vec<f64>> = sample
-        .iter()
-        .map(|&i| {
-            let mut x = vec![1.0];
-            x.extend(terms.iter().map(|(dim, v, _)| {
-                f64::from(u8::from(value(i, dim).as_deref() == Some(v.as_str())))
-            }));
-            (i, x)
-        })
-        .collect();
-    let fit = ModelFit::at(rows, beta, published).map_err(|m| infeasible(ctx, what, m))?;
+    let alpha = intercept(&linear, events);
+    let fit = fit_at_target(ctx, persons, what, sample, target, &odds, alpha)?;
     // The intercept's equation: the outcomes in the sample, as near `events` as the others.
     let mut cells = vec![CellTarget {
         label: format!("{what} model sample ({events} events)"),
@@ -243,7 +181,11 @@ pub(crate) fn model_cells(
     }];
     for (dim, by) in &odds {
         for (v, or) in by {
-            let tolerance = tolerance_of(dim, v);
+            let tolerance = if is_published(target, dim, v) {
+                target.tolerance
+            } else {
+                target.other_tolerance
+            };
             let members: Vec<(usize, f64)> = sample
                 .iter()
                 .zip(&linear)
@@ -251,8 +193,7 @@ pub(crate) fn model_cells(
                 .map(|(i, s)| (*i, sigmoid(alpha + s)))
                 .collect();
             if members.is_empty() {
-                return Err(infeasible(
-                    ctx,
+                return Err(ctx.infeasible(
                     what,
                     format!("no member of the model sample has {dim} = {v}"),
                 ));
@@ -269,6 +210,85 @@ pub(crate) fn model_cells(
         }
     }
     Ok((cells, fit))
+}
+
+/// Whether the report publishes the odds ratio of `dim` = `v` (not a synthetic other term).
+fn is_published(target: &ModelTargetCfg, dim: &str, v: &str) -> bool {
+    target
+        .odds_ratios
+        .get(dim)
+        .is_some_and(|b| b.contains_key(v))
+}
+
+/// The model's terms at the target: the published odds ratios and the synthetic others, none
+/// named twice.
+fn every_odds_ratio(ctx: &Ctx, what: &str, target: &ModelTargetCfg) -> Result<Weights> {
+    let mut odds = target.odds_ratios.clone();
+    for (dim, by) in &target.other_odds_ratios {
+        for (v, or) in by {
+            if odds.get(dim).is_some_and(|b| b.contains_key(v)) {
+                return Err(ctx.config_err(format!(
+                    "{what}: {dim} = {v} is in both odds_ratios and other_odds_ratios"
+                )));
+            }
+            odds.entry(dim.clone()).or_default().insert(v.clone(), *or);
+        }
+    }
+    Ok(odds)
+}
+
+/// The intercept α with `Σ σ(α + s_i) = events` over the sample's linear predictors `s_i`, by
+/// bisection (the sum is increasing in α).
+fn intercept(linear: &[f64], events: usize) -> f64 {
+    let expected = |a: f64| linear.iter().map(|s| sigmoid(a + s)).sum::<f64>();
+    let (mut lo, mut hi) = (-30.0f64, 30.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if expected(mid) < events as f64 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The regression linearised at its target (intercept `alpha`, the odds ratios `odds`), for the
+/// polish: the design of the sample, intercept first, then one dummy per named (dimension,
+/// value).
+fn fit_at_target(
+    ctx: &Ctx,
+    persons: &[Person],
+    what: &str,
+    sample: &[usize],
+    target: &ModelTargetCfg,
+    odds: &Weights,
+    alpha: f64,
+) -> Result<ModelFit> {
+    let terms: Vec<(&String, &String, f64)> = odds
+        .iter()
+        .flat_map(|(dim, by)| by.iter().map(move |(v, or)| (dim, v, *or)))
+        .collect();
+    let mut beta = vec![alpha];
+    beta.extend(terms.iter().map(|t| t.2.ln()));
+    let published: Vec<usize> = terms
+        .iter()
+        .enumerate()
+        .filter(|(_, (dim, v, _))| is_published(target, dim, v))
+        .map(|(j, _)| j + 1)
+        .collect();
+    let rows: BTreeMap<usize, Vec<f64>> = sample
+        .iter()
+        .map(|&i| {
+            let mut x = vec![1.0];
+            x.extend(terms.iter().map(|(dim, v, _)| {
+                let value = ctx.recorded_dim(&persons[i], dim);
+                f64::from(u8::from(value.as_deref() == Some(v.as_str())))
+            }));
+            (i, x)
+        })
+        .collect();
+    ModelFit::at(rows, beta, published).map_err(|m| ctx.infeasible(what, m))
 }
 
 /// A regression an outcome is chosen to refit to, linearised at its target coefficients β*:
@@ -450,13 +470,115 @@ pub(crate) fn select(
 ) -> Result<Vec<usize>> {
     let pool = spec.pool;
     let n = pool.len();
-    let mut cells: Vec<Cell> = Vec::new();
-    // Cells from the published rates.
+    // The module's three steps: the cells, raking, exact selection.
+    let cells = cells(ctx, persons, spec)?;
+    let mut cells_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (c, cell) in cells.iter().enumerate() {
+        for &k in &cell.members {
+            cells_of[k].push(c);
+        }
+    }
+    let eta = rake(&cells, pool.iter().map(|i| score(*i)).collect());
+
+    // Exact selection: the K highest latent values, then repair. A repair can end in a local
+    // optimum (every single exchange breaks as much as it mends); then the latent values are
+    // drawn again, up to ATTEMPTS times. Each participant's draw depends on the participant, the
+    // attempt and one number from the caller's stream only.
+    const ATTEMPTS: usize = 40;
+    let mut last: Vec<String> = Vec::new();
+    let base: u64 = rng.random();
+    for attempt in 0..ATTEMPTS {
+        let key: Vec<f64> = (0..n)
+            .map(|k| eta[k] + person_noise(base, pool[k], attempt))
+            .collect();
+        let mut chosen = highest(&eta, &key, spec.total);
+        let mut count: Vec<i64> = cells
+            .iter()
+            .map(|cell| cell.members.iter().filter(|k| chosen[**k]).count() as i64)
+            .collect();
+        let free_total = spec.total.is_none();
+        repair(&cells, &cells_of, &key, free_total, &mut chosen, &mut count);
+        let misses: Vec<String> = cells
+            .iter()
+            .zip(&count)
+            .filter(|(c, x)| c.violation(**x) > 0)
+            .map(|(c, x)| format!("{}: {x} of {}, not {}–{}", c.label, c.base, c.lo, c.hi))
+            .collect();
+        if misses.is_empty() {
+            if let Some(fit) = spec.fit {
+                polish(fit, pool, &cells, &cells_of, &key, &mut chosen, &mut count);
+            }
+            return Ok((0..n).filter(|k| chosen[*k]).map(|k| pool[k]).collect());
+        }
+        last = misses;
+    }
+    Err(ctx.infeasible(
+        spec.what,
+        format!(
+            "the published cells cannot all be met after {ATTEMPTS} attempts: {}",
+            last.join("; ")
+        ),
+    ))
+}
+
+/// Every window the selection must meet, over pool positions. The order is part of the result:
+/// raking cycles over the cells in it, and the first cell that cannot be met is the error.
+fn cells(ctx: &Ctx, persons: &[Person], spec: &Spec) -> Result<Vec<Cell>> {
+    let mut cells = rate_cells(ctx, persons, spec)?;
+    cells.extend(base_cells(ctx, persons, spec));
+    cells.extend(count_cells(ctx, persons, spec)?);
+    cells.extend(score_equation_cells(ctx, persons, spec)?);
+    if let Some(k) = spec.total {
+        let n = spec.pool.len();
+        if k > n {
+            return Err(ctx.infeasible(
+                spec.what,
+                format!("{k} should reach the outcome but only {n} may"),
+            ));
+        }
+        cells.push(Cell {
+            label: format!("all ({k} exactly)"),
+            members: (0..n).collect(),
+            base: n,
+            lo: k,
+            hi: k,
+            target: k as f64,
+            then: Vec::new(),
+            model: false,
+        });
+    }
+    Ok(cells)
+}
+
+/// The pool positions of the candidates whose recorded `dim` is `value`.
+fn candidates_with(
+    ctx: &Ctx,
+    persons: &[Person],
+    pool: &[usize],
+    dim: &str,
+    value: &str,
+) -> Vec<usize> {
+    (0..pool.len())
+        .filter(|k| ctx.recorded_dim(&persons[pool[*k]], dim).as_deref() == Some(value))
+        .collect()
+}
+
+/// How many of the rates' base have `dim` = `value`: the denominator of the published rate.
+fn base_with(ctx: &Ctx, persons: &[Person], spec: &Spec, dim: &str, value: &str) -> usize {
+    spec.base
+        .iter()
+        .filter(|i| ctx.recorded_dim(&persons[**i], dim).as_deref() == Some(value))
+        .count()
+}
+
+/// The cells of the published rates: each count in the window that rounds to the printed per
+/// cent of its base.
+fn rate_cells(ctx: &Ctx, persons: &[Person], spec: &Spec) -> Result<Vec<Cell>> {
+    let mut cells = Vec::new();
     for (dim, by_value) in spec.rates {
         for (value, rate) in by_value {
-            let in_cell = |i: usize| ctx.recorded_dim(&persons[i], dim).as_deref() == Some(value);
-            let base = spec.base.iter().filter(|i| in_cell(**i)).count();
-            let members: Vec<usize> = (0..n).filter(|k| in_cell(pool[*k])).collect();
+            let base = base_with(ctx, persons, spec, dim, value);
+            let members = candidates_with(ctx, persons, spec.pool, dim, value);
             let (lo, hi, pct, label) = match rate {
                 Rate::Exactly(pct) => {
                     let (lo, hi) = window(*pct, base);
@@ -471,8 +593,7 @@ pub(crate) fn select(
                 ),
             };
             if base == 0 || lo > members.len() || lo > hi {
-                return Err(infeasible(
-                    ctx,
+                return Err(ctx.infeasible(
                     spec.what,
                     format!(
                         "{label}: needs {lo}–{hi} but only {} may reach the outcome",
@@ -498,7 +619,12 @@ pub(crate) fn select(
             });
         }
     }
-    // Cells only the later outcomes' rates name: no window of their own.
+    Ok(cells)
+}
+
+/// Cells only the later outcomes' rates name: no window of their own, but their count must be a
+/// base those rates can be printed of.
+fn base_cells(ctx: &Ctx, persons: &[Person], spec: &Spec) -> Vec<Cell> {
     let mut extra: Vec<(&String, &String)> = Vec::new();
     for rates in spec.then {
         for (dim, by_value) in rates.iter() {
@@ -511,16 +637,16 @@ pub(crate) fn select(
             }
         }
     }
+    let mut cells = Vec::new();
     for (dim, value) in extra {
         let then = chain(spec.then, dim, value);
         if then.is_empty() {
             continue;
         }
-        let in_cell = |i: usize| ctx.recorded_dim(&persons[i], dim).as_deref() == Some(value);
-        let members: Vec<usize> = (0..n).filter(|k| in_cell(pool[*k])).collect();
+        let members = candidates_with(ctx, persons, spec.pool, dim, value);
         cells.push(Cell {
             label: format!("{dim} = {value} (base of {then:?}% rates)"),
-            base: spec.base.iter().filter(|i| in_cell(**i)).count(),
+            base: base_with(ctx, persons, spec, dim, value),
             lo: 0,
             hi: members.len(),
             target: f64::NAN,
@@ -529,14 +655,17 @@ pub(crate) fn select(
             model: false,
         });
     }
+    cells
+}
+
+/// The exact counts (1,022 job starts in the MI …): a window of one count.
+fn count_cells(ctx: &Ctx, persons: &[Person], spec: &Spec) -> Result<Vec<Cell>> {
+    let mut cells = Vec::new();
     for t in spec.counts {
-        let members: Vec<usize> = (0..n)
-            .filter(|k| ctx.recorded_dim(&persons[pool[*k]], t.dim).as_deref() == Some(t.value))
-            .collect();
+        let members = candidates_with(ctx, persons, spec.pool, t.dim, t.value);
         let label = format!("{} = {} ({} exactly)", t.dim, t.value, t.count);
         if t.count > members.len() {
-            return Err(infeasible(
-                ctx,
+            return Err(ctx.infeasible(
                 spec.what,
                 format!("{label}: only {} may reach the outcome", members.len()),
             ));
@@ -552,10 +681,17 @@ pub(crate) fn select(
             model: false,
         });
     }
+    Ok(cells)
+}
+
+/// The caller's further windows (a model's score equations, [`model_cells`]), over the members
+/// of their sets who are candidates.
+fn score_equation_cells(ctx: &Ctx, persons: &[Person], spec: &Spec) -> Result<Vec<Cell>> {
     let mut position = vec![usize::MAX; persons.len()];
-    for (k, &i) in pool.iter().enumerate() {
+    for (k, &i) in spec.pool.iter().enumerate() {
         position[i] = k;
     }
+    let mut cells = Vec::new();
     for t in spec.cells {
         let members: Vec<usize> = t
             .persons
@@ -564,8 +700,7 @@ pub(crate) fn select(
             .filter(|k| *k != usize::MAX)
             .collect();
         if t.lo > members.len() {
-            return Err(infeasible(
-                ctx,
+            return Err(ctx.infeasible(
                 spec.what,
                 format!(
                     "{}: needs {}–{} but only {} may reach the outcome",
@@ -587,39 +722,17 @@ pub(crate) fn select(
             model: true,
         });
     }
-    if let Some(k) = spec.total {
-        if k > n {
-            return Err(infeasible(
-                ctx,
-                spec.what,
-                format!("{k} should reach the outcome but only {n} may"),
-            ));
-        }
-        cells.push(Cell {
-            label: format!("all ({k} exactly)"),
-            members: (0..n).collect(),
-            base: n,
-            lo: k,
-            hi: k,
-            target: k as f64,
-            then: Vec::new(),
-            model: false,
-        });
-    }
-    let mut cells_of: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (c, cell) in cells.iter().enumerate() {
-        for &k in &cell.members {
-            cells_of[k].push(c);
-        }
-    }
+    Ok(cells)
+}
 
-    // 2. Raking on the logit scale.
-    let scores: Vec<f64> = pool.iter().map(|i| score(*i)).collect();
-    let mut offset = vec![0.0f64; cells.len()];
-    let mut eta = scores.clone();
+/// Raking on the logit scale: the candidates' scores plus the offset of every cell they are
+/// in, each offset moved by a Newton step per sweep until every cell's expected count is at its
+/// centre. Cells with no centre (ranges, bases of later rates) take no offset.
+fn rake(cells: &[Cell], scores: Vec<f64>) -> Vec<f64> {
+    let mut eta = scores;
     for _sweep in 0..400 {
         let mut worst: f64 = 0.0;
-        for (c, cell) in cells.iter().enumerate() {
+        for cell in cells {
             if cell.target.is_nan() {
                 continue;
             }
@@ -632,7 +745,6 @@ pub(crate) fn select(
             worst = worst.max((e - cell.target).abs());
             let step = ((cell.target - e) / v.max(1e-9)).clamp(-2.0, 2.0);
             if step != 0.0 {
-                offset[c] += step;
                 for &k in &cell.members {
                     eta[k] += step;
                 }
@@ -642,145 +754,154 @@ pub(crate) fn select(
             break;
         }
     }
+    eta
+}
 
-    // 3. Exact selection: the K highest latent values, then repair. A repair can end in a local
-    // optimum (every single exchange breaks as much as it mends); then the latent values are
-    // drawn again, up to ATTEMPTS times. Each participant's draw depends on the participant, the
-    // attempt and one number from the caller's stream only.
-    const ATTEMPTS: usize = 40;
-    let mut last: Vec<String> = Vec::new();
-    let base: u64 = rng.random();
-    for attempt in 0..ATTEMPTS {
-        let key: Vec<f64> = (0..n)
-            .map(|k| eta[k] + person_noise(base, pool[k], attempt))
-            .collect();
-        let k_total = spec
-            .total
-            .unwrap_or_else(|| eta.iter().map(|x| sigmoid(*x)).sum::<f64>().round() as usize)
-            .min(n);
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|a, b| key[*b].total_cmp(&key[*a]).then(a.cmp(b)));
-        let mut chosen = vec![false; n];
-        for &k in order.iter().take(k_total) {
-            chosen[k] = true;
-        }
-        let mut count: Vec<i64> = vec![0; cells.len()];
-        for (c, cell) in cells.iter().enumerate() {
-            count[c] = cell.members.iter().filter(|k| chosen[**k]).count() as i64;
-        }
-        let goal: Vec<Option<i64>> = cells
-            .iter()
-            .map(|c| (!c.target.is_nan()).then(|| c.target.round() as i64))
-            .collect();
-        let cost = |c: usize, x: i64| -> f64 {
-            let near = goal[c].map_or(0.0, |g| ((x - g) as f64).powi(2));
-            1000.0 * cells[c].violation(x) as f64 + near
-        };
-        let delta = |count: &[i64], add: &[usize], remove: &[usize]| -> f64 {
-            // Change of the objective when the cells in `add` gain one and those in `remove` lose one.
-            let mut change: BTreeMap<usize, i64> = BTreeMap::new();
-            for &c in add {
-                *change.entry(c).or_default() += 1;
-            }
-            for &c in remove {
-                *change.entry(c).or_default() -= 1;
-            }
-            change
-                .iter()
-                .filter(|(_, d)| **d != 0)
-                .map(|(c, d)| cost(*c, count[*c] + d) - cost(*c, count[*c]))
-                .sum()
-        };
-        const SHORTLIST: usize = 40;
-        for _ in 0..20_000 {
-            let mut ins: Vec<(f64, f64, usize)> = Vec::new();
-            let mut outs: Vec<(f64, f64, usize)> = Vec::new();
-            for k in 0..n {
-                if chosen[k] {
-                    ins.push((delta(&count, &[], &cells_of[k]), key[k], k));
-                } else {
-                    outs.push((delta(&count, &cells_of[k], &[]), -key[k], k));
-                }
-            }
-            let by = |a: &(f64, f64, usize), b: &(f64, f64, usize)| {
-                a.0.total_cmp(&b.0)
-                    .then(a.1.total_cmp(&b.1))
-                    .then(a.2.cmp(&b.2))
-            };
-            ins.sort_by(by);
-            outs.sort_by(by);
-            // (objective change, loss in latent order, remove, add)
-            let mut best: Option<(f64, f64, Option<usize>, Option<usize>)> = None;
-            type Move = (f64, f64, Option<usize>, Option<usize>);
-            let consider =
-                |best: &mut Option<Move>, d: f64, loss: f64, r: Option<usize>, a: Option<usize>| {
-                    if d < -1e-9
-                        && best.is_none_or(|b| {
-                            d < b.0 - 1e-9 || ((d - b.0).abs() <= 1e-9 && loss < b.1)
-                        })
-                    {
-                        *best = Some((d, loss, r, a));
-                    }
-                };
-            // The best-placed candidates first; only when none of them can be exchanged with
-            // profit, a wider search (a cell may need a partner that fixes what the move breaks).
-            for width in [SHORTLIST, 10 * SHORTLIST] {
-                for &(_, _, r) in ins.iter().take(width) {
-                    for &(_, _, a) in outs.iter().take(width) {
-                        let d = delta(&count, &cells_of[a], &cells_of[r]);
-                        consider(&mut best, d, key[r] - key[a], Some(r), Some(a));
-                    }
-                }
-                if spec.total.is_none() {
-                    if let Some(&(d, _, r)) = ins.first() {
-                        consider(&mut best, d, 0.0, Some(r), None);
-                    }
-                    if let Some(&(d, _, a)) = outs.first() {
-                        consider(&mut best, d, 0.0, None, Some(a));
-                    }
-                }
-                if best.is_some() {
-                    break;
-                }
-            }
-            let Some((_, _, r, a)) = best else {
-                break;
-            };
-            if let Some(r) = r {
-                chosen[r] = false;
-                for &c in &cells_of[r] {
-                    count[c] -= 1;
-                }
-            }
-            if let Some(a) = a {
-                chosen[a] = true;
-                for &c in &cells_of[a] {
-                    count[c] += 1;
-                }
-            }
-        }
-        let misses: Vec<String> = cells
-            .iter()
-            .zip(&count)
-            .filter(|(c, x)| c.violation(**x) > 0)
-            .map(|(c, x)| format!("{}: {x} of {}, not {}–{}", c.label, c.base, c.lo, c.hi))
-            .collect();
-        if misses.is_empty() {
-            if let Some(fit) = spec.fit {
-                polish(fit, pool, &cells, &cells_of, &key, &mut chosen, &mut count);
-            }
-            return Ok((0..n).filter(|k| chosen[*k]).map(|k| pool[k]).collect());
-        }
-        last = misses;
+/// The candidates with the highest latent values `key`: the exact total if there is one, else
+/// as many as the raked probabilities `eta` expect.
+fn highest(eta: &[f64], key: &[f64], total: Option<usize>) -> Vec<bool> {
+    let n = key.len();
+    let k_total = total
+        .unwrap_or_else(|| eta.iter().map(|x| sigmoid(*x)).sum::<f64>().round() as usize)
+        .min(n);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|a, b| key[*b].total_cmp(&key[*a]).then(a.cmp(b)));
+    let mut chosen = vec![false; n];
+    for &k in order.iter().take(k_total) {
+        chosen[k] = true;
     }
-    Err(infeasible(
-        ctx,
-        spec.what,
-        format!(
-            "the published cells cannot all be met after {ATTEMPTS} attempts: {}",
-            last.join("; ")
-        ),
-    ))
+    chosen
+}
+
+/// What a cell holding `x` costs the repair: far outside its window most, then the distance
+/// from its centre (a cell with no centre is indifferent inside its window).
+fn cost(cell: &Cell, x: i64) -> f64 {
+    let goal = (!cell.target.is_nan()).then(|| cell.target.round() as i64);
+    let near = goal.map_or(0.0, |g| ((x - g) as f64).powi(2));
+    1000.0 * cell.violation(x) as f64 + near
+}
+
+/// By how much each cell's count changes when the cells `add` gain a member and the cells
+/// `remove` lose one (a cell in both does not change).
+fn net_change(add: &[usize], remove: &[usize]) -> BTreeMap<usize, i64> {
+    let mut change: BTreeMap<usize, i64> = BTreeMap::new();
+    for &c in add {
+        *change.entry(c).or_default() += 1;
+    }
+    for &c in remove {
+        *change.entry(c).or_default() -= 1;
+    }
+    change
+}
+
+/// Change of the repair's objective when the cells in `add` gain one and those in `remove` lose
+/// one.
+fn objective_change(cells: &[Cell], count: &[i64], add: &[usize], remove: &[usize]) -> f64 {
+    net_change(add, remove)
+        .iter()
+        .filter(|(_, d)| **d != 0)
+        .map(|(c, d)| cost(&cells[*c], count[*c] + d) - cost(&cells[*c], count[*c]))
+        .sum()
+}
+
+/// Candidates as (gain, latent order, position), best first; the position breaks ties so the
+/// order never depends on the sort.
+fn ranked(a: &(f64, f64, usize), b: &(f64, f64, usize)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0)
+        .then(a.1.total_cmp(&b.1))
+        .then(a.2.cmp(&b.2))
+}
+
+/// A move of the repair: (objective change, loss in latent order, remove, add).
+type Move = (f64, f64, Option<usize>, Option<usize>);
+
+/// Exchanges single participants, always the move that most reduces the cells' distance from
+/// their windows (then from their centres), until no move does. With `free_total` (no exact
+/// total) a single addition or removal is a move too.
+fn repair(
+    cells: &[Cell],
+    cells_of: &[Vec<usize>],
+    key: &[f64],
+    free_total: bool,
+    chosen: &mut [bool],
+    count: &mut [i64],
+) {
+    for _ in 0..20_000 {
+        let Some((_, _, r, a)) = best_move(cells, cells_of, key, free_total, chosen, count) else {
+            break;
+        };
+        if let Some(r) = r {
+            chosen[r] = false;
+            for &c in &cells_of[r] {
+                count[c] -= 1;
+            }
+        }
+        if let Some(a) = a {
+            chosen[a] = true;
+            for &c in &cells_of[a] {
+                count[c] += 1;
+            }
+        }
+    }
+}
+
+/// The repair's next move, if one improves the objective. Among equal moves the one that loses
+/// least in latent order, so that the latent model decides what the margins leave free.
+fn best_move(
+    cells: &[Cell],
+    cells_of: &[Vec<usize>],
+    key: &[f64],
+    free_total: bool,
+    chosen: &[bool],
+    count: &[i64],
+) -> Option<Move> {
+    const SHORTLIST: usize = 40;
+    let mut to_remove: Vec<(f64, f64, usize)> = Vec::new();
+    let mut to_add: Vec<(f64, f64, usize)> = Vec::new();
+    for k in 0..chosen.len() {
+        if chosen[k] {
+            to_remove.push((objective_change(cells, count, &[], &cells_of[k]), key[k], k));
+        } else {
+            to_add.push((
+                objective_change(cells, count, &cells_of[k], &[]),
+                -key[k],
+                k,
+            ));
+        }
+    }
+    to_remove.sort_by(ranked);
+    to_add.sort_by(ranked);
+    let mut best: Option<Move> = None;
+    let consider =
+        |best: &mut Option<Move>, d: f64, loss: f64, r: Option<usize>, a: Option<usize>| {
+            if d < -1e-9
+                && best.is_none_or(|b| d < b.0 - 1e-9 || ((d - b.0).abs() <= 1e-9 && loss < b.1))
+            {
+                *best = Some((d, loss, r, a));
+            }
+        };
+    // The best-placed candidates first; only when none of them can be exchanged with profit, a
+    // wider search (a cell may need a partner that fixes what the move breaks).
+    for width in [SHORTLIST, 10 * SHORTLIST] {
+        for &(_, _, r) in to_remove.iter().take(width) {
+            for &(_, _, a) in to_add.iter().take(width) {
+                let d = objective_change(cells, count, &cells_of[a], &cells_of[r]);
+                consider(&mut best, d, key[r] - key[a], Some(r), Some(a));
+            }
+        }
+        if free_total {
+            if let Some(&(d, _, r)) = to_remove.first() {
+                consider(&mut best, d, 0.0, Some(r), None);
+            }
+            if let Some(&(d, _, a)) = to_add.first() {
+                consider(&mut best, d, 0.0, None, Some(a));
+            }
+        }
+        if best.is_some() {
+            break;
+        }
+    }
+    best
 }
 
 /// Exchanges one selected and one unselected candidate at a time, the exchange that brings the
@@ -809,15 +930,8 @@ fn polish(
     };
     let mut loss = fit.loss(&shift);
     let zero = vec![0.0; shift.len()];
-    let keeps = |count: &[i64], add: Option<usize>, remove: Option<usize>| {
-        let mut change: BTreeMap<usize, i64> = BTreeMap::new();
-        for &c in add.map_or(&[][..], |a| &cells_of[a][..]) {
-            *change.entry(c).or_default() += 1;
-        }
-        for &c in remove.map_or(&[][..], |r| &cells_of[r][..]) {
-            *change.entry(c).or_default() -= 1;
-        }
-        change
+    let keeps = |count: &[i64], add: usize, remove: usize| {
+        net_change(&cells_of[add], &cells_of[remove])
             .iter()
             .all(|(c, d)| *d == 0 || cells[*c].model || cells[*c].allowed(count[*c] + d))
     };
@@ -834,21 +948,16 @@ fn polish(
                     .sum()
             })
         };
-        let mut outs: Vec<(f64, f64, usize)> = (0..n)
+        let mut to_remove: Vec<(f64, f64, usize)> = (0..n)
             .filter(|k| chosen[*k])
             .map(|k| (gain(k, -1.0), key[k], k))
             .collect();
-        let mut ins: Vec<(f64, f64, usize)> = (0..n)
+        let mut to_add: Vec<(f64, f64, usize)> = (0..n)
             .filter(|k| !chosen[*k])
             .map(|k| (gain(k, 1.0), -key[k], k))
             .collect();
-        let by = |a: &(f64, f64, usize), b: &(f64, f64, usize)| {
-            a.0.total_cmp(&b.0)
-                .then(a.1.total_cmp(&b.1))
-                .then(a.2.cmp(&b.2))
-        };
-        outs.sort_by(by);
-        ins.sort_by(by);
+        to_remove.sort_by(ranked);
+        to_add.sort_by(ranked);
         // The most useful moves, and as partners also participants outside the sample (whose
         // move changes no estimate and so can balance a cell).
         let shortlist = |list: &[(f64, f64, usize)]| -> Vec<usize> {
@@ -861,18 +970,15 @@ fn polish(
             );
             out
         };
-        let (outs, ins) = (shortlist(&outs), shortlist(&ins));
+        let (to_remove, to_add) = (shortlist(&to_remove), shortlist(&to_add));
         let mut best: Option<(f64, usize, usize)> = None;
-        for &r in &outs {
-            for &a in &ins {
+        for &r in &to_remove {
+            for &a in &to_add {
                 let ur = directions[r].as_ref().unwrap_or(&zero);
                 let ua = directions[a].as_ref().unwrap_or(&zero);
                 let next: Vec<f64> = (0..shift.len()).map(|j| shift[j] - ur[j] + ua[j]).collect();
                 let l = fit.loss(&next);
-                if l < loss - 1e-12
-                    && best.is_none_or(|b| l < b.0)
-                    && keeps(count, Some(a), Some(r))
-                {
+                if l < loss - 1e-12 && best.is_none_or(|b| l < b.0) && keeps(count, a, r) {
                     best = Some((l, r, a));
                 }
             }

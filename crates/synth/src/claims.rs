@@ -19,7 +19,6 @@ use rand_chacha::ChaCha8Rng;
 use crate::alloc::weighted_pick;
 use crate::outcomes::{add_days, date_after, sustainment_weeks};
 use crate::person::{Ctx, Person};
-use crate::traits::infeasible;
 use crate::{Error, Result, stream};
 
 /// Claim status codes (claims dictionary `claim_status`).
@@ -74,8 +73,7 @@ pub(crate) fn add_claims_only(ctx: &Ctx, persons: &mut Vec<Person>, seed: u64) -
         .filter(|i| persons[*i].reg <= cutoff(&persons[*i]))
         .collect();
     if donors.is_empty() && n > 0 {
-        return Err(infeasible(
-            ctx,
+        return Err(ctx.infeasible(
             "[claims] claims_only_participants",
             "no MI participant registered by the cut-off to copy".to_string(),
         ));
@@ -102,6 +100,9 @@ pub(crate) fn add_claims_only(ctx: &Ctx, persons: &mut Vec<Person>, seed: u64) -
     }
     Ok(n)
 }
+
+/// Claims of one milestone to write: the participant and the claim's date.
+type ClaimDates = Vec<(usize, NaiveDate)>;
 
 struct Builder<'a, 'c> {
     ctx: &'a Ctx<'c>,
@@ -254,72 +255,21 @@ impl Builder<'_, '_> {
             ms.cohorts.contains(&ctx.cohort_codes[p.cohort])
                 && out_of_work.is_none_or(|o| ctx.out_of_work(p) == o)
         };
-        let required = self.required(m).cloned();
-        let prereq = |i: usize| required.as_ref().is_none_or(|r| self.has(r, i).is_some());
         let scope: Vec<usize> = (0..self.persons.len()).filter(|i| in_scope(*i)).collect();
+        // Those the MI shows reaching the milestone in time, with the claim it needs first.
         let primary: Vec<usize> = scope
             .iter()
             .copied()
-            .filter(|&i| prereq(i) && self.truth(k, i).is_some_and(|d| d <= self.cutoff(i)))
-            .collect();
-        let mut chosen: Vec<(usize, NaiveDate)> = Vec::new();
-        let mut rejected: Vec<(usize, NaiveDate)> = Vec::new();
-        if primary.len() >= target {
-            // Keep those whose later milestones depend on this claim.
-            let keep = weighted_pick(rng, &primary, target, |i| {
-                let later = if self.later(k, i) { 4.0 } else { 1.0 };
-                if self.persons[i].claims_only {
-                    // A claims-only participant without a registration would not exist at all.
-                    1000.0 * later
-                } else {
-                    later
-                }
+            .filter(|&i| {
+                self.prerequisite_met(m, i) && self.truth(k, i).is_some_and(|d| d <= self.cutoff(i))
             })
-            .ok_or_else(|| Error::Internal {
-                message: format!("{what}: cannot keep {target}"),
-            })?;
-            let keep_set: std::collections::BTreeSet<usize> = keep.iter().copied().collect();
-            for &i in &primary {
-                let d = self.truth(k, i).unwrap_or(self.persons[i].reg);
-                if keep_set.contains(&i) {
-                    chosen.push((i, d));
-                } else {
-                    rejected.push((i, d));
-                }
-            }
+            .collect();
+        let (chosen, mut rejected) = if primary.len() >= target {
+            self.keep(k, &primary, target, &what, rng)?
         } else {
-            chosen.extend(
-                primary
-                    .iter()
-                    .map(|&i| (i, self.truth(k, i).unwrap_or(self.persons[i].reg))),
-            );
-            let need = target - primary.len();
-            let mut dates = BTreeMap::new();
-            let cands: Vec<usize> = scope
-                .iter()
-                .copied()
-                .filter(|&i| self.persons[i].claims_only && self.truth(k, i).is_none() && prereq(i))
-                .filter(|&i| match self.fill_date(k, i, rng) {
-                    Some(d) => {
-                        dates.insert(i, d);
-                        true
-                    }
-                    None => false,
-                })
-                .collect();
-            let fill = weighted_pick(rng, &cands, need, |_| 1.0).ok_or_else(|| {
-                infeasible(
-                    ctx,
-                    &what,
-                    format!(
-                        "{} claims from the MI and {} possible others cannot make {target}",
-                        primary.len(),
-                        cands.len()
-                    ),
-                )
-            })?;
-            chosen.extend(fill.into_iter().map(|i| (i, dates[&i])));
-        }
+            let made_up = self.make_up(m, k, &scope, &primary, target, &what, rng)?;
+            (made_up, Vec::new())
+        };
         let entry = self.validated.entry(ms.code.clone()).or_default();
         for (i, d) in &chosen {
             entry.insert(*i, *d);
@@ -327,32 +277,7 @@ impl Builder<'_, '_> {
         for (i, d) in chosen {
             self.push(m, i, d, VALIDATED, rng)?;
         }
-        // Claims that were made but not validated: the surplus, then others up to the share.
-        let want = (ctx.cfg.claims.not_validated_share * target as f64).round() as usize;
-        if rejected.len() < want {
-            let claimed: std::collections::BTreeSet<usize> = self
-                .validated
-                .get(&ms.code)
-                .map(|v| v.keys().copied().collect())
-                .unwrap_or_default();
-            let mut dates = BTreeMap::new();
-            let cands: Vec<usize> = scope
-                .iter()
-                .copied()
-                .filter(|i| !claimed.contains(i))
-                .filter(|&i| match self.fill_date(k, i, rng) {
-                    Some(d) => {
-                        dates.insert(i, d);
-                        true
-                    }
-                    None => false,
-                })
-                .collect();
-            let n = (want - rejected.len()).min(cands.len());
-            if let Some(extra) = weighted_pick(rng, &cands, n, |_| 1.0) {
-                rejected.extend(extra.into_iter().map(|i| (i, dates[&i])));
-            }
-        }
+        self.not_validated(m, k, &scope, target, &mut rejected, rng);
         for (i, d) in rejected {
             let status = if rng.random::<f64>() < ctx.cfg.claims.queried_share {
                 QUERIED
@@ -362,6 +287,134 @@ impl Builder<'_, '_> {
             self.push(m, i, d, status, rng)?;
         }
         Ok(())
+    }
+
+    /// Whether participant `i` has the validated claim milestone `m` needs first, if any.
+    fn prerequisite_met(&self, m: usize, i: usize) -> bool {
+        self.required(m).is_none_or(|r| self.has(r, i).is_some())
+    }
+
+    /// More of the MI's participants reach the milestone than the claims validate: `target` of
+    /// them are (claims-only participants and those whose later milestones depend on this claim
+    /// likeliest), the rest are the surplus, claimed but not validated.
+    fn keep(
+        &self,
+        k: Kind,
+        primary: &[usize],
+        target: usize,
+        what: &str,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<(ClaimDates, ClaimDates)> {
+        let keep = weighted_pick(rng, primary, target, |i| {
+            let later = if self.later(k, i) { 4.0 } else { 1.0 };
+            if self.persons[i].claims_only {
+                // A claims-only participant without a registration would not exist at all.
+                1000.0 * later
+            } else {
+                later
+            }
+        })
+        .ok_or_else(|| Error::Internal {
+            message: format!("{what}: cannot keep {target}"),
+        })?;
+        let keep_set: std::collections::BTreeSet<usize> = keep.iter().copied().collect();
+        let (mut chosen, mut rejected) = (Vec::new(), Vec::new());
+        for &i in primary {
+            let d = self.truth(k, i).unwrap_or(self.persons[i].reg);
+            if keep_set.contains(&i) {
+                chosen.push((i, d));
+            } else {
+                rejected.push((i, d));
+            }
+        }
+        Ok((chosen, rejected))
+    }
+
+    /// Fewer of the MI's participants reach the milestone than the claims validate: all of
+    /// them, and claims-only participants make up the rest (the MI being a sample), so no MI
+    /// participant gets an outcome the MI lacks.
+    #[allow(clippy::too_many_arguments)]
+    fn make_up(
+        &self,
+        m: usize,
+        k: Kind,
+        scope: &[usize],
+        primary: &[usize],
+        target: usize,
+        what: &str,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<ClaimDates> {
+        let mut chosen: ClaimDates = primary
+            .iter()
+            .map(|&i| (i, self.truth(k, i).unwrap_or(self.persons[i].reg)))
+            .collect();
+        let need = target - primary.len();
+        let others = scope.iter().copied().filter(|&i| {
+            self.persons[i].claims_only && self.truth(k, i).is_none() && self.prerequisite_met(m, i)
+        });
+        let (cands, dates) = self.fillable(k, others, rng);
+        let fill = weighted_pick(rng, &cands, need, |_| 1.0).ok_or_else(|| {
+            self.ctx.infeasible(
+                what,
+                format!(
+                    "{} claims from the MI and {} possible others cannot make {target}",
+                    primary.len(),
+                    cands.len()
+                ),
+            )
+        })?;
+        chosen.extend(fill.into_iter().map(|i| (i, dates[&i])));
+        Ok(chosen)
+    }
+
+    /// Claims that were made but not validated: the surplus in `rejected`, then others up to
+    /// the configured share of `target`.
+    fn not_validated(
+        &self,
+        m: usize,
+        k: Kind,
+        scope: &[usize],
+        target: usize,
+        rejected: &mut ClaimDates,
+        rng: &mut ChaCha8Rng,
+    ) {
+        let code = &self.ctx.study.milestones[m].code;
+        let want = (self.ctx.cfg.claims.not_validated_share * target as f64).round() as usize;
+        if rejected.len() >= want {
+            return;
+        }
+        let claimed: std::collections::BTreeSet<usize> = self
+            .validated
+            .get(code)
+            .map(|v| v.keys().copied().collect())
+            .unwrap_or_default();
+        let others = scope.iter().copied().filter(|i| !claimed.contains(i));
+        let (cands, dates) = self.fillable(k, others, rng);
+        let n = (want - rejected.len()).min(cands.len());
+        if let Some(extra) = weighted_pick(rng, &cands, n, |_| 1.0) {
+            rejected.extend(extra.into_iter().map(|i| (i, dates[&i])));
+        }
+    }
+
+    /// Of `candidates`, those who can have a claim of kind `k` the MI does not show, with its
+    /// date (drawn in the candidates' order).
+    fn fillable(
+        &self,
+        k: Kind,
+        candidates: impl Iterator<Item = usize>,
+        rng: &mut ChaCha8Rng,
+    ) -> (Vec<usize>, BTreeMap<usize, NaiveDate>) {
+        let mut dates = BTreeMap::new();
+        let cands = candidates
+            .filter(|&i| match self.fill_date(k, i, rng) {
+                Some(d) => {
+                    dates.insert(i, d);
+                    true
+                }
+                None => false,
+            })
+            .collect();
+        (cands, dates)
     }
 
     /// Whether the person has a later milestone that needs this one.

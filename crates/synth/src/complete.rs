@@ -14,7 +14,6 @@ use rand_chacha::ChaCha8Rng;
 use crate::Result;
 use crate::alloc::{weighted_index, weighted_pick};
 use crate::person::{Ctx, Person};
-use crate::traits::infeasible;
 
 /// Marks `must_record` and `force_blank` on every participant.
 pub(crate) fn plan(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
@@ -41,9 +40,7 @@ pub(crate) fn plan(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> R
             })
             .collect();
         let n_incomplete = sample.len().checked_sub(complete).ok_or_else(|| {
-            infeasible(
-                ctx,
-                what,
+            ctx.infeasible(what,
                 format!(
                     "{complete} complete cases asked for but only {} participants are in the sample",
                     sample.len()
@@ -51,7 +48,7 @@ pub(crate) fn plan(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> R
             )
         })?;
         let incomplete = weighted_pick(rng, &sample, n_incomplete, |_| 1.0).ok_or_else(|| {
-            infeasible(ctx, what, "cannot choose the incomplete cases".to_string())
+            ctx.infeasible(what, "cannot choose the incomplete cases".to_string())
         })?;
         let set: std::collections::BTreeSet<usize> = incomplete.iter().copied().collect();
         for &i in &sample {

@@ -11,12 +11,12 @@
 //! shows a refresh as a reviewer meets one, and the interim run reproduces Figure 4-2.
 
 use chrono::{Datelike, NaiveDate};
+use rand_chacha::ChaCha8Rng;
 
 use crate::alloc::weighted_pick;
 use crate::claims::{Claim, VALIDATED};
 use crate::outcomes::add_days;
 use crate::person::{Ctx, Person};
-use crate::traits::infeasible;
 use crate::{Result, stream};
 
 /// Status of a claim not yet validated on the interim date.
@@ -47,11 +47,8 @@ pub(crate) fn derive(
     seed: u64,
 ) -> Result<Interim> {
     let cfg = &ctx.cfg.interim;
-    let what = "[interim]";
     let date = cfg.extract_date;
-    let periods = &ctx.study.periods;
     let mut rng = stream(seed, "interim");
-    let in_window = |p: &Person| p.reg >= periods.monthly_from && p.reg <= periods.monthly_to;
 
     // Who was registered by the interim date, and of them who is recent enough to be late.
     let registered: Vec<usize> = (0..n_mi).filter(|i| persons[*i].reg <= date).collect();
@@ -64,6 +61,59 @@ pub(crate) fn derive(
 
     // Corrections first (they are among the records entered), so that the late entries can
     // make the count of clean in-window records exact.
+    let corrected = corrections(ctx, persons, &recent, &mut rng)?;
+    let rejected: Vec<usize> = corrected
+        .iter()
+        .filter(|(_, kind)| rejects(kind))
+        .map(|(i, _)| *i)
+        .collect();
+    let late = late_entries(
+        ctx,
+        persons,
+        &registered,
+        &recent,
+        &corrected,
+        &rejected,
+        &mut rng,
+    )?;
+    let mut entered = vec![false; persons.len()];
+    for &i in &registered {
+        entered[i] = true;
+    }
+    for &i in &late {
+        entered[i] = false;
+    }
+
+    // The records as of the interim date.
+    let mut out: Vec<Person> = persons.to_vec();
+    for p in out.iter_mut() {
+        as_of(ctx, p, date);
+    }
+    for &(i, kind) in &corrected {
+        correct(ctx, &mut out[i], kind);
+    }
+
+    let claims = interim_claims(claims, date, cfg.pending_days);
+
+    Ok(Interim {
+        persons: out,
+        entered,
+        claims,
+        rejected_rows: rejected.len(),
+    })
+}
+
+/// Which recent records held an error the provider corrected by the final extract: exactly
+/// `[interim] corrections` of each kind, a record at most once.
+fn corrections<'c>(
+    ctx: &'c Ctx,
+    persons: &[Person],
+    recent: &[usize],
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<(usize, &'c str)>> {
+    let cfg = &ctx.cfg.interim;
+    let what = "[interim]";
+    let date = cfg.extract_date;
     let mut corrected: Vec<(usize, &str)> = Vec::new();
     let mut taken = vec![false; persons.len()];
     for (kind, &k) in &cfg.corrections {
@@ -84,9 +134,8 @@ pub(crate) fn derive(
                 "{what} corrections: unknown kind `{kind}` (one of {known:?})"
             )));
         }
-        let chosen = weighted_pick(&mut rng, &eligible, k, |_| 1.0).ok_or_else(|| {
-            infeasible(
-                ctx,
+        let chosen = weighted_pick(rng, &eligible, k, |_| 1.0).ok_or_else(|| {
+            ctx.infeasible(
                 what,
                 format!(
                     "only {} recent records can take a `{kind}` correction, not {k}",
@@ -99,14 +148,25 @@ pub(crate) fn derive(
             corrected.push((i, kind.as_str()));
         }
     }
-    let rejected: Vec<usize> = corrected
-        .iter()
-        .filter(|(_, kind)| rejects(kind))
-        .map(|(i, _)| *i)
-        .collect();
+    Ok(corrected)
+}
 
-    // Late entries: enough of the recent, uncorrected records that the clean in-window count is
-    // exactly Figure 4-2's N.
+/// Late entries: enough of the recent, uncorrected records (likelier the more recent) that the
+/// clean in-window count is exactly Figure 4-2's N.
+fn late_entries(
+    ctx: &Ctx,
+    persons: &[Person],
+    registered: &[usize],
+    recent: &[usize],
+    corrected: &[(usize, &str)],
+    rejected: &[usize],
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<usize>> {
+    let cfg = &ctx.cfg.interim;
+    let what = "[interim]";
+    let date = cfg.extract_date;
+    let periods = &ctx.study.periods;
+    let in_window = |p: &Person| p.reg >= periods.monthly_from && p.reg <= periods.monthly_to;
     let clean_in_window = registered
         .iter()
         .filter(|i| in_window(&persons[**i]) && !rejected.contains(i))
@@ -114,8 +174,7 @@ pub(crate) fn derive(
     let late_n = clean_in_window
         .checked_sub(cfg.monthly_participants)
         .ok_or_else(|| {
-            infeasible(
-                ctx,
+            ctx.infeasible(
                 what,
                 format!(
                     "{} participants of the monthly figures are registered by {date}, fewer than \
@@ -127,43 +186,29 @@ pub(crate) fn derive(
     let late_candidates: Vec<usize> = recent
         .iter()
         .copied()
-        .filter(|i| !taken[*i] && in_window(&persons[*i]))
+        .filter(|i| !corrected.iter().any(|(c, _)| c == i) && in_window(&persons[*i]))
         .collect();
     let half_life = cfg.late_entry_half_life_days;
-    let late = weighted_pick(&mut rng, &late_candidates, late_n, |i| {
+    weighted_pick(rng, &late_candidates, late_n, |i| {
         let back = (date - persons[i].reg).num_days() as f64;
         0.5f64.powf(back / half_life)
     })
     .ok_or_else(|| {
-        infeasible(
-            ctx,
+        ctx.infeasible(
             what,
             format!(
                 "{late_n} late entries needed but only {} recent records can be late",
                 late_candidates.len()
             ),
         )
-    })?;
-    let mut entered = vec![false; persons.len()];
-    for &i in &registered {
-        entered[i] = true;
-    }
-    for &i in &late {
-        entered[i] = false;
-    }
+    })
+}
 
-    // The records as of the interim date.
-    let mut out: Vec<Person> = persons.to_vec();
-    for p in out.iter_mut() {
-        as_of(ctx, p, date);
-    }
-    for &(i, kind) in &corrected {
-        correct(ctx, &mut out[i], kind);
-    }
-
-    // Claims: those submitted by the interim date; the last weeks' still queried.
-    let pending_from = add_days(date, -cfg.pending_days);
-    let claims: Vec<Claim> = claims
+/// The claims extract as of `date`: the claims submitted by then, those of the last
+/// `pending_days` still queried.
+fn interim_claims(claims: &[Claim], date: NaiveDate, pending_days: i64) -> Vec<Claim> {
+    let pending_from = add_days(date, -pending_days);
+    claims
         .iter()
         .filter(|c| c.submitted <= date)
         .map(|c| {
@@ -173,14 +218,7 @@ pub(crate) fn derive(
             }
             c
         })
-        .collect();
-
-    Ok(Interim {
-        persons: out,
-        entered,
-        claims,
-        rejected_rows: rejected.len(),
-    })
+        .collect()
 }
 
 /// The last day of the month `months` months before `date`'s: records registered after it (in

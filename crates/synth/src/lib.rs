@@ -17,6 +17,10 @@
 //! All numbers live in `pipeline/twin.toml`, each with the report section it comes from; none is
 //! written in this crate.
 //!
+//! The qualitative twin ([`qualitative`]) is its counterpart for the Framework stage: synthetic
+//! charted interviews (`data/qualitative/`), drawn from their own source,
+//! `data/qualitative/source/twin.toml`.
+//!
 //! **Calibration method** (the joint distribution, not only the margins):
 //!
 //! 1. *Covariates to exact margins.* Shares become exact counts (largest remainder; IPF plus
@@ -93,6 +97,7 @@
 
 mod alloc;
 mod calibrate;
+mod characteristics;
 mod claims;
 mod complete;
 mod config;
@@ -102,9 +107,9 @@ mod names;
 mod outcomes;
 mod person;
 mod population;
+pub mod qualitative;
 mod questions;
 mod scale;
-mod traits;
 mod write;
 
 use std::path::PathBuf;
@@ -162,10 +167,11 @@ pub enum Error {
         /// The I/O failure.
         source: std::io::Error,
     },
-    /// `twin.toml` is malformed or contradicts the study.
+    /// `twin.toml` (the calibration, or the qualitative twin's source) is malformed or
+    /// contradicts the study or the codebook.
     #[error("{path}: {message}")]
     Config {
-        /// The calibration file.
+        /// The calibration file or the qualitative twin's source.
         path: PathBuf,
         /// What is wrong and where.
         message: String,
@@ -371,7 +377,7 @@ fn round_seed(seed: u64, round: u32) -> u64 {
 fn draw_people(ctx: &mut person::Ctx, seed: u64) -> Result<Vec<Person>> {
     let mut persons = population::build(ctx, &mut stream(seed, "population"))?;
     complete::plan(ctx, &mut persons, &mut stream(seed, "complete_cases"))?;
-    traits::generate(ctx, &mut persons, seed)?;
+    characteristics::generate(ctx, &mut persons, seed)?;
     questions::generate(ctx, &mut persons, seed)?;
     outcomes::generate(ctx, &mut persons, seed)?;
     Ok(persons)
@@ -488,6 +494,14 @@ fn write_extract(
 
 /// Cross-checks the calibration against the study before anything is generated.
 fn check(ctx: &person::Ctx) -> Result<()> {
+    check_codes(ctx)?;
+    check_columns(ctx)?;
+    check_questions(ctx)?;
+    check_ethnic_groups(ctx)
+}
+
+/// Every lot, cohort and milestone the calibration names is one of the study's.
+fn check_codes(ctx: &person::Ctx) -> Result<()> {
     let cfg = ctx.cfg;
     for code in cfg.lots.keys().chain(cfg.cohort_share_by_lot.keys()) {
         if !ctx.lot_codes.contains(code) {
@@ -521,7 +535,14 @@ fn check(ctx: &person::Ctx) -> Result<()> {
             return Err(ctx.config_err(format!("[claims] validated: unknown milestone `{m}`")));
         }
     }
+    Ok(())
+}
+
+/// Every `[categorical.*]` and `[flag.*]` is an MI column of that type, and a categorical one
+/// names only codes of its list.
+fn check_columns(ctx: &person::Ctx) -> Result<()> {
     use evalpipe_study::ColumnType;
+    let cfg = ctx.cfg;
     for (name, kind) in cfg
         .categorical
         .keys()
@@ -548,7 +569,12 @@ fn check(ctx: &person::Ctx) -> Result<()> {
             }
         }
     }
-    for (id, q) in &cfg.questions {
+    Ok(())
+}
+
+/// Every `[questions.*]` is an MI question and names only its options and the study's lots.
+fn check_questions(ctx: &person::Ctx) -> Result<()> {
+    for (id, q) in &ctx.cfg.questions {
         let (_, options) = ctx.questions.get(id).ok_or_else(|| {
             ctx.config_err(format!(
                 "[questions.{id}]: not a question of the MI dictionary"
@@ -574,6 +600,12 @@ fn check(ctx: &person::Ctx) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Every code of `[ethnicity.code_share_within_group]` is in that ethnic group of the
+/// dictionary.
+fn check_ethnic_groups(ctx: &person::Ctx) -> Result<()> {
     let ethnic_groups: Vec<(String, String)> = ctx
         .study
         .mi
@@ -591,7 +623,7 @@ fn check(ctx: &person::Ctx) -> Result<()> {
                 .collect()
         })
         .unwrap_or_default();
-    for (group, codes) in &cfg.ethnicity.code_share_within_group {
+    for (group, codes) in &ctx.cfg.ethnicity.code_share_within_group {
         for code in codes.keys() {
             if !ethnic_groups.iter().any(|(c, g)| c == code && g == group) {
                 return Err(ctx.config_err(format!(

@@ -20,7 +20,6 @@ use crate::alloc::{weighted_index, weighted_pick};
 use crate::calibrate::{CountTarget, Spec, logistic, model_cells, select};
 use crate::config::Weights;
 use crate::person::{Ctx, Person};
-use crate::traits::infeasible;
 use crate::{Error, Result, stream};
 
 /// Sustainment columns and their minimum weeks after the job start, from the dictionary.
@@ -336,9 +335,20 @@ fn sustainment(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
 }
 
 fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    ctx.check_weights(
+        "[progression.odds_ratios]",
+        &ctx.cfg.progression.odds_ratios,
+    )?;
+    in_work_progressions(ctx, persons, rng)?;
+    out_of_work_progressions(ctx, persons, rng);
+    employer_in_work(ctx, persons, rng)?;
+    employer_out_of_work(ctx, persons, rng)
+}
+
+/// In work at registration: embedded participants, progressing some months after embedding,
+/// selected to Table A-39's model and the published rates.
+fn in_work_progressions(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
     let cfg = &ctx.cfg.progression;
-    ctx.check_weights("[progression.odds_ratios]", &cfg.odds_ratios)?;
-    // In work at registration: embedded participants, progressing some months after embedding.
     let employed: Vec<usize> = (0..persons.len())
         .filter(|i| {
             let p = &persons[*i];
@@ -380,7 +390,13 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         };
         persons[i].progression = date_after(rng, e, cfg.days_after_embedding, ctx.latest);
     }
-    // Out of work at registration: job starters who sustained 13 weeks, progressing in the job.
+    Ok(())
+}
+
+/// Out of work at registration: job starters who sustained 13 weeks, progressing in the job, a
+/// fixed share of them by latent propensity (not published by characteristic).
+fn out_of_work_progressions(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) {
+    let cfg = &ctx.cfg.progression;
     let sustained: Vec<usize> = (0..persons.len())
         .filter(|i| {
             let p = &persons[*i];
@@ -401,8 +417,12 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         };
         persons[i].progression = date_after(rng, j, cfg.days_after_job_start, ctx.latest);
     }
-    // Same or different employer, where recorded: exact counts for the in-work cohort (report
-    // 4.5.1), shares for the others.
+}
+
+/// Same or different employer, where recorded, for the in-work cohort: exact counts (report
+/// 4.5.1).
+fn employer_in_work(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    let cfg = &ctx.cfg.progression;
     let in_work: Vec<usize> = (0..persons.len())
         .filter(|i| !ctx.out_of_work(&persons[*i]) && persons[*i].progression.is_some())
         .collect();
@@ -432,8 +452,7 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
                 .filter(|i| &ctx.lot_codes[lot_of[*i]] == lot)
                 .collect();
             let first = weighted_pick(rng, &of_lot, 1, |_| 1.0).ok_or_else(|| {
-                infeasible(
-                    ctx,
+                ctx.infeasible(
                     "[progression] employer_only_lots",
                     format!("lot {lot} has no in-work progression to record as `{code}`"),
                 )
@@ -449,8 +468,7 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
             .checked_sub(chosen.len())
             .and_then(|k| weighted_pick(rng, &rest, k, |_| 1.0));
         chosen.extend(more.ok_or_else(|| {
-            infeasible(
-                ctx,
+            ctx.infeasible(
                 what,
                 format!("fewer than {n} in-work progressions left for `{code}`"),
             )
@@ -461,6 +479,12 @@ fn progression(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Resul
         }
         left.retain(|i| !set.contains(i));
     }
+    Ok(())
+}
+
+/// Same or different employer for the out-of-work cohorts' progressions: shares.
+fn employer_out_of_work(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
+    let cfg = &ctx.cfg.progression;
     let codes: Vec<(&String, &f64)> = cfg.employer_share.iter().collect();
     let mut w: Vec<f64> = codes.iter().map(|c| *c.1).collect();
     let rest = 1.0 - w.iter().sum::<f64>();

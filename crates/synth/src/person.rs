@@ -143,6 +143,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A calibration in `twin.toml` (its section `what`) the synthetic population cannot meet.
+    pub fn infeasible(&self, what: &str, message: String) -> Error {
+        Error::Infeasible {
+            path: self.cfg_path.to_path_buf(),
+            what: what.to_string(),
+            message,
+        }
+    }
+
     /// Whether the cohort is out of work at registration.
     pub fn out_of_work(&self, p: &Person) -> bool {
         self.study.cohorts[p.cohort].out_of_work

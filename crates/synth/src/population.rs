@@ -17,6 +17,31 @@ use crate::person::{Ctx, Person};
 
 /// Builds the MI participants, sorted by lot and registration date.
 pub(crate) fn build(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Result<Vec<Person>> {
+    let (lot_totals, cohort_totals) = totals(ctx)?;
+    let lot_cohort = lot_by_cohort(ctx, &lot_totals, &cohort_totals)?;
+    let total: usize = lot_totals.iter().sum();
+    let mut persons = Vec::with_capacity(total);
+    for (l, row) in lot_cohort.iter().enumerate() {
+        for (c, n) in row.iter().enumerate() {
+            for _ in 0..*n {
+                persons.push(Person {
+                    lot: l,
+                    cohort: c,
+                    ..Person::default()
+                });
+            }
+        }
+    }
+    let months = registration_months(ctx, total)?;
+    let month_cohort = month_by_cohort(ctx, &months, &cohort_totals)?;
+    register(ctx, &mut persons, &months, &month_cohort, rng)?;
+    persons.shuffle(rng);
+    persons.sort_by_key(|p| (p.lot, p.reg));
+    Ok(persons)
+}
+
+/// Participants per lot and per cohort, which must add up to the same total.
+fn totals(ctx: &Ctx) -> Result<(Vec<usize>, Vec<usize>)> {
     let cfg = ctx.cfg;
     let lot_totals: Vec<usize> = ctx
         .lot_codes
@@ -44,8 +69,21 @@ pub(crate) fn build(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Result<Vec<Person>> {
             cohort_totals.iter().sum::<usize>()
         )));
     }
+    Ok((lot_totals, cohort_totals))
+}
 
-    // Lot × cohort.
+fn as_f(v: &[usize]) -> Vec<f64> {
+    v.iter().map(|x| *x as f64).collect()
+}
+
+/// Participants by lot and cohort: each lot's cohort shares, fitted to both margins and rounded
+/// so that every row and column adds up exactly.
+fn lot_by_cohort(
+    ctx: &Ctx,
+    lot_totals: &[usize],
+    cohort_totals: &[usize],
+) -> Result<Vec<Vec<usize>>> {
+    let cfg = ctx.cfg;
     let mut m: Vec<Vec<f64>> =
         ctx.lot_codes
             .iter()
@@ -63,26 +101,16 @@ pub(crate) fn build(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Result<Vec<Person>> {
                     .collect::<Result<Vec<f64>>>()
             })
             .collect::<Result<_>>()?;
-    let as_f = |v: &[usize]| v.iter().map(|x| *x as f64).collect::<Vec<f64>>();
-    ipf(&mut m, &as_f(&lot_totals), &as_f(&cohort_totals));
-    let lot_cohort = controlled_round(&m, &lot_totals, &cohort_totals)
-        .ok_or_else(|| ctx.config_err("lot × cohort table cannot be rounded to its margins"))?;
+    ipf(&mut m, &as_f(lot_totals), &as_f(cohort_totals));
+    controlled_round(&m, lot_totals, cohort_totals)
+        .ok_or_else(|| ctx.config_err("lot × cohort table cannot be rounded to its margins"))
+}
 
-    let mut persons = Vec::with_capacity(total);
-    for (l, row) in lot_cohort.iter().enumerate() {
-        for (c, n) in row.iter().enumerate() {
-            for _ in 0..*n {
-                persons.push(Person {
-                    lot: l,
-                    cohort: c,
-                    ..Person::default()
-                });
-            }
-        }
-    }
-
-    // Cohort × month of registration.
-    let months: Vec<(NaiveDate, usize)> = cfg
+/// The first day of every month of `[registration.monthly]` and its registrations, which must
+/// add up to the `total` participants.
+fn registration_months(ctx: &Ctx, total: usize) -> Result<Vec<(NaiveDate, usize)>> {
+    let months: Vec<(NaiveDate, usize)> = ctx
+        .cfg
         .registration
         .monthly
         .iter()
@@ -98,6 +126,18 @@ pub(crate) fn build(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Result<Vec<Person>> {
             "[registration.monthly] sums to {month_total}, not the {total} participants"
         )));
     }
+    Ok(months)
+}
+
+/// Registrations by month and cohort. The months the report describes are pinned to their own
+/// cohort mix; the others share what is left of each cohort, with the mix before or after the
+/// first lockdown (Figure 4-2's shift), fitted and rounded to both margins.
+fn month_by_cohort(
+    ctx: &Ctx,
+    months: &[(NaiveDate, usize)],
+    cohort_totals: &[usize],
+) -> Result<Vec<Vec<usize>>> {
+    let cfg = ctx.cfg;
     let mix = &cfg.registration.cohort_mix;
     let shares_of = |map: &std::collections::BTreeMap<String, f64>, what: &str| {
         ctx.cohort_codes
@@ -154,14 +194,24 @@ pub(crate) fn build(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Result<Vec<Person>> {
     for (row, k) in rounded.into_iter().zip(&free) {
         month_cohort[*k] = row;
     }
+    Ok(month_cohort)
+}
 
-    // Registration dates.
+/// Registration dates: each participant of a cohort draws a month from that cohort's column
+/// without replacement, then a day inside the month and the programme period.
+fn register(
+    ctx: &Ctx,
+    persons: &mut [Person],
+    months: &[(NaiveDate, usize)],
+    month_cohort: &[Vec<usize>],
+    rng: &mut ChaCha8Rng,
+) -> Result<()> {
     let periods = &ctx.study.periods;
     let earliest = periods.programme_start.max(periods.mi_start);
     let last = ctx.latest.min(periods.programme_end);
     for c in 0..ctx.cohort_codes.len() {
         let mut pool: Vec<NaiveDate> = Vec::new();
-        for ((start, _), row) in months.iter().zip(&month_cohort) {
+        for ((start, _), row) in months.iter().zip(month_cohort) {
             pool.extend(std::iter::repeat_n(*start, row[c]));
         }
         pool.shuffle(rng);
@@ -178,9 +228,7 @@ pub(crate) fn build(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Result<Vec<Person>> {
             p.reg = lo + Days::new(rng.random_range(0..=span));
         }
     }
-    persons.shuffle(rng);
-    persons.sort_by_key(|p| (p.lot, p.reg));
-    Ok(persons)
+    Ok(())
 }
 
 fn month_start(key: &str) -> Option<NaiveDate> {

@@ -53,10 +53,8 @@ pub fn generate_scaled(
         ctx,
         persons,
         n_mi,
-        n_claims_only,
-        claims,
-        seed,
         round,
+        ..
     } = &drawn;
     let cfg = &twin.file;
     if *n_mi == 0 {
@@ -75,101 +73,11 @@ pub fn generate_scaled(
         path: opts.out.clone(),
         source,
     })?;
-
-    // Each twin row once, as CSV bytes with gaps where a copy's references go.
-    let mi_header = study.mi.expected_columns(&study.codes);
-    let mi_format = &study.mi.dataset.date_format;
-    let mi_rows = persons[..*n_mi]
-        .iter()
-        .map(|p| {
-            let cells = write::mi_row(ctx, p, &mi_header)?;
-            Ok(Row::new(&mi_header, &cells, mi_format))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let claims_header = study.claims.expected_columns(&study.codes);
-    let claims_format = &study.claims.dataset.date_format;
-    let claim_rows = claims
-        .iter()
-        .map(|c| {
-            let cells = write::claim_row(ctx, persons, c, &claims_header)?;
-            Ok(Row::new(&claims_header, &cells, claims_format))
-        })
-        .collect::<Result<Vec<_>>>()?;
-
-    // Who each copy takes: MI participants in a seeded order (a last, partial copy is then a
-    // random part of the twin, not its first lots), claims-only participants likewise.
-    let mut order: Vec<usize> = (0..*n_mi).collect();
-    order.shuffle(&mut stream(*seed, "scale:order"));
-    let mut claims_only: Vec<usize> = (*n_mi..persons.len()).collect();
-    claims_only.shuffle(&mut stream(*seed, "scale:claims_only"));
-
-    let stamp = cfg.twin.extract_date.format("%Y%m%d").to_string();
-    let mut lot_files = Vec::new();
-    let mut files = Vec::new();
-    for lot in &ctx.lot_codes {
-        let path = opts.out.join(format!(
-            "{}_{lot}_{stamp}.csv",
-            study.mi.dataset.file_prefix
-        ));
-        let bom = cfg.twin.csv_bom_lots.contains(lot);
-        lot_files.push(Out::create(&path, &mi_header, bom)?);
-        files.push(path);
-    }
-    let claims_path = opts
-        .out
-        .join(format!("{}_{stamp}.csv", study.claims.dataset.file_prefix));
-    let mut claims_file = Out::create(&claims_path, &claims_header, false)?;
-    files.push(claims_path);
-
-    let mut written_claims = 0usize;
-    let mut written_claims_only = 0usize;
-    let copies = opts.participants.div_ceil(*n_mi);
-    let mut included = vec![false; persons.len()];
-    for k in 0..copies {
-        let take = (opts.participants - k * n_mi).min(*n_mi);
-        // Claims-only participants in the same proportion as the copy's MI participants.
-        let take_claims_only = (take * n_claims_only).div_ceil(*n_mi).min(*n_claims_only);
-        included.iter_mut().for_each(|x| *x = false);
-        let copy = k as u64;
-        for &i in &order[..take] {
-            included[i] = true;
-            let p = &persons[i];
-            let refs = Refs {
-                provider: provider_ref_of_copy(ctx, p, copy),
-                claim: None,
-            };
-            lot_files[p.lot].row(&mi_rows[i], &refs)?;
-        }
-        for &i in &claims_only[..take_claims_only] {
-            included[i] = true;
-        }
-        written_claims_only += take_claims_only;
-        // Claims in the twin's order (by submission), a copy after another.
-        let mut provider = vec![None; persons.len()];
-        for (n, c) in claims.iter().enumerate() {
-            if !included[c.person] {
-                continue;
-            }
-            let provider = provider[c.person]
-                .get_or_insert_with(|| provider_ref_of_copy(ctx, &persons[c.person], copy))
-                .clone();
-            let number = cfg.claims.first_ref + (k * claims.len() + n) as u64;
-            let refs = Refs {
-                provider,
-                claim: Some(format!(
-                    "{}{number:0width$}",
-                    cfg.claims.ref_prefix,
-                    width = cfg.claims.ref_digits
-                )),
-            };
-            claims_file.row(&claim_rows[n], &refs)?;
-            written_claims += 1;
-        }
-    }
-    for f in lot_files {
-        f.finish()?;
-    }
-    claims_file.finish()?;
+    let rows = Rendered::of(study, &drawn)?;
+    let mut out = Files::create(study, twin, &opts.out, &ctx.lot_codes)?;
+    let (written_claims, written_claims_only) =
+        write_copies(&drawn, twin, opts.participants, &rows, &mut out)?;
+    let mut files = out.finish()?;
 
     let marker_path = opts.out.join(evalpipe_study::SYNTHETIC_MARKER);
     let marker = write::Marker {
@@ -198,6 +106,164 @@ pub fn generate_scaled(
         interim: None,
         round: *round,
     })
+}
+
+/// Each twin row once, as CSV bytes with gaps where a copy's references go: the MI rows of the
+/// MI participants and the claims rows, in the twin's orders.
+struct Rendered {
+    mi: Vec<Row>,
+    claims: Vec<Row>,
+}
+
+impl Rendered {
+    fn of(study: &Study, drawn: &Drawn) -> Result<Rendered> {
+        let Drawn {
+            ctx,
+            persons,
+            n_mi,
+            claims,
+            ..
+        } = drawn;
+        let mi_header = study.mi.expected_columns(&study.codes);
+        let mi_format = &study.mi.dataset.date_format;
+        let mi = persons[..*n_mi]
+            .iter()
+            .map(|p| {
+                let cells = write::mi_row(ctx, p, &mi_header)?;
+                Ok(Row::new(&mi_header, &cells, mi_format))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let claims_header = study.claims.expected_columns(&study.codes);
+        let claims_format = &study.claims.dataset.date_format;
+        let claims = claims
+            .iter()
+            .map(|c| {
+                let cells = write::claim_row(ctx, persons, c, &claims_header)?;
+                Ok(Row::new(&claims_header, &cells, claims_format))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Rendered { mi, claims })
+    }
+}
+
+/// The files of a scaled extract while they are streamed: every lot's MI file, then the claims
+/// file.
+struct Files {
+    lots: Vec<Out>,
+    claims: Out,
+    paths: Vec<PathBuf>,
+}
+
+impl Files {
+    fn create(study: &Study, twin: &TwinConfig, dir: &Path, lots: &[String]) -> Result<Files> {
+        let cfg = &twin.file;
+        let stamp = cfg.twin.extract_date.format("%Y%m%d").to_string();
+        let mi_header = study.mi.expected_columns(&study.codes);
+        let mut lot_files = Vec::new();
+        let mut paths = Vec::new();
+        for lot in lots {
+            let path = dir.join(format!(
+                "{}_{lot}_{stamp}.csv",
+                study.mi.dataset.file_prefix
+            ));
+            let bom = cfg.twin.csv_bom_lots.contains(lot);
+            lot_files.push(Out::create(&path, &mi_header, bom)?);
+            paths.push(path);
+        }
+        let claims_header = study.claims.expected_columns(&study.codes);
+        let claims_path = dir.join(format!("{}_{stamp}.csv", study.claims.dataset.file_prefix));
+        let claims = Out::create(&claims_path, &claims_header, false)?;
+        paths.push(claims_path);
+        Ok(Files {
+            lots: lot_files,
+            claims,
+            paths,
+        })
+    }
+
+    /// Flushes every file; returns their paths in writing order.
+    fn finish(self) -> Result<Vec<PathBuf>> {
+        for f in self.lots {
+            f.finish()?;
+        }
+        self.claims.finish()?;
+        Ok(self.paths)
+    }
+}
+
+/// Streams copy after copy of the twin's people until `participants` MI participants are
+/// written, each copy with its own references; returns the claims rows and the claims-only
+/// participants written.
+fn write_copies(
+    drawn: &Drawn,
+    twin: &TwinConfig,
+    participants: usize,
+    rows: &Rendered,
+    out: &mut Files,
+) -> Result<(usize, usize)> {
+    let Drawn {
+        ctx,
+        persons,
+        n_mi,
+        n_claims_only,
+        claims,
+        seed,
+        ..
+    } = drawn;
+    let cfg = &twin.file;
+    // Who each copy takes: MI participants in a seeded order (a last, partial copy is then a
+    // random part of the twin, not its first lots), claims-only participants likewise.
+    let mut order: Vec<usize> = (0..*n_mi).collect();
+    order.shuffle(&mut stream(*seed, "scale:order"));
+    let mut claims_only: Vec<usize> = (*n_mi..persons.len()).collect();
+    claims_only.shuffle(&mut stream(*seed, "scale:claims_only"));
+
+    let mut written_claims = 0usize;
+    let mut written_claims_only = 0usize;
+    let copies = participants.div_ceil(*n_mi);
+    let mut included = vec![false; persons.len()];
+    for k in 0..copies {
+        let take = (participants - k * n_mi).min(*n_mi);
+        // Claims-only participants in the same proportion as the copy's MI participants.
+        let take_claims_only = (take * n_claims_only).div_ceil(*n_mi).min(*n_claims_only);
+        included.iter_mut().for_each(|x| *x = false);
+        let copy = k as u64;
+        for &i in &order[..take] {
+            included[i] = true;
+            let p = &persons[i];
+            let refs = Refs {
+                provider: provider_ref_of_copy(ctx, p, copy),
+                claim: None,
+            };
+            out.lots[p.lot].row(&rows.mi[i], &refs)?;
+        }
+        for &i in &claims_only[..take_claims_only] {
+            included[i] = true;
+        }
+        written_claims_only += take_claims_only;
+        // Claims in the twin's order (by submission), a copy after another.
+        let mut provider = vec![None; persons.len()];
+        for (n, c) in claims.iter().enumerate() {
+            if !included[c.person] {
+                continue;
+            }
+            let provider = provider[c.person]
+                .get_or_insert_with(|| provider_ref_of_copy(ctx, &persons[c.person], copy))
+                .clone();
+            let number = cfg.claims.first_ref + (k * claims.len() + n) as u64;
+            let refs = Refs {
+                provider,
+                claim: Some(format!(
+                    "{}{number:0width$}",
+                    cfg.claims.ref_prefix,
+                    width = cfg.claims.ref_digits
+                )),
+            };
+            out.claims.row(&rows.claims[n], &refs)?;
+            written_claims += 1;
+        }
+    }
+    Ok((written_claims, written_claims_only))
 }
 
 /// A copy's references.

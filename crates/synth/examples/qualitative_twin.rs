@@ -2,17 +2,18 @@
 //! `data/qualitative/source/twin.toml`, after either or the codebook changed:
 //!
 //! ```sh
-//! cargo run -p evalpipe-framework --example qualitative_twin            # into data/qualitative
-//! cargo run -p evalpipe-framework --example qualitative_twin -- OUT_DIR # elsewhere
+//! cargo run -p evalpipe-synth --example qualitative_twin            # into data/qualitative
+//! cargo run -p evalpipe-synth --example qualitative_twin -- OUT_DIR # elsewhere
 //! ```
 //!
-//! The test `twin_workbooks_match_their_source` fails until the committed workbooks are
-//! regenerated.
+//! The framework's test `twin_workbooks_match_their_source_and_are_deterministic` fails until the
+//! committed workbooks are regenerated.
 
 use std::path::{Path, PathBuf};
 
-use evalpipe_framework::{Codebook, twin};
+use evalpipe_framework::Codebook;
 use evalpipe_study::Study;
+use evalpipe_synth::qualitative;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -24,7 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| folder.clone());
-    let summary = twin::generate(&folder.join(twin::SOURCE_FILE), &codebook, &study, &out)?;
+    let source = folder.join(qualitative::SOURCE_FILE);
+    let summary = qualitative::generate(&source, &codebook, &study, &out)?;
     println!(
         "{} cases ({}), {} charted cells in {}",
         summary.cases_by_wave.values().sum::<usize>(),

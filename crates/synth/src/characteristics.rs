@@ -8,13 +8,14 @@
 //! random donor of the same cohort, for the outcome models.
 
 use chrono::{Days, Months, NaiveDate};
+use evalpipe_study::Code;
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::alloc::{largest_remainder, weighted_index, weighted_pick};
 use crate::complete::blank_rule;
-use crate::config::Weights;
+use crate::config::{CategoricalCfg, Weights};
 use crate::person::{Ctx, Person, age_in_years};
 use crate::{Error, Result, stream};
 
@@ -87,8 +88,7 @@ pub(crate) fn split_recorded(
 ) -> Result<(Vec<usize>, Vec<usize>)> {
     ctx.check_weights(what, missing)?;
     if n_recorded > eligible.len() {
-        return Err(infeasible(
-            ctx,
+        return Err(ctx.infeasible(
             what,
             format!(
                 "{n_recorded} participants should have a value but only {} may",
@@ -108,9 +108,7 @@ pub(crate) fn split_recorded(
         .filter(|i| blank_rule(ctx, &persons[*i], column).is_none())
         .collect();
     let more = n_blank.checked_sub(forced.len()).ok_or_else(|| {
-        infeasible(
-            ctx,
-            what,
+        ctx.infeasible(what,
             format!(
                 "{} incomplete cases ([complete_cases]) must be blank but only {n_blank} blanks are published",
                 forced.len()
@@ -119,8 +117,7 @@ pub(crate) fn split_recorded(
     })?;
     let mut blank = weighted_pick(rng, &free, more, |i| ctx.weight(&persons[i], missing))
         .ok_or_else(|| {
-            infeasible(
-                ctx,
+            ctx.infeasible(
                 what,
                 format!(
                     "{more} more blanks needed but only {} participants outside the complete \
@@ -166,8 +163,7 @@ pub(crate) fn allocate(
         ctx.check_weights(what, w)?;
         let chosen = if k + 1 == items.len() {
             if left.iter().any(|i| barred(*i, k)) {
-                return Err(infeasible(
-                    ctx,
+                return Err(ctx.infeasible(
                     what,
                     format!("the last value (#{k}) would go to a participant barred from it"),
                 ));
@@ -182,8 +178,7 @@ pub(crate) fn allocate(
                 }
             })
             .ok_or_else(|| {
-                infeasible(
-                    ctx,
+                ctx.infeasible(
                     what,
                     format!("cannot give value #{k} to {count} participants"),
                 )
@@ -213,14 +208,6 @@ pub(crate) fn donor(
         None
     } else {
         Some(pool[rng.random_range(0..pool.len())])
-    }
-}
-
-pub(crate) fn infeasible(ctx: &Ctx, what: &str, message: String) -> Error {
-    Error::Infeasible {
-        path: ctx.cfg_path.to_path_buf(),
-        what: what.to_string(),
-        message,
     }
 }
 
@@ -258,7 +245,7 @@ fn age(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<()> {
     }
     for &i in &blank {
         let d = donor(persons, &recorded, i, rng)
-            .ok_or_else(|| infeasible(ctx, "age", "no participant has a date of birth".into()))?;
+            .ok_or_else(|| ctx.infeasible("age", "no participant has a date of birth".into()))?;
         band_of[i] = band_of[d];
     }
     for &i in &recorded {
@@ -311,7 +298,7 @@ fn ethnicity(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<
         rng,
     )?;
     let x = weighted_pick(rng, &filled, cfg.prefer_not_to_say, |_| 1.0)
-        .ok_or_else(|| infeasible(ctx, "ethnicity", "too few for prefer_not_to_say".into()))?;
+        .ok_or_else(|| ctx.infeasible("ethnicity", "too few for prefer_not_to_say".into()))?;
     for &i in &x {
         persons[i].values.insert("ethnicity".into(), "X".into());
     }
@@ -422,13 +409,31 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
                 1.0
             }
         })
-        .ok_or_else(|| infeasible(ctx, &what, format!("too few for {n} `{code}`")))?;
+        .ok_or_else(|| ctx.infeasible(&what, format!("too few for {n} `{code}`")))?;
         let set: std::collections::BTreeSet<usize> = chosen.iter().copied().collect();
         for &i in &chosen {
             persons[i].values.insert(name.to_string(), code.clone());
         }
         left.retain(|i| !set.contains(i));
     }
+    let order = share_order(ctx, cfg, list, &what)?;
+    let shares: Vec<f64> = order.iter().map(|c| cfg.shares[c]).collect();
+    let counts = largest_remainder(left.len(), &shares);
+    let items: Vec<(usize, Option<&Weights>)> = counts
+        .iter()
+        .zip(&order)
+        .map(|(n, c)| (*n, cfg.weights.get(c)))
+        .collect();
+    let barred = |i: usize, k: usize| protected(i) && !substantive(&order[k]);
+    for (i, k) in allocate(ctx, persons, &left, &items, &barred, &what, rng)? {
+        persons[i].values.insert(name.to_string(), order[k].clone());
+    }
+    latent_from_donors(persons, &eligible, name, substantive, rng);
+    Ok(())
+}
+
+/// The order in which the codes of `shares` are allocated: `order`, or the code list's.
+fn share_order(ctx: &Ctx, cfg: &CategoricalCfg, list: &[Code], what: &str) -> Result<Vec<String>> {
     let order: Vec<String> = if cfg.order.is_empty() {
         list.iter()
             .map(|c| c.code.clone())
@@ -444,24 +449,24 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
             "{what}: `order` must list each code of `shares` once"
         )));
     }
-    let shares: Vec<f64> = order.iter().map(|c| cfg.shares[c]).collect();
-    let counts = largest_remainder(left.len(), &shares);
-    let items: Vec<(usize, Option<&Weights>)> = counts
-        .iter()
-        .zip(&order)
-        .map(|(n, c)| (*n, cfg.weights.get(c)))
-        .collect();
-    let barred = |i: usize, k: usize| protected(i) && !substantive(&order[k]);
-    for (i, k) in allocate(ctx, persons, &left, &items, &barred, &what, rng)? {
-        persons[i].values.insert(name.to_string(), order[k].clone());
-    }
-    // Latent values: non-substantive codes and blanks take a donor's.
+    Ok(order)
+}
+
+/// Latent values for the outcome models: a substantive code is its own; non-substantive codes
+/// and blanks take a donor's of the same cohort.
+fn latent_from_donors(
+    persons: &mut [Person],
+    eligible: &[usize],
+    name: &str,
+    substantive: impl Fn(&str) -> bool,
+    rng: &mut ChaCha8Rng,
+) {
     let donors: Vec<usize> = eligible
         .iter()
         .copied()
         .filter(|i| persons[*i].values.get(name).is_some_and(|v| substantive(v)))
         .collect();
-    for &i in &eligible {
+    for &i in eligible {
         let own = persons[i]
             .values
             .get(name)
@@ -477,7 +482,6 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
             persons[i].latent.insert(name.to_string(), v);
         }
     }
-    Ok(())
 }
 
 fn flag(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8Rng) -> Result<()> {
@@ -515,7 +519,7 @@ fn flag(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8Rng) -> 
     let yes = weighted_pick(rng, &recorded, yes_n, |i| {
         ctx.weight(&persons[i], &cfg.yes_weights)
     })
-    .ok_or_else(|| infeasible(ctx, &what, format!("cannot choose {yes_n} with Y")))?;
+    .ok_or_else(|| ctx.infeasible(&what, format!("cannot choose {yes_n} with Y")))?;
     let yes: std::collections::BTreeSet<usize> = yes.into_iter().collect();
     for &i in &recorded {
         let v = if yes.contains(&i) { "Y" } else { "N" };
@@ -593,8 +597,7 @@ fn earnings(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<(
         }
     })
     .ok_or_else(|| {
-        infeasible(
-            ctx,
+        ctx.infeasible(
             "[employment] earnings",
             "too few in-work participants".into(),
         )

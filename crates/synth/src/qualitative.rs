@@ -7,7 +7,8 @@
 //!   roles of staff and partners, and the weights of participants' cohorts, age bands and
 //!   genders;
 //! - `[[fragment]]`: charted summaries written for the twin, each for one sub-theme, typed
-//!   exactly as a researcher would chart it (valence mark first, see [`crate::cell`]), with the
+//!   exactly as a researcher would chart it (valence mark first, see
+//!   [`evalpipe_framework::cell`]), with the
 //!   interview types, waves, cohorts and lots it fits; `{a|b|c}` picks one of the alternatives and
 //!   `{lot}` names the case's lot, so that no two cases read alike;
 //! - `[[story]]`: whole cases written by hand (the report's Boxes 4-1 to 4-5, re-told);
@@ -16,23 +17,27 @@
 //!
 //! A seeded generator (ChaCha) draws each case's attributes, the sub-themes charted and the
 //! fragment for each, so the same source writes byte-identical workbooks (the workbooks' creation
-//! date is fixed). Regenerate with `cargo run -p evalpipe-framework --example qualitative_twin`.
+//! date is fixed). Regenerate with `cargo run -p evalpipe-synth --example qualitative_twin`.
+//!
+//! The generator writes the input of the Framework stage (`evalpipe_framework`) in the layout
+//! that stage reads ([`evalpipe_framework::input`]), as the quantitative twin writes the input
+//! of ingest; it is no part of the stage.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use evalpipe_framework::Codebook;
+use evalpipe_framework::cell::{self, Valence};
+use evalpipe_framework::input::{
+    CASE_COLUMNS, CASES_FILE, CASES_SHEET, CMO_COLUMNS, CMO_FILE, CMO_SHEET, MATRIX_SHEET,
+    QUOTE_COLUMNS, QUOTES_SHEET,
+};
 use evalpipe_study::{SYNTHETIC_MARKER, Study};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 use serde::Deserialize;
 
-use crate::cell::{self, Valence};
-use crate::codebook::Codebook;
-use crate::input::{
-    CASE_COLUMNS, CASES_FILE, CASES_SHEET, CMO_COLUMNS, CMO_FILE, CMO_SHEET, MATRIX_SHEET,
-    QUOTE_COLUMNS, QUOTES_SHEET,
-};
 use crate::{Error, Result};
 
 /// Where the source of the committed twin lives, relative to its folder.
@@ -153,6 +158,27 @@ pub struct Story {
     pub quotes: BTreeMap<String, String>,
 }
 
+impl Story {
+    /// The story as case `id`, charted as written.
+    fn case(&self, id: String) -> TwinCase {
+        TwinCase {
+            id,
+            interview_type: self.interview_type.clone(),
+            wave: self.wave,
+            lot: self.lot.clone(),
+            role: self.role.clone(),
+            cohort: self.cohort.clone(),
+            age_band: self.age_band.clone(),
+            gender: self.gender.clone(),
+            cells: self
+                .cells
+                .iter()
+                .map(|(c, t)| (c.clone(), (t.clone(), self.quotes.get(c).cloned())))
+                .collect(),
+        }
+    }
+}
+
 /// A context–mechanism–outcome link and the evidence that selects its supporting cases.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -200,11 +226,11 @@ pub struct TwinSummary {
 
 /// Reads the twin's source.
 pub fn load_source(path: &Path) -> Result<TwinSource> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    toml::from_str(&text).map_err(|e| Error::Input {
+    toml::from_str(&text).map_err(|e| Error::Config {
         path: path.to_path_buf(),
         message: e.to_string(),
     })
@@ -286,7 +312,7 @@ fn fill(rng: &mut ChaCha20Rng, text: &str, slots: &Slots) -> String {
 
 impl TwinSource {
     fn check(&self, codebook: &Codebook, study: &Study, path: &Path) -> Result<()> {
-        let err = |message: String| Error::Input {
+        let err = |message: String| Error::Config {
             path: path.to_path_buf(),
             message,
         };
@@ -361,22 +387,9 @@ impl TwinSource {
                     abbreviation(&s.interview_type),
                     i + 1
                 );
+                // The hand-written stories take the first places of their wave and type.
                 if let Some(st) = stories.get(i) {
-                    cases.push(TwinCase {
-                        id,
-                        interview_type: st.interview_type.clone(),
-                        wave: st.wave,
-                        lot: st.lot.clone(),
-                        role: st.role.clone(),
-                        cohort: st.cohort.clone(),
-                        age_band: st.age_band.clone(),
-                        gender: st.gender.clone(),
-                        cells: st
-                            .cells
-                            .iter()
-                            .map(|(c, t)| (c.clone(), (t.clone(), st.quotes.get(c).cloned())))
-                            .collect(),
-                    });
+                    cases.push(st.case(id));
                     continue;
                 }
                 let roles = self.roles.get(&s.interview_type);
@@ -491,9 +504,9 @@ pub type SheetRows = (String, Vec<Vec<String>>);
 /// rows). Numbers-looking cells of a column named `wave` are written as numbers, as Excel keeps
 /// them.
 pub fn write_workbook(path: &Path, sheets: &[SheetRows], comment: Option<&str>) -> Result<()> {
-    let err = |e: rust_xlsxwriter::XlsxError| Error::Write {
+    let err = |source: rust_xlsxwriter::XlsxError| Error::Xlsx {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     };
     let mut wb = Workbook::new();
     let fixed = ExcelDateTime::from_ymd(2000, 1, 1).map_err(err)?;
@@ -556,14 +569,60 @@ pub fn generate(
     let source = load_source(source_path)?;
     source.check(codebook, study, source_path)?;
     let cases = source.cases(codebook, study);
-    std::fs::create_dir_all(out).map_err(|e| Error::Io {
+    std::fs::create_dir_all(out).map_err(|source| Error::Write {
         path: out.to_path_buf(),
-        source: e,
+        source,
     })?;
     let mut files = Vec::new();
 
-    let mut rows = vec![CASE_COLUMNS.iter().map(|s| s.to_string()).collect()];
+    let path = out.join(CASES_FILE);
+    write_workbook(
+        &path,
+        &[(CASES_SHEET.into(), case_sheet(&cases))],
+        Some(TWIN_NOTICE),
+    )?;
+    files.push(path);
+
+    let mut cells = 0;
+    for t in &codebook.interview_types {
+        let (matrix, quotes, charted) = matrix_sheets(codebook, &t.code, &cases);
+        cells += charted;
+        let path = out.join(&t.workbook);
+        write_workbook(
+            &path,
+            &[(MATRIX_SHEET.into(), matrix), (QUOTES_SHEET.into(), quotes)],
+            Some(TWIN_NOTICE),
+        )?;
+        files.push(path);
+    }
+
+    let path = out.join(CMO_FILE);
+    write_workbook(
+        &path,
+        &[(CMO_SHEET.into(), cmo_sheet(&source, &cases))],
+        Some(TWIN_NOTICE),
+    )?;
+    files.push(path);
+
+    let mut by_wave = BTreeMap::new();
     for c in &cases {
+        *by_wave.entry(c.wave).or_insert(0) += 1;
+    }
+    let marker = out.join(SYNTHETIC_MARKER);
+    write_marker(&marker, &source, &by_wave, cells)?;
+    files.push(marker);
+    files.sort();
+    Ok(TwinSummary {
+        cases_by_wave: by_wave,
+        cells,
+        files,
+    })
+}
+
+/// The case sheet: one row per case, its attributes in the order the stage reads them.
+fn case_sheet(cases: &[TwinCase]) -> Vec<Vec<String>> {
+    let mut rows = vec![CASE_COLUMNS.iter().map(|s| s.to_string()).collect()];
+    for c in cases {
         rows.push(vec![
             c.id.clone(),
             c.interview_type.clone(),
@@ -575,55 +634,57 @@ pub fn generate(
             c.gender.clone().unwrap_or_default(),
         ]);
     }
-    let path = out.join(CASES_FILE);
-    write_workbook(&path, &[(CASES_SHEET.into(), rows)], Some(TWIN_NOTICE))?;
-    files.push(path);
+    rows
+}
 
+/// The matrix of one interview type (case × the sub-themes the codebook charts for it) and its
+/// quotes sheet, each quote numbered and cited in its cell; and how many cells are charted.
+fn matrix_sheets(
+    codebook: &Codebook,
+    interview_type: &str,
+    cases: &[TwinCase],
+) -> (Vec<Vec<String>>, Vec<Vec<String>>, usize) {
+    let columns = codebook.subthemes_for(interview_type);
+    let mut header = vec!["case_id".to_string()];
+    header.extend(
+        columns
+            .iter()
+            .map(|(_, s)| format!("{} {}", s.code, s.label)),
+    );
+    let mut matrix = vec![header];
+    let mut quotes = vec![QUOTE_COLUMNS.iter().map(|s| s.to_string()).collect()];
+    let mut n_quotes = 0;
     let mut cells = 0;
-    for t in &codebook.interview_types {
-        let columns = codebook.subthemes_for(&t.code);
-        let mut header = vec!["case_id".to_string()];
-        header.extend(
-            columns
-                .iter()
-                .map(|(_, s)| format!("{} {}", s.code, s.label)),
-        );
-        let mut matrix = vec![header];
-        let mut quotes = vec![QUOTE_COLUMNS.iter().map(|s| s.to_string()).collect()];
-        let mut n_quotes = 0;
-        for c in cases.iter().filter(|c| c.interview_type == t.code) {
-            let mut row = vec![c.id.clone()];
-            for (_, s) in &columns {
-                let text = match c.cells.get(&s.code) {
-                    None => String::new(),
-                    Some((text, quote)) => {
-                        cells += 1;
-                        let parsed = cell::parse(text);
-                        let mut refs = parsed.quotes.clone();
-                        if let Some(q) = quote {
-                            n_quotes += 1;
-                            let id = format!("Q-{}-{n_quotes:03}", abbreviation(&t.code));
-                            quotes.push(vec![c.id.clone(), s.code.clone(), q.clone()]);
-                            let last = quotes.len() - 1;
-                            quotes[last].insert(0, id.clone());
-                            refs.push(id);
-                        }
-                        cell::compose(parsed.valence, &parsed.summary, &refs)
+    for c in cases.iter().filter(|c| c.interview_type == interview_type) {
+        let mut row = vec![c.id.clone()];
+        for (_, s) in &columns {
+            let text = match c.cells.get(&s.code) {
+                None => String::new(),
+                Some((text, quote)) => {
+                    cells += 1;
+                    let parsed = cell::parse(text);
+                    let mut refs = parsed.quotes.clone();
+                    if let Some(q) = quote {
+                        n_quotes += 1;
+                        let id = format!("Q-{}-{n_quotes:03}", abbreviation(interview_type));
+                        quotes.push(vec![c.id.clone(), s.code.clone(), q.clone()]);
+                        let last = quotes.len() - 1;
+                        quotes[last].insert(0, id.clone());
+                        refs.push(id);
                     }
-                };
-                row.push(text);
-            }
-            matrix.push(row);
+                    cell::compose(parsed.valence, &parsed.summary, &refs)
+                }
+            };
+            row.push(text);
         }
-        let path = out.join(&t.workbook);
-        write_workbook(
-            &path,
-            &[(MATRIX_SHEET.into(), matrix), (QUOTES_SHEET.into(), quotes)],
-            Some(TWIN_NOTICE),
-        )?;
-        files.push(path);
+        matrix.push(row);
     }
+    (matrix, quotes, cells)
+}
 
+/// The context–mechanism–outcome sheet: each link with the cases whose charted cells carry
+/// its evidence.
+fn cmo_sheet(source: &TwinSource, cases: &[TwinCase]) -> Vec<Vec<String>> {
     let mut cmo = vec![CMO_COLUMNS.iter().map(|s| s.to_string()).collect()];
     for l in &source.cmo {
         let support: Vec<&str> = cases
@@ -640,20 +701,24 @@ pub fn generate(
             support.join(", "),
         ]);
     }
-    let path = out.join(CMO_FILE);
-    write_workbook(&path, &[(CMO_SHEET.into(), cmo)], Some(TWIN_NOTICE))?;
-    files.push(path);
+    cmo
+}
 
-    let mut by_wave = BTreeMap::new();
-    for c in &cases {
-        *by_wave.entry(c.wave).or_insert(0) += 1;
-    }
-    let marker = out.join(SYNTHETIC_MARKER);
+/// `SYNTHETIC.toml`: the folder is the twin, from which source and seed, and what it holds.
+fn write_marker(
+    marker: &Path,
+    source: &TwinSource,
+    by_wave: &BTreeMap<i64, usize>,
+    cells: usize,
+) -> Result<()> {
+    let cases: usize = by_wave.values().sum();
     let waves = by_wave
         .iter()
         .map(|(w, n)| format!("{w} = {n}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // The generator keeps the name it had in evalpipe-framework: the committed marker of
+    // data/qualitative/ records it, and the same source writes the same bytes.
     let text = format!(
         "# This folder holds the evalpipe SYNTHETIC QUALITATIVE TWIN. Every case and summary in it is synthetic.\n\
          synthetic = true\n\
@@ -667,18 +732,11 @@ pub fn generate(
          cells = {cells}\n",
         env!("CARGO_PKG_VERSION"),
         source.seed,
-        cases.len(),
+        cases,
     );
-    std::fs::write(&marker, text).map_err(|e| Error::Io {
-        path: marker.clone(),
-        source: e,
-    })?;
-    files.push(marker);
-    files.sort();
-    Ok(TwinSummary {
-        cases_by_wave: by_wave,
-        cells,
-        files,
+    std::fs::write(marker, text).map_err(|source| Error::Write {
+        path: marker.to_path_buf(),
+        source,
     })
 }
 
