@@ -149,118 +149,10 @@ fn fit_model(
     steps: &[FrameStep],
     notes: &mut Vec<String>,
 ) -> Result<FittedModel> {
-    let complete_cases = steps_n(steps);
-    // Whether a category can occur at all: the study configures it, or this extract has it.
-    let known = |characteristic: &str, category: &str| {
-        spec.categories
-            .get(characteristic)
-            .or_else(|| everywhere.get(characteristic))
-            .is_some_and(|cats| cats.iter().any(|c| c == category))
-    };
-
-    // A category a step names that no participant has is a typo when the study does not know
-    // it either; otherwise only this extract lacks it, and the step's N (nobody removed) says so.
-    for step in spec.population.iter().chain(&spec.exclusions) {
-        if let Filter::Characteristic {
-            characteristic,
-            categories: wanted,
-        } = &step.filter
-        {
-            let present = everywhere
-                .get(characteristic)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            for c in wanted.iter().filter(|c| !present.contains(c)) {
-                notes.push(if known(characteristic, c) {
-                    format!(
-                        "step `{}`: no participant in this extract has `{c}` for \
-                         `{characteristic}`, so the step selects nobody by it",
-                        step.label
-                    )
-                } else {
-                    format!(
-                        "{}: step `{}`: `{c}` is not a category of characteristic \
-                         `{characteristic}` in the study or the tables, so the step selects \
-                         nobody by it; correct `categories` in the spec",
-                        spec.file_name(),
-                        step.label
-                    )
-                });
-            }
-        }
-    }
-
-    let in_population = cells.levels();
-    let mut factors = Vec::new();
-    // A characteristic neither the study nor the tables know is the spec's mistake, whatever
-    // the extract holds.
-    let absent = |c: &&crate::Covariate| !everywhere.contains_key(&c.characteristic);
-    if let Some(c) = spec
-        .covariates
-        .iter()
-        .filter(absent)
-        .find(|c| !spec.categories.contains_key(&c.characteristic))
-    {
-        return Err(Error::NoCategories {
-            covariate: c.name.clone(),
-            characteristic: c.characteristic.clone(),
-        });
-    }
-    // Nobody left after the steps: said once, by the step that emptied the sample, rather than
-    // as a reference level missing from every covariate.
-    if let Some(emptied) = steps
-        .iter()
-        .find(|s| s.kind != StepKind::CompleteCases && s.n == 0)
-    {
-        return Err(Error::EmptySample {
-            step: emptied.label.clone(),
-        });
-    }
-    if let Some(c) = spec.covariates.iter().find(absent) {
-        return Err(Error::NoData {
-            covariate: c.name.clone(),
-            characteristic: c.characteristic.clone(),
-        });
-    }
-    for (c, levels) in spec.covariates.iter().zip(in_population) {
-        // A category nobody in the population has is not a level of this model (the other
-        // cohorts, the excluded provider group); one that listwise deletion empties is.
-        let Some(reference) = levels.iter().position(|l| *l == c.reference) else {
-            return Err(if known(&c.characteristic, &c.reference) {
-                Error::AbsentReference {
-                    covariate: c.name.clone(),
-                    characteristic: c.characteristic.clone(),
-                    reference: c.reference.clone(),
-                    present: levels,
-                }
-            } else {
-                Error::MissingReference {
-                    covariate: c.name.clone(),
-                    characteristic: c.characteristic.clone(),
-                    reference: c.reference.clone(),
-                    // The sample's levels, the choices that would fit; else all there are.
-                    levels: if levels.is_empty() {
-                        spec.categories
-                            .get(&c.characteristic)
-                            .or_else(|| everywhere.get(&c.characteristic))
-                            .cloned()
-                            .unwrap_or_default()
-                    } else {
-                        levels
-                    },
-                }
-            });
-        };
-        factors.push(Factor {
-            name: c.name.clone(),
-            label: c.label.clone(),
-            characteristic: c.characteristic.clone(),
-            levels,
-            reference,
-        });
-    }
-
+    note_steps_selecting_nobody(everywhere, spec, notes);
+    let factors = factors(everywhere, cells, spec, steps)?;
     let frame = cells.frame(&spec.id, factors)?;
+    let complete_cases = steps_n(steps);
     if frame.rows() != complete_cases {
         return Err(Error::Internal(format!(
             "model `{}`: the frame has {} cases but the step counts {complete_cases}",
@@ -307,4 +199,137 @@ fn fit_model(
         factor_columns,
         factor_tests,
     })
+}
+
+/// Whether a category can occur at all: the study configures it, or this extract has it.
+fn is_known(
+    everywhere: &HashMap<String, Vec<String>>,
+    spec: &ModelSpec,
+    characteristic: &str,
+    category: &str,
+) -> bool {
+    spec.categories
+        .get(characteristic)
+        .or_else(|| everywhere.get(characteristic))
+        .is_some_and(|cats| cats.iter().any(|c| c == category))
+}
+
+/// A category a step names that no participant has is a typo when the study does not know it
+/// either; otherwise only this extract lacks it, and the step's N (nobody removed) says so.
+fn note_steps_selecting_nobody(
+    everywhere: &HashMap<String, Vec<String>>,
+    spec: &ModelSpec,
+    notes: &mut Vec<String>,
+) {
+    for step in spec.population.iter().chain(&spec.exclusions) {
+        if let Filter::Characteristic {
+            characteristic,
+            categories: wanted,
+        } = &step.filter
+        {
+            let present = everywhere
+                .get(characteristic)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for c in wanted.iter().filter(|c| !present.contains(c)) {
+                notes.push(if is_known(everywhere, spec, characteristic, c) {
+                    format!(
+                        "step `{}`: no participant in this extract has `{c}` for \
+                         `{characteristic}`, so the step selects nobody by it",
+                        step.label
+                    )
+                } else {
+                    format!(
+                        "{}: step `{}`: `{c}` is not a category of characteristic \
+                         `{characteristic}` in the study or the tables, so the step selects \
+                         nobody by it; correct `categories` in the spec",
+                        spec.file_name(),
+                        step.label
+                    )
+                });
+            }
+        }
+    }
+}
+
+/// The model's factors: each covariate's levels in the population and its reference, or why
+/// the spec or this extract cannot give them.
+fn factors(
+    everywhere: &HashMap<String, Vec<String>>,
+    cells: &Cells,
+    spec: &ModelSpec,
+    steps: &[FrameStep],
+) -> Result<Vec<Factor>> {
+    let in_population = cells.levels();
+    // A characteristic neither the study nor the tables know is the spec's mistake, whatever
+    // the extract holds.
+    let absent = |c: &&crate::Covariate| !everywhere.contains_key(&c.characteristic);
+    if let Some(c) = spec
+        .covariates
+        .iter()
+        .filter(absent)
+        .find(|c| !spec.categories.contains_key(&c.characteristic))
+    {
+        return Err(Error::NoCategories {
+            covariate: c.name.clone(),
+            characteristic: c.characteristic.clone(),
+        });
+    }
+    // Nobody left after the steps: said once, by the step that emptied the sample, rather than
+    // as a reference level missing from every covariate.
+    if let Some(emptied) = steps
+        .iter()
+        .find(|s| s.kind != StepKind::CompleteCases && s.n == 0)
+    {
+        return Err(Error::EmptySample {
+            step: emptied.label.clone(),
+        });
+    }
+    if let Some(c) = spec.covariates.iter().find(absent) {
+        return Err(Error::NoData {
+            covariate: c.name.clone(),
+            characteristic: c.characteristic.clone(),
+        });
+    }
+    let mut factors = Vec::new();
+    for (c, levels) in spec.covariates.iter().zip(in_population) {
+        // A category nobody in the population has is not a level of this model (the other
+        // cohorts, the excluded provider group); one that listwise deletion empties is.
+        let Some(reference) = levels.iter().position(|l| *l == c.reference) else {
+            return Err(
+                if is_known(everywhere, spec, &c.characteristic, &c.reference) {
+                    Error::AbsentReference {
+                        covariate: c.name.clone(),
+                        characteristic: c.characteristic.clone(),
+                        reference: c.reference.clone(),
+                        present: levels,
+                    }
+                } else {
+                    Error::MissingReference {
+                        covariate: c.name.clone(),
+                        characteristic: c.characteristic.clone(),
+                        reference: c.reference.clone(),
+                        // The sample's levels, the choices that would fit; else all there are.
+                        levels: if levels.is_empty() {
+                            spec.categories
+                                .get(&c.characteristic)
+                                .or_else(|| everywhere.get(&c.characteristic))
+                                .cloned()
+                                .unwrap_or_default()
+                        } else {
+                            levels
+                        },
+                    }
+                },
+            );
+        };
+        factors.push(Factor {
+            name: c.name.clone(),
+            label: c.label.clone(),
+            characteristic: c.characteristic.clone(),
+            levels,
+            reference,
+        });
+    }
+    Ok(factors)
 }

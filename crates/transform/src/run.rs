@@ -152,56 +152,13 @@ pub async fn run_with_progress(
 ) -> Result<Vec<TableRun>> {
     // Find every query before running any, so a misplaced file fails fast, not half-way.
     let queries = discover_queries(queries_dir)?;
-    let total = queries.len();
-    let mut done_queries = 0;
     let ctx = session(&opts.session).map_err(|e| Error::Internal {
         context: "starting the query session".into(),
         message: e.to_string(),
     })?;
-    let mut registered = BTreeSet::new();
-    let mut fingerprints: BTreeMap<String, String> = BTreeMap::new();
-    for name in INPUT_TABLES {
-        let path = layout.dataset(name);
-        if !path.is_file() {
-            return Err(Error::MissingInput { path });
-        }
-        register(&ctx, name, &path, INGEST_ORDER).await?;
-        registered.insert(name.to_string());
-        fingerprints.insert(name.to_string(), file_fingerprint(&path)?);
-    }
-    let earlier = match &opts.reuse_from {
-        Some(dir) => earlier_tables(dir),
-        None => BTreeMap::new(),
-    };
-
-    let mut runs = Vec::new();
-    let reference_dir = layout.tables_dir().join(REFERENCE_DIR);
-    for (name, batch) in reference_tables(study)? {
-        let started = std::time::Instant::now();
-        let parquet = reference_dir.join(format!("{name}.parquet"));
-        let csv = reference_dir.join(format!("{name}.csv"));
-        let schema = batch.schema();
-        let batches = [batch];
-        write_parquet(&parquet, &schema, &batches)?;
-        write_csv(&csv, &schema, &batches)?;
-        register(&ctx, name, &parquet, &[]).await?;
-        registered.insert(name.to_string());
-        let fingerprint = file_fingerprint(&parquet)?;
-        fingerprints.insert(name.to_string(), fingerprint.clone());
-        runs.push(TableRun {
-            table: name.to_string(),
-            kind: TableKind::Reference,
-            query: None,
-            header: None,
-            rows: batches[0].num_rows(),
-            parquet,
-            csv: Some(csv),
-            elapsed: started.elapsed(),
-            fingerprint,
-            reused: false,
-        });
-    }
-
+    let mut known = Known::default();
+    register_ingest_tables(&ctx, layout, &mut known).await?;
+    let mut runs = write_reference_tables(&ctx, study, layout, &mut known).await?;
     let mut pending = Vec::new();
     for (path, kind) in queries {
         let QueryFile { path, header, sql } = QueryFile::read(&path)?;
@@ -212,99 +169,10 @@ pub async fn run_with_progress(
             header,
         });
     }
-    // Each query starts as soon as the tables it reads are written, on its own task (so a
-    // multi-threaded runtime spreads them over the cores), at most as many at once as there
-    // are cores: more would only hold more tables in memory at once, at national scale the
-    // difference between fitting and not. No query waits for an unrelated slower one. The
-    // tables are listed (returned, catalogued) in plan order, whatever finished first.
-    let order = plan_order(&pending, &registered);
-    let at_once = opts
-        .queries_at_once
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let mut started = vec![false; pending.len()];
-    let mut claimed: BTreeSet<String> = BTreeSet::new();
-    let mut finished: Vec<Option<(String, QueryOutput)>> = pending.iter().map(|_| None).collect();
-    let mut running = tokio::task::JoinSet::new();
-    let mut failure: Option<(usize, Error)> = None;
-    loop {
-        if failure.is_none() {
-            let ready = |i: usize| {
-                pending[i]
-                    .header
-                    .reads
-                    .iter()
-                    .all(|t| registered.contains(t))
-            };
-            let mut starting: Vec<usize> = order
-                .iter()
-                .copied()
-                .filter(|i| !started[*i] && ready(*i))
-                .take(at_once.saturating_sub(running.len()))
-                .collect();
-            if running.is_empty() && starting.is_empty() {
-                match order.iter().find(|i| !started[**i]) {
-                    None => break,
-                    // Nothing can start: the first query left names the table it lacks (or,
-                    // when it only declares it, runs and fails as the engine says).
-                    Some(&i) => starting.push(i),
-                }
-            }
-            for i in starting {
-                started[i] = true;
-                let (fingerprint, work) = start_query(
-                    &ctx,
-                    layout,
-                    opts,
-                    &earlier,
-                    &pending[i],
-                    &registered,
-                    &mut claimed,
-                    &fingerprints,
-                )?;
-                running.spawn(async move { (i, work.await, fingerprint) });
-            }
-        }
-        let Some(joined) = running.join_next().await else {
-            break;
-        };
-        let (i, result, fingerprint) = joined.map_err(|e| Error::Internal {
-            context: "running the queries".into(),
-            message: e.to_string(),
-        })?;
-        let Pending { kind, header, .. } = &pending[i];
-        match result {
-            Ok(done) => {
-                fingerprints.insert(header.table.clone(), fingerprint.clone());
-                // Later queries read what was written, not what is in memory: the file is the
-                // table of record, and a distributed engine can only read files.
-                register(&ctx, &header.table, &done.parquet, &[]).await?;
-                registered.insert(header.table.clone());
-                done_queries += 1;
-                progress(Progress::Table {
-                    table: header.table.clone(),
-                    kind: *kind,
-                    done: done_queries,
-                    total,
-                    rows: done.rows,
-                    reused: done.reused,
-                    elapsed: done.elapsed,
-                });
-                finished[i] = Some((fingerprint, done));
-            }
-            // The queries already running finish; of the failures, the first in plan order is
-            // reported, so the error does not depend on which query finished first.
-            Err(e) => {
-                let at = order.iter().position(|o| *o == i).unwrap_or(usize::MAX);
-                if failure.as_ref().is_none_or(|(f, _)| at < *f) {
-                    failure = Some((at, e));
-                }
-            }
-        }
-    }
-    if let Some((_, e)) = failure {
-        return Err(e);
-    }
+    let order = plan_order(&pending, &known.registered);
+    let mut finished =
+        run_queries(&ctx, layout, opts, &pending, &order, &mut known, progress).await?;
+    // Listed (returned, catalogued) in plan order, whatever finished first.
     for i in order {
         let Pending {
             path, kind, header, ..
@@ -330,6 +198,184 @@ pub async fn run_with_progress(
     }
     write_catalog(layout, &runs)?;
     Ok(runs)
+}
+
+/// The tables that exist so far in a transform, with their fingerprints (what a rerun compares
+/// to copy a table whose SQL and inputs did not change).
+#[derive(Default)]
+struct Known {
+    registered: BTreeSet<String>,
+    fingerprints: BTreeMap<String, String>,
+}
+
+impl Known {
+    fn add(&mut self, table: &str, fingerprint: String) {
+        self.registered.insert(table.to_string());
+        self.fingerprints.insert(table.to_string(), fingerprint);
+    }
+}
+
+/// Registers ingest's datasets, which every query reads in ingest's order.
+async fn register_ingest_tables(
+    ctx: &SessionContext,
+    layout: &RunLayout,
+    known: &mut Known,
+) -> Result<()> {
+    for name in INPUT_TABLES {
+        let path = layout.dataset(name);
+        if !path.is_file() {
+            return Err(Error::MissingInput { path });
+        }
+        register(ctx, name, &path, INGEST_ORDER).await?;
+        known.add(name, file_fingerprint(&path)?);
+    }
+    Ok(())
+}
+
+/// Builds the reference tables from the study, writes them where people can open them and
+/// registers them for the queries.
+async fn write_reference_tables(
+    ctx: &SessionContext,
+    study: &Study,
+    layout: &RunLayout,
+    known: &mut Known,
+) -> Result<Vec<TableRun>> {
+    let mut runs = Vec::new();
+    let reference_dir = layout.tables_dir().join(REFERENCE_DIR);
+    for (name, batch) in reference_tables(study)? {
+        let started = std::time::Instant::now();
+        let parquet = reference_dir.join(format!("{name}.parquet"));
+        let csv = reference_dir.join(format!("{name}.csv"));
+        let schema = batch.schema();
+        let batches = [batch];
+        write_parquet(&parquet, &schema, &batches)?;
+        write_csv(&csv, &schema, &batches)?;
+        register(ctx, name, &parquet, &[]).await?;
+        let fingerprint = file_fingerprint(&parquet)?;
+        known.add(name, fingerprint.clone());
+        runs.push(TableRun {
+            table: name.to_string(),
+            kind: TableKind::Reference,
+            query: None,
+            header: None,
+            rows: batches[0].num_rows(),
+            parquet,
+            csv: Some(csv),
+            elapsed: started.elapsed(),
+            fingerprint,
+            reused: false,
+        });
+    }
+    Ok(runs)
+}
+
+/// Each pending query's fingerprint and output, once it finished.
+type Finished = Vec<Option<(String, QueryOutput)>>;
+
+/// Runs (or copies) every pending query. Each starts as soon as the tables it reads are
+/// written, on its own task (so a multi-threaded runtime spreads them over the cores), at most
+/// as many at once as there are cores: more would only hold more tables in memory at once, at
+/// national scale the difference between fitting and not. No query waits for an unrelated
+/// slower one.
+async fn run_queries(
+    ctx: &SessionContext,
+    layout: &RunLayout,
+    opts: &TransformOptions,
+    pending: &[Pending],
+    order: &[usize],
+    known: &mut Known,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Finished> {
+    let earlier = match &opts.reuse_from {
+        Some(dir) => earlier_tables(dir),
+        None => BTreeMap::new(),
+    };
+    let at_once = opts
+        .queries_at_once
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let mut started = vec![false; pending.len()];
+    let mut claimed: BTreeSet<String> = BTreeSet::new();
+    let mut finished: Finished = pending.iter().map(|_| None).collect();
+    let mut running = tokio::task::JoinSet::new();
+    let mut failure: Option<(usize, Error)> = None;
+    loop {
+        if failure.is_none() {
+            let ready = |i: usize| {
+                pending[i]
+                    .header
+                    .reads
+                    .iter()
+                    .all(|t| known.registered.contains(t))
+            };
+            let mut starting: Vec<usize> = order
+                .iter()
+                .copied()
+                .filter(|i| !started[*i] && ready(*i))
+                .take(at_once.saturating_sub(running.len()))
+                .collect();
+            if running.is_empty() && starting.is_empty() {
+                match order.iter().find(|i| !started[**i]) {
+                    None => break,
+                    // Nothing can start: the first query left names the table it lacks (or,
+                    // when it only declares it, runs and fails as the engine says).
+                    Some(&i) => starting.push(i),
+                }
+            }
+            for i in starting {
+                started[i] = true;
+                let (fingerprint, work) = start_query(
+                    ctx,
+                    layout,
+                    opts,
+                    &earlier,
+                    &pending[i],
+                    &known.registered,
+                    &mut claimed,
+                    &known.fingerprints,
+                )?;
+                running.spawn(async move { (i, work.await, fingerprint) });
+            }
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, result, fingerprint) = joined.map_err(|e| Error::Internal {
+            context: "running the queries".into(),
+            message: e.to_string(),
+        })?;
+        let Pending { kind, header, .. } = &pending[i];
+        match result {
+            Ok(done) => {
+                // Later queries read what was written, not what is in memory: the file is the
+                // table of record, and a distributed engine can only read files.
+                register(ctx, &header.table, &done.parquet, &[]).await?;
+                known.add(&header.table, fingerprint.clone());
+                progress(Progress::Table {
+                    table: header.table.clone(),
+                    kind: *kind,
+                    done: finished.iter().flatten().count() + 1,
+                    total: pending.len(),
+                    rows: done.rows,
+                    reused: done.reused,
+                    elapsed: done.elapsed,
+                });
+                finished[i] = Some((fingerprint, done));
+            }
+            // The queries already running finish; of the failures, the first in plan order is
+            // reported, so the error does not depend on which query finished first.
+            Err(e) => {
+                let at = order.iter().position(|o| *o == i).unwrap_or(usize::MAX);
+                if failure.as_ref().is_none_or(|(f, _)| at < *f) {
+                    failure = Some((at, e));
+                }
+            }
+        }
+    }
+    match failure {
+        Some((_, e)) => Err(e),
+        None => Ok(finished),
+    }
 }
 
 /// A query file read and its header parsed, waiting to run.
