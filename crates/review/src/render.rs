@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::check::{CheckReport, ExtractChoice, Status};
+use crate::check::{CheckReport, ExtractChoice, RunExtract, Status};
 
 /// Escapes a table cell.
 fn cell(text: &str) -> String {
@@ -31,30 +31,7 @@ pub fn to_markdown(report: &CheckReport) -> String {
         );
     }
     if let Some(x) = &report.extract {
-        let how = match x.chosen_by {
-            ExtractChoice::Manifest => format!(
-                "from its MI files (latest `{}`)",
-                x.run_mi_file.as_deref().unwrap_or("")
-            ),
-            ExtractChoice::Option => "as asked (`--extract`)".to_string(),
-            ExtractChoice::Default => "the default".to_string(),
-        };
-        let _ = writeln!(out, "Extract: **{}** (MI to {}), {how}.\n", x.id, x.mi_to);
-        if let Some(note) = &x.note {
-            let heading = match x.chosen_by {
-                ExtractChoice::Default => "Extract not recognised.",
-                _ => "Extract chosen by hand.",
-            };
-            let _ = writeln!(out, "> **{heading}** {}.\n", capitalised(note));
-        }
-        let others = report.summary.get("total").map_or(0, |t| t.other_extract);
-        if others > 0 {
-            let _ = writeln!(
-                out,
-                "{others} figures were published from another extract: their run values are \
-                 shown, not judged (status `other extract`).\n"
-            );
-        }
+        extract_checked_as(&mut out, report, x);
     }
     let _ = writeln!(out, "## Summary by data source\n");
     let _ = writeln!(
@@ -111,6 +88,42 @@ pub fn to_markdown(report: &CheckReport) -> String {
             e.id, e.kind, e.location, e.description, e.arithmetic
         );
     }
+    every_figure(&mut out, report);
+    out
+}
+
+/// Which extract the run was checked as and how that was decided, so a reader can tell a
+/// figure not judged from one that passed.
+fn extract_checked_as(out: &mut String, report: &CheckReport, x: &RunExtract) {
+    let how = match x.chosen_by {
+        ExtractChoice::Manifest => format!(
+            "from its MI files (latest `{}`)",
+            x.run_mi_file.as_deref().unwrap_or("")
+        ),
+        ExtractChoice::Option => "as asked (`--extract`)".to_string(),
+        ExtractChoice::Default => "the default".to_string(),
+    };
+    let _ = writeln!(out, "Extract: **{}** (MI to {}), {how}.\n", x.id, x.mi_to);
+    if let Some(note) = &x.note {
+        let heading = match x.chosen_by {
+            ExtractChoice::Default => "Extract not recognised.",
+            _ => "Extract chosen by hand.",
+        };
+        let _ = writeln!(out, "> **{heading}** {}.\n", capitalised(note));
+    }
+    let others = report.summary.get("total").map_or(0, |t| t.other_extract);
+    if others > 0 {
+        let _ = writeln!(
+            out,
+            "{others} figures were published from another extract: their run values are \
+             shown, not judged (status `other extract`).\n"
+        );
+    }
+}
+
+/// Every figure as a table row; the detail is shown only for a status that is not a verdict
+/// (a failure's detail is already under Failures).
+fn every_figure(out: &mut String, report: &CheckReport) {
     let _ = writeln!(out, "\n## Every figure\n");
     let _ = writeln!(
         out,
@@ -141,7 +154,6 @@ pub fn to_markdown(report: &CheckReport) -> String {
             cell(&status)
         );
     }
-    out
 }
 
 /// The check as pretty JSON.
