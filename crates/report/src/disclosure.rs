@@ -593,43 +593,8 @@ fn one_value_per_key(t: &Table, cols: &[usize], j: usize) -> BTreeMap<RowKey, bo
 /// Builds the quantities and the relations between them.
 fn problem(tables: &[Table], shapes: &[Shape], cells: &Cells, min: i64) -> (Problem, Vec<usize>) {
     let groups: Vec<Vec<Group>> = shapes.iter().map(groups).collect();
-    let mut same = same_quantities(tables, shapes, &groups, cells, min);
-    // Quantity ids in cell order.
-    let mut quantity_of_root: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut quantity = Vec::with_capacity(cells.at.len());
-    let mut value = Vec::new();
-    for i in 0..cells.at.len() {
-        let root = same.find(i);
-        let next = quantity_of_root.len();
-        let q = *quantity_of_root.entry(root).or_insert(next);
-        if q == value.len() {
-            value.push(cells.at[i].3);
-        }
-        quantity.push(q);
-    }
-    let mut published = vec![true; value.len()];
-    let mut base = vec![false; value.len()];
-    for (i, &(t, _, j, _)) in cells.at.iter().enumerate() {
-        if is_base(&tables[t].columns[j]) {
-            base[quantity[i]] = true;
-        }
-    }
-    let q = |t: usize, r: usize, j: usize| cells.id[t][r][j].map(|i| quantity[i]);
-
-    let mut relations: BTreeSet<Relation> = BTreeSet::new();
-    let add = |relations: &mut BTreeSet<Relation>,
-               total: usize,
-               mut parts: Vec<usize>,
-               partition: bool| {
-        parts.sort_unstable();
-        if parts.len() >= 2 && !parts.contains(&total) {
-            relations.insert(Relation {
-                total,
-                parts,
-                partition,
-            });
-        }
-    };
+    let same = same_quantities(tables, shapes, &groups, cells, min);
+    let mut building = Building::new(tables, shapes, cells, min, same);
     // Cells by (column, value): where a group's sum may be published.
     let mut by_column_value: BTreeMap<(&str, i64), Vec<usize>> = BTreeMap::new();
     for (i, &(t, _, j, v)) in cells.at.iter().enumerate() {
@@ -638,24 +603,114 @@ fn problem(tables: &[Table], shapes: &[Shape], cells: &Cells, min: i64) -> (Prob
             .or_default()
             .push(i);
     }
-    let mut rests: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for (ti, table_groups) in groups.iter().enumerate() {
+        building.groups_and_margins(ti, table_groups, &by_column_value);
+        building.rests_of_populations(ti);
+        building.parts_of_rows(ti);
+        building.running_totals(ti);
+    }
+    building.finish()
+}
 
-    for (ti, t) in tables.iter().enumerate() {
-        let s = &shapes[ti];
-        // Groups and margins.
-        for g in &groups[ti] {
+/// A [`Problem`] while its relations are found, table by table.
+struct Building<'a> {
+    tables: &'a [Table],
+    shapes: &'a [Shape],
+    cells: &'a Cells,
+    min: i64,
+    /// Each cell's quantity id, in cell order.
+    quantity: Vec<usize>,
+    value: Vec<i64>,
+    published: Vec<bool>,
+    base: Vec<bool>,
+    relations: BTreeSet<Relation>,
+    /// The rest of a population `(base, count)` → its quantity, so each is added once.
+    rests: BTreeMap<(usize, usize), usize>,
+}
+
+impl<'a> Building<'a> {
+    /// One quantity per set of cells that are the same, numbered in cell order.
+    fn new(
+        tables: &'a [Table],
+        shapes: &'a [Shape],
+        cells: &'a Cells,
+        min: i64,
+        mut same: Same,
+    ) -> Building<'a> {
+        let mut quantity_of_root: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut quantity = Vec::with_capacity(cells.at.len());
+        let mut value = Vec::new();
+        for i in 0..cells.at.len() {
+            let root = same.find(i);
+            let next = quantity_of_root.len();
+            let q = *quantity_of_root.entry(root).or_insert(next);
+            if q == value.len() {
+                value.push(cells.at[i].3);
+            }
+            quantity.push(q);
+        }
+        let published = vec![true; value.len()];
+        let mut base = vec![false; value.len()];
+        for (i, &(t, _, j, _)) in cells.at.iter().enumerate() {
+            if is_base(&tables[t].columns[j]) {
+                base[quantity[i]] = true;
+            }
+        }
+        Building {
+            tables,
+            shapes,
+            cells,
+            min,
+            quantity,
+            value,
+            published,
+            base,
+            relations: BTreeSet::new(),
+            rests: BTreeMap::new(),
+        }
+    }
+
+    /// The quantity of table `t`'s cell at row `r`, column `j`, if it is a count with a value.
+    fn q(&self, t: usize, r: usize, j: usize) -> Option<usize> {
+        self.cells.id[t][r][j].map(|i| self.quantity[i])
+    }
+
+    /// `total` = the sum of `parts`, unless it says nothing (one part, or the total among
+    /// its own parts).
+    fn add(&mut self, total: usize, mut parts: Vec<usize>, partition: bool) {
+        parts.sort_unstable();
+        if parts.len() >= 2 && !parts.contains(&total) {
+            self.relations.insert(Relation {
+                total,
+                parts,
+                partition,
+            });
+        }
+    }
+
+    /// A group's counts add up to its N (a partition of its population) and to any count of
+    /// the same column and value printed about the same people elsewhere (a margin).
+    fn groups_and_margins(
+        &mut self,
+        ti: usize,
+        groups: &[Group],
+        by_column_value: &BTreeMap<(&str, i64), Vec<usize>>,
+    ) {
+        let (tables, shapes) = (self.tables, self.shapes);
+        let (t, s) = (&tables[ti], &shapes[ti]);
+        for g in groups {
             let rows = &g.rows;
             let mut shared = None;
             for &j in &s.counts {
-                let mut parts: Vec<usize> = rows.iter().filter_map(|&r| q(ti, r, j)).collect();
+                let mut parts: Vec<usize> = rows.iter().filter_map(|&r| self.q(ti, r, j)).collect();
                 if is_base(&t.columns[j]) {
                     // A base repeats on each row of its own group: each population once.
                     parts.sort_unstable();
                     parts.dedup();
                 }
-                let sum: i64 = parts.iter().map(|&p| value[p]).sum();
+                let sum: i64 = parts.iter().map(|&p| self.value[p]).sum();
                 // A group of small counts is hidden whole, and its total with it.
-                if parts.len() < 2 || sum < min {
+                if parts.len() < 2 || sum < self.min {
                     continue;
                 }
                 for &b in s
@@ -663,16 +718,11 @@ fn problem(tables: &[Table], shapes: &[Shape], cells: &Cells, min: i64) -> (Prob
                     .iter()
                     .filter(|&&b| b != j && is_base(&t.columns[b]))
                 {
-                    let first = q(ti, rows[0], b);
-                    if first.is_some_and(|f| value[f] == sum)
-                        && rows.iter().all(|&r| q(ti, r, b) == first)
+                    let first = self.q(ti, rows[0], b);
+                    if first.is_some_and(|f| self.value[f] == sum)
+                        && rows.iter().all(|&r| self.q(ti, r, b) == first)
                     {
-                        add(
-                            &mut relations,
-                            first.unwrap_or_default(),
-                            parts.clone(),
-                            true,
-                        );
+                        self.add(first.unwrap_or_default(), parts.clone(), true);
                     }
                 }
                 let targets = by_column_value
@@ -680,159 +730,189 @@ fn problem(tables: &[Table], shapes: &[Shape], cells: &Cells, min: i64) -> (Prob
                     .into_iter()
                     .flatten();
                 for &i in targets {
-                    let (tt, tr, _, _) = cells.at[i];
+                    let (tt, tr, _, _) = self.cells.at[i];
                     let shared = shared.get_or_insert_with(|| shared_labels(t, s, g));
                     if subset(shared, &shapes[tt].label_set[tr]) {
-                        add(&mut relations, quantity[i], parts.clone(), false);
+                        self.add(self.quantity[i], parts.clone(), false);
                     }
                 }
             }
         }
-        // The rest of a population: a count and its base, from a base column or from a
-        // fraction column that divides them in every row.
-        let mut pairs: BTreeSet<(usize, usize)> = BTreeSet::new();
-        for &a in &s.counts {
-            for &b in s.counts.iter().filter(|&&b| b != a) {
-                let within = t.rows.iter().all(|row| match (&row[a], &row[b]) {
-                    (Cell::Int(x), Cell::Int(y)) => x <= y,
-                    _ => true,
-                });
-                if !within {
-                    continue;
-                }
-                let by_name = is_base(&t.columns[b]) && !is_base(&t.columns[a]);
-                let by_fraction = s.numbers.iter().any(|&f| {
-                    let mut seen = false;
-                    let all = t.rows.iter().all(|row| match (&row[f], &row[a], &row[b]) {
-                        (Cell::Float(p), Cell::Int(x), Cell::Int(y)) if *y > 0 => {
-                            seen = true;
-                            (p * *y as f64 - *x as f64).abs() < 1e-6 * (*y as f64).max(1.0)
-                        }
-                        _ => true,
-                    });
-                    all && seen
-                });
-                if by_name || by_fraction {
-                    pairs.insert((a, b));
-                }
-            }
-        }
+    }
+
+    /// The rest of a population (its base less a count) is a quantity nobody prints but a
+    /// reader can work out: one per row for each count and its base.
+    fn rests_of_populations(&mut self, ti: usize) {
+        let (tables, shapes) = (self.tables, self.shapes);
+        let t = &tables[ti];
+        let pairs = counts_and_bases(t, &shapes[ti]);
         for r in 0..t.rows.len() {
             for &(a, b) in &pairs {
-                let (Some(qa), Some(qb)) = (q(ti, r, a), q(ti, r, b)) else {
+                let (Some(qa), Some(qb)) = (self.q(ti, r, a), self.q(ti, r, b)) else {
                     continue;
                 };
-                if qa == qb || rests.contains_key(&(qb, qa)) {
+                if qa == qb || self.rests.contains_key(&(qb, qa)) {
                     continue;
                 }
-                let rest = value.len();
-                value.push(value[qb] - value[qa]);
-                published.push(false);
-                base.push(false);
-                rests.insert((qb, qa), rest);
-                add(&mut relations, qb, vec![qa, rest], false);
+                let rest = self.value.len();
+                self.value.push(self.value[qb] - self.value[qa]);
+                self.published.push(false);
+                self.base.push(false);
+                self.rests.insert((qb, qa), rest);
+                self.add(qb, vec![qa, rest], false);
             }
         }
-        // A row's parts: count columns adding up to another in every row.
-        if t.rows.len() >= 2 && s.counts.len() <= 10 {
-            for &total in &s.counts {
-                let others: Vec<usize> = s.counts.iter().copied().filter(|&c| c != total).collect();
-                for mask in 1u32..(1 << others.len()) {
-                    let cols: Vec<usize> = (0..others.len())
-                        .filter(|i| mask & (1 << i) != 0)
-                        .map(|i| others[i])
-                        .collect();
-                    let nonzero = |c: usize| {
-                        t.rows
-                            .iter()
-                            .any(|row| !matches!(row[c], Cell::Int(0) | Cell::Null))
-                    };
-                    if cols.len() < 2 || !cols.iter().all(|&c| nonzero(c)) {
+    }
+
+    /// A row's parts: count columns adding up to another in every row.
+    fn parts_of_rows(&mut self, ti: usize) {
+        let (tables, shapes) = (self.tables, self.shapes);
+        let (t, s) = (&tables[ti], &shapes[ti]);
+        // Every subset of the other columns is tried: only for tables with few.
+        if t.rows.len() < 2 || s.counts.len() > 10 {
+            return;
+        }
+        for &total in &s.counts {
+            let others: Vec<usize> = s.counts.iter().copied().filter(|&c| c != total).collect();
+            for mask in 1u32..(1 << others.len()) {
+                let cols: Vec<usize> = (0..others.len())
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| others[i])
+                    .collect();
+                let nonzero = |c: usize| {
+                    t.rows
+                        .iter()
+                        .any(|row| !matches!(row[c], Cell::Int(0) | Cell::Null))
+                };
+                if cols.len() < 2 || !cols.iter().all(|&c| nonzero(c)) {
+                    continue;
+                }
+                let holds = t.rows.iter().all(|row| {
+                    let parts: Option<i64> = cols
+                        .iter()
+                        .map(|&c| match row[c] {
+                            Cell::Int(v) => Some(v),
+                            _ => None,
+                        })
+                        .sum();
+                    matches!((parts, &row[total]), (Some(p), Cell::Int(v)) if p == *v)
+                });
+                if holds {
+                    for r in 0..t.rows.len() {
+                        let parts: Option<Vec<usize>> =
+                            cols.iter().map(|&c| self.q(ti, r, c)).collect();
+                        if let (Some(tq), Some(parts)) = (self.q(ti, r, total), parts) {
+                            self.add(tq, parts, false);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Running totals: forwards (`cumulative`) and backwards (a model's N at each step).
+    fn running_totals(&mut self, ti: usize) {
+        let (tables, shapes) = (self.tables, self.shapes);
+        let (t, s) = (&tables[ti], &shapes[ti]);
+        if t.rows.len() < 3 {
+            return;
+        }
+        for &k in &s.counts {
+            for &p in s.counts.iter().filter(|&&p| p != k) {
+                for forwards in [true, false] {
+                    let holds = (1..t.rows.len()).all(|r| {
+                        match (&t.rows[r][k], &t.rows[r - 1][k], &t.rows[r][p]) {
+                            (Cell::Int(now), Cell::Int(before), Cell::Int(part)) => {
+                                if forwards {
+                                    *now == before + part
+                                } else {
+                                    *before == now + part
+                                }
+                            }
+                            _ => false,
+                        }
+                    });
+                    if !holds {
                         continue;
                     }
-                    let holds = t.rows.iter().all(|row| {
-                        let parts: Option<i64> = cols
-                            .iter()
-                            .map(|&c| match row[c] {
-                                Cell::Int(v) => Some(v),
-                                _ => None,
-                            })
-                            .sum();
-                        matches!((parts, &row[total]), (Some(p), Cell::Int(v)) if p == *v)
-                    });
-                    if holds {
-                        for r in 0..t.rows.len() {
-                            let parts: Option<Vec<usize>> =
-                                cols.iter().map(|&c| q(ti, r, c)).collect();
-                            if let (Some(tq), Some(parts)) = (q(ti, r, total), parts) {
-                                add(&mut relations, tq, parts, false);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // Running totals: forwards (`cumulative`) and backwards (a model's N at each step).
-        if t.rows.len() >= 3 {
-            for &k in &s.counts {
-                for &p in s.counts.iter().filter(|&&p| p != k) {
-                    for forwards in [true, false] {
-                        let holds = (1..t.rows.len()).all(|r| {
-                            match (&t.rows[r][k], &t.rows[r - 1][k], &t.rows[r][p]) {
-                                (Cell::Int(now), Cell::Int(before), Cell::Int(part)) => {
-                                    if forwards {
-                                        *now == before + part
-                                    } else {
-                                        *before == now + part
-                                    }
-                                }
-                                _ => false,
-                            }
-                        });
-                        if !holds {
-                            continue;
-                        }
-                        for r in 1..t.rows.len() {
-                            let (total, other) = if forwards { (r, r - 1) } else { (r - 1, r) };
-                            if let (Some(tq), Some(oq), Some(pq)) =
-                                (q(ti, total, k), q(ti, other, k), q(ti, r, p))
-                            {
-                                add(&mut relations, tq, vec![oq, pq], false);
-                            }
+                    for r in 1..t.rows.len() {
+                        let (total, other) = if forwards { (r, r - 1) } else { (r - 1, r) };
+                        if let (Some(tq), Some(oq), Some(pq)) =
+                            (self.q(ti, total, k), self.q(ti, other, k), self.q(ti, r, p))
+                        {
+                            self.add(tq, vec![oq, pq], false);
                         }
                     }
                 }
             }
         }
     }
-    let relations: Vec<Relation> = relations.into_iter().collect();
-    let terms: Vec<Vec<usize>> = relations
-        .iter()
-        .map(|rel| {
-            let mut t = rel.parts.clone();
-            t.push(rel.total);
-            t.sort_unstable();
-            t.dedup();
-            t
-        })
-        .collect();
-    let mut of = vec![Vec::new(); value.len()];
-    for (i, t) in terms.iter().enumerate() {
-        for &q in t {
-            of[q].push(i);
+
+    /// The problem, with each relation's terms and each quantity's relations indexed for
+    /// the reader's peeling; and each cell's quantity.
+    fn finish(self) -> (Problem, Vec<usize>) {
+        let relations: Vec<Relation> = self.relations.into_iter().collect();
+        let terms: Vec<Vec<usize>> = relations
+            .iter()
+            .map(|rel| {
+                let mut t = rel.parts.clone();
+                t.push(rel.total);
+                t.sort_unstable();
+                t.dedup();
+                t
+            })
+            .collect();
+        let mut of = vec![Vec::new(); self.value.len()];
+        for (i, t) in terms.iter().enumerate() {
+            for &q in t {
+                of[q].push(i);
+            }
+        }
+        (
+            Problem {
+                value: self.value,
+                base: self.base,
+                published: self.published,
+                relations,
+                terms,
+                of,
+            },
+            self.quantity,
+        )
+    }
+}
+
+/// The count columns `(a, b)` of a table where `a` is part of the population `b`: `b` is a
+/// base column, or a fraction column is `a / b` in every row. Only where `a ≤ b` in every row.
+fn counts_and_bases(t: &Table, s: &Shape) -> BTreeSet<(usize, usize)> {
+    let mut pairs: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for &a in &s.counts {
+        for &b in s.counts.iter().filter(|&&b| b != a) {
+            let within = t.rows.iter().all(|row| match (&row[a], &row[b]) {
+                (Cell::Int(x), Cell::Int(y)) => x <= y,
+                _ => true,
+            });
+            if !within {
+                continue;
+            }
+            let by_name = is_base(&t.columns[b]) && !is_base(&t.columns[a]);
+            let by_fraction = s.numbers.iter().any(|&f| {
+                let mut seen = false;
+                let all = t.rows.iter().all(|row| match (&row[f], &row[a], &row[b]) {
+                    (Cell::Float(p), Cell::Int(x), Cell::Int(y)) if *y > 0 => {
+                        seen = true;
+                        (p * *y as f64 - *x as f64).abs() < 1e-6 * (*y as f64).max(1.0)
+                    }
+                    _ => true,
+                });
+                all && seen
+            });
+            if by_name || by_fraction {
+                pairs.insert((a, b));
+            }
         }
     }
-    (
-        Problem {
-            value,
-            base,
-            published,
-            relations,
-            terms,
-            of,
-        },
-        quantity,
-    )
+    pairs
 }
 
 /// What the simulated reader knows, and through which relation they worked each out.

@@ -393,14 +393,6 @@ fn check_figure(
     tables: &mut BTreeMap<String, std::result::Result<Table, String>>,
 ) -> FigureCheck {
     let own = register.extract_of(f);
-    // Some(why) when the figure is of another extract than the run's.
-    let other = match (own, checked_as) {
-        (Some(own), Some(run)) if own.id != run.id => Some(format!(
-            "published from the {} extract (MI to {}); this run is the {} extract (MI to {})",
-            own.id, own.mi_to, run.id, run.mi_to
-        )),
-        _ => None,
-    };
     let mut out = FigureCheck {
         id: f.id.clone(),
         document: f.document.clone(),
@@ -423,6 +415,53 @@ fn check_figure(
         }
         return out;
     };
+    let verdict = Verdict {
+        cell: cell_named(reproduce),
+        other: other_extract(own, checked_as),
+        errata,
+    };
+    let table = tables
+        .entry(reproduce.table.clone())
+        .or_insert_with(|| Table::read(&RunLayout::new(run).table(&reproduce.table, "parquet")));
+    let table = match table {
+        Ok(t) => t,
+        Err(e) => return verdict.missing(out, format!("table not in the run ({e})")),
+    };
+    let (rows, values) = match cell_values(table, f, reproduce) {
+        Ok(found) => found,
+        Err(NotFound::Missing(why)) => return verdict.missing(out, why),
+        Err(NotFound::Absent(why)) => return verdict.absent(out, why),
+    };
+    let equal = reproduce_as_printed(&mut out, f, reproduce.sum, values);
+    let n_differs = match stated_n_differs(table, f, reproduce.sum, &rows) {
+        Ok(differs) => differs,
+        Err(why) => return verdict.missing(out, why),
+    };
+    verdict.judged(out, equal, n_differs)
+}
+
+/// Why a figure is not judged against this run, when it was published from another extract.
+fn other_extract(own: Option<&Extract>, checked_as: Option<&Extract>) -> Option<String> {
+    match (own, checked_as) {
+        (Some(own), Some(run)) if own.id != run.id => Some(format!(
+            "published from the {} extract (MI to {}); this run is the {} extract (MI to {})",
+            own.id, own.mi_to, run.id, run.mi_to
+        )),
+        _ => None,
+    }
+}
+
+/// A selector as the reader of a failure sees it: `column = value or value, …`.
+fn described(k: &BTreeMap<String, toml::Value>) -> String {
+    k.iter()
+        .map(|(c, v)| format!("{c} = {}", accepted(v).join(" or ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The cell the register names, from the query or model that writes it to the column, so a
+/// failure can be traced without opening the register.
+fn cell_named(reproduce: &crate::register::Reproduce) -> String {
     let origin = if let Some(model) = reproduce.table.strip_prefix("models/") {
         let id = model.split('/').next().unwrap_or(model);
         format!("pipeline/models/{id}.toml")
@@ -430,13 +469,7 @@ fn check_figure(
         format!("queries/{}.sql", reproduce.table)
     };
     let selector = reproduce.row.as_ref().or(reproduce.rows.as_ref());
-    let described = |k: &BTreeMap<String, toml::Value>| {
-        k.iter()
-            .map(|(c, v)| format!("{c} = {}", accepted(v).join(" or ")))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let cell = format!(
+    format!(
         "{origin} → tables/{}, {} {}{}, column `{}`{}",
         reproduce.table,
         if reproduce.row.is_some() {
@@ -456,65 +489,53 @@ fn check_figure(
             .unwrap_or_default(),
         reproduce.column,
         if reproduce.sum { " (summed)" } else { "" }
-    );
-    let missing = |mut out: FigureCheck, why: String| {
-        out.status = Status::Missing;
-        out.detail = Some(format!("{why}: {cell}"));
-        out
-    };
-    // A row or value another extract's run lacks is no fault of the register (an interim run
-    // has no later months); a table or column it lacks is, in any extract.
-    let absent = |mut out: FigureCheck, why: String| match (&other, errata.is_empty()) {
-        (Some(note), true) => {
-            out.status = Status::OtherExtract;
-            out.detail = Some(format!("{note}; not in this run ({why}): {cell}"));
-            out
-        }
-        (Some(_), false) => {
-            out.status = Status::Erratum;
-            out.detail = Some(format!(
-                "{} (of another extract; not in this run: {why})",
-                errata_detail(&errata)
-            ));
-            out
-        }
-        (None, _) => missing(out, why),
-    };
-    let table = tables
-        .entry(reproduce.table.clone())
-        .or_insert_with(|| Table::read(&RunLayout::new(run).table(&reproduce.table, "parquet")));
-    let table = match table {
-        Ok(t) => t,
-        Err(e) => return missing(out, format!("table not in the run ({e})")),
-    };
+    )
+}
+
+/// Why the run has no value for a figure.
+enum NotFound {
+    /// The register names what no run of its pipeline writes: always a failure.
+    Missing(String),
+    /// The run lacks the row or value: a failure only when the figure is of its extract.
+    Absent(String),
+}
+
+/// The rows the register selects (less `except`) and their numbers in its column, or why
+/// there are none to compare.
+fn cell_values(
+    table: &Table,
+    f: &Figure,
+    reproduce: &crate::register::Reproduce,
+) -> std::result::Result<(Vec<usize>, Vec<f64>), NotFound> {
+    use NotFound::{Absent, Missing};
+    let selector = reproduce.row.as_ref().or(reproduce.rows.as_ref());
     let Some(column) = table.column(&reproduce.column) else {
-        return missing(out, "no such column".into());
+        return Err(Missing("no such column".into()));
     };
     let mut rows = match selector.map(|k| table.select(k)) {
         Some(Ok(rows)) => rows,
-        Some(Err(e)) => return missing(out, e),
-        None => return missing(out, "no row selector".into()),
+        Some(Err(e)) => return Err(Missing(e)),
+        None => return Err(Missing("no row selector".into())),
     };
     if rows.is_empty() {
-        return absent(out, "no row matches".into());
+        return Err(Absent("no row matches".into()));
     }
     // A value of a list no selected row has is most likely misspelt: the figure would quietly
     // span fewer rows than the register says.
     if let Some(why) = selector.and_then(|k| unmatched(table, &rows, k, true)) {
-        return absent(out, why);
+        return Err(Absent(why));
     }
     if let Some(except) = &reproduce.except {
-        let left_out = match table.resolve(except) {
-            Ok(w) => w,
-            Err(e) => return missing(out, format!("in `except`: {e}")),
-        };
+        let left_out = table
+            .resolve(except)
+            .map_err(|e| Missing(format!("in `except`: {e}")))?;
         // Likewise a value `except` names that no selected row has leaves nothing out.
         if let Some(why) = unmatched(table, &rows, except, false) {
-            return absent(out, format!("in `except`: {why}"));
+            return Err(Absent(format!("in `except`: {why}")));
         }
         rows.retain(|&r| !table.matches(&left_out, r));
         if rows.is_empty() {
-            return absent(out, "`except` leaves no row".into());
+            return Err(Absent("`except` leaves no row".into()));
         }
     }
     let values: Vec<f64> = rows
@@ -523,26 +544,29 @@ fn check_figure(
         .collect();
     let wanted_one = !f.unit.is_range() && !reproduce.sum;
     if wanted_one && rows.len() != 1 {
-        return missing(
-            out,
-            format!("{} rows match where one was expected", rows.len()),
-        );
+        return Err(Missing(format!(
+            "{} rows match where one was expected",
+            rows.len()
+        )));
     }
     if values.is_empty() {
-        return absent(out, "the cell is empty or not a number".into());
+        return Err(Absent("the cell is empty or not a number".into()));
     }
     if reproduce.sum && values.len() != rows.len() {
-        return absent(
-            out,
-            format!(
-                "{} of the {} summed cells are empty or not numbers",
-                rows.len() - values.len(),
-                rows.len()
-            ),
-        );
+        return Err(Absent(format!(
+            "{} of the {} summed cells are empty or not numbers",
+            rows.len() - values.len(),
+            rows.len()
+        )));
     }
+    Ok((rows, values))
+}
+
+/// Writes the run's value into `out` at the precision the figure was printed with (a range
+/// by its ends, a sum as one value) and says whether it reads as published.
+fn reproduce_as_printed(out: &mut FigureCheck, f: &Figure, sum: bool, values: Vec<f64>) -> bool {
     let (printed, observed): (Vec<&toml::Value>, Vec<f64>) = match &f.value {
-        Published::One(v) if reproduce.sum => (vec![v], vec![values.iter().sum()]),
+        Published::One(v) if sum => (vec![v], vec![values.iter().sum()]),
         Published::One(v) => (vec![v], vec![values[0]]),
         Published::Range([lo, hi]) => {
             let min = values.iter().copied().fold(f64::INFINITY, f64::min);
@@ -560,66 +584,117 @@ fn check_figure(
     }
     out.raw = Some(observed);
     out.reproduced = Some(shown.join("–"));
-    // The N of the row, or of every summed row: shares of different bases add up to no share.
-    let n_ok = match (f.n, &f.n_column) {
-        (Some(n), Some(c)) => match table.column(c) {
-            None => return missing(out, format!("no N column `{c}`")),
-            Some(j) => {
-                let checked = if reproduce.sum { &rows[..] } else { &rows[..1] };
-                let got: Vec<Option<f64>> = checked.iter().map(|&r| table.numbers[j][r]).collect();
-                if got.iter().all(|g| g.is_some_and(|g| (g - n).abs() < 1e-9)) {
-                    None
-                } else {
-                    let held: Vec<String> = got
-                        .iter()
-                        .map(|g| g.map_or("nothing".into(), |g| g.to_string()))
-                        .collect();
-                    Some(if reproduce.sum {
-                        format!(
-                            "stated N {n} but column `{c}` of the summed rows holds {}",
-                            held.join(", ")
-                        )
-                    } else {
-                        format!("stated N {n} but column `{c}` holds {}", held.join(", "))
-                    })
-                }
-            }
-        },
-        _ => None,
+    equal
+}
+
+/// How the row's N (or every summed row's) differs from the stated N, if it does; `Err` when
+/// the register names an N column the table lacks.
+fn stated_n_differs(
+    table: &Table,
+    f: &Figure,
+    sum: bool,
+    rows: &[usize],
+) -> std::result::Result<Option<String>, String> {
+    let (Some(n), Some(c)) = (f.n, &f.n_column) else {
+        return Ok(None);
     };
-    if !errata.is_empty() {
-        out.status = Status::Erratum;
-        let agreement = if other.is_some() {
-            "of another extract"
-        } else if equal {
-            "reproduced as printed"
-        } else {
-            "not reproduced"
-        };
-        out.detail = Some(format!("{} ({agreement})", errata_detail(&errata)));
-    } else if let Some(note) = other {
-        out.status = Status::OtherExtract;
-        out.detail = Some(note);
-    } else if equal && n_ok.is_none() {
-        out.status = Status::Match;
-        out.detail = None;
-    } else {
-        out.status = Status::Mismatch;
-        out.detail = Some(match n_ok {
-            Some(n) if equal => format!("{n}: {cell}"),
-            Some(n) => format!(
-                "published {}, reproduced {}; {n}: {cell}",
-                out.published,
-                out.reproduced.as_deref().unwrap_or("")
-            ),
-            None => format!(
-                "published {}, reproduced {}: {cell}",
-                out.published,
-                out.reproduced.as_deref().unwrap_or("")
-            ),
-        });
+    let Some(j) = table.column(c) else {
+        return Err(format!("no N column `{c}`"));
+    };
+    // Shares of different bases add up to no share: each summed row must have the stated N.
+    let checked = if sum { rows } else { &rows[..1] };
+    let got: Vec<Option<f64>> = checked.iter().map(|&r| table.numbers[j][r]).collect();
+    if got.iter().all(|g| g.is_some_and(|g| (g - n).abs() < 1e-9)) {
+        return Ok(None);
     }
-    out
+    let held: Vec<String> = got
+        .iter()
+        .map(|g| g.map_or("nothing".into(), |g| g.to_string()))
+        .collect();
+    Ok(Some(if sum {
+        format!(
+            "stated N {n} but column `{c}` of the summed rows holds {}",
+            held.join(", ")
+        )
+    } else {
+        format!("stated N {n} but column `{c}` holds {}", held.join(", "))
+    }))
+}
+
+/// What a figure's status turns on besides its value: the cell it names, whether it is of
+/// another extract, and its errata.
+struct Verdict<'a> {
+    cell: String,
+    other: Option<String>,
+    errata: Vec<&'a crate::register::Erratum>,
+}
+
+impl Verdict<'_> {
+    fn missing(&self, mut out: FigureCheck, why: String) -> FigureCheck {
+        out.status = Status::Missing;
+        out.detail = Some(format!("{why}: {}", self.cell));
+        out
+    }
+
+    /// A row or value another extract's run lacks is no fault of the register (an interim run
+    /// has no later months); a table or column it lacks is, in any extract.
+    fn absent(&self, mut out: FigureCheck, why: String) -> FigureCheck {
+        match (&self.other, self.errata.is_empty()) {
+            (Some(note), true) => {
+                out.status = Status::OtherExtract;
+                out.detail = Some(format!("{note}; not in this run ({why}): {}", self.cell));
+                out
+            }
+            (Some(_), false) => {
+                out.status = Status::Erratum;
+                out.detail = Some(format!(
+                    "{} (of another extract; not in this run: {why})",
+                    errata_detail(&self.errata)
+                ));
+                out
+            }
+            (None, _) => self.missing(out, why),
+        }
+    }
+
+    /// The status of a figure the run has a value for: an erratum or another extract's figure
+    /// is reported, never judged.
+    fn judged(self, mut out: FigureCheck, equal: bool, n_differs: Option<String>) -> FigureCheck {
+        let cell = &self.cell;
+        if !self.errata.is_empty() {
+            out.status = Status::Erratum;
+            let agreement = if self.other.is_some() {
+                "of another extract"
+            } else if equal {
+                "reproduced as printed"
+            } else {
+                "not reproduced"
+            };
+            out.detail = Some(format!("{} ({agreement})", errata_detail(&self.errata)));
+        } else if let Some(note) = self.other {
+            out.status = Status::OtherExtract;
+            out.detail = Some(note);
+        } else if equal && n_differs.is_none() {
+            out.status = Status::Match;
+            out.detail = None;
+        } else {
+            out.status = Status::Mismatch;
+            out.detail = Some(match n_differs {
+                Some(n) if equal => format!("{n}: {cell}"),
+                Some(n) => format!(
+                    "published {}, reproduced {}; {n}: {cell}",
+                    out.published,
+                    out.reproduced.as_deref().unwrap_or("")
+                ),
+                None => format!(
+                    "published {}, reproduced {}: {cell}",
+                    out.published,
+                    out.reproduced.as_deref().unwrap_or("")
+                ),
+            });
+        }
+        out
+    }
 }
 
 /// The first value of the selector `key` that none of `rows` has in its column: each of a

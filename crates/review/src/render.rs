@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::check::{CheckReport, ExtractChoice, Status};
+use crate::check::{CheckReport, ExtractChoice, RunExtract, Status};
 
 /// Escapes a table cell.
 fn cell(text: &str) -> String {
@@ -31,30 +31,7 @@ pub fn to_markdown(report: &CheckReport) -> String {
         );
     }
     if let Some(x) = &report.extract {
-        let how = match x.chosen_by {
-            ExtractChoice::Manifest => format!(
-                "from its MI files (latest `{}`)",
-                x.run_mi_file.as_deref().unwrap_or("")
-            ),
-            ExtractChoice::Option => "as asked (`--extract`)".to_string(),
-            ExtractChoice::Default => "the default".to_string(),
-        };
-        let _ = writeln!(out, "Extract: **{}** (MI to {}), {how}.\n", x.id, x.mi_to);
-        if let Some(note) = &x.note {
-            let heading = match x.chosen_by {
-                ExtractChoice::Default => "Extract not recognised.",
-                _ => "Extract chosen by hand.",
-            };
-            let _ = writeln!(out, "> **{heading}** {}.\n", capitalised(note));
-        }
-        let others = report.summary.get("total").map_or(0, |t| t.other_extract);
-        if others > 0 {
-            let _ = writeln!(
-                out,
-                "{others} figures were published from another extract: their run values are \
-                 shown, not judged (status `other extract`).\n"
-            );
-        }
+        extract_checked_as(&mut out, report, x);
     }
     let _ = writeln!(out, "## Summary by data source\n");
     let _ = writeln!(
@@ -111,6 +88,42 @@ pub fn to_markdown(report: &CheckReport) -> String {
             e.id, e.kind, e.location, e.description, e.arithmetic
         );
     }
+    every_figure(&mut out, report);
+    out
+}
+
+/// Which extract the run was checked as and how that was decided, so a reader can tell a
+/// figure not judged from one that passed.
+fn extract_checked_as(out: &mut String, report: &CheckReport, x: &RunExtract) {
+    let how = match x.chosen_by {
+        ExtractChoice::Manifest => format!(
+            "from its MI files (latest `{}`)",
+            x.run_mi_file.as_deref().unwrap_or("")
+        ),
+        ExtractChoice::Option => "as asked (`--extract`)".to_string(),
+        ExtractChoice::Default => "the default".to_string(),
+    };
+    let _ = writeln!(out, "Extract: **{}** (MI to {}), {how}.\n", x.id, x.mi_to);
+    if let Some(note) = &x.note {
+        let heading = match x.chosen_by {
+            ExtractChoice::Default => "Extract not recognised.",
+            _ => "Extract chosen by hand.",
+        };
+        let _ = writeln!(out, "> **{heading}** {}.\n", capitalised(note));
+    }
+    let others = report.summary.get("total").map_or(0, |t| t.other_extract);
+    if others > 0 {
+        let _ = writeln!(
+            out,
+            "{others} figures were published from another extract: their run values are \
+             shown, not judged (status `other extract`).\n"
+        );
+    }
+}
+
+/// Every figure as a table row; the detail is shown only for a status that is not a verdict
+/// (a failure's detail is already under Failures).
+fn every_figure(out: &mut String, report: &CheckReport) {
     let _ = writeln!(out, "\n## Every figure\n");
     let _ = writeln!(
         out,
@@ -141,7 +154,6 @@ pub fn to_markdown(report: &CheckReport) -> String {
             cell(&status)
         );
     }
-    out
 }
 
 /// The check as pretty JSON.
@@ -194,83 +206,118 @@ fn change_text(c: &crate::diff::CellChange) -> String {
     )
 }
 
-/// A diff as text or Markdown: the summary (what changed, where, how much), then detail.
-pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
-    let md = style == DiffStyle::Markdown;
-    let color = matches!(style, DiffStyle::Text { color: true });
-    let paint = |code: &str, s: &str| {
-        if color {
+/// What every part of a printed diff shares: the style's marks and the text so far.
+struct DiffWriter {
+    md: bool,
+    color: bool,
+    bullet: &'static str,
+    out: String,
+}
+
+impl DiffWriter {
+    fn new(style: DiffStyle) -> DiffWriter {
+        let md = style == DiffStyle::Markdown;
+        DiffWriter {
+            md,
+            color: matches!(style, DiffStyle::Text { color: true }),
+            bullet: if md { "- " } else { "  " },
+            out: String::new(),
+        }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
             s.to_string()
         }
-    };
-    let heading = |level: usize, s: &str| {
-        if md {
+    }
+
+    fn heading(&mut self, level: usize, s: &str) {
+        let heading = if self.md {
             format!("{} {s}\n\n", "#".repeat(level))
         } else {
-            format!("{}\n{}\n", paint("1", s), "=".repeat(s.chars().count()))
-        }
-    };
-    let bullet = if md { "- " } else { "  " };
-    let mut out = String::new();
-    out.push_str(&heading(1, "What changed between two runs"));
-    let _ = writeln!(
-        out,
-        "{bullet}A: `{}`\n{bullet}B: `{}`",
-        d.a.display(),
-        d.b.display()
-    );
-    if d.synthetic {
-        let _ = writeln!(
-            out,
-            "{bullet}Synthetic data: built from the synthetic twin, not the real MI and claims."
-        );
+            format!(
+                "{}\n{}\n",
+                self.paint("1", s),
+                "=".repeat(s.chars().count())
+            )
+        };
+        self.out.push_str(&heading);
     }
-    if d.min_abs > 0.0 || d.min_rel > 0.0 {
-        let _ = writeln!(
-            out,
-            "{bullet}Hidden: numeric changes below {} absolute or {}% relative.",
-            number(d.min_abs),
-            number(d.min_rel * 100.0)
-        );
-    }
-    out.push('\n');
 
-    out.push_str(&heading(2, "Summary"));
-    if !d.any() {
+    /// Which two runs, and what the reader is not shown.
+    fn runs_compared(&mut self, d: &crate::diff::RunDiff) {
+        let bullet = self.bullet;
+        self.heading(1, "What changed between two runs");
         let _ = writeln!(
-            out,
-            "No change beyond the thresholds in {} tables.\n",
+            self.out,
+            "{bullet}A: `{}`\n{bullet}B: `{}`",
+            d.a.display(),
+            d.b.display()
+        );
+        if d.synthetic {
+            let _ = writeln!(
+                self.out,
+                "{bullet}Synthetic data: built from the synthetic twin, not the real MI and claims."
+            );
+        }
+        if d.min_abs > 0.0 || d.min_rel > 0.0 {
+            let _ = writeln!(
+                self.out,
+                "{bullet}Hidden: numeric changes below {} absolute or {}% relative.",
+                number(d.min_abs),
+                number(d.min_rel * 100.0)
+            );
+        }
+        self.out.push('\n');
+    }
+
+    /// How much changed, in counts, before any detail.
+    fn summary(&mut self, d: &crate::diff::RunDiff, changed: &[&crate::diff::TableDiff]) {
+        let bullet = self.bullet;
+        self.heading(2, "Summary");
+        if !d.any() {
+            let _ = writeln!(
+                self.out,
+                "No change beyond the thresholds in {} tables.\n",
+                d.tables_compared
+            );
+        }
+        let cells: usize = changed.iter().map(|t| t.changed.len()).sum();
+        let added: usize = changed.iter().map(|t| t.added.len()).sum();
+        let removed: usize = changed.iter().map(|t| t.removed.len()).sum();
+        let hidden: usize = d.tables.iter().map(|t| t.hidden).sum();
+        let _ = writeln!(
+            self.out,
+            "{bullet}{} of {} tables changed: {cells} cells, {added} rows added, {removed} rows removed ({hidden} smaller changes hidden).",
+            changed.len(),
             d.tables_compared
         );
-    }
-    let changed: Vec<_> = d.tables.iter().filter(|t| t.any()).collect();
-    let cells: usize = changed.iter().map(|t| t.changed.len()).sum();
-    let added: usize = changed.iter().map(|t| t.added.len()).sum();
-    let removed: usize = changed.iter().map(|t| t.removed.len()).sum();
-    let hidden: usize = d.tables.iter().map(|t| t.hidden).sum();
-    let _ = writeln!(
-        out,
-        "{bullet}{} of {} tables changed: {cells} cells, {added} rows added, {removed} rows removed ({hidden} smaller changes hidden).",
-        changed.len(),
-        d.tables_compared
-    );
-    let _ = writeln!(
-        out,
-        "{bullet}{} changes in N; {} model terms changed significance; {} published figures changed check status.",
-        d.n_changes.len(),
-        d.significance_flips.len(),
-        d.status_changes.len()
-    );
-    if let Some(f) = d.framework.as_ref().filter(|f| !f.any()) {
         let _ = writeln!(
-            out,
-            "{bullet}Framework coverage: no change ({} interviews).",
-            f.interviews.1
+            self.out,
+            "{bullet}{} changes in N; {} model terms changed significance; {} published figures changed check status.",
+            d.n_changes.len(),
+            d.significance_flips.len(),
+            d.status_changes.len()
         );
+        match d.framework.as_ref() {
+            Some(f) if !f.any() => {
+                let _ = writeln!(
+                    self.out,
+                    "{bullet}Framework coverage: no change ({} interviews).",
+                    f.interviews.1
+                );
+            }
+            Some(f) => self.framework_summary(f),
+            None => {}
+        }
+        self.out.push('\n');
     }
-    if let Some(f) = d.framework.as_ref().filter(|f| f.any()) {
+
+    /// The Framework's changes in one line: interviews, theme cases and the themes that
+    /// became or stopped being cross-cutting or divergent.
+    fn framework_summary(&mut self, f: &crate::diff::FrameworkCoverage) {
         let flips = |list: &mut dyn Iterator<Item = bool>| {
             let (mut became, mut stopped) = (0, 0);
             for b in list {
@@ -281,8 +328,9 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
         let cross = flips(&mut f.cross_cutting.iter().map(|c| c.became));
         let divergent = flips(&mut f.divergent.iter().map(|c| c.became));
         let _ = writeln!(
-            out,
-            "{bullet}Framework coverage: {} → {} interviews ({} added, {} removed); cases changed for {} themes and sub-themes; {} became and {} stopped being cross-cutting; {} became and {} stopped being divergent.",
+            self.out,
+            "{}Framework coverage: {} → {} interviews ({} added, {} removed); cases changed for {} themes and sub-themes; {} became and {} stopped being cross-cutting; {} became and {} stopped being divergent.",
+            self.bullet,
             f.interviews.0,
             f.interviews.1,
             f.interviews_added.len(),
@@ -294,9 +342,13 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
             divergent.1
         );
     }
-    out.push('\n');
-    if !d.significance_flips.is_empty() {
-        out.push_str(&heading(3, "Significance flips (p = 0.05)"));
+
+    /// Model terms whose significance changed: the first thing an evaluator rereads.
+    fn significance_flips(&mut self, d: &crate::diff::RunDiff) {
+        if d.significance_flips.is_empty() {
+            return;
+        }
+        self.heading(3, "Significance flips (p = 0.05)");
         for f in &d.significance_flips {
             let side = |p: Option<f64>| match p {
                 Some(p) if p < crate::diff::ALPHA => "significant",
@@ -304,54 +356,76 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
                 None => "no p",
             };
             let _ = writeln!(
-                out,
-                "{bullet}{} {}: {} → {} (p {} → {}, odds ratio {} → {})",
+                self.out,
+                "{}{} {}: {} → {} (p {} → {}, odds ratio {} → {})",
+                self.bullet,
                 f.model,
                 f.term,
                 side(f.p.0),
-                paint("1", side(f.p.1)),
+                self.paint("1", side(f.p.1)),
                 f.p.0.map_or("∅".into(), |p| format!("{p:.4}")),
                 f.p.1.map_or("∅".into(), |p| format!("{p:.4}")),
                 f.odds_ratio.0.map_or("∅".into(), |x| format!("{x:.2}")),
                 f.odds_ratio.1.map_or("∅".into(), |x| format!("{x:.2}")),
             );
         }
-        out.push('\n');
+        self.out.push('\n');
     }
-    if !d.status_changes.is_empty() {
-        out.push_str(&heading(3, "Published figures whose check status changed"));
+
+    /// Published figures that now check differently.
+    fn status_changes(&mut self, d: &crate::diff::RunDiff) {
+        if d.status_changes.is_empty() {
+            return;
+        }
+        self.heading(3, "Published figures whose check status changed");
         for s in &d.status_changes {
             let _ = writeln!(
-                out,
-                "{bullet}`{}`: {} → {} (reproduced {} → {})",
+                self.out,
+                "{}`{}`: {} → {} (reproduced {} → {})",
+                self.bullet,
                 s.id,
                 s.status.0.as_str(),
-                paint("1", s.status.1.as_str()),
+                self.paint("1", s.status.1.as_str()),
                 s.reproduced.0.as_deref().unwrap_or("∅"),
                 s.reproduced.1.as_deref().unwrap_or("∅")
             );
         }
-        out.push('\n');
+        self.out.push('\n');
     }
-    if !d.n_changes.is_empty() {
-        out.push_str(&heading(3, "Changes in N"));
-        for (table, c) in &d.n_changes {
-            let _ = writeln!(out, "{bullet}{table} [{}]: {}", c.key, change_text(c));
+
+    fn n_changes(&mut self, d: &crate::diff::RunDiff) {
+        if d.n_changes.is_empty() {
+            return;
         }
-        out.push('\n');
+        self.heading(3, "Changes in N");
+        for (table, c) in &d.n_changes {
+            let _ = writeln!(
+                self.out,
+                "{}{table} [{}]: {}",
+                self.bullet,
+                c.key,
+                change_text(c)
+            );
+        }
+        self.out.push('\n');
     }
-    if let Some(f) = d.framework.as_ref().filter(|f| f.any()) {
-        out.push_str(&heading(3, "Framework coverage"));
+
+    /// The Framework's changes one by one: interviews, each theme's cases, and each theme
+    /// that became or stopped being cross-cutting or divergent.
+    fn framework_coverage(&mut self, f: &crate::diff::FrameworkCoverage) {
+        let bullet = self.bullet;
+        self.heading(3, "Framework coverage");
         for (what, ids) in [
             ("added", &f.interviews_added),
             ("removed", &f.interviews_removed),
         ] {
             if !ids.is_empty() {
-                let _ = writeln!(out, "{bullet}interviews {what}: {}", ids.join(", "));
+                let _ = writeln!(self.out, "{bullet}interviews {what}: {}", ids.join(", "));
             }
         }
         for t in &f.theme_cases {
             let (old, new) = t.cases;
+            // Printed as a cell change so a theme's cases read like any other changed count.
             let change = crate::diff::CellChange {
                 key: t.code.clone(),
                 column: "cases".into(),
@@ -363,7 +437,7 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
                     .and_then(|(x, y)| (x != 0.0).then(|| (y - x) / x.abs())),
             };
             let _ = writeln!(
-                out,
+                self.out,
                 "{bullet}cases of {} ({}, {}): {}",
                 t.code,
                 t.level,
@@ -375,11 +449,11 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
         let count = |x: Option<f64>| x.map_or("∅".to_string(), number);
         for c in &f.cross_cutting {
             let _ = writeln!(
-                out,
+                self.out,
                 "{bullet}{} ({}) {} cross-cutting: lots {} → {} (cross-cutting from {})",
                 c.code,
                 c.label,
-                paint("1", side(c.became)),
+                self.paint("1", side(c.became)),
                 count(c.lots_present.0),
                 count(c.lots_present.1),
                 count(c.min_lots)
@@ -392,39 +466,42 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
                 format!(": {}", c.leans.join("; "))
             };
             let _ = writeln!(
-                out,
+                self.out,
                 "{bullet}{} ({}) {} divergent by {}{leans}",
                 c.code,
                 c.label,
-                paint("1", side(c.became)),
+                self.paint("1", side(c.became)),
                 c.breakdown
             );
         }
-        out.push('\n');
+        self.out.push('\n');
     }
 
-    if !changed.is_empty() {
-        out.push_str(&heading(2, "Detail"));
-    }
-    for t in changed {
-        out.push_str(&heading(3, &t.table));
+    /// One changed table: rows only one run has, then each changed cell (a Markdown table
+    /// for a pull request, coloured lines for a terminal).
+    fn table_detail(&mut self, t: &crate::diff::TableDiff) {
+        let bullet = self.bullet;
+        self.heading(3, &t.table);
         if let Some(side) = &t.only_in {
-            let _ = writeln!(out, "{bullet}only in run {}", side.to_uppercase());
+            let _ = writeln!(self.out, "{bullet}only in run {}", side.to_uppercase());
         }
         if let Some(c) = &t.columns_changed {
-            let _ = writeln!(out, "{bullet}columns {c}");
+            let _ = writeln!(self.out, "{bullet}columns {c}");
         }
         for k in &t.added {
-            let _ = writeln!(out, "{bullet}{} {k}", paint("32", "+ row"));
+            let _ = writeln!(self.out, "{bullet}{} {k}", self.paint("32", "+ row"));
         }
         for k in &t.removed {
-            let _ = writeln!(out, "{bullet}{} {k}", paint("31", "- row"));
+            let _ = writeln!(self.out, "{bullet}{} {k}", self.paint("31", "- row"));
         }
-        if md && !t.changed.is_empty() {
-            let _ = writeln!(out, "\n| row | column | old → new |\n| --- | --- | --- |");
+        if self.md && !t.changed.is_empty() {
+            let _ = writeln!(
+                self.out,
+                "\n| row | column | old → new |\n| --- | --- | --- |"
+            );
             for c in &t.changed {
                 let _ = writeln!(
-                    out,
+                    self.out,
                     "| {} | {} | {} |",
                     cell(&c.key),
                     c.column,
@@ -433,10 +510,10 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
             }
         } else {
             for c in &t.changed {
-                let old = paint("31", c.old.as_deref().unwrap_or("∅"));
-                let new = paint("32", c.new.as_deref().unwrap_or("∅"));
+                let old = self.paint("31", c.old.as_deref().unwrap_or("∅"));
+                let new = self.paint("32", c.new.as_deref().unwrap_or("∅"));
                 let _ = writeln!(
-                    out,
+                    self.out,
                     "{bullet}[{}] {}: {old} → {new}{}",
                     c.key,
                     c.column,
@@ -445,11 +522,32 @@ pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
             }
         }
         if t.hidden > 0 {
-            let _ = writeln!(out, "{bullet}({} smaller changes hidden)", t.hidden);
+            let _ = writeln!(self.out, "{bullet}({} smaller changes hidden)", t.hidden);
         }
-        out.push('\n');
+        self.out.push('\n');
     }
-    out
+}
+
+/// A diff as text or Markdown: the summary (what changed, where, how much), then detail.
+pub fn diff_text(d: &crate::diff::RunDiff, style: DiffStyle) -> String {
+    let mut w = DiffWriter::new(style);
+    w.runs_compared(d);
+    let changed: Vec<_> = d.tables.iter().filter(|t| t.any()).collect();
+    w.summary(d, &changed);
+    // What most often changes a conclusion comes first, cell-by-cell detail last.
+    w.significance_flips(d);
+    w.status_changes(d);
+    w.n_changes(d);
+    if let Some(f) = d.framework.as_ref().filter(|f| f.any()) {
+        w.framework_coverage(f);
+    }
+    if !changed.is_empty() {
+        w.heading(2, "Detail");
+    }
+    for t in changed {
+        w.table_detail(t);
+    }
+    w.out
 }
 
 /// A diff as one self-contained HTML page.

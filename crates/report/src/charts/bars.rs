@@ -75,211 +75,20 @@ impl HBars {
 
     /// The chart as SVG, and its description.
     pub(crate) fn draw(&self, what: &str) -> Result<Drawing, String> {
-        let ticks = draw::ticks(self.max(), 6);
-        let axis_end = *ticks.last().unwrap_or(&1.0);
-        let widest_label = self
-            .panels
-            .iter()
-            .flat_map(|p| &p.categories)
-            .flat_map(|c| &c.bars)
-            .map(|b| draw::text_width(&b.label, SMALL))
-            .max()
-            .unwrap_or(0);
-        let x0 = MARGIN + LABEL_WIDTH + 10;
-        let x1 = WIDTH as i32 - MARGIN - widest_label - 8;
-        let scale = |v: f64| x0 + ((v / axis_end) * f64::from(x1 - x0)).round() as i32;
-
-        // Legend rows, then the panels, then the axis title.
-        let mut legend: Vec<Vec<(usize, i32)>> = Vec::new();
-        if self.series.len() > 1 {
-            let mut x = MARGIN;
-            let mut row = Vec::new();
-            for (i, (name, _)) in self.series.iter().enumerate() {
-                let w = 18 + draw::text_width(name, BODY) + 18;
-                if x + w > WIDTH as i32 - MARGIN && !row.is_empty() {
-                    legend.push(std::mem::take(&mut row));
-                    x = MARGIN;
-                }
-                row.push((i, x));
-                x += w;
-            }
-            legend.push(row);
-        }
-        let mut y = 12 + legend.len() as i32 * 20;
-        if self.note.is_some() {
-            y += 18;
-        }
-        // Room above the bars for the reference line's label.
-        if self.reference.is_some() {
-            y += 14;
-        }
-        let top = y;
-        let mut height = top;
-        for p in &self.panels {
-            if !p.title.is_empty() {
-                height += 26;
-            }
-            for c in &p.categories {
-                height += self.category_height(c) + CATEGORY_GAP;
-            }
-            height += 30; // tick labels
-        }
-        height += 26; // axis title
-        let height = u32::try_from(height).unwrap_or(600);
-
+        let frame = self.frame();
         let mut desc = vec![what.to_string()];
-        let svg = draw::canvas(WIDTH, height, |area: &Area<'_>| {
-            for (r, row) in legend.iter().enumerate() {
-                let ly = 16 + r as i32 * 20;
-                for &(i, x) in row {
-                    let (name, colour) = &self.series[i];
-                    draw::rect(area, (x, ly - 6), (x + 12, ly + 6), colour)?;
-                    draw::text(area, name, (x + 18, ly), BODY, &INK, Align::Left, false)?;
-                }
-            }
-            if let Some(note) = &self.note {
-                draw::text(
-                    area,
-                    note,
-                    (MARGIN, legend.len() as i32 * 20 + 16),
-                    SMALL,
-                    &MUTED,
-                    Align::Left,
-                    false,
-                )?;
-            }
-            let mut y = top;
+        let svg = draw::canvas(WIDTH, frame.height, |area: &Area<'_>| {
+            self.draw_legend(area, &frame.legend)?;
+            let mut y = frame.top;
             for p in &self.panels {
-                let mut said = Vec::new();
-                if !p.title.is_empty() {
-                    draw::text(
-                        area,
-                        &p.title,
-                        (MARGIN, y + 12),
-                        HEADING,
-                        &INK,
-                        Align::Left,
-                        true,
-                    )?;
-                    y += 26;
-                }
-                let panel_top = y;
-                let panel_height: i32 = p
-                    .categories
-                    .iter()
-                    .map(|c| self.category_height(c) + CATEGORY_GAP)
-                    .sum();
-                let panel_bottom = panel_top + panel_height;
-                for t in &ticks {
-                    let x = scale(*t);
-                    draw::line(area, &[(x, panel_top), (x, panel_bottom)], &GRID, 1)?;
-                    draw::text(
-                        area,
-                        &draw::tick_label(*t, self.percent),
-                        (x, panel_bottom + 10),
-                        SMALL,
-                        &MUTED,
-                        Align::Centre,
-                        false,
-                    )?;
-                }
-                // The reference line first: value labels are drawn over it on a white ground.
-                if let Some((v, label)) = &self.reference {
-                    let x = scale(*v);
-                    draw::dashed(area, (x, panel_top - 14), (x, panel_bottom), &INK, 2)?;
-                    draw::text(
-                        area,
-                        label,
-                        (x + 4, panel_top - 9),
-                        SMALL,
-                        &INK,
-                        Align::Left,
-                        true,
-                    )?;
-                }
-                for c in &p.categories {
-                    let h = self.category_height(c);
-                    let label_lines = draw::wrap(&c.label, BODY, LABEL_WIDTH);
-                    let first = y + h / 2 - (label_lines.len() as i32 - 1) * LINE / 2;
-                    for (k, l) in label_lines.iter().enumerate() {
-                        draw::text(
-                            area,
-                            l,
-                            (MARGIN + LABEL_WIDTH, first + k as i32 * LINE),
-                            BODY,
-                            &INK,
-                            Align::Right,
-                            false,
-                        )?;
-                    }
-                    let bars = c.bars.len() as i32;
-                    let stack = bars * BAR + (bars - 1) * BAR_GAP;
-                    let mut by = y + (h - stack) / 2;
-                    let mut parts = Vec::new();
-                    for (s, b) in c.bars.iter().enumerate() {
-                        let colour = self.series.get(s).map_or(BLUE, |(_, c)| *c);
-                        let mid = by + BAR / 2;
-                        match b.value {
-                            Cell::Value(v) => {
-                                let end = scale(v.max(0.0)).max(x0 + 1);
-                                draw::rect(area, (x0, by), (end, by + BAR), &colour)?;
-                                if self.reference.is_some() {
-                                    let w = draw::text_width(&b.label, SMALL);
-                                    draw::rect(
-                                        area,
-                                        (end + 2, by + 1),
-                                        (end + 8 + w, by + BAR - 1),
-                                        &plotters::style::WHITE,
-                                    )?;
-                                }
-                                draw::text(
-                                    area,
-                                    &b.label,
-                                    (end + 5, mid),
-                                    SMALL,
-                                    &INK,
-                                    Align::Left,
-                                    false,
-                                )?;
-                            }
-                            // A gap where the bar would be, and the marker.
-                            Cell::Suppressed | Cell::Missing => {
-                                draw::text(
-                                    area,
-                                    &b.label,
-                                    (x0 + 5, mid),
-                                    SMALL,
-                                    &INK,
-                                    Align::Left,
-                                    false,
-                                )?;
-                            }
-                        }
-                        let series = if self.series.len() > 1 {
-                            format!("{} ", self.series[s].0)
-                        } else {
-                            String::new()
-                        };
-                        parts.push(format!("{series}{}", b.label));
-                        by += BAR + BAR_GAP;
-                    }
-                    said.push(format!("{}: {}", c.label, parts.join(", ")));
-                    y += h + CATEGORY_GAP;
-                }
-                // The baseline, over the grid.
-                draw::line(area, &[(x0, panel_top), (x0, panel_bottom)], &INK, 1)?;
-                y = panel_bottom + 30;
-                let heading = if p.title.is_empty() {
-                    String::new()
-                } else {
-                    format!("{}: ", p.title)
-                };
-                desc.push(format!("{heading}{}.", said.join("; ")));
+                let (said, below) = self.draw_panel(area, &frame, p, y)?;
+                desc.push(said);
+                y = below;
             }
             draw::text(
                 area,
                 &self.axis,
-                (x0 + (x1 - x0) / 2, y),
+                (frame.x0 + (frame.x1 - frame.x0) / 2, y),
                 BODY,
                 &MUTED,
                 Align::Centre,
@@ -305,6 +114,293 @@ impl HBars {
             desc: desc.join(" "),
             title: None,
         })
+    }
+
+    /// Where everything goes, worked out before drawing because the canvas's height must be
+    /// known first: the value axis, the legend rows, the top of the first panel.
+    fn frame(&self) -> Frame {
+        let ticks = draw::ticks(self.max(), 6);
+        let axis_end = *ticks.last().unwrap_or(&1.0);
+        // The value labels are written past the bars' ends: the longest must fit.
+        let widest_label = self
+            .panels
+            .iter()
+            .flat_map(|p| &p.categories)
+            .flat_map(|c| &c.bars)
+            .map(|b| draw::text_width(&b.label, SMALL))
+            .max()
+            .unwrap_or(0);
+        let legend = self.legend_rows();
+        let mut y = 12 + legend.len() as i32 * 20;
+        if self.note.is_some() {
+            y += 18;
+        }
+        // Room above the bars for the reference line's label.
+        if self.reference.is_some() {
+            y += 14;
+        }
+        let top = y;
+        let mut height = top;
+        for p in &self.panels {
+            if !p.title.is_empty() {
+                height += 26;
+            }
+            for c in &p.categories {
+                height += self.category_height(c) + CATEGORY_GAP;
+            }
+            height += 30; // tick labels
+        }
+        height += 26; // axis title
+        Frame {
+            ticks,
+            axis_end,
+            x0: MARGIN + LABEL_WIDTH + 10,
+            x1: WIDTH as i32 - MARGIN - widest_label - 8,
+            legend,
+            top,
+            height: u32::try_from(height).unwrap_or(600),
+        }
+    }
+
+    /// The series' keys as rows that fit the width: `(series, x)` for each.
+    fn legend_rows(&self) -> Vec<Vec<(usize, i32)>> {
+        let mut legend: Vec<Vec<(usize, i32)>> = Vec::new();
+        // One series needs no key: the axis title names it.
+        if self.series.len() > 1 {
+            let mut x = MARGIN;
+            let mut row = Vec::new();
+            for (i, (name, _)) in self.series.iter().enumerate() {
+                let w = 18 + draw::text_width(name, BODY) + 18;
+                if x + w > WIDTH as i32 - MARGIN && !row.is_empty() {
+                    legend.push(std::mem::take(&mut row));
+                    x = MARGIN;
+                }
+                row.push((i, x));
+                x += w;
+            }
+            legend.push(row);
+        }
+        legend
+    }
+
+    /// The legend and the note under it.
+    fn draw_legend(&self, area: &Area<'_>, legend: &[Vec<(usize, i32)>]) -> Result<(), String> {
+        for (r, row) in legend.iter().enumerate() {
+            let ly = 16 + r as i32 * 20;
+            for &(i, x) in row {
+                let (name, colour) = &self.series[i];
+                draw::rect(area, (x, ly - 6), (x + 12, ly + 6), colour)?;
+                draw::text(area, name, (x + 18, ly), BODY, &INK, Align::Left, false)?;
+            }
+        }
+        if let Some(note) = &self.note {
+            draw::text(
+                area,
+                note,
+                (MARGIN, legend.len() as i32 * 20 + 16),
+                SMALL,
+                &MUTED,
+                Align::Left,
+                false,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A panel from `y` down: its title, grid, reference line, categories and baseline. Gives
+    /// the panel's sentence of the description and the `y` below its tick labels.
+    fn draw_panel(
+        &self,
+        area: &Area<'_>,
+        frame: &Frame,
+        p: &Panel,
+        mut y: i32,
+    ) -> Result<(String, i32), String> {
+        if !p.title.is_empty() {
+            draw::text(
+                area,
+                &p.title,
+                (MARGIN, y + 12),
+                HEADING,
+                &INK,
+                Align::Left,
+                true,
+            )?;
+            y += 26;
+        }
+        let panel_top = y;
+        let panel_height: i32 = p
+            .categories
+            .iter()
+            .map(|c| self.category_height(c) + CATEGORY_GAP)
+            .sum();
+        let panel_bottom = panel_top + panel_height;
+        self.draw_grid(area, frame, panel_top, panel_bottom)?;
+        let mut said = Vec::new();
+        for c in &p.categories {
+            said.push(self.draw_category(area, frame, c, y)?);
+            y += self.category_height(c) + CATEGORY_GAP;
+        }
+        // The baseline, over the grid.
+        draw::line(
+            area,
+            &[(frame.x0, panel_top), (frame.x0, panel_bottom)],
+            &INK,
+            1,
+        )?;
+        let heading = if p.title.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", p.title)
+        };
+        Ok((format!("{heading}{}.", said.join("; ")), panel_bottom + 30))
+    }
+
+    /// A panel's ticks with their labels, and the reference line.
+    fn draw_grid(
+        &self,
+        area: &Area<'_>,
+        frame: &Frame,
+        panel_top: i32,
+        panel_bottom: i32,
+    ) -> Result<(), String> {
+        for t in &frame.ticks {
+            let x = frame.scale(*t);
+            draw::line(area, &[(x, panel_top), (x, panel_bottom)], &GRID, 1)?;
+            draw::text(
+                area,
+                &draw::tick_label(*t, self.percent),
+                (x, panel_bottom + 10),
+                SMALL,
+                &MUTED,
+                Align::Centre,
+                false,
+            )?;
+        }
+        // The reference line before the bars: value labels are drawn over it on a white ground.
+        if let Some((v, label)) = &self.reference {
+            let x = frame.scale(*v);
+            draw::dashed(area, (x, panel_top - 14), (x, panel_bottom), &INK, 2)?;
+            draw::text(
+                area,
+                label,
+                (x + 4, panel_top - 9),
+                SMALL,
+                &INK,
+                Align::Left,
+                true,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A category at `y`: its label, wrapped, and its bars; gives what it shows in words.
+    fn draw_category(
+        &self,
+        area: &Area<'_>,
+        frame: &Frame,
+        c: &Category,
+        y: i32,
+    ) -> Result<String, String> {
+        let h = self.category_height(c);
+        let label_lines = draw::wrap(&c.label, BODY, LABEL_WIDTH);
+        let first = y + h / 2 - (label_lines.len() as i32 - 1) * LINE / 2;
+        for (k, l) in label_lines.iter().enumerate() {
+            draw::text(
+                area,
+                l,
+                (MARGIN + LABEL_WIDTH, first + k as i32 * LINE),
+                BODY,
+                &INK,
+                Align::Right,
+                false,
+            )?;
+        }
+        let bars = c.bars.len() as i32;
+        let stack = bars * BAR + (bars - 1) * BAR_GAP;
+        let mut by = y + (h - stack) / 2;
+        let mut parts = Vec::new();
+        for (s, b) in c.bars.iter().enumerate() {
+            self.draw_bar(area, frame, s, b, by)?;
+            let series = if self.series.len() > 1 {
+                format!("{} ", self.series[s].0)
+            } else {
+                String::new()
+            };
+            parts.push(format!("{series}{}", b.label));
+            by += BAR + BAR_GAP;
+        }
+        Ok(format!("{}: {}", c.label, parts.join(", ")))
+    }
+
+    /// Series `s`'s bar with its top at `by`, and its value label.
+    fn draw_bar(
+        &self,
+        area: &Area<'_>,
+        frame: &Frame,
+        s: usize,
+        b: &Bar,
+        by: i32,
+    ) -> Result<(), String> {
+        let x0 = frame.x0;
+        let colour = self.series.get(s).map_or(BLUE, |(_, c)| *c);
+        let mid = by + BAR / 2;
+        match b.value {
+            Cell::Value(v) => {
+                let end = frame.scale(v.max(0.0)).max(x0 + 1);
+                draw::rect(area, (x0, by), (end, by + BAR), &colour)?;
+                if self.reference.is_some() {
+                    let w = draw::text_width(&b.label, SMALL);
+                    draw::rect(
+                        area,
+                        (end + 2, by + 1),
+                        (end + 8 + w, by + BAR - 1),
+                        &plotters::style::WHITE,
+                    )?;
+                }
+                draw::text(
+                    area,
+                    &b.label,
+                    (end + 5, mid),
+                    SMALL,
+                    &INK,
+                    Align::Left,
+                    false,
+                )
+            }
+            // A gap where the bar would be, and the marker.
+            Cell::Suppressed | Cell::Missing => draw::text(
+                area,
+                &b.label,
+                (x0 + 5, mid),
+                SMALL,
+                &INK,
+                Align::Left,
+                false,
+            ),
+        }
+    }
+}
+
+/// Where a bar chart's parts go, shared by the steps that draw them.
+struct Frame {
+    ticks: Vec<f64>,
+    /// The value at the axis's right end (its last tick).
+    axis_end: f64,
+    /// The value axis's zero, and its end.
+    x0: i32,
+    x1: i32,
+    /// The legend's rows: `(series, x)`.
+    legend: Vec<Vec<(usize, i32)>>,
+    /// The top of the first panel.
+    top: i32,
+    height: u32,
+}
+
+impl Frame {
+    /// The x of `v` on the value axis.
+    fn scale(&self, v: f64) -> i32 {
+        self.x0 + ((v / self.axis_end) * f64::from(self.x1 - self.x0)).round() as i32
     }
 }
 
