@@ -307,9 +307,46 @@ pub fn ingest_tuned(
     })?;
 
     let mut sink = Sink::create(study, layout)?;
+    let jobs = jobs_in_output_order(study, &found);
+    let written = write_files(study, &jobs, opts, &mut sink, progress, tuning)?;
     let mut accounts: Vec<FileAccount> = found.skipped.clone();
-    let mut lots_without_data = Vec::new();
-    let mut mi_ids = FingerprintSet::default();
+    accounts.extend(written.accounts);
+    let mut lots_without_data = written.lots_without_data;
+    // Lots without an extract, and the study's lot order for all of them.
+    lots_without_data.extend(
+        study
+            .lots
+            .iter()
+            .filter(|l| !found.mi.contains_key(&l.code))
+            .map(|l| l.code.clone()),
+    );
+    lots_without_data.sort_by_key(|code| study.lots.iter().position(|l| &l.code == code));
+
+    let (participants, claims, quarantine_records, mut outputs) = sink.finish()?;
+    accounts.sort_by(|a, b| a.file.cmp(&b.file));
+    outputs.extend(validation_report::write_reports(
+        study,
+        layout,
+        &accounts,
+        &lots_without_data,
+        opts.synthetic,
+    )?);
+    Ok(IngestSummary {
+        files: accounts,
+        lots_without_data,
+        participants,
+        claims,
+        unmatched_claims: written.unmatched_claims,
+        quarantine_records,
+        outputs,
+    })
+}
+
+/// The files to read, numbered in ingest's reading order: in file-name order, and the claims
+/// (their own table) last. Every table ingest writes is then in `place` (and (source_file,
+/// source_row)) order, which the transform tells the query engine, so that a per-participant
+/// table is ordered by a merge of streams, never a sort.
+fn jobs_in_output_order<'a>(study: &'a Study, found: &'a Discovery) -> Vec<Job<'a>> {
     let mut jobs: Vec<Job> = study
         .lots
         .iter()
@@ -322,9 +359,6 @@ pub fn ingest_tuned(
             })
         })
         .collect();
-    // In file-name order, and the claims (their own table) last: every table ingest writes is
-    // then in `place` (and (source_file, source_row)) order, which the transform tells the query
-    // engine, so that a per-participant table is ordered by a merge of streams, never a sort.
     jobs.sort_by(|a, b| a.file.name.cmp(&b.file.name));
     if let Some(file) = &found.claims {
         jobs.push(Job {
@@ -337,10 +371,35 @@ pub fn ingest_tuned(
     for (i, job) in jobs.iter_mut().enumerate() {
         job.number = i as u64 + 1;
     }
+    jobs
+}
+
+/// What writing the extracts' rows came to.
+struct Written {
+    /// One per file read, in reading order.
+    accounts: Vec<FileAccount>,
+    /// Lots whose extract was not used (rejected).
+    lots_without_data: Vec<String>,
+    /// Clean claims of no clean MI participant.
+    unmatched_claims: usize,
+}
+
+/// Validates and writes every file's rows into `sink`, in the jobs' order, each file's first
+/// pass made ahead on other threads.
+fn write_files(
+    study: &Study,
+    jobs: &[Job],
+    opts: &IngestOptions,
+    sink: &mut Sink,
+    progress: &dyn Fn(Progress),
+    tuning: Tuning,
+) -> Result<Written> {
     let files = jobs.len();
     let cancel = AtomicBool::new(false);
+    let mut accounts = Vec::new();
+    let mut lots_without_data = Vec::new();
+    let mut mi_ids = FingerprintSet::default();
     let mut unmatched: BTreeMap<&str, usize> = BTreeMap::new();
-
     std::thread::scope(|s| -> Result<()> {
         // The first passes run ahead of the writing, on two threads: one goes through the MI
         // files in order, the other makes the claims' first pass (the largest file) from the
@@ -348,7 +407,7 @@ pub fn ingest_tuned(
         // every counted milestone, which its writing needs anyway. Made after the MI files'
         // on one thread, the claims' first pass ran alone on one core once the MI files were
         // written: 4 of ingest's 21 s at 1M participants.
-        let (jobs, cancel) = (&jobs, &cancel);
+        let cancel = &cancel;
         let (mi_jobs, claims_jobs): (Vec<&Job>, Vec<&Job>) =
             jobs.iter().partition(|j| j.lot.is_some());
         let [mi_rx, claims_rx] = [mi_jobs, claims_jobs].map(|chain| {
@@ -391,9 +450,8 @@ pub fn ingest_tuned(
                         unmatched: &mut unmatched,
                     },
                 };
-                let mut account = write_file(
-                    study, prepared, opts, &mut sink, &mut side, progress, tuning,
-                )?;
+                let mut account =
+                    write_file(study, prepared, opts, sink, &mut side, progress, tuning)?;
                 match job.lot {
                     Some(lot) if account.status != FileStatus::Used => {
                         lots_without_data.push(lot.to_string())
@@ -412,34 +470,10 @@ pub fn ingest_tuned(
         drop((mi_rx, claims_rx));
         written
     })?;
-    let unmatched_claims = unmatched.values().sum();
-    // Lots without an extract, and the study's lot order for all of them.
-    lots_without_data.extend(
-        study
-            .lots
-            .iter()
-            .filter(|l| !found.mi.contains_key(&l.code))
-            .map(|l| l.code.clone()),
-    );
-    lots_without_data.sort_by_key(|code| study.lots.iter().position(|l| &l.code == code));
-
-    let (participants, claims, quarantine_records, mut outputs) = sink.finish()?;
-    accounts.sort_by(|a, b| a.file.cmp(&b.file));
-    outputs.extend(validation_report::write_reports(
-        study,
-        layout,
-        &accounts,
-        &lots_without_data,
-        opts.synthetic,
-    )?);
-    Ok(IngestSummary {
-        files: accounts,
+    Ok(Written {
+        accounts,
         lots_without_data,
-        participants,
-        claims,
-        unmatched_claims,
-        quarantine_records,
-        outputs,
+        unmatched_claims: unmatched.values().sum(),
     })
 }
 
