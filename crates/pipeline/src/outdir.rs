@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use evalpipe_study::{Manifest, RUN_MARKER, RUN_MARKER_TEXT};
+use evalpipe_study::{MANIFEST_FILE, Manifest, RUN_MARKER, RUN_MARKER_TEXT};
 
 use crate::error::{Error, Result, io};
 
@@ -158,7 +158,7 @@ pub fn inspect(path: &Path, role: &str) -> Result<Folder> {
         .collect();
     let foreign: Vec<String> = files
         .iter()
-        .filter(|f| f.as_str() != RUN_MARKER && f.as_str() != "manifest.json")
+        .filter(|f| f.as_str() != RUN_MARKER && f.as_str() != MANIFEST_FILE)
         .filter(|f| !listed.contains(f.as_str()))
         .cloned()
         .collect();

@@ -141,7 +141,10 @@ fn reasons_of(
         // Whether there is a PDF follows from Chromium and --no-pdf, not from a file: a report
         // made without one is stale once one can be printed, and the other way.
         Source::Pdf => {
-            let had_pdf = out.join("report").join(evalpipe_report::PDF_FILE).is_file();
+            let had_pdf = evalpipe_study::RunLayout::new(out)
+                .report_dir()
+                .join(evalpipe_report::PDF_FILE)
+                .is_file();
             (had_pdf != current.pdf).then(|| {
                 if current.pdf {
                     "the last run has no report.pdf, this one prints it".into()

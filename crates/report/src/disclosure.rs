@@ -1234,7 +1234,7 @@ pub fn decide_run(layout: &RunLayout, min_count: u64) -> Result<Decision, String
 pub fn publication(layout: &RunLayout) -> Result<Vec<Table>, String> {
     let dir = layout.tables_dir();
     let mut names = Vec::new();
-    let catalog = layout.table("catalog", "parquet");
+    let catalog = layout.catalog();
     if catalog.is_file() {
         let t = read_table(&catalog, "catalog")?;
         let col = |name: &str| {
@@ -1254,10 +1254,10 @@ pub fn publication(layout: &RunLayout) -> Result<Vec<Table>, String> {
     } else {
         names.extend(parquet_stems(&dir)?);
     }
-    for id in subfolders(&dir.join("models"))? {
+    for id in subfolders(&layout.models_dir())? {
         for part in ["coefficients", "summary", "steps"] {
-            if dir
-                .join("models")
+            if layout
+                .models_dir()
                 .join(&id)
                 .join(format!("{part}.parquet"))
                 .is_file()
@@ -1267,7 +1267,7 @@ pub fn publication(layout: &RunLayout) -> Result<Vec<Table>, String> {
         }
     }
     names.extend(
-        parquet_stems(&dir.join("framework"))?
+        parquet_stems(&layout.framework_tables_dir())?
             .into_iter()
             .map(|s| format!("framework/{s}")),
     );

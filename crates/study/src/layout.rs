@@ -29,6 +29,9 @@ pub const RUN_MARKER: &str = ".evalpipe-run";
 /// The first line of [`RUN_MARKER`].
 pub const RUN_MARKER_TEXT: &str = "evalpipe run folder: made and replaced by `evalpipe run`; files added here are refused, not deleted\n";
 
+/// The run manifest's file name, at the top of a run folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
 /// Folder of the models' tables, under `tables/`.
 pub const MODELS_OUTPUT: &str = "models";
 
@@ -101,7 +104,7 @@ impl RunLayout {
     }
     /// The run manifest.
     pub fn manifest(&self) -> PathBuf {
-        self.root.join("manifest.json")
+        self.root.join(MANIFEST_FILE)
     }
     /// Relative path of a file inside the run, with `/` separators (for manifests and messages).
     pub fn relative(&self, path: &Path) -> String {

@@ -35,8 +35,8 @@ pub use dictionary::{
     IdentifierRule, MinAge, MinWeeksAfter, QuestionSpec,
 };
 pub use layout::{
-    FRAMEWORK_OUTPUT, MODELS_OUTPUT, RUN_MARKER, RUN_MARKER_TEXT, RunLayout, SYNTHETIC_MARKER,
-    place, place_parts,
+    FRAMEWORK_OUTPUT, MANIFEST_FILE, MODELS_OUTPUT, RUN_MARKER, RUN_MARKER_TEXT, RunLayout,
+    SYNTHETIC_MARKER, place, place_parts,
 };
 pub use manifest::{
     Entry, FrameworkSummary, IngestSummary, Manifest, ModelsSummary, ReportSummary, StageSummaries,

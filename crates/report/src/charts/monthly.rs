@@ -270,164 +270,196 @@ pub(crate) fn cohort_share_by_month(source: &dyn Source) -> Result<Drawing, Stri
     };
     // The month the lockdown fell in: `YYYY-MM-01` of its date.
     let lockdown_month = format!("{}-01", &lockdown_iso[..lockdown_iso.len().min(7)]);
-
-    let mut cohorts: Vec<String> = Vec::new();
-    let mut months: Vec<String> = Vec::new();
-    let mut shares: Vec<Vec<(usize, Cell)>> = Vec::new();
-    let mut totals: Vec<Cell> = Vec::new();
-    let mut total_n = Cell::Missing;
-    for r in rows.iter() {
-        let month = r.text("month")?;
-        let cohort = r.text("cohort_name")?;
-        let c = match cohorts.iter().position(|k| *k == cohort) {
-            Some(c) => c,
-            None => {
-                cohorts.push(cohort);
-                cohorts.len() - 1
-            }
-        };
-        if months.last() != Some(&month) {
-            months.push(month);
-            shares.push(Vec::new());
-            totals.push(r.cell("n")?);
-        }
-        total_n = r.cell("total_n")?;
-        if let Some(s) = shares.last_mut() {
-            s.push((c, r.cell("pct")?));
-        }
-    }
-    let marker = months.iter().position(|m| *m == lockdown_month);
-    let slots = months
-        .iter()
-        .map(|m| {
-            let year = m[..4].to_string();
-            let month: u32 = m[5..7].parse().unwrap_or(1);
-            (m.clone(), year, ((month - 1) / 3 + 1).to_string())
-        })
-        .collect();
-    let height: u32 = 420;
-    let legend_rows = 2;
-    let top = 30 + legend_rows * 20;
-    let baseline = height as i32 - 78;
-    let axis = Months {
-        slots,
-        x0: LEFT,
-        x1: WIDTH as i32 - RIGHT,
-    };
-    let y = |v: f64| baseline - (v * f64::from(baseline - top)).round() as i32;
-    let colour = |c: usize| draw::SERIES[c % draw::SERIES.len()];
+    let shares = CohortShares::read(&rows)?;
+    let marker = shares.months.iter().position(|m| *m == lockdown_month);
     let marker_label = format!("First national lockdown, {lockdown}");
+    let svg = shares.draw(marker.map(|i| (i, marker_label.as_str())))?;
+    Ok(Drawing {
+        svg,
+        desc: shares.describe(marker.map(|i| (i, lockdown.as_str()))),
+        title: None,
+    })
+}
 
-    let svg = draw::canvas(WIDTH, height, |area: &Area<'_>| {
-        // Legend: two rows at most.
-        let mut x = 16;
-        let mut ly = 14;
-        for (c, name) in cohorts.iter().enumerate() {
-            let w = 18 + draw::text_width(name, BODY) + 18;
-            if x + w > WIDTH as i32 - RIGHT {
-                x = 16;
-                ly += 20;
-            }
-            draw::rect(area, (x, ly - 6), (x + 12, ly + 6), &colour(c))?;
-            draw::text(area, name, (x + 18, ly), BODY, &INK, Align::Left, false)?;
-            x += w;
-        }
-        for t in draw::ticks(1.0, 5) {
-            let ty = y(t);
-            draw::line(area, &[(axis.x0, ty), (axis.x1, ty)], &GRID, 1)?;
-            draw::text(
-                area,
-                &draw::tick_label(t, true),
-                (axis.x0 - 6, ty),
-                SMALL,
-                &MUTED,
-                Align::Right,
-                false,
-            )?;
-        }
-        for (i, month) in shares.iter().enumerate() {
-            let (a, b) = axis.bar(i);
-            let mut base = 0.0;
-            let mut hidden = false;
-            for (c, cell) in month {
-                match cell {
-                    Cell::Value(v) if *v > 0.0 => {
-                        draw::rect(area, (a, y(base + v)), (b, y(base)), &colour(*c))?;
-                        base += v;
-                    }
-                    Cell::Value(_) | Cell::Missing => {}
-                    Cell::Suppressed => hidden = true,
+/// The rows of `cohort_share_by_month`, month by month.
+struct CohortShares {
+    /// Cohort names, in the order they first appear.
+    cohorts: Vec<String>,
+    /// Months (`YYYY-MM-01`), in table order.
+    months: Vec<String>,
+    /// Each month's (cohort, share) cells.
+    shares: Vec<Vec<(usize, Cell)>>,
+    /// Each month's enrolments.
+    totals: Vec<Cell>,
+    /// All the months' enrolments.
+    total_n: Cell,
+}
+
+impl CohortShares {
+    fn read(rows: &Rows) -> Result<CohortShares, String> {
+        let mut out = CohortShares {
+            cohorts: Vec::new(),
+            months: Vec::new(),
+            shares: Vec::new(),
+            totals: Vec::new(),
+            total_n: Cell::Missing,
+        };
+        for r in rows.iter() {
+            let month = r.text("month")?;
+            let cohort = r.text("cohort_name")?;
+            let c = match out.cohorts.iter().position(|k| *k == cohort) {
+                Some(c) => c,
+                None => {
+                    out.cohorts.push(cohort);
+                    out.cohorts.len() - 1
                 }
+            };
+            if out.months.last() != Some(&month) {
+                out.months.push(month);
+                out.shares.push(Vec::new());
+                out.totals.push(r.cell("n")?);
             }
-            if hidden {
-                // The gap is what is left of the month's 100 per cent.
-                let (gy0, gy1) = (y(1.0), y(base));
-                draw::outline(area, (a, gy0), (b, gy1), &MUTED, 1)?;
+            out.total_n = r.cell("total_n")?;
+            if let Some(s) = out.shares.last_mut() {
+                s.push((c, r.cell("pct")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The stacked columns, the legend and the axes, with the lockdown's month marked.
+    fn draw(&self, marker: Option<(usize, &str)>) -> Result<String, String> {
+        let slots = self
+            .months
+            .iter()
+            .map(|m| {
+                let year = m[..4].to_string();
+                let month: u32 = m[5..7].parse().unwrap_or(1);
+                (m.clone(), year, ((month - 1) / 3 + 1).to_string())
+            })
+            .collect();
+        let height: u32 = 420;
+        let legend_rows = 2;
+        let top = 30 + legend_rows * 20;
+        let baseline = height as i32 - 78;
+        let axis = Months {
+            slots,
+            x0: LEFT,
+            x1: WIDTH as i32 - RIGHT,
+        };
+        let y = |v: f64| baseline - (v * f64::from(baseline - top)).round() as i32;
+        let colour = |c: usize| draw::SERIES[c % draw::SERIES.len()];
+        draw::canvas(WIDTH, height, |area: &Area<'_>| {
+            // Legend: two rows at most.
+            let mut x = 16;
+            let mut ly = 14;
+            for (c, name) in self.cohorts.iter().enumerate() {
+                let w = 18 + draw::text_width(name, BODY) + 18;
+                if x + w > WIDTH as i32 - RIGHT {
+                    x = 16;
+                    ly += 20;
+                }
+                draw::rect(area, (x, ly - 6), (x + 12, ly + 6), &colour(c))?;
+                draw::text(area, name, (x + 18, ly), BODY, &INK, Align::Left, false)?;
+                x += w;
+            }
+            for t in draw::ticks(1.0, 5) {
+                let ty = y(t);
+                draw::line(area, &[(axis.x0, ty), (axis.x1, ty)], &GRID, 1)?;
                 draw::text(
                     area,
-                    crate::disclosure::SUPPRESSED,
-                    ((a + b) / 2, (gy0 + gy1) / 2),
-                    9,
-                    &INK,
-                    Align::Centre,
+                    &draw::tick_label(t, true),
+                    (axis.x0 - 6, ty),
+                    SMALL,
+                    &MUTED,
+                    Align::Right,
                     false,
                 )?;
             }
-        }
-        axis.draw_frame(
-            area,
-            (top, baseline, height),
-            marker.map(|i| (i, marker_label.as_str())),
-            "Per cent of the month's enrolments",
-        )
-    })?;
+            for (i, month) in self.shares.iter().enumerate() {
+                let (a, b) = axis.bar(i);
+                let mut base = 0.0;
+                let mut hidden = false;
+                for (c, cell) in month {
+                    match cell {
+                        Cell::Value(v) if *v > 0.0 => {
+                            draw::rect(area, (a, y(base + v)), (b, y(base)), &colour(*c))?;
+                            base += v;
+                        }
+                        Cell::Value(_) | Cell::Missing => {}
+                        Cell::Suppressed => hidden = true,
+                    }
+                }
+                if hidden {
+                    // The gap is what is left of the month's 100 per cent.
+                    let (gy0, gy1) = (y(1.0), y(base));
+                    draw::outline(area, (a, gy0), (b, gy1), &MUTED, 1)?;
+                    draw::text(
+                        area,
+                        crate::disclosure::SUPPRESSED,
+                        ((a + b) / 2, (gy0 + gy1) / 2),
+                        9,
+                        &INK,
+                        Align::Centre,
+                        false,
+                    )?;
+                }
+            }
+            axis.draw_frame(
+                area,
+                (top, baseline, height),
+                marker,
+                "Per cent of the month's enrolments",
+            )
+        })
+    }
 
-    let mut desc = vec![format!(
-        "Stacked column chart: each cohort's per cent of the participants registered each month, {} to {} (N = {}).",
-        month_name(&months[0]),
-        month_name(&months[months.len() - 1]),
-        count(total_n)
-    )];
-    if let Some(i) = marker {
-        desc.push(format!(
-            "A dashed line marks the first national lockdown ({lockdown}) at {}.",
-            month_name(&months[i])
-        ));
+    /// The chart in words: every month's shares, and what `[c]` means when it appears.
+    fn describe(&self, lockdown: Option<(usize, &str)>) -> String {
+        let months = &self.months;
+        let mut desc = vec![format!(
+            "Stacked column chart: each cohort's per cent of the participants registered each month, {} to {} (N = {}).",
+            month_name(&months[0]),
+            month_name(&months[months.len() - 1]),
+            count(self.total_n)
+        )];
+        if let Some((i, lockdown)) = lockdown {
+            desc.push(format!(
+                "A dashed line marks the first national lockdown ({lockdown}) at {}.",
+                month_name(&months[i])
+            ));
+        }
+        let mut suppressed = false;
+        desc.push(
+            months
+                .iter()
+                .zip(&self.shares)
+                .zip(&self.totals)
+                .map(|((m, s), n)| {
+                    let parts: Vec<String> = s
+                        .iter()
+                        .map(|(c, v)| {
+                            suppressed |= *v == Cell::Suppressed;
+                            format!("{} {}", self.cohorts[*c], pct(*v))
+                        })
+                        .collect();
+                    format!(
+                        "{} (N = {}): {}",
+                        month_name(m),
+                        count(*n),
+                        parts.join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+                + ".",
+        );
+        if suppressed {
+            desc.push(format!(
+                "{} marks shares suppressed for disclosure control, drawn together as a gap at the top of the month's column.",
+                crate::disclosure::SUPPRESSED
+            ));
+        }
+        desc.join(" ")
     }
-    let mut suppressed = false;
-    desc.push(
-        months
-            .iter()
-            .zip(&shares)
-            .zip(&totals)
-            .map(|((m, s), n)| {
-                let parts: Vec<String> = s
-                    .iter()
-                    .map(|(c, v)| {
-                        suppressed |= *v == Cell::Suppressed;
-                        format!("{} {}", cohorts[*c], pct(*v))
-                    })
-                    .collect();
-                format!(
-                    "{} (N = {}): {}",
-                    month_name(m),
-                    count(*n),
-                    parts.join(", ")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-            + ".",
-    );
-    if suppressed {
-        desc.push(format!(
-            "{} marks shares suppressed for disclosure control, drawn together as a gap at the top of the month's column.",
-            crate::disclosure::SUPPRESSED
-        ));
-    }
-    Ok(Drawing {
-        svg,
-        desc: desc.join(" "),
-        title: None,
-    })
 }
