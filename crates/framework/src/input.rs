@@ -467,28 +467,12 @@ fn read_cases(
     study: &Study,
     findings: &mut Vec<Finding>,
 ) -> Result<(Vec<Case>, BTreeSet<String>)> {
-    let path = PathBuf::from(&s.file);
-    let mut col = BTreeMap::new();
-    for name in CASE_COLUMNS {
-        col.insert(name, s.col(name));
-    }
-    for required in ["case_id", "interview_type", "wave"] {
-        if col[required].is_none() {
-            return Err(Error::Input {
-                path,
-                message: format!(
-                    "sheet {}: no `{required}` column (the case sheet needs case_id, interview_type and wave)",
-                    s.sheet
-                ),
-            });
-        }
-    }
+    let col = case_columns(s)?;
     let mut cases: Vec<Case> = Vec::new();
     let mut invalid = BTreeSet::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (i, row) in &s.rows {
-        let v = |name: &str| get(row, col[name]).to_string();
-        let id = v("case_id");
+        let id = get(row, col["case_id"]).to_string();
         if id.is_empty() {
             findings.push(s.finding(
                 Some(s.cell(*i, col["case_id"].unwrap_or(0))),
@@ -506,98 +490,134 @@ fn read_cases(
             continue;
         }
         seen.insert(id.clone(), s.row(*i));
-        let mut problems = Vec::new();
-        let ty = v("interview_type");
-        if codebook.interview_type(&ty).is_none() {
-            problems.push((
-                "interview_type",
-                format!(
-                    "interview type `{ty}` is not one of the codebook's ({})",
-                    codebook
-                        .interview_types
-                        .iter()
-                        .map(|t| t.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        let wave_text = v("wave");
-        let wave = wave_text.parse::<i64>().ok();
-        if !wave.is_some_and(|w| codebook.waves.iter().any(|x| x.wave == w)) {
-            problems.push((
-                "wave",
-                format!("wave `{wave_text}` is not a wave of the codebook"),
-            ));
-        }
-        let lot_text = v("lot");
-        let lot = if lot_text.is_empty() {
-            None
-        } else {
-            match study
-                .lots
-                .iter()
-                .find(|l| l.code.eq_ignore_ascii_case(&lot_text) || l.name == lot_text)
-            {
-                Some(l) => Some(l.code.clone()),
-                None => {
-                    problems.push(("lot", format!("lot `{lot_text}` is not a lot of the study")));
-                    None
-                }
-            }
-        };
-        let cohort_text = v("cohort");
-        let cohort = if cohort_text.is_empty() {
-            None
-        } else {
-            match study
-                .cohorts
-                .iter()
-                .find(|c| c.code.eq_ignore_ascii_case(&cohort_text) || c.name == cohort_text)
-            {
-                Some(c) => Some(c.code.clone()),
-                None => {
-                    problems.push((
-                        "cohort",
-                        format!("cohort `{cohort_text}` is not a cohort of the study"),
+        match case_attributes(&id, row, &col, codebook, study) {
+            Ok(case) => cases.push(case),
+            Err(problems) => {
+                for (name, message) in problems {
+                    findings.push(s.finding(
+                        Some(s.cell(*i, col[name].unwrap_or(0))),
+                        Rule::BadAttribute,
+                        format!("case {id}: {message}; the case is left out"),
                     ));
-                    None
                 }
+                invalid.insert(id);
             }
-        };
-        let age = v("age_band");
-        if !age.is_empty() && !codebook.settings.age_bands.contains(&age) {
-            problems.push((
-                "age_band",
-                format!(
-                    "age band `{age}` is not one of {}",
-                    codebook.settings.age_bands.join(", ")
-                ),
-            ));
         }
-        if !problems.is_empty() {
-            for (name, message) in problems {
-                findings.push(s.finding(
-                    Some(s.cell(*i, col[name].unwrap_or(0))),
-                    Rule::BadAttribute,
-                    format!("case {id}: {message}; the case is left out"),
-                ));
-            }
-            invalid.insert(id);
-            continue;
-        }
-        cases.push(Case {
-            id,
-            interview_type: ty,
-            wave: wave.unwrap_or_default(),
-            lot,
-            role: opt(&v("role")),
-            cohort,
-            age_band: opt(&age),
-            gender: opt(&v("gender")),
-        });
     }
     Ok((cases, invalid))
+}
+
+/// Where each of [`CASE_COLUMNS`] is on the case sheet. Without a case's id, interview type and
+/// wave no matrix row can be placed, so their absence stops the stage rather than being a finding.
+fn case_columns(s: &Sheet) -> Result<BTreeMap<&'static str, Option<usize>>> {
+    let mut col = BTreeMap::new();
+    for name in CASE_COLUMNS {
+        col.insert(name, s.col(name));
+    }
+    for required in ["case_id", "interview_type", "wave"] {
+        if col[required].is_none() {
+            return Err(Error::Input {
+                path: PathBuf::from(&s.file),
+                message: format!(
+                    "sheet {}: no `{required}` column (the case sheet needs case_id, interview_type and wave)",
+                    s.sheet
+                ),
+            });
+        }
+    }
+    Ok(col)
+}
+
+/// The case of row `row`, or every problem with its attributes (by column), so that one pass
+/// names all a researcher has to fix on the row: the case is left out of the counts if any.
+fn case_attributes(
+    id: &str,
+    row: &[String],
+    col: &BTreeMap<&'static str, Option<usize>>,
+    codebook: &Codebook,
+    study: &Study,
+) -> std::result::Result<Case, Vec<(&'static str, String)>> {
+    let v = |name: &str| get(row, col[name]).to_string();
+    let mut problems = Vec::new();
+    let ty = v("interview_type");
+    if codebook.interview_type(&ty).is_none() {
+        problems.push((
+            "interview_type",
+            format!(
+                "interview type `{ty}` is not one of the codebook's ({})",
+                codebook
+                    .interview_types
+                    .iter()
+                    .map(|t| t.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let wave_text = v("wave");
+    let wave = wave_text.parse::<i64>().ok();
+    if !wave.is_some_and(|w| codebook.waves.iter().any(|x| x.wave == w)) {
+        problems.push((
+            "wave",
+            format!("wave `{wave_text}` is not a wave of the codebook"),
+        ));
+    }
+    let lots = study
+        .lots
+        .iter()
+        .map(|l| (l.code.as_str(), l.name.as_str()));
+    let lot = study_code("lot", &v("lot"), lots).unwrap_or_else(|message| {
+        problems.push(("lot", message));
+        None
+    });
+    let cohorts = study
+        .cohorts
+        .iter()
+        .map(|c| (c.code.as_str(), c.name.as_str()));
+    let cohort = study_code("cohort", &v("cohort"), cohorts).unwrap_or_else(|message| {
+        problems.push(("cohort", message));
+        None
+    });
+    let age = v("age_band");
+    if !age.is_empty() && !codebook.settings.age_bands.contains(&age) {
+        problems.push((
+            "age_band",
+            format!(
+                "age band `{age}` is not one of {}",
+                codebook.settings.age_bands.join(", ")
+            ),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Case {
+        id: id.to_string(),
+        interview_type: ty,
+        wave: wave.unwrap_or_default(),
+        lot,
+        role: opt(&v("role")),
+        cohort,
+        age_band: opt(&age),
+        gender: opt(&v("gender")),
+    })
+}
+
+/// The code of the lot or cohort (`kind`) a case sheet cell names by code (in any case) or by
+/// name, as researchers write either; `None` for an empty cell (a programme-level interview).
+fn study_code<'a>(
+    kind: &str,
+    text: &str,
+    known: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> std::result::Result<Option<String>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    known
+        .into_iter()
+        .find(|(code, name)| code.eq_ignore_ascii_case(text) || *name == text)
+        .map(|(code, _)| Some(code.to_string()))
+        .ok_or_else(|| format!("{kind} `{text}` is not a {kind} of the study"))
 }
 
 fn read_quotes(
