@@ -12,7 +12,7 @@ use datafusion::prelude::ParquetReadOptions;
 use evalpipe_study::Study;
 
 use crate::codebook::Codebook;
-use crate::input::Input;
+use crate::input::{Case, CmoLink, CodedCell, Finding, Input, Quote};
 use crate::{Error, Result};
 
 /// A named table.
@@ -50,176 +50,182 @@ pub(crate) fn batch(name: &str, columns: Vec<(&str, ArrayRef, bool)>) -> Result<
 
 /// The validated input as tables.
 pub(crate) fn input_tables(input: &Input) -> Result<Vec<Table>> {
-    let cases = &input.cases;
-    let cells = &input.cells;
-    let support: Vec<(i64, &String)> = input
-        .cmo
+    Ok(vec![
+        case_table(&input.cases)?,
+        cell_table(&input.cells)?,
+        quote_table(&input.quotes)?,
+        cmo_link_table(&input.cmo)?,
+        cmo_support_table(&input.cmo)?,
+        finding_table(&input.findings)?,
+    ])
+}
+
+/// The cases (interviews) with their attributes, one row each.
+fn case_table(cases: &[Case]) -> Result<Table> {
+    batch(
+        "framework_cases",
+        vec![
+            ("case_id", text(cases.iter().map(|c| Some(&c.id))), false),
+            (
+                "interview_type",
+                text(cases.iter().map(|c| Some(&c.interview_type))),
+                false,
+            ),
+            ("wave", int(cases.iter().map(|c| Some(c.wave))), false),
+            ("lot", text(cases.iter().map(|c| c.lot.as_ref())), true),
+            ("role", text(cases.iter().map(|c| c.role.as_ref())), true),
+            (
+                "cohort",
+                text(cases.iter().map(|c| c.cohort.as_ref())),
+                true,
+            ),
+            (
+                "age_band",
+                text(cases.iter().map(|c| c.age_band.as_ref())),
+                true,
+            ),
+            (
+                "gender",
+                text(cases.iter().map(|c| c.gender.as_ref())),
+                true,
+            ),
+        ],
+    )
+}
+
+/// The charted cells; `theme` is the sub-theme's theme, so SQL can count cases per theme.
+fn cell_table(cells: &[CodedCell]) -> Result<Table> {
+    batch(
+        "framework_cells",
+        vec![
+            (
+                "case_id",
+                text(cells.iter().map(|c| Some(&c.case_id))),
+                false,
+            ),
+            (
+                "interview_type",
+                text(cells.iter().map(|c| Some(&c.interview_type))),
+                false,
+            ),
+            ("code", text(cells.iter().map(|c| Some(&c.code))), false),
+            (
+                "theme",
+                text(
+                    cells
+                        .iter()
+                        .map(|c| Some(c.code.split('.').next().unwrap_or(&c.code))),
+                ),
+                false,
+            ),
+            (
+                "valence",
+                text(cells.iter().map(|c| Some(c.valence.as_str()))),
+                false,
+            ),
+            (
+                "quotes",
+                text(cells.iter().map(|c| Some(c.quotes.join(", ")))),
+                false,
+            ),
+            (
+                "summary",
+                text(cells.iter().map(|c| Some(&c.summary))),
+                false,
+            ),
+            ("source", text(cells.iter().map(|c| Some(&c.source))), false),
+        ],
+    )
+}
+
+/// The illustrative quotes.
+fn quote_table(quotes: &BTreeMap<String, Quote>) -> Result<Table> {
+    batch(
+        "framework_quotes",
+        vec![
+            (
+                "quote_id",
+                text(quotes.values().map(|q| Some(&q.id))),
+                false,
+            ),
+            (
+                "case_id",
+                text(quotes.values().map(|q| Some(&q.case_id))),
+                false,
+            ),
+            (
+                "code",
+                text(quotes.values().map(|q| q.theme.as_ref())),
+                true,
+            ),
+            ("quote", text(quotes.values().map(|q| Some(&q.text))), false),
+        ],
+    )
+}
+
+/// The CMO links, in sheet order.
+fn cmo_link_table(cmo: &[CmoLink]) -> Result<Table> {
+    batch(
+        "framework_cmo_links",
+        vec![
+            ("link_order", int(cmo.iter().map(|l| Some(l.order))), false),
+            ("figure", text(cmo.iter().map(|l| Some(&l.figure))), false),
+            (
+                "direction",
+                text(cmo.iter().map(|l| Some(&l.direction))),
+                false,
+            ),
+            ("context", text(cmo.iter().map(|l| Some(&l.context))), false),
+            (
+                "mechanism",
+                text(cmo.iter().map(|l| Some(&l.mechanism))),
+                false,
+            ),
+            ("outcome", text(cmo.iter().map(|l| Some(&l.outcome))), false),
+        ],
+    )
+}
+
+/// Each CMO link's supporting cases, a row per link and case, so SQL can join and count them.
+fn cmo_support_table(cmo: &[CmoLink]) -> Result<Table> {
+    let support: Vec<(i64, &String)> = cmo
         .iter()
         .flat_map(|l| l.cases.iter().map(move |c| (l.order, c)))
         .collect();
-    let f = &input.findings;
-    Ok(vec![
-        batch(
-            "framework_cases",
-            vec![
-                ("case_id", text(cases.iter().map(|c| Some(&c.id))), false),
-                (
-                    "interview_type",
-                    text(cases.iter().map(|c| Some(&c.interview_type))),
-                    false,
-                ),
-                ("wave", int(cases.iter().map(|c| Some(c.wave))), false),
-                ("lot", text(cases.iter().map(|c| c.lot.as_ref())), true),
-                ("role", text(cases.iter().map(|c| c.role.as_ref())), true),
-                (
-                    "cohort",
-                    text(cases.iter().map(|c| c.cohort.as_ref())),
-                    true,
-                ),
-                (
-                    "age_band",
-                    text(cases.iter().map(|c| c.age_band.as_ref())),
-                    true,
-                ),
-                (
-                    "gender",
-                    text(cases.iter().map(|c| c.gender.as_ref())),
-                    true,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_cells",
-            vec![
-                (
-                    "case_id",
-                    text(cells.iter().map(|c| Some(&c.case_id))),
-                    false,
-                ),
-                (
-                    "interview_type",
-                    text(cells.iter().map(|c| Some(&c.interview_type))),
-                    false,
-                ),
-                ("code", text(cells.iter().map(|c| Some(&c.code))), false),
-                (
-                    "theme",
-                    text(
-                        cells
-                            .iter()
-                            .map(|c| Some(c.code.split('.').next().unwrap_or(&c.code))),
-                    ),
-                    false,
-                ),
-                (
-                    "valence",
-                    text(cells.iter().map(|c| Some(c.valence.as_str()))),
-                    false,
-                ),
-                (
-                    "quotes",
-                    text(cells.iter().map(|c| Some(c.quotes.join(", ")))),
-                    false,
-                ),
-                (
-                    "summary",
-                    text(cells.iter().map(|c| Some(&c.summary))),
-                    false,
-                ),
-                ("source", text(cells.iter().map(|c| Some(&c.source))), false),
-            ],
-        )?,
-        batch(
-            "framework_quotes",
-            vec![
-                (
-                    "quote_id",
-                    text(input.quotes.values().map(|q| Some(&q.id))),
-                    false,
-                ),
-                (
-                    "case_id",
-                    text(input.quotes.values().map(|q| Some(&q.case_id))),
-                    false,
-                ),
-                (
-                    "code",
-                    text(input.quotes.values().map(|q| q.theme.as_ref())),
-                    true,
-                ),
-                (
-                    "quote",
-                    text(input.quotes.values().map(|q| Some(&q.text))),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_cmo_links",
-            vec![
-                (
-                    "link_order",
-                    int(input.cmo.iter().map(|l| Some(l.order))),
-                    false,
-                ),
-                (
-                    "figure",
-                    text(input.cmo.iter().map(|l| Some(&l.figure))),
-                    false,
-                ),
-                (
-                    "direction",
-                    text(input.cmo.iter().map(|l| Some(&l.direction))),
-                    false,
-                ),
-                (
-                    "context",
-                    text(input.cmo.iter().map(|l| Some(&l.context))),
-                    false,
-                ),
-                (
-                    "mechanism",
-                    text(input.cmo.iter().map(|l| Some(&l.mechanism))),
-                    false,
-                ),
-                (
-                    "outcome",
-                    text(input.cmo.iter().map(|l| Some(&l.outcome))),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_cmo_support",
-            vec![
-                (
-                    "link_order",
-                    int(support.iter().map(|(o, _)| Some(*o))),
-                    false,
-                ),
-                (
-                    "case_id",
-                    text(support.iter().map(|(_, c)| Some(*c))),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_findings",
-            vec![
-                ("file", text(f.iter().map(|x| Some(&x.file))), false),
-                ("sheet", text(f.iter().map(|x| x.sheet.as_ref())), true),
-                ("cell", text(f.iter().map(|x| x.cell.as_ref())), true),
-                ("rule", text(f.iter().map(|x| Some(x.rule.code()))), false),
-                (
-                    "severity",
-                    text(f.iter().map(|x| Some(x.rule.severity()))),
-                    false,
-                ),
-                ("message", text(f.iter().map(|x| Some(&x.message))), false),
-            ],
-        )?,
-    ])
+    batch(
+        "framework_cmo_support",
+        vec![
+            (
+                "link_order",
+                int(support.iter().map(|(o, _)| Some(*o))),
+                false,
+            ),
+            (
+                "case_id",
+                text(support.iter().map(|(_, c)| Some(*c))),
+                false,
+            ),
+        ],
+    )
+}
+
+/// The validation findings.
+fn finding_table(f: &[Finding]) -> Result<Table> {
+    batch(
+        "framework_findings",
+        vec![
+            ("file", text(f.iter().map(|x| Some(&x.file))), false),
+            ("sheet", text(f.iter().map(|x| x.sheet.as_ref())), true),
+            ("cell", text(f.iter().map(|x| x.cell.as_ref())), true),
+            ("rule", text(f.iter().map(|x| Some(x.rule.code()))), false),
+            (
+                "severity",
+                text(f.iter().map(|x| Some(x.rule.severity()))),
+                false,
+            ),
+            ("message", text(f.iter().map(|x| Some(&x.message))), false),
+        ],
+    )
 }
 
 /// The codebook (and the study's lots and cohorts) as reference tables.
