@@ -173,88 +173,100 @@ sup a{{text-decoration:none}}\n\
     }
     h.push_str("</ul>\n");
     for m in matrices {
-        let _ = writeln!(h, "<h2 id=\"{}\">{}</h2>", m.code, esc(m.label));
-        if m.rows.is_empty() {
-            h.push_str("<p>No charted case.</p>\n");
-            continue;
-        }
-        h.push_str("<table>\n<thead>\n<tr><th rowspan=\"2\">Case</th><th rowspan=\"2\">Wave</th><th rowspan=\"2\">Lot</th><th rowspan=\"2\">Attributes</th>");
-        let mut spans: Vec<(&Theme, usize)> = Vec::new();
-        for (t, _) in &m.columns {
-            match spans.last_mut() {
-                Some((last, n)) if last.code == t.code => *n += 1,
-                _ => spans.push((t, 1)),
-            }
-        }
-        for (t, n) in &spans {
-            let _ = write!(
-                h,
-                "<th colspan=\"{n}\" title=\"{}\">{} {}</th>",
-                esc(&t.definition),
-                esc(&t.code),
-                esc(&t.label)
-            );
-        }
-        h.push_str("</tr>\n<tr>");
-        for (_, s) in &m.columns {
-            let _ = write!(
-                h,
-                "<th title=\"{}\">{}<br>{}</th>",
-                esc(&s.definition),
-                esc(&s.code),
-                esc(&s.label)
-            );
-        }
-        h.push_str("</tr>\n</thead>\n<tbody>\n");
-        let mut quoted: Vec<&str> = Vec::new();
-        for (case, cells) in &m.rows {
-            let _ = write!(
-                h,
-                "<tr><td class=\"case\">{}</td><td>{}</td><td>{}</td><td>{}</td>",
-                esc(&case.id),
-                case.wave,
-                esc(lot_name(study, case.lot.as_deref())),
-                esc(&attributes(case))
-            );
-            for (_, s) in &m.columns {
-                match cells.get(s.code.as_str()) {
-                    None => h.push_str("<td></td>"),
-                    Some(c) => {
-                        let _ = write!(h, "<td class=\"{}\">", c.valence.as_str());
-                        if c.valence != Valence::Neutral {
-                            let _ = write!(h, "{} ", c.valence.mark());
-                        }
-                        h.push_str(&esc(&c.summary));
-                        for q in &c.quotes {
-                            let _ = write!(h, " <sup><a href=\"#{0}\">{0}</a></sup>", esc(q));
-                            quoted.push(q);
-                        }
-                        h.push_str("</td>");
-                    }
-                }
-            }
-            h.push_str("</tr>\n");
-        }
-        h.push_str("</tbody>\n</table>\n");
-        if !quoted.is_empty() {
-            h.push_str("<dl>\n");
-            for q in quoted {
-                if let Some(quote) = input.quotes.get(q) {
-                    let _ = writeln!(
-                        h,
-                        "<dt id=\"{}\">{} ({})</dt><dd>‘{}’</dd>",
-                        esc(q),
-                        esc(q),
-                        esc(&quote.case_id),
-                        esc(&quote.text)
-                    );
-                }
-            }
-            h.push_str("</dl>\n");
-        }
+        html_matrix(&mut h, m, study, input);
     }
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// One interview type's matrix as a section: its table, then the quotes its cells cite, so a
+/// quote's link stays on the page.
+fn html_matrix(h: &mut String, m: &Matrix, study: &Study, input: &Input) {
+    let _ = writeln!(h, "<h2 id=\"{}\">{}</h2>", m.code, esc(m.label));
+    if m.rows.is_empty() {
+        h.push_str("<p>No charted case.</p>\n");
+        return;
+    }
+    html_matrix_head(h, m);
+    let mut quoted: Vec<&str> = Vec::new();
+    for (case, cells) in &m.rows {
+        let _ = write!(
+            h,
+            "<tr><td class=\"case\">{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            esc(&case.id),
+            case.wave,
+            esc(lot_name(study, case.lot.as_deref())),
+            esc(&attributes(case))
+        );
+        for (_, s) in &m.columns {
+            match cells.get(s.code.as_str()) {
+                None => h.push_str("<td></td>"),
+                Some(c) => {
+                    let _ = write!(h, "<td class=\"{}\">", c.valence.as_str());
+                    if c.valence != Valence::Neutral {
+                        let _ = write!(h, "{} ", c.valence.mark());
+                    }
+                    h.push_str(&esc(&c.summary));
+                    for q in &c.quotes {
+                        let _ = write!(h, " <sup><a href=\"#{0}\">{0}</a></sup>", esc(q));
+                        quoted.push(q);
+                    }
+                    h.push_str("</td>");
+                }
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+    if !quoted.is_empty() {
+        h.push_str("<dl>\n");
+        for q in quoted {
+            if let Some(quote) = input.quotes.get(q) {
+                let _ = writeln!(
+                    h,
+                    "<dt id=\"{}\">{} ({})</dt><dd>‘{}’</dd>",
+                    esc(q),
+                    esc(q),
+                    esc(&quote.case_id),
+                    esc(&quote.text)
+                );
+            }
+        }
+        h.push_str("</dl>\n");
+    }
+}
+
+/// The matrix's two header rows: each theme spanning its sub-themes' columns, so the theme a
+/// column charts is read from the top as in the researchers' workbook.
+fn html_matrix_head(h: &mut String, m: &Matrix) {
+    h.push_str("<table>\n<thead>\n<tr><th rowspan=\"2\">Case</th><th rowspan=\"2\">Wave</th><th rowspan=\"2\">Lot</th><th rowspan=\"2\">Attributes</th>");
+    let mut spans: Vec<(&Theme, usize)> = Vec::new();
+    for (t, _) in &m.columns {
+        match spans.last_mut() {
+            Some((last, n)) if last.code == t.code => *n += 1,
+            _ => spans.push((t, 1)),
+        }
+    }
+    for (t, n) in &spans {
+        let _ = write!(
+            h,
+            "<th colspan=\"{n}\" title=\"{}\">{} {}</th>",
+            esc(&t.definition),
+            esc(&t.code),
+            esc(&t.label)
+        );
+    }
+    h.push_str("</tr>\n<tr>");
+    for (_, s) in &m.columns {
+        let _ = write!(
+            h,
+            "<th title=\"{}\">{}<br>{}</th>",
+            esc(&s.definition),
+            esc(&s.code),
+            esc(&s.label)
+        );
+    }
+    h.push_str("</tr>\n</thead>\n<tbody>\n");
 }
 
 fn write_xlsx(
