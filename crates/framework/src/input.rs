@@ -467,28 +467,12 @@ fn read_cases(
     study: &Study,
     findings: &mut Vec<Finding>,
 ) -> Result<(Vec<Case>, BTreeSet<String>)> {
-    let path = PathBuf::from(&s.file);
-    let mut col = BTreeMap::new();
-    for name in CASE_COLUMNS {
-        col.insert(name, s.col(name));
-    }
-    for required in ["case_id", "interview_type", "wave"] {
-        if col[required].is_none() {
-            return Err(Error::Input {
-                path,
-                message: format!(
-                    "sheet {}: no `{required}` column (the case sheet needs case_id, interview_type and wave)",
-                    s.sheet
-                ),
-            });
-        }
-    }
+    let col = case_columns(s)?;
     let mut cases: Vec<Case> = Vec::new();
     let mut invalid = BTreeSet::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (i, row) in &s.rows {
-        let v = |name: &str| get(row, col[name]).to_string();
-        let id = v("case_id");
+        let id = get(row, col["case_id"]).to_string();
         if id.is_empty() {
             findings.push(s.finding(
                 Some(s.cell(*i, col["case_id"].unwrap_or(0))),
@@ -506,98 +490,134 @@ fn read_cases(
             continue;
         }
         seen.insert(id.clone(), s.row(*i));
-        let mut problems = Vec::new();
-        let ty = v("interview_type");
-        if codebook.interview_type(&ty).is_none() {
-            problems.push((
-                "interview_type",
-                format!(
-                    "interview type `{ty}` is not one of the codebook's ({})",
-                    codebook
-                        .interview_types
-                        .iter()
-                        .map(|t| t.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        let wave_text = v("wave");
-        let wave = wave_text.parse::<i64>().ok();
-        if !wave.is_some_and(|w| codebook.waves.iter().any(|x| x.wave == w)) {
-            problems.push((
-                "wave",
-                format!("wave `{wave_text}` is not a wave of the codebook"),
-            ));
-        }
-        let lot_text = v("lot");
-        let lot = if lot_text.is_empty() {
-            None
-        } else {
-            match study
-                .lots
-                .iter()
-                .find(|l| l.code.eq_ignore_ascii_case(&lot_text) || l.name == lot_text)
-            {
-                Some(l) => Some(l.code.clone()),
-                None => {
-                    problems.push(("lot", format!("lot `{lot_text}` is not a lot of the study")));
-                    None
-                }
-            }
-        };
-        let cohort_text = v("cohort");
-        let cohort = if cohort_text.is_empty() {
-            None
-        } else {
-            match study
-                .cohorts
-                .iter()
-                .find(|c| c.code.eq_ignore_ascii_case(&cohort_text) || c.name == cohort_text)
-            {
-                Some(c) => Some(c.code.clone()),
-                None => {
-                    problems.push((
-                        "cohort",
-                        format!("cohort `{cohort_text}` is not a cohort of the study"),
+        match case_attributes(&id, row, &col, codebook, study) {
+            Ok(case) => cases.push(case),
+            Err(problems) => {
+                for (name, message) in problems {
+                    findings.push(s.finding(
+                        Some(s.cell(*i, col[name].unwrap_or(0))),
+                        Rule::BadAttribute,
+                        format!("case {id}: {message}; the case is left out"),
                     ));
-                    None
                 }
+                invalid.insert(id);
             }
-        };
-        let age = v("age_band");
-        if !age.is_empty() && !codebook.settings.age_bands.contains(&age) {
-            problems.push((
-                "age_band",
-                format!(
-                    "age band `{age}` is not one of {}",
-                    codebook.settings.age_bands.join(", ")
-                ),
-            ));
         }
-        if !problems.is_empty() {
-            for (name, message) in problems {
-                findings.push(s.finding(
-                    Some(s.cell(*i, col[name].unwrap_or(0))),
-                    Rule::BadAttribute,
-                    format!("case {id}: {message}; the case is left out"),
-                ));
-            }
-            invalid.insert(id);
-            continue;
-        }
-        cases.push(Case {
-            id,
-            interview_type: ty,
-            wave: wave.unwrap_or_default(),
-            lot,
-            role: opt(&v("role")),
-            cohort,
-            age_band: opt(&age),
-            gender: opt(&v("gender")),
-        });
     }
     Ok((cases, invalid))
+}
+
+/// Where each of [`CASE_COLUMNS`] is on the case sheet. Without a case's id, interview type and
+/// wave no matrix row can be placed, so their absence stops the stage rather than being a finding.
+fn case_columns(s: &Sheet) -> Result<BTreeMap<&'static str, Option<usize>>> {
+    let mut col = BTreeMap::new();
+    for name in CASE_COLUMNS {
+        col.insert(name, s.col(name));
+    }
+    for required in ["case_id", "interview_type", "wave"] {
+        if col[required].is_none() {
+            return Err(Error::Input {
+                path: PathBuf::from(&s.file),
+                message: format!(
+                    "sheet {}: no `{required}` column (the case sheet needs case_id, interview_type and wave)",
+                    s.sheet
+                ),
+            });
+        }
+    }
+    Ok(col)
+}
+
+/// The case of row `row`, or every problem with its attributes (by column), so that one pass
+/// names all a researcher has to fix on the row: the case is left out of the counts if any.
+fn case_attributes(
+    id: &str,
+    row: &[String],
+    col: &BTreeMap<&'static str, Option<usize>>,
+    codebook: &Codebook,
+    study: &Study,
+) -> std::result::Result<Case, Vec<(&'static str, String)>> {
+    let v = |name: &str| get(row, col[name]).to_string();
+    let mut problems = Vec::new();
+    let ty = v("interview_type");
+    if codebook.interview_type(&ty).is_none() {
+        problems.push((
+            "interview_type",
+            format!(
+                "interview type `{ty}` is not one of the codebook's ({})",
+                codebook
+                    .interview_types
+                    .iter()
+                    .map(|t| t.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let wave_text = v("wave");
+    let wave = wave_text.parse::<i64>().ok();
+    if !wave.is_some_and(|w| codebook.waves.iter().any(|x| x.wave == w)) {
+        problems.push((
+            "wave",
+            format!("wave `{wave_text}` is not a wave of the codebook"),
+        ));
+    }
+    let lots = study
+        .lots
+        .iter()
+        .map(|l| (l.code.as_str(), l.name.as_str()));
+    let lot = study_code("lot", &v("lot"), lots).unwrap_or_else(|message| {
+        problems.push(("lot", message));
+        None
+    });
+    let cohorts = study
+        .cohorts
+        .iter()
+        .map(|c| (c.code.as_str(), c.name.as_str()));
+    let cohort = study_code("cohort", &v("cohort"), cohorts).unwrap_or_else(|message| {
+        problems.push(("cohort", message));
+        None
+    });
+    let age = v("age_band");
+    if !age.is_empty() && !codebook.settings.age_bands.contains(&age) {
+        problems.push((
+            "age_band",
+            format!(
+                "age band `{age}` is not one of {}",
+                codebook.settings.age_bands.join(", ")
+            ),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Case {
+        id: id.to_string(),
+        interview_type: ty,
+        wave: wave.unwrap_or_default(),
+        lot,
+        role: opt(&v("role")),
+        cohort,
+        age_band: opt(&age),
+        gender: opt(&v("gender")),
+    })
+}
+
+/// The code of the lot or cohort (`kind`) a case sheet cell names by code (in any case) or by
+/// name, as researchers write either; `None` for an empty cell (a programme-level interview).
+fn study_code<'a>(
+    kind: &str,
+    text: &str,
+    known: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> std::result::Result<Option<String>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    known
+        .into_iter()
+        .find(|(code, name)| code.eq_ignore_ascii_case(text) || *name == text)
+        .map(|(code, _)| Some(code.to_string()))
+        .ok_or_else(|| format!("{kind} `{text}` is not a {kind} of the study"))
 }
 
 fn read_quotes(
@@ -670,120 +690,180 @@ fn read_matrix(
     cells: &mut Vec<CodedCell>,
     findings: &mut Vec<Finding>,
 ) {
-    let first = s.header.first().map(|h| h.trim()).unwrap_or("");
-    if !first.eq_ignore_ascii_case("case_id") {
-        findings.push(s.finding(
-            Some(format!("{}1", column_letters(s.origin.1 as usize))),
-            Rule::BadLayout,
-            format!(
-                "the first column must be headed `case_id` (found `{first}`): the {ty} matrix is not read"
-            ),
-        ));
+    let mut m = MatrixSheet {
+        ty,
+        s,
+        cases,
+        invalid,
+        quotes,
+        findings,
+    };
+    if !m.has_case_id_column() {
         return;
     }
-    // Column j → sub-theme code, for the columns that count.
-    let mut columns: Vec<(usize, String)> = Vec::new();
-    for (j, h) in s.header.iter().enumerate().skip(1) {
-        let code = h.split_whitespace().next().unwrap_or("");
-        let filled = s
-            .rows
-            .iter()
-            .filter(|(_, r)| r.get(j).is_some_and(|c| !c.is_empty()))
-            .count();
-        if code.eq_ignore_ascii_case("notes") || (code.is_empty() && filled == 0) {
-            continue;
-        }
-        let header_cell = format!(
-            "{}{}",
-            column_letters(s.origin.1 as usize + j),
-            s.origin.0 + 1
-        );
-        if codebook.subtheme(code).is_some() {
-            columns.push((j, code.to_string()));
-            continue;
-        }
-        let message = if code.is_empty() {
-            format!("a column without a theme code holds {filled} charted cells: not counted")
-        } else if let Some(t) = codebook.themes.iter().find(|t| t.code == code) {
-            format!(
-                "`{code}` is a theme, not a sub-theme: chart its sub-themes ({}); the column's {filled} cells are not counted",
-                t.subthemes
-                    .iter()
-                    .map(|x| x.code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        } else {
-            format!(
-                "unknown theme code `{code}` (not in {}): the column's {filled} cells are not counted",
-                codebook.path.display()
-            )
-        };
-        findings.push(s.finding(Some(header_cell), Rule::UnknownTheme, message));
-    }
-
+    let columns = m.theme_columns(codebook);
     let mut here: BTreeMap<String, String> = BTreeMap::new();
     let mut counted = 0;
     for (i, row) in &s.rows {
+        let Some(id) = m.counted_case(*i, row, &mut here, charted) else {
+            continue;
+        };
+        counted += 1;
+        m.chart_cells(*i, row, &id, &columns, cells);
+    }
+    if counted == 0 {
+        m.findings.push(s.finding(
+            None,
+            Rule::EmptyMatrix,
+            format!("the {ty} matrix has no charted case"),
+        ));
+    }
+}
+
+/// One interview type's matrix sheet while it is read: what its steps share.
+struct MatrixSheet<'a> {
+    ty: &'a str,
+    s: &'a Sheet,
+    cases: &'a BTreeMap<&'a str, &'a Case>,
+    /// Cases already left out on the case sheet: their rows are skipped without a new finding.
+    invalid: &'a BTreeSet<String>,
+    quotes: &'a BTreeMap<String, Quote>,
+    findings: &'a mut Vec<Finding>,
+}
+
+impl MatrixSheet<'_> {
+    /// Without `case_id` in column A no row can be tied to a case, so nothing of the sheet is read.
+    fn has_case_id_column(&mut self) -> bool {
+        let s = self.s;
+        let first = s.header.first().map(|h| h.trim()).unwrap_or("");
+        if first.eq_ignore_ascii_case("case_id") {
+            return true;
+        }
+        self.findings.push(s.finding(
+            Some(format!("{}1", column_letters(s.origin.1 as usize))),
+            Rule::BadLayout,
+            format!(
+                "the first column must be headed `case_id` (found `{first}`): the {} matrix is not read",
+                self.ty
+            ),
+        ));
+        false
+    }
+
+    /// Column j → sub-theme code, for the columns that count; a column charting something the
+    /// codebook does not know as a sub-theme is a finding, so its cells are not silently lost.
+    fn theme_columns(&mut self, codebook: &Codebook) -> Vec<(usize, String)> {
+        let s = self.s;
+        let mut columns: Vec<(usize, String)> = Vec::new();
+        for (j, h) in s.header.iter().enumerate().skip(1) {
+            let code = h.split_whitespace().next().unwrap_or("");
+            let filled = s
+                .rows
+                .iter()
+                .filter(|(_, r)| r.get(j).is_some_and(|c| !c.is_empty()))
+                .count();
+            if code.eq_ignore_ascii_case("notes") || (code.is_empty() && filled == 0) {
+                continue;
+            }
+            let header_cell = format!(
+                "{}{}",
+                column_letters(s.origin.1 as usize + j),
+                s.origin.0 + 1
+            );
+            if codebook.subtheme(code).is_some() {
+                columns.push((j, code.to_string()));
+                continue;
+            }
+            let message = uncounted_column(codebook, code, filled);
+            self.findings
+                .push(s.finding(Some(header_cell), Rule::UnknownTheme, message));
+        }
+        columns
+    }
+
+    /// The case id of row `i` when the row counts: charted once, on the case sheet, in its own
+    /// type's matrix and in no other. `here` holds where each case was first seen in this
+    /// matrix, `charted` where each case counted in any matrix so far.
+    fn counted_case(
+        &mut self,
+        i: usize,
+        row: &[String],
+        here: &mut BTreeMap<String, String>,
+        charted: &mut BTreeMap<String, (String, String)>,
+    ) -> Option<String> {
+        let (s, ty) = (self.s, self.ty);
         let id = get(row, Some(0)).to_string();
         if id.is_empty() {
-            findings.push(s.finding(
-                Some(s.cell(*i, 0)),
+            self.findings.push(s.finding(
+                Some(s.cell(i, 0)),
                 Rule::CaseWithoutAttributes,
                 "a charted row without a case_id: not counted".into(),
             ));
-            continue;
+            return None;
         }
         if let Some(first) = here.get(&id) {
-            findings.push(s.finding(
-                Some(s.row(*i)),
+            self.findings.push(s.finding(
+                Some(s.row(i)),
                 Rule::DuplicateCase,
                 format!("case {id} is charted again (first on {first}): this row is not counted"),
             ));
-            continue;
+            return None;
         }
-        here.insert(id.clone(), s.row(*i));
-        if invalid.contains(&id) {
+        here.insert(id.clone(), s.row(i));
+        if self.invalid.contains(&id) {
             // Already reported on the case sheet.
-            continue;
+            return None;
         }
-        let Some(case) = cases.get(id.as_str()) else {
-            findings.push(s.finding(
-                Some(s.cell(*i, 0)),
+        let Some(case) = self.cases.get(id.as_str()) else {
+            self.findings.push(s.finding(
+                Some(s.cell(i, 0)),
                 Rule::CaseWithoutAttributes,
                 format!(
                     "case {id} is not on the case sheet ({CASES_FILE}): its row is not counted"
                 ),
             ));
-            continue;
+            return None;
         };
         if case.interview_type != ty {
-            findings.push(s.finding(
-                Some(s.cell(*i, 0)),
+            self.findings.push(s.finding(
+                Some(s.cell(i, 0)),
                 Rule::CaseInTwoTypes,
                 format!(
                     "case {id} is a {} interview on the case sheet but is charted in the {ty} matrix: this row is not counted",
                     case.interview_type
                 ),
             ));
-            continue;
+            return None;
         }
         if let Some((other_ty, other_at)) = charted.get(&id) {
-            findings.push(s.finding(
-                Some(s.cell(*i, 0)),
+            self.findings.push(s.finding(
+                Some(s.cell(i, 0)),
                 Rule::CaseInTwoTypes,
                 format!(
                     "case {id} is also charted in the {other_ty} matrix ({other_at}): this row is not counted"
                 ),
             ));
-            continue;
+            return None;
         }
         charted.insert(
             id.clone(),
-            (ty.to_string(), format!("{} {}", s.file, s.row(*i))),
+            (ty.to_string(), format!("{} {}", s.file, s.row(i))),
         );
-        counted += 1;
-        for (j, code) in &columns {
+        Some(id)
+    }
+
+    /// The filled cells of a counted case's row. A cited quote that no quotes sheet holds is
+    /// dropped from the cell, not the cell itself: the summary is still the researchers' charting.
+    fn chart_cells(
+        &mut self,
+        i: usize,
+        row: &[String],
+        id: &str,
+        columns: &[(usize, String)],
+        cells: &mut Vec<CodedCell>,
+    ) {
+        let s = self.s;
+        for (j, code) in columns {
             let raw = get(row, Some(*j));
             if raw.is_empty() {
                 continue;
@@ -791,11 +871,11 @@ fn read_matrix(
             let parsed = cell::parse(raw);
             let mut refs = Vec::new();
             for q in parsed.quotes {
-                if quotes.contains_key(&q) {
+                if self.quotes.contains_key(&q) {
                     refs.push(q);
                 } else {
-                    findings.push(s.finding(
-                        Some(s.cell(*i, *j)),
+                    self.findings.push(s.finding(
+                        Some(s.cell(i, *j)),
                         Rule::MissingQuote,
                         format!(
                             "case {id}, {code}: quote [{q}] is on no quotes sheet: the reference is dropped, the cell still counts"
@@ -804,22 +884,37 @@ fn read_matrix(
                 }
             }
             cells.push(CodedCell {
-                case_id: id.clone(),
-                interview_type: ty.to_string(),
+                case_id: id.to_string(),
+                interview_type: self.ty.to_string(),
                 code: code.clone(),
                 valence: parsed.valence,
                 summary: parsed.summary,
                 quotes: refs,
-                source: format!("{}!{}!{}", s.file, s.sheet, s.cell(*i, *j)),
+                source: format!("{}!{}!{}", s.file, s.sheet, s.cell(i, *j)),
             });
         }
     }
-    if counted == 0 {
-        findings.push(s.finding(
-            None,
-            Rule::EmptyMatrix,
-            format!("the {ty} matrix has no charted case"),
-        ));
+}
+
+/// Why a matrix column with header code `code` and `filled` charted cells is not counted, in
+/// the words that help a researcher fix it (a theme where a sub-theme belongs names them).
+fn uncounted_column(codebook: &Codebook, code: &str, filled: usize) -> String {
+    if code.is_empty() {
+        format!("a column without a theme code holds {filled} charted cells: not counted")
+    } else if let Some(t) = codebook.themes.iter().find(|t| t.code == code) {
+        format!(
+            "`{code}` is a theme, not a sub-theme: chart its sub-themes ({}); the column's {filled} cells are not counted",
+            t.subthemes
+                .iter()
+                .map(|x| x.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        format!(
+            "unknown theme code `{code}` (not in {}): the column's {filled} cells are not counted",
+            codebook.path.display()
+        )
     }
 }
 

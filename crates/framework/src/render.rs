@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use evalpipe_study::Study;
-use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatAlign, Workbook};
+use rust_xlsxwriter::{
+    Color, DocProperties, ExcelDateTime, Format, FormatAlign, Workbook, Worksheet, XlsxError,
+};
 
 use crate::cell::{self, Valence};
 use crate::codebook::{Codebook, Subtheme, Theme};
@@ -171,88 +173,100 @@ sup a{{text-decoration:none}}\n\
     }
     h.push_str("</ul>\n");
     for m in matrices {
-        let _ = writeln!(h, "<h2 id=\"{}\">{}</h2>", m.code, esc(m.label));
-        if m.rows.is_empty() {
-            h.push_str("<p>No charted case.</p>\n");
-            continue;
-        }
-        h.push_str("<table>\n<thead>\n<tr><th rowspan=\"2\">Case</th><th rowspan=\"2\">Wave</th><th rowspan=\"2\">Lot</th><th rowspan=\"2\">Attributes</th>");
-        let mut spans: Vec<(&Theme, usize)> = Vec::new();
-        for (t, _) in &m.columns {
-            match spans.last_mut() {
-                Some((last, n)) if last.code == t.code => *n += 1,
-                _ => spans.push((t, 1)),
-            }
-        }
-        for (t, n) in &spans {
-            let _ = write!(
-                h,
-                "<th colspan=\"{n}\" title=\"{}\">{} {}</th>",
-                esc(&t.definition),
-                esc(&t.code),
-                esc(&t.label)
-            );
-        }
-        h.push_str("</tr>\n<tr>");
-        for (_, s) in &m.columns {
-            let _ = write!(
-                h,
-                "<th title=\"{}\">{}<br>{}</th>",
-                esc(&s.definition),
-                esc(&s.code),
-                esc(&s.label)
-            );
-        }
-        h.push_str("</tr>\n</thead>\n<tbody>\n");
-        let mut quoted: Vec<&str> = Vec::new();
-        for (case, cells) in &m.rows {
-            let _ = write!(
-                h,
-                "<tr><td class=\"case\">{}</td><td>{}</td><td>{}</td><td>{}</td>",
-                esc(&case.id),
-                case.wave,
-                esc(lot_name(study, case.lot.as_deref())),
-                esc(&attributes(case))
-            );
-            for (_, s) in &m.columns {
-                match cells.get(s.code.as_str()) {
-                    None => h.push_str("<td></td>"),
-                    Some(c) => {
-                        let _ = write!(h, "<td class=\"{}\">", c.valence.as_str());
-                        if c.valence != Valence::Neutral {
-                            let _ = write!(h, "{} ", c.valence.mark());
-                        }
-                        h.push_str(&esc(&c.summary));
-                        for q in &c.quotes {
-                            let _ = write!(h, " <sup><a href=\"#{0}\">{0}</a></sup>", esc(q));
-                            quoted.push(q);
-                        }
-                        h.push_str("</td>");
-                    }
-                }
-            }
-            h.push_str("</tr>\n");
-        }
-        h.push_str("</tbody>\n</table>\n");
-        if !quoted.is_empty() {
-            h.push_str("<dl>\n");
-            for q in quoted {
-                if let Some(quote) = input.quotes.get(q) {
-                    let _ = writeln!(
-                        h,
-                        "<dt id=\"{}\">{} ({})</dt><dd>‘{}’</dd>",
-                        esc(q),
-                        esc(q),
-                        esc(&quote.case_id),
-                        esc(&quote.text)
-                    );
-                }
-            }
-            h.push_str("</dl>\n");
-        }
+        html_matrix(&mut h, m, study, input);
     }
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// One interview type's matrix as a section: its table, then the quotes its cells cite, so a
+/// quote's link stays on the page.
+fn html_matrix(h: &mut String, m: &Matrix, study: &Study, input: &Input) {
+    let _ = writeln!(h, "<h2 id=\"{}\">{}</h2>", m.code, esc(m.label));
+    if m.rows.is_empty() {
+        h.push_str("<p>No charted case.</p>\n");
+        return;
+    }
+    html_matrix_head(h, m);
+    let mut quoted: Vec<&str> = Vec::new();
+    for (case, cells) in &m.rows {
+        let _ = write!(
+            h,
+            "<tr><td class=\"case\">{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            esc(&case.id),
+            case.wave,
+            esc(lot_name(study, case.lot.as_deref())),
+            esc(&attributes(case))
+        );
+        for (_, s) in &m.columns {
+            match cells.get(s.code.as_str()) {
+                None => h.push_str("<td></td>"),
+                Some(c) => {
+                    let _ = write!(h, "<td class=\"{}\">", c.valence.as_str());
+                    if c.valence != Valence::Neutral {
+                        let _ = write!(h, "{} ", c.valence.mark());
+                    }
+                    h.push_str(&esc(&c.summary));
+                    for q in &c.quotes {
+                        let _ = write!(h, " <sup><a href=\"#{0}\">{0}</a></sup>", esc(q));
+                        quoted.push(q);
+                    }
+                    h.push_str("</td>");
+                }
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n");
+    if !quoted.is_empty() {
+        h.push_str("<dl>\n");
+        for q in quoted {
+            if let Some(quote) = input.quotes.get(q) {
+                let _ = writeln!(
+                    h,
+                    "<dt id=\"{}\">{} ({})</dt><dd>‘{}’</dd>",
+                    esc(q),
+                    esc(q),
+                    esc(&quote.case_id),
+                    esc(&quote.text)
+                );
+            }
+        }
+        h.push_str("</dl>\n");
+    }
+}
+
+/// The matrix's two header rows: each theme spanning its sub-themes' columns, so the theme a
+/// column charts is read from the top as in the researchers' workbook.
+fn html_matrix_head(h: &mut String, m: &Matrix) {
+    h.push_str("<table>\n<thead>\n<tr><th rowspan=\"2\">Case</th><th rowspan=\"2\">Wave</th><th rowspan=\"2\">Lot</th><th rowspan=\"2\">Attributes</th>");
+    let mut spans: Vec<(&Theme, usize)> = Vec::new();
+    for (t, _) in &m.columns {
+        match spans.last_mut() {
+            Some((last, n)) if last.code == t.code => *n += 1,
+            _ => spans.push((t, 1)),
+        }
+    }
+    for (t, n) in &spans {
+        let _ = write!(
+            h,
+            "<th colspan=\"{n}\" title=\"{}\">{} {}</th>",
+            esc(&t.definition),
+            esc(&t.code),
+            esc(&t.label)
+        );
+    }
+    h.push_str("</tr>\n<tr>");
+    for (_, s) in &m.columns {
+        let _ = write!(
+            h,
+            "<th title=\"{}\">{}<br>{}</th>",
+            esc(&s.definition),
+            esc(&s.code),
+            esc(&s.label)
+        );
+    }
+    h.push_str("</tr>\n</thead>\n<tbody>\n");
 }
 
 fn write_xlsx(
@@ -262,48 +276,105 @@ fn write_xlsx(
     input: &Input,
     matrices: &[Matrix],
 ) -> Result<()> {
-    let err = |e: rust_xlsxwriter::XlsxError| Error::Write {
+    let err = |e: XlsxError| Error::Write {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
     let mut wb = Workbook::new();
-    // No clock: a fixed creation date, so the same matrices give the same bytes.
-    let fixed = ExcelDateTime::from_ymd(2000, 1, 1).map_err(err)?;
+    wb.set_properties(&properties(input).map_err(err)?);
+    let formats = Formats::new();
+    readme_sheet(&mut wb, input, &formats).map_err(err)?;
+    for m in matrices {
+        matrix_sheet(&mut wb, m, study, &formats).map_err(err)?;
+    }
+    themes_sheet(&mut wb, codebook, &formats).map_err(err)?;
+    quotes_sheet(&mut wb, input, &formats).map_err(err)?;
+    wb.save(path).map_err(err)
+}
+
+/// The workbook's properties. No clock: a fixed creation date, so the same matrices give the
+/// same bytes.
+fn properties(input: &Input) -> std::result::Result<DocProperties, XlsxError> {
+    let fixed = ExcelDateTime::from_ymd(2000, 1, 1)?;
     let mut props = DocProperties::new()
         .set_creation_datetime(&fixed)
         .set_title("Framework matrices");
     if input.synthetic {
         props = props.set_comment(SYNTHETIC_NOTICE);
     }
-    wb.set_properties(&props);
-    let bold = Format::new().set_bold();
-    let head = Format::new()
-        .set_bold()
-        .set_text_wrap()
-        .set_background_color(Color::RGB(0xEEEEFF))
-        .set_align(FormatAlign::Top);
-    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-    let shade = |c: u32| {
-        Format::new()
-            .set_text_wrap()
-            .set_align(FormatAlign::Top)
-            .set_background_color(Color::RGB(c))
-    };
-    let fac = shade(0xE6F4EA);
-    let bar = shade(0xFCE8E6);
-    let mix = shade(0xFFF4DB);
+    Ok(props)
+}
 
-    let readme = wb.add_worksheet().set_name("Read me").map_err(err)?;
-    readme.set_column_width(0, 110).map_err(err)?;
+/// The formats the sheets share; a charted cell is shaded by its valence, as the HTML page
+/// marks it.
+struct Formats {
+    bold: Format,
+    head: Format,
+    wrap: Format,
+    facilitator: Format,
+    barrier: Format,
+    mixed: Format,
+}
+
+impl Formats {
+    fn new() -> Self {
+        let shade = |c: u32| {
+            Format::new()
+                .set_text_wrap()
+                .set_align(FormatAlign::Top)
+                .set_background_color(Color::RGB(c))
+        };
+        Formats {
+            bold: Format::new().set_bold(),
+            head: Format::new()
+                .set_bold()
+                .set_text_wrap()
+                .set_background_color(Color::RGB(0xEEEEFF))
+                .set_align(FormatAlign::Top),
+            wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
+            facilitator: shade(0xE6F4EA),
+            barrier: shade(0xFCE8E6),
+            mixed: shade(0xFFF4DB),
+        }
+    }
+
+    fn valence(&self, v: Valence) -> &Format {
+        match v {
+            Valence::Facilitator => &self.facilitator,
+            Valence::Barrier => &self.barrier,
+            Valence::Mixed => &self.mixed,
+            Valence::Neutral => &self.wrap,
+        }
+    }
+}
+
+/// Row `row` of `ws` as a header naming the columns.
+fn header_row(
+    ws: &mut Worksheet,
+    row: u32,
+    names: &[&str],
+    head: &Format,
+) -> std::result::Result<(), XlsxError> {
+    for (j, h) in names.iter().enumerate() {
+        ws.write_string_with_format(row, j as u16, *h, head)?;
+    }
+    Ok(())
+}
+
+/// The first sheet, so a reader opening the workbook learns what the sheets and marks mean (and
+/// that the twin is synthetic) before any matrix.
+fn readme_sheet(
+    wb: &mut Workbook,
+    input: &Input,
+    f: &Formats,
+) -> std::result::Result<(), XlsxError> {
+    let readme = wb.add_worksheet().set_name("Read me")?;
+    readme.set_column_width(0, 110)?;
     let mut r = 0;
-    readme
-        .write_string_with_format(r, 0, "Framework matrices", &bold)
-        .map_err(err)?;
+    readme.write_string_with_format(r, 0, "Framework matrices", &f.bold)?;
     r += 1;
     if input.synthetic {
-        readme
-            .write_string_with_format(r, 0, SYNTHETIC_NOTICE, &bold)
-            .map_err(err)?;
+        readme.write_string_with_format(r, 0, SYNTHETIC_NOTICE, &f.bold)?;
         r += 1;
     }
     for line in [
@@ -315,100 +386,99 @@ fn write_xlsx(
         "Marks at the start of a cell: (+) facilitator, (-) barrier, (+/-) both. [Q…] names an illustrative quote (sheet Quotes).".into(),
         "Sheet Themes lists the codebook: each sub-theme's definition, Theory of Change stage and report section.".into(),
     ] {
-        readme.write_string(r, 0, &line).map_err(err)?;
+        readme.write_string(r, 0, &line)?;
         r += 1;
     }
+    Ok(())
+}
 
-    for m in matrices {
-        let ws = wb.add_worksheet().set_name(m.code).map_err(err)?;
-        ws.write_string_with_format(0, 0, m.label, &bold)
-            .map_err(err)?;
-        let fixed_cols = ["case_id", "wave", "lot", "attributes"];
-        for (j, h) in fixed_cols.iter().enumerate() {
-            ws.write_string_with_format(1, j as u16, *h, &head)
-                .map_err(err)?;
-        }
-        ws.set_column_width(0, 14).map_err(err)?;
-        ws.set_column_width(2, 16).map_err(err)?;
-        ws.set_column_width(3, 22).map_err(err)?;
+/// One interview type's matrix as a sheet: a row per case, a column per sub-theme, the case and
+/// header frozen so they stay in view while reading across or down.
+fn matrix_sheet(
+    wb: &mut Workbook,
+    m: &Matrix,
+    study: &Study,
+    f: &Formats,
+) -> std::result::Result<(), XlsxError> {
+    let ws = wb.add_worksheet().set_name(m.code)?;
+    ws.write_string_with_format(0, 0, m.label, &f.bold)?;
+    let fixed_cols = ["case_id", "wave", "lot", "attributes"];
+    header_row(ws, 1, &fixed_cols, &f.head)?;
+    ws.set_column_width(0, 14)?;
+    ws.set_column_width(2, 16)?;
+    ws.set_column_width(3, 22)?;
+    for (j, (_, s)) in m.columns.iter().enumerate() {
+        let col = (fixed_cols.len() + j) as u16;
+        ws.write_string_with_format(1, col, format!("{} {}", s.code, s.label), &f.head)?;
+        ws.set_column_width(col, 40)?;
+    }
+    for (i, (case, cells)) in m.rows.iter().enumerate() {
+        let row = (i + 2) as u32;
+        ws.write_string(row, 0, &case.id)?;
+        ws.write_number(row, 1, case.wave as f64)?;
+        ws.write_string(row, 2, lot_name(study, case.lot.as_deref()))?;
+        ws.write_string_with_format(row, 3, attributes(case), &f.wrap)?;
         for (j, (_, s)) in m.columns.iter().enumerate() {
             let col = (fixed_cols.len() + j) as u16;
-            ws.write_string_with_format(1, col, format!("{} {}", s.code, s.label), &head)
-                .map_err(err)?;
-            ws.set_column_width(col, 40).map_err(err)?;
-        }
-        for (i, (case, cells)) in m.rows.iter().enumerate() {
-            let row = (i + 2) as u32;
-            ws.write_string(row, 0, &case.id).map_err(err)?;
-            ws.write_number(row, 1, case.wave as f64).map_err(err)?;
-            ws.write_string(row, 2, lot_name(study, case.lot.as_deref()))
-                .map_err(err)?;
-            ws.write_string_with_format(row, 3, attributes(case), &wrap)
-                .map_err(err)?;
-            for (j, (_, s)) in m.columns.iter().enumerate() {
-                let col = (fixed_cols.len() + j) as u16;
-                if let Some(c) = cells.get(s.code.as_str()) {
-                    let f = match c.valence {
-                        Valence::Facilitator => &fac,
-                        Valence::Barrier => &bar,
-                        Valence::Mixed => &mix,
-                        Valence::Neutral => &wrap,
-                    };
-                    ws.write_string_with_format(
-                        row,
-                        col,
-                        cell::compose(c.valence, &c.summary, &c.quotes),
-                        f,
-                    )
-                    .map_err(err)?;
-                }
+            if let Some(c) = cells.get(s.code.as_str()) {
+                ws.write_string_with_format(
+                    row,
+                    col,
+                    cell::compose(c.valence, &c.summary, &c.quotes),
+                    f.valence(c.valence),
+                )?;
             }
         }
-        ws.set_freeze_panes(2, 1).map_err(err)?;
     }
+    ws.set_freeze_panes(2, 1)?;
+    Ok(())
+}
 
-    let themes = wb.add_worksheet().set_name("Themes").map_err(err)?;
-    for (j, h) in ["code", "level", "label", "definition", "stage", "section"]
-        .iter()
-        .enumerate()
-    {
-        themes
-            .write_string_with_format(0, j as u16, *h, &head)
-            .map_err(err)?;
-    }
-    themes.set_column_width(2, 36).map_err(err)?;
-    themes.set_column_width(3, 90).map_err(err)?;
+/// The codebook, so a reader of a matrix can look up what a sub-theme's column charts.
+fn themes_sheet(
+    wb: &mut Workbook,
+    codebook: &Codebook,
+    f: &Formats,
+) -> std::result::Result<(), XlsxError> {
+    let themes = wb.add_worksheet().set_name("Themes")?;
+    let names = ["code", "level", "label", "definition", "stage", "section"];
+    header_row(themes, 0, &names, &f.head)?;
+    themes.set_column_width(2, 36)?;
+    themes.set_column_width(3, 90)?;
     for (i, c) in codebook.codes().iter().enumerate() {
         let row = (i + 1) as u32;
         for (j, v) in [c.code, c.level, c.label, c.definition, c.stage, c.section]
             .iter()
             .enumerate()
         {
-            themes
-                .write_string_with_format(row, j as u16, *v, &wrap)
-                .map_err(err)?;
+            themes.write_string_with_format(row, j as u16, *v, &f.wrap)?;
         }
     }
+    Ok(())
+}
 
-    let quotes = wb.add_worksheet().set_name("Quotes").map_err(err)?;
-    for (j, h) in ["quote_id", "case_id", "theme", "quote"].iter().enumerate() {
-        quotes
-            .write_string_with_format(0, j as u16, *h, &head)
-            .map_err(err)?;
-    }
-    quotes.set_column_width(3, 100).map_err(err)?;
+/// The quotes the cells cite by id.
+fn quotes_sheet(
+    wb: &mut Workbook,
+    input: &Input,
+    f: &Formats,
+) -> std::result::Result<(), XlsxError> {
+    let quotes = wb.add_worksheet().set_name("Quotes")?;
+    header_row(
+        quotes,
+        0,
+        &["quote_id", "case_id", "theme", "quote"],
+        &f.head,
+    )?;
+    quotes.set_column_width(3, 100)?;
     for (i, q) in input.quotes.values().enumerate() {
         let row = (i + 1) as u32;
-        quotes.write_string(row, 0, &q.id).map_err(err)?;
-        quotes.write_string(row, 1, &q.case_id).map_err(err)?;
-        quotes
-            .write_string(row, 2, q.theme.as_deref().unwrap_or(""))
-            .map_err(err)?;
-        quotes
-            .write_string_with_format(row, 3, &q.text, &wrap)
-            .map_err(err)?;
+        quotes.write_string(row, 0, &q.id)?;
+        quotes.write_string(row, 1, &q.case_id)?;
+        quotes.write_string(row, 2, q.theme.as_deref().unwrap_or(""))?;
+        quotes.write_string_with_format(row, 3, &q.text, &f.wrap)?;
     }
-    wb.save(path).map_err(err)
+    Ok(())
 }
 
 fn validation_md(input: &Input) -> String {

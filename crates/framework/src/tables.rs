@@ -12,7 +12,7 @@ use datafusion::prelude::ParquetReadOptions;
 use evalpipe_study::Study;
 
 use crate::codebook::Codebook;
-use crate::input::Input;
+use crate::input::{Case, CmoLink, CodedCell, Finding, Input, Quote};
 use crate::{Error, Result};
 
 /// A named table.
@@ -50,176 +50,182 @@ pub(crate) fn batch(name: &str, columns: Vec<(&str, ArrayRef, bool)>) -> Result<
 
 /// The validated input as tables.
 pub(crate) fn input_tables(input: &Input) -> Result<Vec<Table>> {
-    let cases = &input.cases;
-    let cells = &input.cells;
-    let support: Vec<(i64, &String)> = input
-        .cmo
+    Ok(vec![
+        case_table(&input.cases)?,
+        cell_table(&input.cells)?,
+        quote_table(&input.quotes)?,
+        cmo_link_table(&input.cmo)?,
+        cmo_support_table(&input.cmo)?,
+        finding_table(&input.findings)?,
+    ])
+}
+
+/// The cases (interviews) with their attributes, one row each.
+fn case_table(cases: &[Case]) -> Result<Table> {
+    batch(
+        "framework_cases",
+        vec![
+            ("case_id", text(cases.iter().map(|c| Some(&c.id))), false),
+            (
+                "interview_type",
+                text(cases.iter().map(|c| Some(&c.interview_type))),
+                false,
+            ),
+            ("wave", int(cases.iter().map(|c| Some(c.wave))), false),
+            ("lot", text(cases.iter().map(|c| c.lot.as_ref())), true),
+            ("role", text(cases.iter().map(|c| c.role.as_ref())), true),
+            (
+                "cohort",
+                text(cases.iter().map(|c| c.cohort.as_ref())),
+                true,
+            ),
+            (
+                "age_band",
+                text(cases.iter().map(|c| c.age_band.as_ref())),
+                true,
+            ),
+            (
+                "gender",
+                text(cases.iter().map(|c| c.gender.as_ref())),
+                true,
+            ),
+        ],
+    )
+}
+
+/// The charted cells; `theme` is the sub-theme's theme, so SQL can count cases per theme.
+fn cell_table(cells: &[CodedCell]) -> Result<Table> {
+    batch(
+        "framework_cells",
+        vec![
+            (
+                "case_id",
+                text(cells.iter().map(|c| Some(&c.case_id))),
+                false,
+            ),
+            (
+                "interview_type",
+                text(cells.iter().map(|c| Some(&c.interview_type))),
+                false,
+            ),
+            ("code", text(cells.iter().map(|c| Some(&c.code))), false),
+            (
+                "theme",
+                text(
+                    cells
+                        .iter()
+                        .map(|c| Some(c.code.split('.').next().unwrap_or(&c.code))),
+                ),
+                false,
+            ),
+            (
+                "valence",
+                text(cells.iter().map(|c| Some(c.valence.as_str()))),
+                false,
+            ),
+            (
+                "quotes",
+                text(cells.iter().map(|c| Some(c.quotes.join(", ")))),
+                false,
+            ),
+            (
+                "summary",
+                text(cells.iter().map(|c| Some(&c.summary))),
+                false,
+            ),
+            ("source", text(cells.iter().map(|c| Some(&c.source))), false),
+        ],
+    )
+}
+
+/// The illustrative quotes.
+fn quote_table(quotes: &BTreeMap<String, Quote>) -> Result<Table> {
+    batch(
+        "framework_quotes",
+        vec![
+            (
+                "quote_id",
+                text(quotes.values().map(|q| Some(&q.id))),
+                false,
+            ),
+            (
+                "case_id",
+                text(quotes.values().map(|q| Some(&q.case_id))),
+                false,
+            ),
+            (
+                "code",
+                text(quotes.values().map(|q| q.theme.as_ref())),
+                true,
+            ),
+            ("quote", text(quotes.values().map(|q| Some(&q.text))), false),
+        ],
+    )
+}
+
+/// The CMO links, in sheet order.
+fn cmo_link_table(cmo: &[CmoLink]) -> Result<Table> {
+    batch(
+        "framework_cmo_links",
+        vec![
+            ("link_order", int(cmo.iter().map(|l| Some(l.order))), false),
+            ("figure", text(cmo.iter().map(|l| Some(&l.figure))), false),
+            (
+                "direction",
+                text(cmo.iter().map(|l| Some(&l.direction))),
+                false,
+            ),
+            ("context", text(cmo.iter().map(|l| Some(&l.context))), false),
+            (
+                "mechanism",
+                text(cmo.iter().map(|l| Some(&l.mechanism))),
+                false,
+            ),
+            ("outcome", text(cmo.iter().map(|l| Some(&l.outcome))), false),
+        ],
+    )
+}
+
+/// Each CMO link's supporting cases, a row per link and case, so SQL can join and count them.
+fn cmo_support_table(cmo: &[CmoLink]) -> Result<Table> {
+    let support: Vec<(i64, &String)> = cmo
         .iter()
         .flat_map(|l| l.cases.iter().map(move |c| (l.order, c)))
         .collect();
-    let f = &input.findings;
-    Ok(vec![
-        batch(
-            "framework_cases",
-            vec![
-                ("case_id", text(cases.iter().map(|c| Some(&c.id))), false),
-                (
-                    "interview_type",
-                    text(cases.iter().map(|c| Some(&c.interview_type))),
-                    false,
-                ),
-                ("wave", int(cases.iter().map(|c| Some(c.wave))), false),
-                ("lot", text(cases.iter().map(|c| c.lot.as_ref())), true),
-                ("role", text(cases.iter().map(|c| c.role.as_ref())), true),
-                (
-                    "cohort",
-                    text(cases.iter().map(|c| c.cohort.as_ref())),
-                    true,
-                ),
-                (
-                    "age_band",
-                    text(cases.iter().map(|c| c.age_band.as_ref())),
-                    true,
-                ),
-                (
-                    "gender",
-                    text(cases.iter().map(|c| c.gender.as_ref())),
-                    true,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_cells",
-            vec![
-                (
-                    "case_id",
-                    text(cells.iter().map(|c| Some(&c.case_id))),
-                    false,
-                ),
-                (
-                    "interview_type",
-                    text(cells.iter().map(|c| Some(&c.interview_type))),
-                    false,
-                ),
-                ("code", text(cells.iter().map(|c| Some(&c.code))), false),
-                (
-                    "theme",
-                    text(
-                        cells
-                            .iter()
-                            .map(|c| Some(c.code.split('.').next().unwrap_or(&c.code))),
-                    ),
-                    false,
-                ),
-                (
-                    "valence",
-                    text(cells.iter().map(|c| Some(c.valence.as_str()))),
-                    false,
-                ),
-                (
-                    "quotes",
-                    text(cells.iter().map(|c| Some(c.quotes.join(", ")))),
-                    false,
-                ),
-                (
-                    "summary",
-                    text(cells.iter().map(|c| Some(&c.summary))),
-                    false,
-                ),
-                ("source", text(cells.iter().map(|c| Some(&c.source))), false),
-            ],
-        )?,
-        batch(
-            "framework_quotes",
-            vec![
-                (
-                    "quote_id",
-                    text(input.quotes.values().map(|q| Some(&q.id))),
-                    false,
-                ),
-                (
-                    "case_id",
-                    text(input.quotes.values().map(|q| Some(&q.case_id))),
-                    false,
-                ),
-                (
-                    "code",
-                    text(input.quotes.values().map(|q| q.theme.as_ref())),
-                    true,
-                ),
-                (
-                    "quote",
-                    text(input.quotes.values().map(|q| Some(&q.text))),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_cmo_links",
-            vec![
-                (
-                    "link_order",
-                    int(input.cmo.iter().map(|l| Some(l.order))),
-                    false,
-                ),
-                (
-                    "figure",
-                    text(input.cmo.iter().map(|l| Some(&l.figure))),
-                    false,
-                ),
-                (
-                    "direction",
-                    text(input.cmo.iter().map(|l| Some(&l.direction))),
-                    false,
-                ),
-                (
-                    "context",
-                    text(input.cmo.iter().map(|l| Some(&l.context))),
-                    false,
-                ),
-                (
-                    "mechanism",
-                    text(input.cmo.iter().map(|l| Some(&l.mechanism))),
-                    false,
-                ),
-                (
-                    "outcome",
-                    text(input.cmo.iter().map(|l| Some(&l.outcome))),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_cmo_support",
-            vec![
-                (
-                    "link_order",
-                    int(support.iter().map(|(o, _)| Some(*o))),
-                    false,
-                ),
-                (
-                    "case_id",
-                    text(support.iter().map(|(_, c)| Some(*c))),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_findings",
-            vec![
-                ("file", text(f.iter().map(|x| Some(&x.file))), false),
-                ("sheet", text(f.iter().map(|x| x.sheet.as_ref())), true),
-                ("cell", text(f.iter().map(|x| x.cell.as_ref())), true),
-                ("rule", text(f.iter().map(|x| Some(x.rule.code()))), false),
-                (
-                    "severity",
-                    text(f.iter().map(|x| Some(x.rule.severity()))),
-                    false,
-                ),
-                ("message", text(f.iter().map(|x| Some(&x.message))), false),
-            ],
-        )?,
-    ])
+    batch(
+        "framework_cmo_support",
+        vec![
+            (
+                "link_order",
+                int(support.iter().map(|(o, _)| Some(*o))),
+                false,
+            ),
+            (
+                "case_id",
+                text(support.iter().map(|(_, c)| Some(*c))),
+                false,
+            ),
+        ],
+    )
+}
+
+/// The validation findings.
+fn finding_table(f: &[Finding]) -> Result<Table> {
+    batch(
+        "framework_findings",
+        vec![
+            ("file", text(f.iter().map(|x| Some(&x.file))), false),
+            ("sheet", text(f.iter().map(|x| x.sheet.as_ref())), true),
+            ("cell", text(f.iter().map(|x| x.cell.as_ref())), true),
+            ("rule", text(f.iter().map(|x| Some(x.rule.code()))), false),
+            (
+                "severity",
+                text(f.iter().map(|x| Some(x.rule.severity()))),
+                false,
+            ),
+            ("message", text(f.iter().map(|x| Some(&x.message))), false),
+        ],
+    )
 }
 
 /// The codebook (and the study's lots and cohorts) as reference tables.
@@ -228,6 +234,38 @@ pub(crate) fn reference_tables(
     study: &Study,
     input: &Input,
 ) -> Result<Vec<Table>> {
+    Ok(vec![
+        code_table(codebook)?,
+        group_table(&groups(codebook, study, input))?,
+        interview_type_table(codebook)?,
+        wave_table(codebook)?,
+        figure_table(codebook)?,
+        divergence_by_table(codebook)?,
+        settings_table(codebook, study)?,
+    ])
+}
+
+/// The breakdowns, in the order the tables list them.
+const BREAKDOWNS: [&str; 8] = [
+    "all",
+    "interview_type",
+    "wave",
+    "lot",
+    "cohort",
+    "age_band",
+    "role",
+    "gender",
+];
+
+fn breakdown_order(b: &str) -> Option<i64> {
+    BREAKDOWNS
+        .iter()
+        .position(|x| *x == b)
+        .map(|p| p as i64 + 1)
+}
+
+/// The themes and sub-themes as one list of codes, each with its Theory of Change stage.
+fn code_table(codebook: &Codebook) -> Result<Table> {
     let codes = codebook.codes();
     let stage_label = |s: &str| {
         codebook
@@ -236,7 +274,40 @@ pub(crate) fn reference_tables(
             .find(|x| x.code == s)
             .map(|x| x.label.clone())
     };
+    batch(
+        "framework_codes",
+        vec![
+            ("code", text(codes.iter().map(|c| Some(c.code))), false),
+            ("theme", text(codes.iter().map(|c| Some(c.theme))), false),
+            ("level", text(codes.iter().map(|c| Some(c.level))), false),
+            ("label", text(codes.iter().map(|c| Some(c.label))), false),
+            (
+                "definition",
+                text(codes.iter().map(|c| Some(c.definition))),
+                false,
+            ),
+            ("stage", text(codes.iter().map(|c| Some(c.stage))), false),
+            (
+                "stage_label",
+                text(codes.iter().map(|c| stage_label(c.stage))),
+                true,
+            ),
+            (
+                "section",
+                text(codes.iter().map(|c| Some(c.section))),
+                false,
+            ),
+            (
+                "code_order",
+                int(codes.iter().map(|c| Some(c.order))),
+                false,
+            ),
+        ],
+    )
+}
 
+/// Each group as (breakdown, group code, group label).
+fn groups(codebook: &Codebook, study: &Study, input: &Input) -> Vec<(String, String, String)> {
     // Every category of every breakdown, so an empty one still has its row.
     let mut groups: Vec<(String, String, String)> =
         vec![("all".into(), "all".into(), "All".into())];
@@ -256,7 +327,7 @@ pub(crate) fn reference_tables(
         groups.push(("age_band".into(), a.clone(), a.clone()));
     }
     // Roles and genders are free text on the case sheet: their groups are those observed.
-    let observed = |f: &dyn Fn(&crate::input::Case) -> Option<&String>| {
+    let observed = |f: &dyn Fn(&Case) -> Option<&String>| {
         input
             .cases
             .iter()
@@ -270,6 +341,11 @@ pub(crate) fn reference_tables(
     for g in observed(&|c| c.gender.as_ref()) {
         groups.push(("gender".into(), g.clone(), g));
     }
+    groups
+}
+
+/// The groups, numbered within their breakdown so tables can list them in codebook order.
+fn group_table(groups: &[(String, String, String)]) -> Result<Table> {
     let mut order_in: BTreeMap<String, i64> = BTreeMap::new();
     let group_order: Vec<i64> = groups
         .iter()
@@ -279,149 +355,120 @@ pub(crate) fn reference_tables(
             *o
         })
         .collect();
-    let breakdowns = [
-        "all",
-        "interview_type",
-        "wave",
-        "lot",
-        "cohort",
-        "age_band",
-        "role",
-        "gender",
-    ];
-    let breakdown_order = |b: &str| {
-        breakdowns
-            .iter()
-            .position(|x| *x == b)
-            .map(|p| p as i64 + 1)
-    };
-    let by = &codebook.settings.divergence_by;
-    let waves = &codebook.waves;
-    let figures = &codebook.figures;
-    let types = &codebook.interview_types;
+    batch(
+        "framework_groups",
+        vec![
+            ("breakdown", text(groups.iter().map(|g| Some(&g.0))), false),
+            (
+                "breakdown_order",
+                int(groups.iter().map(|g| breakdown_order(&g.0))),
+                false,
+            ),
+            ("group_code", text(groups.iter().map(|g| Some(&g.1))), false),
+            (
+                "group_label",
+                text(groups.iter().map(|g| Some(&g.2))),
+                false,
+            ),
+            (
+                "group_order",
+                int(group_order.iter().map(|o| Some(*o))),
+                false,
+            ),
+        ],
+    )
+}
 
-    Ok(vec![
-        batch(
-            "framework_codes",
-            vec![
-                ("code", text(codes.iter().map(|c| Some(c.code))), false),
-                ("theme", text(codes.iter().map(|c| Some(c.theme))), false),
-                ("level", text(codes.iter().map(|c| Some(c.level))), false),
-                ("label", text(codes.iter().map(|c| Some(c.label))), false),
-                (
-                    "definition",
-                    text(codes.iter().map(|c| Some(c.definition))),
-                    false,
-                ),
-                ("stage", text(codes.iter().map(|c| Some(c.stage))), false),
-                (
-                    "stage_label",
-                    text(codes.iter().map(|c| stage_label(c.stage))),
-                    true,
-                ),
-                (
-                    "section",
-                    text(codes.iter().map(|c| Some(c.section))),
-                    false,
-                ),
-                (
-                    "code_order",
-                    int(codes.iter().map(|c| Some(c.order))),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_groups",
-            vec![
-                ("breakdown", text(groups.iter().map(|g| Some(&g.0))), false),
-                (
-                    "breakdown_order",
-                    int(groups.iter().map(|g| breakdown_order(&g.0))),
-                    false,
-                ),
-                ("group_code", text(groups.iter().map(|g| Some(&g.1))), false),
-                (
-                    "group_label",
-                    text(groups.iter().map(|g| Some(&g.2))),
-                    false,
-                ),
-                (
-                    "group_order",
-                    int(group_order.iter().map(|o| Some(*o))),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_interview_types",
-            vec![
-                (
-                    "interview_type",
-                    text(types.iter().map(|t| Some(&t.code))),
-                    false,
-                ),
-                ("label", text(types.iter().map(|t| Some(&t.label))), false),
-                ("type_order", int((1..=types.len() as i64).map(Some)), false),
-            ],
-        )?,
-        batch(
-            "framework_waves",
-            vec![
-                ("wave", int(waves.iter().map(|w| Some(w.wave))), false),
-                ("label", text(waves.iter().map(|w| Some(&w.label))), false),
-                (
-                    "published_interviews",
-                    int(waves.iter().map(|w| w.published_interviews)),
-                    true,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_figures",
-            vec![
-                ("figure", text(figures.iter().map(|f| Some(&f.id))), false),
-                ("title", text(figures.iter().map(|f| Some(&f.title))), false),
-                (
-                    "section",
-                    text(figures.iter().map(|f| Some(&f.section))),
-                    false,
-                ),
-                (
-                    "figure_order",
-                    int((1..=figures.len() as i64).map(Some)),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_divergence_by",
-            vec![
-                ("breakdown", text(by.iter().map(Some)), false),
-                (
-                    "breakdown_order",
-                    int(by.iter().map(|b| breakdown_order(b))),
-                    false,
-                ),
-            ],
-        )?,
-        batch(
-            "framework_settings",
-            vec![
-                (
-                    "cross_cutting_min_lots",
-                    int([Some(codebook.settings.cross_cutting_min_lots)]),
-                    false,
-                ),
-                (
-                    "divergence_min_cases",
-                    int([Some(codebook.settings.divergence_min_cases)]),
-                    false,
-                ),
-                ("lots", int([Some(study.lots.len() as i64)]), false),
-            ],
-        )?,
-    ])
+/// The interview types, one matrix each.
+fn interview_type_table(codebook: &Codebook) -> Result<Table> {
+    let types = &codebook.interview_types;
+    batch(
+        "framework_interview_types",
+        vec![
+            (
+                "interview_type",
+                text(types.iter().map(|t| Some(&t.code))),
+                false,
+            ),
+            ("label", text(types.iter().map(|t| Some(&t.label))), false),
+            ("type_order", int((1..=types.len() as i64).map(Some)), false),
+        ],
+    )
+}
+
+/// The waves, with the number of interviews the published report gives, to check against.
+fn wave_table(codebook: &Codebook) -> Result<Table> {
+    let waves = &codebook.waves;
+    batch(
+        "framework_waves",
+        vec![
+            ("wave", int(waves.iter().map(|w| Some(w.wave))), false),
+            ("label", text(waves.iter().map(|w| Some(&w.label))), false),
+            (
+                "published_interviews",
+                int(waves.iter().map(|w| w.published_interviews)),
+                true,
+            ),
+        ],
+    )
+}
+
+/// The CMO figures of the report.
+fn figure_table(codebook: &Codebook) -> Result<Table> {
+    let figures = &codebook.figures;
+    batch(
+        "framework_figures",
+        vec![
+            ("figure", text(figures.iter().map(|f| Some(&f.id))), false),
+            ("title", text(figures.iter().map(|f| Some(&f.title))), false),
+            (
+                "section",
+                text(figures.iter().map(|f| Some(&f.section))),
+                false,
+            ),
+            (
+                "figure_order",
+                int((1..=figures.len() as i64).map(Some)),
+                false,
+            ),
+        ],
+    )
+}
+
+/// The breakdowns in which the codebook looks for divergent perspectives.
+fn divergence_by_table(codebook: &Codebook) -> Result<Table> {
+    let by = &codebook.settings.divergence_by;
+    batch(
+        "framework_divergence_by",
+        vec![
+            ("breakdown", text(by.iter().map(Some)), false),
+            (
+                "breakdown_order",
+                int(by.iter().map(|b| breakdown_order(b))),
+                false,
+            ),
+        ],
+    )
+}
+
+/// The thresholds, as a one-row table the SQL can join.
+fn settings_table(codebook: &Codebook, study: &Study) -> Result<Table> {
+    batch(
+        "framework_settings",
+        vec![
+            (
+                "cross_cutting_min_lots",
+                int([Some(codebook.settings.cross_cutting_min_lots)]),
+                false,
+            ),
+            (
+                "divergence_min_cases",
+                int([Some(codebook.settings.divergence_min_cases)]),
+                false,
+            ),
+            ("lots", int([Some(study.lots.len() as i64)]), false),
+        ],
+    )
 }
 
 /// Registers `tables` and runs every query of `dir` with the transform's runner, each once all
