@@ -339,42 +339,76 @@ struct CategoryValue {
 /// enrolment before or from the first lockdown) then the study's `[[characteristic]]`s. A
 /// category may have several rows (a group of codes); its order and label are the same on each.
 fn characteristic_values(study: &Study) -> Result<RecordBatch> {
-    let mut rows: Vec<CategoryValue> = Vec::new();
-    let structural = |name: &str, title: &str, column: &str, kind: &'static str| {
-        let (name, title, column) = (name.to_string(), title.to_string(), column.to_string());
-        move |order: usize,
-              category: &str,
-              code: Option<&str>,
-              bounds: (Option<f64>, Option<f64>)| {
-            CategoryValue {
-                characteristic: name.clone(),
-                title: title.clone(),
-                column: column.clone(),
-                kind,
-                category_order: order as i64,
-                category: category.to_string(),
-                code: code.map(str::to_string),
-                lower: bounds.0,
-                upper: bounds.1,
-            }
+    let mut rows = structural_values(study);
+    rows.extend(configured_values(study)?);
+    let mut order: BTreeMap<&str, i64> = BTreeMap::new();
+    for r in &rows {
+        let next = order.len() as i64 + 1;
+        order.entry(&r.characteristic).or_insert(next);
+    }
+    batch(
+        "characteristic_values",
+        vec![
+            text("characteristic", rows.iter().map(|r| &r.characteristic)),
+            int(
+                "characteristic_order",
+                rows.iter().map(|r| order[r.characteristic.as_str()]),
+            ),
+            text("title", rows.iter().map(|r| &r.title)),
+            text("column_name", rows.iter().map(|r| &r.column)),
+            text("kind", rows.iter().map(|r| r.kind)),
+            int("category_order", rows.iter().map(|r| r.category_order)),
+            text("category", rows.iter().map(|r| &r.category)),
+            opt_text("code", rows.iter().map(|r| r.code.clone())),
+            opt_float("lower", rows.iter().map(|r| r.lower)),
+            opt_float("upper", rows.iter().map(|r| r.upper)),
+        ],
+    )
+}
+
+/// A maker of one characteristic's rows: its category's order, label, code or band bounds.
+fn category_of(
+    name: &str,
+    title: &str,
+    column: &str,
+    kind: &'static str,
+) -> impl Fn(usize, &str, Option<&str>, (Option<f64>, Option<f64>)) -> CategoryValue {
+    let (name, title, column) = (name.to_string(), title.to_string(), column.to_string());
+    move |order: usize, category: &str, code: Option<&str>, bounds: (Option<f64>, Option<f64>)| {
+        CategoryValue {
+            characteristic: name.clone(),
+            title: title.clone(),
+            column: column.clone(),
+            kind,
+            category_order: order as i64,
+            category: category.to_string(),
+            code: code.map(str::to_string),
+            lower: bounds.0,
+            upper: bounds.1,
         }
-    };
-    let all = structural("all", "All participants", "lot_code", "labels");
+    }
+}
+
+/// The breakdowns every study has: all participants, cohort, lot, provider group, and
+/// enrolment before or from the first lockdown.
+fn structural_values(study: &Study) -> Vec<CategoryValue> {
+    let mut rows = Vec::new();
+    let all = category_of("all", "All participants", "lot_code", "labels");
     for lot in &study.lots {
         rows.push(all(1, "All participants", Some(&lot.code), (None, None)));
     }
-    let cohort = structural("cohort", "Cohort", "payment_group", "labels");
+    let cohort = category_of("cohort", "Cohort", "payment_group", "labels");
     let mut cohorts: Vec<_> = study.cohorts.iter().collect();
     cohorts.sort_by_key(|c| c.report_order);
     for (i, c) in cohorts.iter().enumerate() {
         rows.push(cohort(i + 1, &c.name, Some(&c.code), (None, None)));
     }
-    let lot = structural("lot", "Lot", "lot_code", "labels");
+    let lot = category_of("lot", "Lot", "lot_code", "labels");
     for (i, l) in study.lots.iter().enumerate() {
         rows.push(lot(i + 1, &l.name, Some(&l.code), (None, None)));
     }
     // Provider groups in order of their first lot, so the table follows Table 1-1.
-    let group = structural("provider_group", "Provider group", "lot_code", "grouping");
+    let group = category_of("provider_group", "Provider group", "lot_code", "grouping");
     let mut groups: Vec<&str> = Vec::new();
     for l in &study.lots {
         let position = match groups.iter().position(|g| *g == l.provider_group) {
@@ -391,7 +425,7 @@ fn characteristic_values(study: &Study) -> Result<RecordBatch> {
             (None, None),
         ));
     }
-    let period = structural(
+    let period = category_of(
         "enrolment_period",
         "Enrolled before or from the first lockdown",
         "registration_date",
@@ -413,7 +447,12 @@ fn characteristic_values(study: &Study) -> Result<RecordBatch> {
         None,
         (Some(lockdown), None),
     ));
+    rows
+}
 
+/// The study's `[[characteristic]]`s: a code list's groups or labels, a flag, or bands.
+fn configured_values(study: &Study) -> Result<Vec<CategoryValue>> {
+    let mut rows = Vec::new();
     for c in &study.characteristics {
         let kind = study
             .characteristic_kind(c)
@@ -421,7 +460,7 @@ fn characteristic_values(study: &Study) -> Result<RecordBatch> {
                 context: "building reference table `characteristic_values`".into(),
                 message,
             })?;
-        let row = structural(&c.name, &c.title, &c.column, kind.as_str());
+        let row = category_of(&c.name, &c.title, &c.column, kind.as_str());
         let code_list = study
             .mi
             .columns
@@ -466,28 +505,5 @@ fn characteristic_values(study: &Study) -> Result<RecordBatch> {
             }
         }
     }
-
-    let mut order: BTreeMap<&str, i64> = BTreeMap::new();
-    for r in &rows {
-        let next = order.len() as i64 + 1;
-        order.entry(&r.characteristic).or_insert(next);
-    }
-    batch(
-        "characteristic_values",
-        vec![
-            text("characteristic", rows.iter().map(|r| &r.characteristic)),
-            int(
-                "characteristic_order",
-                rows.iter().map(|r| order[r.characteristic.as_str()]),
-            ),
-            text("title", rows.iter().map(|r| &r.title)),
-            text("column_name", rows.iter().map(|r| &r.column)),
-            text("kind", rows.iter().map(|r| r.kind)),
-            int("category_order", rows.iter().map(|r| r.category_order)),
-            text("category", rows.iter().map(|r| &r.category)),
-            opt_text("code", rows.iter().map(|r| r.code.clone())),
-            opt_float("lower", rows.iter().map(|r| r.lower)),
-            opt_float("upper", rows.iter().map(|r| r.upper)),
-        ],
-    )
+    Ok(rows)
 }
