@@ -21,4 +21,4 @@ pub mod stale;
 
 pub use error::{Error, Result};
 pub use run::{Event, Events, Plan, Request, RunOutcome, plan, run, status};
-pub use stage::{NOT_READ_BY_A_RUN, STAGES, Source, Stage, StageDef};
+pub use stage::{NOT_READ_BY_A_RUN, STAGES, Source, Stage, StageDef, Start};

@@ -1,12 +1,12 @@
 //! A run: its options resolved into a [`Plan`], then every stale stage of the stage table run
 //! into a folder built beside the target and swapped in whole.
 //!
-//! The stages overlap where one does not read another's output, and nowhere else: the
-//! Framework stage's preparation reads only the interviews, the codebook and the study, so it
-//! runs from the start, beside ingest, transform and models; the models read two staging
-//! tables of the transform ([`evalpipe_models::INPUT_TABLES`]), so they start as soon as those
-//! are written, beside its other queries; the Framework's triangulation hooks wait for the
-//! models' tables, and the report for all. Every stage writes only its own folders, and the
+//! The stages overlap where the stage table's [`Start`] says, and nowhere else: the Framework
+//! stage's preparation reads only the interviews, the codebook and the study, so it runs from
+//! the start, beside ingest, transform and models; the models read two staging tables of the
+//! transform ([`evalpipe_models::INPUT_TABLES`]), so they start as soon as those are written,
+//! beside its other queries; the Framework's triangulation hooks wait for the models' tables,
+//! and the report for all. Every stage writes only its own folders, and the
 //! summaries are said in stage order, so the run folder and the messages are those of running
 //! the stages one after the other.
 
@@ -23,7 +23,7 @@ use evalpipe_study::{
 use crate::error::{Error, Result, io, stage};
 use crate::hashes::{hash_inputs, hash_tree};
 use crate::outdir::{self, sibling};
-use crate::stage::Stage;
+use crate::stage::{Stage, Start};
 use crate::stale::{self, Current, StageState};
 
 /// What a run is asked to do; a path not given is the project's default under `root`.
@@ -411,8 +411,8 @@ impl Run<'_> {
             .enable_all()
             .build()
             .map_err(|e| io("starting the query runtime".into(), e))?;
-        let framework = self
-            .is_stale(Stage::Framework)
+        let framework = (self.is_stale(Stage::Framework)
+            && Stage::Framework.def().start == Start::PreparedAtOnce)
             .then(|| self.start_framework(&runtime));
         let mut summaries = StageSummaries::default();
         let previous = &self.previous.stages;
@@ -445,6 +445,10 @@ impl Run<'_> {
 
         summaries.framework = match framework {
             Some(job) => Some(self.finish_framework(&runtime, job)?),
+            None if self.is_stale(Stage::Framework) => {
+                let job = self.start_framework(&runtime);
+                Some(self.finish_framework(&runtime, job)?)
+            }
             None => {
                 self.reuse(Stage::Framework)?;
                 previous.framework.clone()
@@ -543,18 +547,24 @@ impl Run<'_> {
                 .unwrap_or_else(evalpipe_transform::default_memory_limit),
             ..Default::default()
         };
+        // The tables whose writing starts the models, beside the other queries; none when the
+        // models wait for the whole transform.
+        let starts_models: &[&str] = match Stage::Models.def().start {
+            Start::WhenWritten(tables) if self.is_stale(Stage::Models) => tables,
+            _ => &[],
+        };
         let early: Mutex<(BTreeSet<String>, Option<ModelsJob>)> = Mutex::default();
         let on_table = |p: evalpipe_transform::Progress| {
             events(Event::Transform(p.clone()));
             let evalpipe_transform::Progress::Table { table, .. } = p;
             let mut early = early.lock().unwrap_or_else(|e| e.into_inner());
             let (written, started) = &mut *early;
-            if evalpipe_models::INPUT_TABLES.contains(&table.as_str()) {
+            if starts_models.contains(&table.as_str()) {
                 written.insert(table);
             }
             if started.is_none()
-                && self.is_stale(Stage::Models)
-                && written.len() == evalpipe_models::INPUT_TABLES.len()
+                && !starts_models.is_empty()
+                && written.len() == starts_models.len()
             {
                 *started = Some(self.start_models(runtime));
             }

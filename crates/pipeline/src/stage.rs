@@ -1,6 +1,6 @@
-//! The stage table: every stage of a run, what it reads and what it writes. Staleness
-//! ([`crate::stale`]), the reuse of an unchanged stage's outputs, the progress events and the
-//! manifest's stage summaries all follow from it; adding a stage is one entry here plus the
+//! The stage table: every stage of a run, what it reads, what it writes and when it may begin.
+//! Staleness ([`crate::stale`]), the reuse of an unchanged stage's outputs, which stages overlap,
+//! the progress events and the manifest's stage summaries all follow from it; adding a stage is one entry here plus the
 //! stage's own crate and its arm in [`crate::run`].
 
 use std::fmt;
@@ -41,6 +41,19 @@ pub enum Source {
     Pdf,
 }
 
+/// When a stage may begin: the run overlaps stages only where the table says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// When the stages it reads from are done.
+    AfterInputs,
+    /// As soon as these tables of the stages it reads from are written, beside the rest of
+    /// those stages.
+    WhenWritten(&'static [&'static str]),
+    /// Its preparation, which reads nothing of the run, at once, beside every stage before it;
+    /// the rest when the stages it reads from are done.
+    PreparedAtOnce,
+}
+
 /// One stage's entry in the table.
 #[derive(Debug)]
 pub struct StageDef {
@@ -55,6 +68,8 @@ pub struct StageDef {
     /// Its folders in the run folder, `/`-separated; a folder inside another stage's is that
     /// stage's alone (`tables/models` is the models', not the transform's).
     pub writes: &'static [&'static str],
+    /// When it may begin.
+    pub start: Start,
 }
 
 /// Files of the study configuration that `check` and `synth` read and no run does: editing the
@@ -69,6 +84,7 @@ pub const STAGES: [StageDef; 5] = [
         after: &[],
         reads: &[Source::Build, Source::Extracts, Source::Config("")],
         writes: &["ingest"],
+        start: Start::AfterInputs,
     },
     StageDef {
         stage: Stage::Transform,
@@ -76,6 +92,7 @@ pub const STAGES: [StageDef; 5] = [
         after: &[Stage::Ingest],
         reads: &[Source::Queries("")],
         writes: &["tables"],
+        start: Start::AfterInputs,
     },
     StageDef {
         stage: Stage::Models,
@@ -83,6 +100,8 @@ pub const STAGES: [StageDef; 5] = [
         after: &[Stage::Transform],
         reads: &[Source::Config("models/")],
         writes: &["tables/models"],
+        // The two staging tables the models' one pass reads.
+        start: Start::WhenWritten(&evalpipe_models::INPUT_TABLES),
     },
     StageDef {
         stage: Stage::Framework,
@@ -95,6 +114,8 @@ pub const STAGES: [StageDef; 5] = [
             Source::Qualitative,
         ],
         writes: &["framework", "tables/framework"],
+        // Reading and counting the interviews needs no table of the run; the hooks do.
+        start: Start::PreparedAtOnce,
     },
     StageDef {
         stage: Stage::Report,
@@ -102,6 +123,7 @@ pub const STAGES: [StageDef; 5] = [
         after: &[Stage::Transform, Stage::Models, Stage::Framework],
         reads: &[Source::Templates, Source::Pdf],
         writes: &["report"],
+        start: Start::AfterInputs,
     },
 ];
 
@@ -202,6 +224,21 @@ mod tests {
         }
         assert!(Stage::Report.reads_from(Stage::Ingest));
         assert!(!Stage::Models.reads_from(Stage::Framework));
+        // A stage that begins before the stages it reads from are done reads only tables they
+        // write, and only a stage that reads from another begins early.
+        for def in &STAGES {
+            if let Start::WhenWritten(tables) = def.start {
+                assert!(!tables.is_empty() && !def.after.is_empty(), "{}", def.name);
+            }
+        }
+        assert_eq!(
+            Stage::Models.def().start,
+            Start::WhenWritten(&[
+                "participant_outcomes",
+                "participant_characteristics",
+                "participant_actions"
+            ])
+        );
     }
 
     #[test]

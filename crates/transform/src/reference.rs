@@ -366,26 +366,27 @@ fn characteristic_values(study: &Study) -> Result<RecordBatch> {
     )
 }
 
+/// A band's lower (inclusive) and upper (exclusive) bounds, either open.
+type Bounds = (Option<f64>, Option<f64>);
+
 /// A maker of one characteristic's rows: its category's order, label, code or band bounds.
 fn category_of(
     name: &str,
     title: &str,
     column: &str,
     kind: &'static str,
-) -> impl Fn(usize, &str, Option<&str>, (Option<f64>, Option<f64>)) -> CategoryValue {
+) -> impl Fn(usize, &str, Option<&str>, Bounds) -> CategoryValue {
     let (name, title, column) = (name.to_string(), title.to_string(), column.to_string());
-    move |order: usize, category: &str, code: Option<&str>, bounds: (Option<f64>, Option<f64>)| {
-        CategoryValue {
-            characteristic: name.clone(),
-            title: title.clone(),
-            column: column.clone(),
-            kind,
-            category_order: order as i64,
-            category: category.to_string(),
-            code: code.map(str::to_string),
-            lower: bounds.0,
-            upper: bounds.1,
-        }
+    move |order: usize, category: &str, code: Option<&str>, bounds: Bounds| CategoryValue {
+        characteristic: name.clone(),
+        title: title.clone(),
+        column: column.clone(),
+        kind,
+        category_order: order as i64,
+        category: category.to_string(),
+        code: code.map(str::to_string),
+        lower: bounds.0,
+        upper: bounds.1,
     }
 }
 
