@@ -10,7 +10,7 @@
 //! summaries are said in stage order, so the run folder and the messages are those of running
 //! the stages one after the other.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -23,7 +23,7 @@ use evalpipe_study::{
 use crate::error::{Error, Result, io, stage};
 use crate::hashes::{hash_inputs, hash_tree};
 use crate::outdir::{self, sibling};
-use crate::stage::{Stage, Start};
+use crate::stage::{STAGES, Stage, StageDef, Start};
 use crate::stale::{self, Current, StageState};
 
 /// What a run is asked to do; a path not given is the project's default under `root`.
@@ -321,6 +321,7 @@ pub fn run(plan: Plan, events: Events) -> Result<RunOutcome> {
         previous: &previous,
         stale: &stale,
         events: &events,
+        begun: Mutex::default(),
     };
     let stages = run.stages().map_err(|e| Error::NotPublished {
         out: plan.out.clone(),
@@ -362,7 +363,7 @@ pub fn run(plan: Plan, events: Events) -> Result<RunOutcome> {
 }
 
 /// A run being built in its staging folder.
-struct Run<'a> {
+pub(crate) struct Run<'a> {
     plan: &'a Plan,
     /// The staging folder's layout.
     layout: RunLayout,
@@ -370,6 +371,59 @@ struct Run<'a> {
     previous: &'a Manifest,
     stale: &'a BTreeSet<Stage>,
     events: &'a Events,
+    /// The stages begun ahead of their turn ([`Start`]), and what finishing each takes.
+    begun: Mutex<BTreeMap<Stage, Finish>>,
+}
+
+/// What finishing a begun stage takes: waiting for its work, saying how it went and recording
+/// its summary.
+pub(crate) type Finish =
+    Box<dyn FnOnce(&Run<'_>, &Runtime, &mut StageSummaries) -> Result<()> + Send>;
+
+/// Begins a stage: starts what it can do in the background, and says what finishing it takes.
+pub(crate) type Begin = fn(&Run<'_>, &Runtime) -> Finish;
+
+/// [`Begin`] for ingest, which runs in its turn.
+pub(crate) fn begin_ingest(_: &Run<'_>, _: &Runtime) -> Finish {
+    Box::new(|run, _, summaries| {
+        summaries.ingest = Some(run.ingest()?);
+        Ok(())
+    })
+}
+
+/// [`Begin`] for the transform, which runs in its turn and begins the stages waiting for its
+/// tables.
+pub(crate) fn begin_transform(_: &Run<'_>, _: &Runtime) -> Finish {
+    Box::new(|run, runtime, summaries| {
+        summaries.transform = Some(run.transform(runtime)?);
+        Ok(())
+    })
+}
+
+/// [`Begin`] for the models, fitted on a blocking thread of the runtime from now.
+pub(crate) fn begin_models(run: &Run<'_>, runtime: &Runtime) -> Finish {
+    let job = run.start_models(runtime);
+    Box::new(move |run, runtime, summaries| {
+        summaries.models = Some(run.finish_models(runtime, job)?);
+        Ok(())
+    })
+}
+
+/// [`Begin`] for the Framework stage: its preparation from now, its hooks when finished.
+pub(crate) fn begin_framework(run: &Run<'_>, runtime: &Runtime) -> Finish {
+    let job = run.start_framework(runtime);
+    Box::new(move |run, runtime, summaries| {
+        summaries.framework = Some(run.finish_framework(runtime, job)?);
+        Ok(())
+    })
+}
+
+/// [`Begin`] for the report, which runs in its turn.
+pub(crate) fn begin_report(_: &Run<'_>, _: &Runtime) -> Finish {
+    Box::new(|run, _, summaries| {
+        summaries.report = Some(run.report()?);
+        Ok(())
+    })
 }
 
 impl Run<'_> {
@@ -411,52 +465,44 @@ impl Run<'_> {
             .enable_all()
             .build()
             .map_err(|e| io("starting the query runtime".into(), e))?;
-        let framework = (self.is_stale(Stage::Framework)
-            && Stage::Framework.def().start == Start::PreparedAtOnce)
-            .then(|| self.start_framework(&runtime));
+        for def in &STAGES {
+            if def.start == Start::PreparedAtOnce && self.is_stale(def.stage) {
+                self.begin(def, &runtime);
+            }
+        }
         let mut summaries = StageSummaries::default();
-        let previous = &self.previous.stages;
-
-        summaries.ingest = if self.is_stale(Stage::Ingest) {
-            Some(self.ingest()?)
-        } else {
-            self.reuse(Stage::Ingest)?;
-            previous.ingest.clone()
-        };
-
-        let (transform, models) = if self.is_stale(Stage::Transform) {
-            self.transform(&runtime)?
-        } else {
-            self.reuse(Stage::Transform)?;
-            let models = self
-                .is_stale(Stage::Models)
-                .then(|| self.start_models(&runtime));
-            (previous.transform.clone(), models)
-        };
-        summaries.transform = transform;
-
-        summaries.models = match models {
-            Some(job) => Some(self.finish_models(&runtime, job)?),
-            None => {
-                self.reuse(Stage::Models)?;
-                previous.models.clone()
+        // In the table's order, so summaries are said as a sequential run would say them.
+        for def in &STAGES {
+            if !self.is_stale(def.stage) {
+                self.reuse(def.stage)?;
+                (def.keep)(&self.previous.stages, &mut summaries);
+                continue;
             }
-        };
-
-        summaries.framework = match framework {
-            Some(job) => Some(self.finish_framework(&runtime, job)?),
-            None if self.is_stale(Stage::Framework) => {
-                let job = self.start_framework(&runtime);
-                Some(self.finish_framework(&runtime, job)?)
-            }
-            None => {
-                self.reuse(Stage::Framework)?;
-                previous.framework.clone()
-            }
-        };
-
-        summaries.report = Some(self.report()?);
+            let begun = lock(&self.begun).remove(&def.stage);
+            let finish = begun.unwrap_or_else(|| (def.begin)(self, &runtime));
+            finish(self, &runtime, &mut summaries)?;
+        }
         Ok(summaries)
+    }
+
+    /// Begins `def`'s stage now, ahead of its turn, unless it has begun.
+    fn begin(&self, def: &StageDef, runtime: &Runtime) {
+        if !lock(&self.begun).contains_key(&def.stage) {
+            let finish = (def.begin)(self, runtime);
+            lock(&self.begun).insert(def.stage, finish);
+        }
+    }
+
+    /// Begins every stale stage waiting for tables that are all in `written`.
+    fn begin_when_written(&self, written: &BTreeSet<String>, runtime: &Runtime) {
+        for def in &STAGES {
+            if let Start::WhenWritten(tables) = def.start
+                && self.is_stale(def.stage)
+                && tables.iter().all(|t| written.contains(*t))
+            {
+                self.begin(def, runtime);
+            }
+        }
     }
 
     fn ingest(&self) -> Result<IngestSummary> {
@@ -529,12 +575,9 @@ impl Run<'_> {
         })
     }
 
-    /// Runs the queries, starting the models as soon as the tables they read are written
-    /// (when the models are stale); returns the transform's summary and the models' job.
-    fn transform(
-        &self,
-        runtime: &tokio::runtime::Runtime,
-    ) -> Result<(Option<TransformSummary>, Option<ModelsJob>)> {
+    /// Runs the queries, beginning the stages that wait for some of its tables as soon as
+    /// those are written.
+    fn transform(&self, runtime: &Runtime) -> Result<TransformSummary> {
         let (plan, events) = (self.plan, self.events);
         // With the ingest unchanged, a query whose SQL and inputs are unchanged is copied from
         // the last run: an edited query reruns itself and what reads it, nothing else.
@@ -547,27 +590,13 @@ impl Run<'_> {
                 .unwrap_or_else(evalpipe_transform::default_memory_limit),
             ..Default::default()
         };
-        // The tables whose writing starts the models, beside the other queries; none when the
-        // models wait for the whole transform.
-        let starts_models: &[&str] = match Stage::Models.def().start {
-            Start::WhenWritten(tables) if self.is_stale(Stage::Models) => tables,
-            _ => &[],
-        };
-        let early: Mutex<(BTreeSet<String>, Option<ModelsJob>)> = Mutex::default();
+        let written: Mutex<BTreeSet<String>> = Mutex::default();
         let on_table = |p: evalpipe_transform::Progress| {
             events(Event::Transform(p.clone()));
             let evalpipe_transform::Progress::Table { table, .. } = p;
-            let mut early = early.lock().unwrap_or_else(|e| e.into_inner());
-            let (written, started) = &mut *early;
-            if starts_models.contains(&table.as_str()) {
-                written.insert(table);
-            }
-            if started.is_none()
-                && !starts_models.is_empty()
-                && written.len() == starts_models.len()
-            {
-                *started = Some(self.start_models(runtime));
-            }
+            let mut written = lock(&written);
+            written.insert(table);
+            self.begin_when_written(&written, runtime);
         };
         let ran = runtime
             .block_on(evalpipe_transform::run_with_progress(
@@ -583,12 +612,8 @@ impl Run<'_> {
             ))
             .map_err(|e| stage("transform stage", e))?;
         events(Event::Ended(Stage::Transform));
+        // A stage whose tables the queries did not make begins in its turn, and says so.
         let (tables, reused) = (ran.len(), ran.iter().filter(|t| t.reused).count());
-        // Not started when the queries made no such tables: the models then say so.
-        let mut models = early.into_inner().unwrap_or_else(|e| e.into_inner()).1;
-        if self.is_stale(Stage::Models) && models.is_none() {
-            models = Some(self.start_models(runtime));
-        }
         self.say(format!(
             "transform: {} tables from {}{}",
             tables,
@@ -599,12 +624,9 @@ impl Run<'_> {
                 String::new()
             }
         ));
-        Ok((
-            Some(TransformSummary {
-                tables: tables as u64,
-            }),
-            models,
-        ))
+        Ok(TransformSummary {
+            tables: tables as u64,
+        })
     }
 
     /// Starts fitting the models of `pipeline/models/` on a blocking thread of the runtime.
@@ -842,6 +864,15 @@ enum FrameworkJob {
         codebook: Box<evalpipe_framework::Codebook>,
         input: PathBuf,
     },
+}
+
+/// The run's tokio runtime.
+type Runtime = tokio::runtime::Runtime;
+
+/// A lock whose holder panicked still guards sound data here (sets and maps of stages and
+/// tables), so it is taken anyway.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Waits for a stage running on the runtime's blocking threads.

@@ -1,9 +1,14 @@
-//! The stage table: every stage of a run, what it reads, what it writes and when it may begin.
-//! Staleness ([`crate::stale`]), the reuse of an unchanged stage's outputs, which stages overlap,
-//! the progress events and the manifest's stage summaries all follow from it; adding a stage is one entry here plus the
-//! stage's own crate and its arm in [`crate::run`].
+//! The stage table: every stage of a run, what it reads, what it writes, when it may begin and
+//! how it is begun. Staleness ([`crate::stale`]), the reuse of an unchanged stage's outputs,
+//! which stages overlap, the order they finish and are summarised in, and the manifest's stage
+//! summaries all follow from it: adding a stage is one entry here (with the function that
+//! begins it) plus the stage's own crate and its summary in the manifest.
 
 use std::fmt;
+
+use evalpipe_study::StageSummaries;
+
+use crate::run::{self, Begin};
 
 /// A stage of a run, in the order the run reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -70,6 +75,10 @@ pub struct StageDef {
     pub writes: &'static [&'static str],
     /// When it may begin.
     pub start: Start,
+    /// Begins it: what it can do in the background starts, and finishing it is returned.
+    pub(crate) begin: Begin,
+    /// Keeps the last run's summary of it, when it is reused.
+    pub(crate) keep: fn(&StageSummaries, &mut StageSummaries),
 }
 
 /// Files of the study configuration that `check` and `synth` read and no run does: editing the
@@ -85,6 +94,8 @@ pub const STAGES: [StageDef; 5] = [
         reads: &[Source::Build, Source::Extracts, Source::Config("")],
         writes: &["ingest"],
         start: Start::AfterInputs,
+        begin: run::begin_ingest,
+        keep: |last, now| now.ingest = last.ingest.clone(),
     },
     StageDef {
         stage: Stage::Transform,
@@ -93,6 +104,8 @@ pub const STAGES: [StageDef; 5] = [
         reads: &[Source::Queries("")],
         writes: &["tables"],
         start: Start::AfterInputs,
+        begin: run::begin_transform,
+        keep: |last, now| now.transform = last.transform.clone(),
     },
     StageDef {
         stage: Stage::Models,
@@ -102,6 +115,8 @@ pub const STAGES: [StageDef; 5] = [
         writes: &["tables/models"],
         // The two staging tables the models' one pass reads.
         start: Start::WhenWritten(&evalpipe_models::INPUT_TABLES),
+        begin: run::begin_models,
+        keep: |last, now| now.models = last.models.clone(),
     },
     StageDef {
         stage: Stage::Framework,
@@ -116,6 +131,8 @@ pub const STAGES: [StageDef; 5] = [
         writes: &["framework", "tables/framework"],
         // Reading and counting the interviews needs no table of the run; the hooks do.
         start: Start::PreparedAtOnce,
+        begin: run::begin_framework,
+        keep: |last, now| now.framework = last.framework.clone(),
     },
     StageDef {
         stage: Stage::Report,
@@ -124,6 +141,8 @@ pub const STAGES: [StageDef; 5] = [
         reads: &[Source::Templates, Source::Pdf],
         writes: &["report"],
         start: Start::AfterInputs,
+        begin: run::begin_report,
+        keep: |last, now| now.report = last.report.clone(),
     },
 ];
 
