@@ -6,6 +6,7 @@
 //! knows about terminals, exit codes and `anyhow`.
 
 mod check;
+mod datatool;
 mod diff;
 mod explain;
 mod paths;
@@ -62,6 +63,9 @@ enum Command {
     Status(run::RunArgs),
     /// Write the synthetic twin of the providers' MI and the claims extract.
     Synth(synth::SynthArgs),
+    /// Write the providers' common data tool: an Excel workbook per lot, from the MI dictionary,
+    /// with drop-downs, date and number rules and a note on every column.
+    Datatool(datatool::DatatoolArgs),
     /// Compare a run with the figures the evaluation published (exit 1 on any mismatch).
     Check(check::CheckArgs),
     /// Show what changed between two runs (exit 1 when anything did, beyond the thresholds).
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         },
         Command::Status(args) => run::status(args),
         Command::Synth(args) => synth::synth(args, cli.quiet).map(|()| true),
+        Command::Datatool(args) => datatool::run(args, cli.quiet).map(|()| true),
         Command::Check(args) => check::run(args, cli.quiet),
         Command::Diff(args) => diff::run(args),
         Command::Explain(args) => explain::run(args),
