@@ -13,12 +13,16 @@ use crate::progress::Display;
 /// Options of `evalpipe datatool`.
 #[derive(Debug, Args)]
 pub struct DatatoolArgs {
-    /// Folder to write the workbooks to (datatool_<LOT>.xlsx) [default: runs/datatool].
+    /// Folder to write the workbooks (datatool_<LOT>.xlsx) and the data dictionary
+    /// (data_dictionary.md|html) to [default: runs/datatool].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Study configuration folder [default: pipeline].
     #[arg(long, value_name = "DIR")]
     pub pipeline: Option<PathBuf>,
+    /// SQL folder, whose queries say which report tables use a column [default: queries].
+    #[arg(long, value_name = "DIR")]
+    pub queries: Option<PathBuf>,
     /// Replace workbooks of these names already in --out (a provider may have filled one in).
     #[arg(long)]
     pub force: bool,
@@ -29,6 +33,7 @@ pub fn run(args: &DatatoolArgs, quiet: bool) -> Result<()> {
     let root = project_root();
     let pipeline = or_default(&args.pipeline, &root, "pipeline");
     let out = or_default(&args.out, &root, "runs/datatool");
+    let queries = or_default(&args.queries, &root, "queries");
     let study = Study::load(&pipeline).with_context(|| {
         format!(
             "loading the study configuration from {} (use --pipeline DIR to point elsewhere)",
@@ -40,6 +45,7 @@ pub fn run(args: &DatatoolArgs, quiet: bool) -> Result<()> {
             .lots
             .iter()
             .map(evalpipe_datatool::workbook_name)
+            .chain(["data_dictionary.md".into(), "data_dictionary.html".into()])
             .filter(|name| out.join(name).symlink_metadata().is_ok())
             .collect();
         if !present.is_empty() {
@@ -51,12 +57,16 @@ pub fn run(args: &DatatoolArgs, quiet: bool) -> Result<()> {
             );
         }
     }
-    let written = evalpipe_datatool::write_workbooks(&study, &out)
+    let mut written = evalpipe_datatool::write_workbooks(&study, &out)
         .context("datatool: writing the workbooks")?;
+    let workbooks = written.len();
+    written.extend(
+        evalpipe_datatool::write_dictionary(&study, &queries, &out)
+            .context("datatool: writing the data dictionary")?,
+    );
     Display::new(quiet).line(format!(
-        "datatool: {} workbooks from {}",
-        written.len(),
-        pipeline.join(&study.info.mi_dictionary).display()
+        "datatool: {workbooks} workbooks and the data dictionary from {}",
+        pipeline.join("dictionary").display()
     ));
     for path in written {
         println!("{}", path.display());

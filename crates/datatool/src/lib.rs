@@ -10,8 +10,14 @@
 //! and name the file. Ingest reads what the tool writes: both follow one dictionary, so the
 //! tool cannot offer a value the validator refuses.
 //!
-//! Entry point: [`write_workbooks`].
+//! The data dictionary as a document (Markdown and HTML; [`write_dictionary`]) goes beside the
+//! workbooks: every column with its type, code list and labels, rules, and the report tables
+//! whose queries name it.
+//!
+//! Entry points: [`write_workbooks`], [`write_dictionary`].
 #![warn(missing_docs)]
+
+mod document;
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +38,14 @@ pub enum Error {
         /// The failure.
         source: std::io::Error,
     },
+    /// The queries, whose headers say which tables use a column, could not be read.
+    #[error("reading the queries in {path}: {message}")]
+    Queries {
+        /// The query folder.
+        path: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
     /// A workbook could not be built or saved.
     #[error("writing {path}: {source}")]
     Workbook {
@@ -41,6 +55,8 @@ pub enum Error {
         source: XlsxError,
     },
 }
+
+pub use document::{dictionary_markdown, write_dictionary};
 
 /// The data tool's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

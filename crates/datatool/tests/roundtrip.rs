@@ -195,3 +195,38 @@ fn every_lot_gets_a_workbook_and_the_same_dictionary_gives_the_same_bytes() {
         assert_eq!(book.sheet_names(), ["Participants", "Notes", LISTS_SHEET]);
     }
 }
+
+/// The dictionary document lists every column of both extracts with its rules and the
+/// report's tables that use it, and every code list with its labels.
+#[test]
+fn the_data_dictionary_names_every_column_its_codes_and_the_tables_using_it() {
+    let study = study();
+    let md = evalpipe_datatool::dictionary_markdown(&study, &repo().join("queries")).unwrap();
+    for dict in [&study.mi, &study.claims] {
+        for c in &dict.columns {
+            assert!(md.contains(&format!("| `{}` |", c.name)), "{}", c.name);
+        }
+    }
+    let row = |column: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| `{column}` |")))
+            .unwrap()
+            .to_string()
+    };
+    // Gender is read through the `sex` characteristic: its table uses it, a claims table not.
+    let gender = row("gender");
+    assert!(gender.contains("Choose from the list"), "{gender}");
+    assert!(gender.contains("characteristics_sex"), "{gender}");
+    assert!(!gender.contains("claims_performance"), "{gender}");
+    // An identifier no table uses says so.
+    assert!(
+        row("first_name").ends_with("| — |"),
+        "{}",
+        row("first_name")
+    );
+    let code = study.code_list("gender")[0].clone();
+    assert!(
+        md.contains(&format!("| `{}` | {} |", code.code, code.label)),
+        "{code:?}"
+    );
+}
