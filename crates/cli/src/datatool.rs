@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use evalpipe_study::Study;
 
-use crate::paths::{or_default, project_root};
+use crate::paths::{load_study, or_default, project_root};
 use crate::progress::Display;
 
 /// Options of `evalpipe datatool`.
@@ -34,12 +33,7 @@ pub fn run(args: &DatatoolArgs, quiet: bool) -> Result<()> {
     let pipeline = or_default(&args.pipeline, &root, "pipeline");
     let out = or_default(&args.out, &root, "runs/datatool");
     let queries = or_default(&args.queries, &root, "queries");
-    let study = Study::load(&pipeline).with_context(|| {
-        format!(
-            "loading the study configuration from {} (use --pipeline DIR to point elsewhere)",
-            pipeline.display()
-        )
-    })?;
+    let study = load_study(&pipeline)?;
     if !args.force {
         let present: Vec<String> = study
             .lots

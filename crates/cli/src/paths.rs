@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result};
+use evalpipe_study::Study;
+
 /// The project folder: the nearest ancestor of the working directory holding
 /// `pipeline/study.toml`, else the source tree this binary was built from.
 pub fn project_root() -> PathBuf {
@@ -21,4 +24,14 @@ pub fn project_root() -> PathBuf {
 /// `given` or `root/default`.
 pub fn or_default(given: &Option<PathBuf>, root: &Path, default: &str) -> PathBuf {
     given.clone().unwrap_or_else(|| root.join(default))
+}
+
+/// The study configuration in `pipeline`, or an error saying how to point elsewhere.
+pub fn load_study(pipeline: &Path) -> Result<Study> {
+    Study::load(pipeline).with_context(|| {
+        format!(
+            "loading the study configuration from {} (use --pipeline DIR to point elsewhere)",
+            pipeline.display()
+        )
+    })
 }

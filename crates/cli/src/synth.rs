@@ -1,12 +1,11 @@
 //! The `synth` command: the synthetic twin, or a scaled extract of any size.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use evalpipe_study::Study;
 
-use crate::paths::{or_default, project_root};
+use crate::paths::{load_study, or_default, project_root};
 use crate::progress::Display;
 
 /// Options of `evalpipe synth`.
@@ -115,15 +114,6 @@ pub fn synth(args: &SynthArgs, quiet: bool) -> Result<()> {
     println!("{}", out.display());
     println!("{}", interim_out.display());
     Ok(())
-}
-
-fn load_study(pipeline: &Path) -> Result<Study> {
-    Study::load(pipeline).with_context(|| {
-        format!(
-            "loading the study configuration from {} (use --pipeline DIR to point elsewhere)",
-            pipeline.display()
-        )
-    })
 }
 
 #[cfg(test)]

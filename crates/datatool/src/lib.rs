@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use evalpipe_study::{Bound, Code, ColumnSpec, ColumnType, Dictionary, IdentifierRule, Lot, Study};
 use rust_xlsxwriter::{
     DataValidation, DataValidationErrorStyle, DataValidationRule, ExcelDateTime, Format, Formula,
-    Workbook, Worksheet, XlsxError,
+    Workbook, Worksheet, XlsxError, column_number_to_name,
 };
 
 /// Why the data tool could not be written.
@@ -152,20 +152,6 @@ fn code_lists<'a>(study: &'a Study, dict: &Dictionary) -> Vec<(String, &'a [Code
     lists
 }
 
-/// Column letters of a zero-based column number (`0` → `A`, `26` → `AA`).
-fn column_letters(mut c: u16) -> String {
-    let mut letters = Vec::new();
-    loop {
-        letters.push(b'A' + (c % 26) as u8);
-        if c < 26 {
-            break;
-        }
-        c = c / 26 - 1;
-    }
-    letters.reverse();
-    String::from_utf8(letters).unwrap_or_default()
-}
-
 fn participants_sheet(
     ws: &mut Worksheet,
     study: &Study,
@@ -180,6 +166,8 @@ fn participants_sheet(
         .set_unlocked();
     let money = Format::new().set_num_format("0.00").set_unlocked();
     let open = Format::new().set_unlocked();
+    // A column's cells take the format of its type, typed in or written here.
+    let mut formats = Vec::with_capacity(header.len());
     for (c, name) in header.iter().enumerate() {
         let c = c as u16;
         ws.write_string_with_format(0, c, name, &bold)?;
@@ -189,6 +177,7 @@ fn participants_sheet(
             ColumnType::Money => &money,
             _ => &open,
         };
+        formats.push(format);
         ws.set_column_format(c, format)?;
         ws.set_column_width(c, (name.len() as f64 + 2.0).max(12.0))?;
         ws.add_data_validation(1, c, ROWS, c, &validation(&spec, label, dict, lists)?)?;
@@ -206,14 +195,7 @@ fn participants_sheet(
                     ws.write_datetime_with_format(r, c, excel_date(*d)?, &date)?;
                 }
                 Some(Value::Number(x)) => {
-                    let format = if column_spec(study, dict, &header[c as usize]).0.kind
-                        == ColumnType::Money
-                    {
-                        &money
-                    } else {
-                        &open
-                    };
-                    ws.write_number_with_format(r, c, *x, format)?;
+                    ws.write_number_with_format(r, c, *x, formats[c as usize])?;
                 }
             }
         }
@@ -343,7 +325,7 @@ fn validation(
                 .enumerate()
                 .find(|(_, (n, _))| Some(n) == spec.codes.as_ref())
                 .map_or((0, 0), |(i, (_, codes))| (i, codes.len()));
-            let col = column_letters(i as u16);
+            let col = column_number_to_name(i as u16);
             v.allow_list_formula(Formula::new(format!(
                 "={LISTS_SHEET}!${col}$2:${col}${}",
                 codes.max(1) + 1

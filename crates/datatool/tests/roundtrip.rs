@@ -134,18 +134,7 @@ fn drop_down(path: &Path, column: &str) -> Vec<String> {
     let study = study();
     let header = study.mi.expected_columns(&study.codes);
     let c = header.iter().position(|h| h == column).unwrap();
-    let letters = |mut c: usize| {
-        let mut s = Vec::new();
-        loop {
-            s.push(b'A' + (c % 26) as u8);
-            if c < 26 {
-                break;
-            }
-            c = c / 26 - 1;
-        }
-        s.reverse();
-        String::from_utf8(s).unwrap()
-    };
+    let letters = |c: usize| rust_xlsxwriter::column_number_to_name(c as u16);
     let mut xml = String::new();
     zip::ZipArchive::new(std::fs::File::open(path).unwrap())
         .unwrap()

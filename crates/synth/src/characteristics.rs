@@ -8,7 +8,7 @@
 //! random donor of the same cohort, for the outcome models.
 
 use chrono::{Days, Months, NaiveDate};
-use evalpipe_study::Code;
+use evalpipe_study::{Code, ColumnSpec};
 use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -358,19 +358,25 @@ fn ethnicity(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<
     Ok(())
 }
 
-fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8Rng) -> Result<()> {
-    let cfg = &ctx.cfg.categorical[name];
-    let what = format!("[categorical.{name}]");
+/// An MI column's specification, the participants its rule lets have a value, and how many of
+/// them have one: `recorded`, or `recorded_share` of the eligible (exactly one is configured).
+fn recorded_among<'s>(
+    ctx: &Ctx<'s>,
+    persons: &[Person],
+    name: &str,
+    what: &str,
+    recorded: Option<usize>,
+    recorded_share: Option<f64>,
+) -> Result<(&'s ColumnSpec, Vec<usize>, usize)> {
     let spec = ctx
         .study
         .mi
         .column(name)
         .ok_or_else(|| ctx.config_err(format!("{what}: not an MI column")))?;
-    let list = ctx.study.code_list(spec.codes.as_deref().unwrap_or(""));
     let eligible: Vec<usize> = (0..persons.len())
         .filter(|i| ctx.applies(&persons[*i], spec.applies_when.as_ref()))
         .collect();
-    let n_rec = match (cfg.recorded, cfg.recorded_share) {
+    let n_rec = match (recorded, recorded_share) {
         (Some(n), None) => n,
         (None, Some(s)) => (s * eligible.len() as f64).round() as usize,
         _ => {
@@ -379,6 +385,15 @@ fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8R
             )));
         }
     };
+    Ok((spec, eligible, n_rec))
+}
+
+fn categorical(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8Rng) -> Result<()> {
+    let cfg = &ctx.cfg.categorical[name];
+    let what = format!("[categorical.{name}]");
+    let (spec, eligible, n_rec) =
+        recorded_among(ctx, persons, name, &what, cfg.recorded, cfg.recorded_share)?;
+    let list = ctx.study.code_list(spec.codes.as_deref().unwrap_or(""));
     let n_extra: usize = cfg.extra.values().sum();
     let (filled, _blank) = split_recorded(
         ctx,
@@ -487,23 +502,8 @@ fn latent_from_donors(
 fn flag(ctx: &Ctx, persons: &mut [Person], name: &str, rng: &mut ChaCha8Rng) -> Result<()> {
     let cfg = &ctx.cfg.flag[name];
     let what = format!("[flag.{name}]");
-    let spec = ctx
-        .study
-        .mi
-        .column(name)
-        .ok_or_else(|| ctx.config_err(format!("{what}: not an MI column")))?;
-    let eligible: Vec<usize> = (0..persons.len())
-        .filter(|i| ctx.applies(&persons[*i], spec.applies_when.as_ref()))
-        .collect();
-    let n_rec = match (cfg.recorded, cfg.recorded_share) {
-        (Some(n), None) => n,
-        (None, Some(s)) => (s * eligible.len() as f64).round() as usize,
-        _ => {
-            return Err(ctx.config_err(format!(
-                "{what}: give exactly one of `recorded` and `recorded_share`"
-            )));
-        }
-    };
+    let (_, eligible, n_rec) =
+        recorded_among(ctx, persons, name, &what, cfg.recorded, cfg.recorded_share)?;
     let (recorded, blank) = split_recorded(
         ctx,
         persons,
