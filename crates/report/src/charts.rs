@@ -34,7 +34,7 @@
 
 mod bars;
 mod cmo;
-mod draw;
+pub mod draw;
 mod monthly;
 
 use std::collections::BTreeMap;

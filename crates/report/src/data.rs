@@ -26,9 +26,18 @@ pub fn read_rows(path: &Path) -> Result<Vec<BTreeMap<String, Value>>, String> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
         .map_err(|e| format!("{} is not a readable Parquet table: {e}", path.display()))?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    rows_from_batches(&batches).map_err(|e| format!("{}, {e}", path.display()))
+}
+
+/// Record batches (a table a caller computed in memory) as rows, valued as [`read_rows`] does.
+pub fn rows_from_batches(
+    batches: &[arrow::array::RecordBatch],
+) -> Result<Vec<BTreeMap<String, Value>>, String> {
     let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| format!("reading {}: {e}", path.display()))?;
+    for batch in batches {
         let schema = batch.schema();
         let columns: Vec<(String, Vec<Value>)> = schema
             .fields()
@@ -37,7 +46,7 @@ pub fn read_rows(path: &Path) -> Result<Vec<BTreeMap<String, Value>>, String> {
             .map(|(f, a)| {
                 values(a)
                     .map(|v| (f.name().clone(), v))
-                    .map_err(|e| format!("{}, column `{}`: {e}", path.display(), f.name()))
+                    .map_err(|e| format!("column `{}`: {e}", f.name()))
             })
             .collect::<Result<_, _>>()?;
         for i in 0..batch.num_rows() {
@@ -212,7 +221,7 @@ impl Tables {
 /// Replaces the cells the run's disclosure decision suppresses with
 /// [`crate::disclosure::SUPPRESSED`], so no template can print them (the format filters pass
 /// the marker through). Returns whether it suppressed anything.
-fn protect(rows: &mut [BTreeMap<String, Value>], hidden: &[(usize, &str)]) -> bool {
+pub fn protect(rows: &mut [BTreeMap<String, Value>], hidden: &[(usize, &str)]) -> bool {
     for &(r, column) in hidden {
         if let Some(row) = rows.get_mut(r) {
             row.insert(column.to_string(), Value::from(SUPPRESSED));

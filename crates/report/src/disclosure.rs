@@ -180,9 +180,12 @@ impl Decision {
 }
 
 /// Integer columns that are not counts of people: sort keys, calendar labels, a model's size
-/// and iterations, a contract target (configuration, not a count) and counts of lots or waves.
+/// and iterations, a contract target or profile, a lot's too (configuration, not counts of people),
+/// and counts of lots or waves.
 fn is_count(name: &str) -> bool {
     !(is_sort_key(name)
+        || name.ends_with("_target")
+        || name.ends_with("_profile")
         || name.starts_with("lots_")
         || name.ends_with("_lots")
         || matches!(
@@ -193,6 +196,7 @@ fn is_count(name: &str) -> bool {
                 | "year"
                 | "quarter"
                 | "target"
+                | "profile"
                 | "parameters"
                 | "supporting_waves"
         ))
@@ -591,7 +595,13 @@ fn one_value_per_key(t: &Table, cols: &[usize], j: usize) -> BTreeMap<RowKey, bo
 }
 
 /// Builds the quantities and the relations between them.
-fn problem(tables: &[Table], shapes: &[Shape], cells: &Cells, min: i64) -> (Problem, Vec<usize>) {
+fn problem(
+    tables: &[Table],
+    shapes: &[Shape],
+    cells: &Cells,
+    min: i64,
+    known: &[KnownSum],
+) -> (Problem, Vec<usize>) {
     let groups: Vec<Vec<Group>> = shapes.iter().map(groups).collect();
     let same = same_quantities(tables, shapes, &groups, cells, min);
     let mut building = Building::new(tables, shapes, cells, min, same);
@@ -609,6 +619,7 @@ fn problem(tables: &[Table], shapes: &[Shape], cells: &Cells, min: i64) -> (Prob
         building.parts_of_rows(ti);
         building.running_totals(ti);
     }
+    building.known_sums(known);
     building.finish()
 }
 
@@ -807,6 +818,38 @@ impl<'a> Building<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// The sums the publisher declares, where they hold on the true values: a total that is
+    /// not the sum of its parts is no relation a reader could use.
+    fn known_sums(&mut self, known: &[KnownSum]) {
+        let index: BTreeMap<&str, usize> = self
+            .tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i))
+            .collect();
+        let cell = |c: &CellRef| -> Option<(usize, i64)> {
+            let &t = index.get(c.table.as_str())?;
+            let j = self.tables[t].columns.iter().position(|n| *n == c.column)?;
+            let i = (*self.cells.id.get(t)?.get(c.row)?.get(j)?)?;
+            Some((self.quantity[i], self.cells.at[i].3))
+        };
+        let mut holding = Vec::new();
+        for sum in known {
+            let Some((total, value)) = cell(&sum.total) else {
+                continue;
+            };
+            let Some(parts) = sum.parts.iter().map(cell).collect::<Option<Vec<_>>>() else {
+                continue;
+            };
+            if parts.iter().map(|p| p.1).sum::<i64>() == value {
+                holding.push((total, parts.into_iter().map(|p| p.0).collect()));
+            }
+        }
+        for (total, parts) in holding {
+            self.add(total, parts, false);
         }
     }
 
@@ -1074,15 +1117,42 @@ fn protect(p: &Problem, min: i64) -> (Vec<bool>, usize) {
     }
 }
 
+/// A cell of a publication's table: the table's name, a row and a column name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellRef {
+    /// The table's name.
+    pub table: String,
+    /// Row index.
+    pub row: usize,
+    /// Column name.
+    pub column: String,
+}
+
+/// A total its publisher knows to be the sum of other cells — a refresh's count and the one
+/// before it plus the change between them — which the rule cannot find from the tables'
+/// shapes alone. Kept only where it holds on the values; integer count cells only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownSum {
+    /// The total.
+    pub total: CellRef,
+    /// Its parts.
+    pub parts: Vec<CellRef>,
+}
+
 /// Decides the suppressed cells of every table of a publication together, at `min_count`.
 pub fn decide(tables: &[Table], min_count: u64) -> Decision {
+    decide_with(tables, min_count, &[])
+}
+
+/// [`decide`], with the sums the publisher knows besides those the rule finds.
+pub fn decide_with(tables: &[Table], min_count: u64, known: &[KnownSum]) -> Decision {
     let min = i64::try_from(min_count).unwrap_or(i64::MAX);
     let mut interner = Interner::new();
     let shapes: Vec<Shape> = tables.iter().map(|t| shape(t, &mut interner)).collect();
     let mut decision = Decision::default();
     let cells = cells(tables, &shapes);
     let (hidden_q, quantity) = if min > 1 {
-        let (problem, quantity) = problem(tables, &shapes, &cells, min);
+        let (problem, quantity) = problem(tables, &shapes, &cells, min, known);
         let (hidden, unresolved) = protect(&problem, min);
         decision.unresolved = unresolved;
         (hidden, quantity)
@@ -1137,22 +1207,32 @@ pub fn decide(tables: &[Table], min_count: u64) -> Decision {
 
 /// Reads one table of a run (`<run>/tables/<name>.parquet`) as the rule sees it.
 pub fn read_table(path: &Path, name: &str) -> Result<Table, String> {
-    use arrow::array::{Array, AsArray};
-    use arrow::compute::cast;
-    use arrow::datatypes::{DataType, Float64Type, Int64Type};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
         .map_err(|e| format!("{} is not a readable Parquet table: {e}", path.display()))?;
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    table_from_batches(name, &batches).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+/// A table a caller computed in memory, as the rule sees it.
+pub fn table_from_batches(
+    name: &str,
+    batches: &[arrow::array::RecordBatch],
+) -> Result<Table, String> {
+    use arrow::array::{Array, AsArray};
+    use arrow::compute::cast;
+    use arrow::datatypes::{DataType, Float64Type, Int64Type};
     let mut table = Table {
         name: name.to_string(),
         columns: Vec::new(),
         rows: Vec::new(),
     };
-    for batch in reader {
-        let batch = batch.map_err(|e| format!("reading {}: {e}", path.display()))?;
+    for batch in batches {
         table.columns = batch
             .schema()
             .fields()
@@ -1161,7 +1241,7 @@ pub fn read_table(path: &Path, name: &str) -> Result<Table, String> {
             .collect();
         let mut columns: Vec<Vec<Cell>> = Vec::new();
         for array in batch.columns() {
-            let err = |e: arrow::error::ArrowError| format!("reading {}: {e}", path.display());
+            let err = |e: arrow::error::ArrowError| e.to_string();
             let n = array.len();
             let valid = |i: usize| !array.is_null(i);
             let column: Vec<Cell> = match array.data_type() {
@@ -1357,6 +1437,56 @@ mod tests {
         (0..t.rows.len())
             .filter(|&r| d.is_hidden(&t.name, r, &t.columns[j]))
             .collect()
+    }
+
+    /// Two refreshes of one trend: 100 achieved, then 103, a change of 3. The rule cannot see
+    /// from two rows that 103 = 100 + 3; declared, the sum hides one more cell, so the small
+    /// change cannot be subtracted back; a declared sum that does not hold adds nothing.
+    #[test]
+    fn a_declared_sum_protects_a_small_change_between_two_refreshes() {
+        let t = table(
+            "trend",
+            &["refresh_order", "milestone_code", "achieved", "change"],
+            vec![
+                vec![i(1), s("JS"), i(100), Cell::Null],
+                vec![i(2), s("JS"), i(103), i(3)],
+            ],
+        );
+        let at = |row: usize, column: &str| CellRef {
+            table: "trend".into(),
+            row,
+            column: column.into(),
+        };
+        let sum = KnownSum {
+            total: at(1, "achieved"),
+            parts: vec![at(0, "achieved"), at(1, "change")],
+        };
+        fn hidden(d: &Decision) -> Vec<(usize, String)> {
+            d.hidden_cells("trend")
+                .into_iter()
+                .map(|(r, c)| (r, c.to_string()))
+                .collect()
+        }
+        let change = (1, "change".to_string());
+        let alone = decide(std::slice::from_ref(&t), 10);
+        assert_eq!(
+            hidden(&alone),
+            vec![change.clone()],
+            "the rule alone sees no relation"
+        );
+        let declared = decide_with(std::slice::from_ref(&t), 10, std::slice::from_ref(&sum));
+        let cells = hidden(&declared);
+        assert!(cells.contains(&change), "{cells:?}");
+        assert_eq!(
+            cells.len(),
+            2,
+            "one of the achieved counts goes too: {cells:?}"
+        );
+        // A sum that does not hold on the values (103 ≠ 100 + 4) is no relation.
+        let mut wrong = t.clone();
+        wrong.rows[1][3] = i(4);
+        let ignored = decide_with(std::slice::from_ref(&wrong), 10, &[sum]);
+        assert_eq!(hidden(&ignored), vec![change]);
     }
 
     #[test]

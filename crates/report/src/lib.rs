@@ -77,7 +77,7 @@ use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context, escape_formatter};
 
 pub use annex::{ANNEX_FILE, write_annex, write_annex_with};
-pub use data::read_rows;
+pub use data::{protect, read_rows, rows_from_batches};
 pub use lint::{LintFinding, lint_template, lint_templates};
 pub use pdf::{PDF_FILE, Pdf, write_pdf};
 
@@ -313,12 +313,12 @@ pub(crate) fn load_templates(dir: &Path) -> Result<Vec<(String, String)>> {
 /// Escaping for Markdown templates (`*.md.j2`): table values are text, never markup.
 const MARKDOWN: &str = "markdown";
 
-fn environment(
-    templates: Vec<(String, String)>,
-    layout: &RunLayout,
-    min_count: u64,
-    decision: Option<disclosure::Decision>,
-) -> Result<(Environment<'static>, Arc<xref::Xref>)> {
+/// A template environment with the report's conventions, for any document evalpipe renders
+/// from tables (the report, the dashboard decks): whitespace as written, strict undefined
+/// names, Markdown or HTML escaping by template name, every number refused unless a filter
+/// formats it, and the formatting filters (`count`, `pct`, `over`, `month`, `sentence`,
+/// `date`) and wording filters, functions and tests that need no run.
+pub fn formatting_environment() -> Result<Environment<'static>> {
     let mut env = Environment::new();
     // Whitespace as written: block tags on their own line leave no blank line behind.
     let syntax = minijinja::syntax::SyntaxConfig::builder()
@@ -375,37 +375,13 @@ fn environment(
         }
     });
 
-    let tables = data::Tables::new(layout, min_count, decision);
-    let charts = charts::Charts::new(Arc::clone(&tables), &layout.report_dir());
-    let for_chart = Arc::clone(&charts);
-    env.add_function("chart", move |state: &minijinja::State, id: &str| {
-        for_chart.function(state, id)
-    });
-    let for_table = Arc::clone(&tables);
-    env.add_function("table", move |name: &str| {
-        for_table
-            .get(name)
-            .map_err(|m| minijinja::Error::new(ErrorKind::InvalidOperation, m))
-    });
-    let for_row = Arc::clone(&tables);
-    env.add_function("row", move |source: Value, filters: Kwargs| {
-        row(&for_row, source, filters)
-    });
-    env.add_function("compare", format::compare);
-    let for_note = Arc::clone(&tables);
-    // Called at the end of the report, after every section has read its tables.
-    env.add_function("disclosure_note", move || for_note.disclosure_note());
     env.add_filter("count", format::count);
     env.add_filter("pct", format::pct);
     env.add_filter("over", format::over);
     env.add_filter("month", format::month);
     env.add_filter("sentence", format::sentence);
     env.add_filter("date", format::date);
-
-    let tables_dir = layout.tables_dir();
-    env.add_function("has_table", move |name: &str| {
-        tables_dir.join(format!("{name}.parquet")).is_file()
-    });
+    env.add_function("compare", format::compare);
     env.add_function("compare_pct", wording::compare_pct);
     env.add_function("likelihood", wording::likelihood);
     env.add_function("sign", wording::sign);
@@ -422,6 +398,40 @@ fn environment(
     env.add_test("shown", wording::shown);
     env.add_test("nobody", wording::nobody);
     env.add_test("several", wording::several);
+    Ok(env)
+}
+
+fn environment(
+    templates: Vec<(String, String)>,
+    layout: &RunLayout,
+    min_count: u64,
+    decision: Option<disclosure::Decision>,
+) -> Result<(Environment<'static>, Arc<xref::Xref>)> {
+    let mut env = formatting_environment()?;
+    let tables = data::Tables::new(layout, min_count, decision);
+    let charts = charts::Charts::new(Arc::clone(&tables), &layout.report_dir());
+    let for_chart = Arc::clone(&charts);
+    env.add_function("chart", move |state: &minijinja::State, id: &str| {
+        for_chart.function(state, id)
+    });
+    let for_table = Arc::clone(&tables);
+    env.add_function("table", move |name: &str| {
+        for_table
+            .get(name)
+            .map_err(|m| minijinja::Error::new(ErrorKind::InvalidOperation, m))
+    });
+    let for_row = Arc::clone(&tables);
+    env.add_function("row", move |source: Value, filters: Kwargs| {
+        row(&for_row, source, filters)
+    });
+    let for_note = Arc::clone(&tables);
+    // Called at the end of the report, after every section has read its tables.
+    env.add_function("disclosure_note", move || for_note.disclosure_note());
+
+    let tables_dir = layout.tables_dir();
+    env.add_function("has_table", move |name: &str| {
+        tables_dir.join(format!("{name}.parquet")).is_file()
+    });
     // The level the report reads its regressions at, for the annex's methodology.
     env.add_global("significance_level", wording::ALPHA);
     let xref = Arc::new(xref::Xref::new(layout));

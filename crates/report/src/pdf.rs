@@ -196,22 +196,43 @@ pub fn write_pdf(layout: &RunLayout) -> Result<Pdf> {
 /// [`write_pdf`] with a given Chromium executable.
 pub fn write_pdf_with(layout: &RunLayout, chromium: &Path) -> Result<PathBuf> {
     let dir = layout.report_dir();
-    let html = dir.join("report.html");
-    let path = dir.join(PDF_FILE);
-    let fail = |message: String| Error::Pdf {
-        path: path.clone(),
-        message,
-    };
-    let html = std::path::absolute(&html)
+    print_html(chromium, &dir.join("report.html"), &dir.join(PDF_FILE)).map_err(
+        |(path, message)| match message {
+            Printing::Failed(message) => Error::Pdf { path, message },
+            Printing::Write(source) => Error::Write { path, source },
+        },
+    )
+}
+
+/// Why [`print_html`] failed.
+#[derive(Debug)]
+pub enum Printing {
+    /// Chromium could not print (or the HTML is missing).
+    Failed(String),
+    /// The PDF cannot be written.
+    Write(std::io::Error),
+}
+
+/// Prints the self-contained page `html` to the PDF `pdf` with `chromium`, without header and
+/// footer and with fixed dates, so that the same page gives the same bytes with one Chromium
+/// build. Any document evalpipe renders as HTML (the report, the dashboard decks, the data
+/// dictionary) is printed through here. The error carries the PDF's path.
+pub fn print_html(
+    chromium: &Path,
+    html: &Path,
+    pdf: &Path,
+) -> std::result::Result<PathBuf, (PathBuf, Printing)> {
+    let fail = |message: String| (pdf.to_path_buf(), Printing::Failed(message));
+    let html = std::path::absolute(html)
         .map_err(|e| fail(format!("cannot resolve {}: {e}", html.display())))?;
     if !html.is_file() {
         return Err(fail(format!(
-            "{} does not exist: render the report first",
+            "{} does not exist: render it first",
             html.display()
         )));
     }
     let scratch = Scratch::new("pdf").map_err(|e| fail(format!("a temporary folder: {e}")))?;
-    let printed = scratch.path().join(PDF_FILE);
+    let printed = scratch.path().join("printed.pdf");
     run_chromium(
         chromium,
         &scratch,
@@ -229,11 +250,8 @@ pub fn write_pdf_with(layout: &RunLayout, chromium: &Path) -> Result<PathBuf> {
         return Err(fail("Chromium's output is not a PDF".into()));
     }
     fix_dates(&mut bytes);
-    std::fs::write(&path, &bytes).map_err(|source| Error::Write {
-        path: path.clone(),
-        source,
-    })?;
-    Ok(path)
+    std::fs::write(pdf, &bytes).map_err(|source| (pdf.to_path_buf(), Printing::Write(source)))?;
+    Ok(pdf.to_path_buf())
 }
 
 /// The date every PDF is stamped with instead of the time it was printed.

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// A drawing surface: plotters' SVG backend writing into a string.
-pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// The Okabe–Ito palette (Okabe and Ito, 2008), by name, in its usual order. Yellow is never
 /// used for a bar: it is too light on white.
@@ -27,34 +27,40 @@ const fn okabe_ito(i: usize) -> RGBColor {
 }
 
 /// The single-series colour.
-pub(crate) const BLUE: RGBColor = okabe_ito(5);
-pub(crate) const ORANGE: RGBColor = okabe_ito(1);
-pub(crate) const GREEN: RGBColor = okabe_ito(3);
-pub(crate) const VERMILLION: RGBColor = okabe_ito(6);
-pub(crate) const PURPLE: RGBColor = okabe_ito(7);
+pub const BLUE: RGBColor = okabe_ito(5);
+/// Series colours by name.
+pub const ORANGE: RGBColor = okabe_ito(1);
+/// Bluish green.
+pub const GREEN: RGBColor = okabe_ito(3);
+/// Vermillion.
+pub const VERMILLION: RGBColor = okabe_ito(6);
+/// Reddish purple.
+pub const PURPLE: RGBColor = okabe_ito(7);
 /// Series colours in order (cohorts, periods): distinguishable, none too light for a bar.
-pub(crate) const SERIES: [RGBColor; 5] = [ORANGE, BLUE, GREEN, PURPLE, VERMILLION];
+pub const SERIES: [RGBColor; 5] = [ORANGE, BLUE, GREEN, PURPLE, VERMILLION];
 /// Text.
-pub(crate) const INK: RGBColor = RGBColor(0x1D, 0x1D, 0x1D);
+pub const INK: RGBColor = RGBColor(0x1D, 0x1D, 0x1D);
 /// Secondary text (axis titles, notes), still 7:1 on white.
-pub(crate) const MUTED: RGBColor = RGBColor(0x4D, 0x4D, 0x4D);
+pub const MUTED: RGBColor = RGBColor(0x4D, 0x4D, 0x4D);
 /// Grid lines.
-pub(crate) const GRID: RGBColor = RGBColor(0xD9, 0xD9, 0xD9);
+pub const GRID: RGBColor = RGBColor(0xD9, 0xD9, 0xD9);
 /// Box fills of the CMO diagrams.
-pub(crate) const PAPER: RGBColor = RGBColor(0xF7, 0xF7, 0xF7);
+pub const PAPER: RGBColor = RGBColor(0xF7, 0xF7, 0xF7);
 
 /// Font sizes whose plotters size (`px × 1.24`, which its SVG backend divides again) prints as a
 /// whole number.
-pub(crate) const SMALL: u32 = 11;
-pub(crate) const BODY: u32 = 12;
-pub(crate) const HEADING: u32 = 14;
+pub const SMALL: u32 = 11;
+/// Body text.
+pub const BODY: u32 = 12;
+/// Headings.
+pub const HEADING: u32 = 14;
 
 fn err(e: impl std::fmt::Display) -> String {
     format!("drawing a chart: {e}")
 }
 
 /// Draws into a fresh `width × height` SVG and returns its text.
-pub(crate) fn canvas(
+pub fn canvas(
     width: u32,
     height: u32,
     paint: impl FnOnce(&Area<'_>) -> Result<(), String>,
@@ -71,14 +77,17 @@ pub(crate) fn canvas(
 
 /// Horizontal anchor of a text.
 #[derive(Clone, Copy)]
-pub(crate) enum Align {
+pub enum Align {
+    /// Text starts at x.
     Left,
+    /// Text is centred on x.
     Centre,
+    /// Text ends at x.
     Right,
 }
 
 /// Text at `(x, y)`: `y` is its vertical centre.
-pub(crate) fn text(
+pub fn text(
     area: &Area<'_>,
     s: &str,
     (x, y): (i32, i32),
@@ -105,7 +114,7 @@ pub(crate) fn text(
 }
 
 /// Text turned a quarter anticlockwise, centred on `(x, y)` (a vertical axis title).
-pub(crate) fn vertical_text(
+pub fn vertical_text(
     area: &Area<'_>,
     s: &str,
     (x, y): (i32, i32),
@@ -125,7 +134,7 @@ pub(crate) fn vertical_text(
 }
 
 /// A filled rectangle from `(x0, y0)` to `(x1, y1)`.
-pub(crate) fn rect(
+pub fn rect(
     area: &Area<'_>,
     (x0, y0): (i32, i32),
     (x1, y1): (i32, i32),
@@ -136,7 +145,7 @@ pub(crate) fn rect(
 }
 
 /// A rectangle's outline.
-pub(crate) fn outline(
+pub fn outline(
     area: &Area<'_>,
     (x0, y0): (i32, i32),
     (x1, y1): (i32, i32),
@@ -151,7 +160,7 @@ pub(crate) fn outline(
 }
 
 /// A polyline.
-pub(crate) fn line(
+pub fn line(
     area: &Area<'_>,
     points: &[(i32, i32)],
     colour: &RGBColor,
@@ -165,7 +174,7 @@ pub(crate) fn line(
 }
 
 /// A dashed straight line.
-pub(crate) fn dashed(
+pub fn dashed(
     area: &Area<'_>,
     from: (i32, i32),
     to: (i32, i32),
@@ -182,18 +191,14 @@ pub(crate) fn dashed(
 }
 
 /// A filled polygon (arrowheads).
-pub(crate) fn polygon(
-    area: &Area<'_>,
-    points: &[(i32, i32)],
-    colour: &RGBColor,
-) -> Result<(), String> {
+pub fn polygon(area: &Area<'_>, points: &[(i32, i32)], colour: &RGBColor) -> Result<(), String> {
     area.draw(&Polygon::new(points.to_vec(), colour.filled()))
         .map_err(err)
 }
 
 /// The width a text takes in a sans-serif font at `px`, estimated (SVG text is laid out by the
 /// viewer; an average glyph is a little over half the font size).
-pub(crate) fn text_width(s: &str, px: u32) -> i32 {
+pub fn text_width(s: &str, px: u32) -> i32 {
     let em = f64::from(px);
     let w: f64 = s
         .chars()
@@ -212,7 +217,7 @@ pub(crate) fn text_width(s: &str, px: u32) -> i32 {
 
 /// `s` broken into lines no wider than `max` pixels at `px` (a word longer than a line stands
 /// alone on its line).
-pub(crate) fn wrap(s: &str, px: u32, max: i32) -> Vec<String> {
+pub fn wrap(s: &str, px: u32, max: i32) -> Vec<String> {
     let mut lines = Vec::new();
     let mut current = String::new();
     for word in s.split_whitespace() {
@@ -236,7 +241,7 @@ pub(crate) fn wrap(s: &str, px: u32, max: i32) -> Vec<String> {
 
 /// Axis ticks for values from zero to at least `max`: a 1–2–5 step giving at most `most`
 /// intervals. Returns the ticks (the last is the axis end).
-pub(crate) fn ticks(max: f64, most: u32) -> Vec<f64> {
+pub fn ticks(max: f64, most: u32) -> Vec<f64> {
     let max = if max.is_finite() && max > 0.0 {
         max
     } else {
@@ -254,7 +259,7 @@ pub(crate) fn ticks(max: f64, most: u32) -> Vec<f64> {
 }
 
 /// A tick label: whole numbers with thousands separators, per cent when `percent`.
-pub(crate) fn tick_label(v: f64, percent: bool) -> String {
+pub fn tick_label(v: f64, percent: bool) -> String {
     if percent {
         format!("{}%", (v * 100.0).round() as i64)
     } else {
@@ -278,7 +283,7 @@ fn escape(s: &str) -> String {
 
 /// Makes plotters' SVG an accessible image: `role="img"`, a `<title>` and a `<desc>` it is
 /// labelled by (ids prefixed with the chart id, unique in the report page).
-pub(crate) fn accessible(id: &str, title: &str, desc: &str, svg: &str) -> Result<String, String> {
+pub fn accessible(id: &str, title: &str, desc: &str, svg: &str) -> Result<String, String> {
     let start = svg
         .find("<svg ")
         .ok_or_else(|| format!("internal: chart `{id}`: no <svg> element (an evalpipe bug)"))?;
