@@ -226,31 +226,6 @@ pub(crate) fn read_synthetic(run: &Path) -> bool {
     Manifest::read(&RunLayout::new(run).manifest()).is_ok_and(|m| m.synthetic)
 }
 
-/// The prefix of the MI extracts' file names (the MI dictionary's `file_prefix`).
-const MI_PREFIX: &str = "mi";
-
-/// The date in an MI extract's file name, `mi_<LOT>_<YYYYMMDD>.csv|xlsx`, as
-/// `(year, month, day)`; `None` for any other file (the naming rule of ingest's discovery).
-fn mi_file_date(name: &str) -> Option<(u32, u32, u32)> {
-    let (stem, ext) = name.rsplit_once('.')?;
-    if !(ext.eq_ignore_ascii_case("csv") || ext.eq_ignore_ascii_case("xlsx")) {
-        return None;
-    }
-    let (lot, date) = stem
-        .strip_prefix(MI_PREFIX)?
-        .strip_prefix('_')?
-        .split_once('_')?;
-    if lot.is_empty() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (y, m, d) = (
-        date[..4].parse().ok()?,
-        date[4..6].parse().ok()?,
-        date[6..].parse().ok()?,
-    );
-    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
-}
-
 /// The latest-dated MI input file of the run's manifest and its month (`YYYY-MM`), or why there
 /// is none.
 fn run_mi_month(run: &Path) -> std::result::Result<(String, String), String> {
@@ -258,19 +233,11 @@ fn run_mi_month(run: &Path) -> std::result::Result<(String, String), String> {
         evalpipe_study::Error::Read { .. } => "the run has no manifest.json".to_string(),
         e => format!("its manifest.json cannot be read ({e})"),
     })?;
-    let latest = manifest
-        .inputs
-        .iter()
-        .map(|i| i.path.as_str())
-        .filter_map(|p| {
-            let name = p.rsplit('/').next().unwrap_or(p);
-            mi_file_date(name).map(|date| (date, name.to_string()))
-        })
-        .max();
-    match latest {
-        Some(((y, m, _), name)) => Ok((format!("{y:04}-{m:02}"), name)),
+    match manifest.mi_extract() {
+        Some((date, name)) => Ok((date.format("%Y-%m").to_string(), name)),
         None => Err(format!(
-            "its manifest lists no MI input file named `{MI_PREFIX}_<LOT>_<YYYYMMDD>.csv|xlsx`"
+            "its manifest lists no MI input file named `{}_<LOT>_<YYYYMMDD>.csv|xlsx`",
+            evalpipe_study::MI_PREFIX
         )),
     }
 }

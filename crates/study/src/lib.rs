@@ -39,8 +39,8 @@ pub use layout::{
     SYNTHETIC_MARKER, place, place_parts,
 };
 pub use manifest::{
-    Entry, FrameworkSummary, IngestSummary, Manifest, ModelsSummary, ReportSummary, StageSummaries,
-    TransformSummary,
+    Entry, FrameworkSummary, IngestSummary, MI_PREFIX, Manifest, ModelsSummary, ReportSummary,
+    StageSummaries, TransformSummary, mi_file_date,
 };
 
 use std::collections::BTreeMap;

@@ -153,7 +153,38 @@ pub struct ReportSummary {
     pub pdf: bool,
 }
 
+/// The prefix of the MI extracts' file names (the MI dictionary's `file_prefix`).
+pub const MI_PREFIX: &str = "mi";
+
+/// The date in an MI extract's file name, `mi_<LOT>_<YYYYMMDD>.csv|xlsx`; `None` for any other
+/// file (the naming rule of ingest's discovery).
+pub fn mi_file_date(name: &str) -> Option<chrono::NaiveDate> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    if !(ext.eq_ignore_ascii_case("csv") || ext.eq_ignore_ascii_case("xlsx")) {
+        return None;
+    }
+    let (lot, date) = stem
+        .strip_prefix(MI_PREFIX)?
+        .strip_prefix('_')?
+        .split_once('_')?;
+    if lot.is_empty() || date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    chrono::NaiveDate::parse_from_str(date, "%Y%m%d").ok()
+}
+
 impl Manifest {
+    /// The latest-dated MI input file of the run and its date: the refresh the run is of.
+    pub fn mi_extract(&self) -> Option<(chrono::NaiveDate, String)> {
+        self.inputs
+            .iter()
+            .filter_map(|i| {
+                let name = i.path.rsplit('/').next().unwrap_or(&i.path);
+                mi_file_date(name).map(|date| (date, name.to_string()))
+            })
+            .max()
+    }
+
     /// Reads the manifest at `path`.
     pub fn read(path: &Path) -> Result<Manifest, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {

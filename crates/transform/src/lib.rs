@@ -61,7 +61,7 @@ use std::path::PathBuf;
 
 pub use header::QueryHeader;
 pub use output::{FLOAT_DECIMALS, TableWriter, csv_text, float, write_csv, write_parquet};
-pub use reference::{REFERENCE_TABLES, reference_tables};
+pub use reference::{REFERENCE_TABLES, STRUCTURAL_CHARACTERISTICS, reference_tables};
 pub use run::{
     CATALOG_TABLE, INPUT_TABLES, Progress, QueryFile, QueryTable, REFERENCE_DIR, STAGING_DIR,
     TableKind, TableRun, TransformOptions, discover_queries, read_queries, run, run_blocking,

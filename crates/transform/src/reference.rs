@@ -390,8 +390,12 @@ fn category_of(
     }
 }
 
-/// The breakdowns every study has: all participants, cohort, lot, provider group, and
-/// enrolment before or from the first lockdown.
+/// The breakdowns every study has, beside its `[[characteristic]]`s: all participants, cohort,
+/// lot, provider group, and enrolment before or from the first lockdown.
+pub const STRUCTURAL_CHARACTERISTICS: [&str; 5] =
+    ["all", "cohort", "lot", "provider_group", "enrolment_period"];
+
+/// The values of the [`STRUCTURAL_CHARACTERISTICS`].
 fn structural_values(study: &Study) -> Vec<CategoryValue> {
     let mut rows = Vec::new();
     let all = category_of("all", "All participants", "lot_code", "labels");
