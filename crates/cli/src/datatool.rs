@@ -25,6 +25,10 @@ pub struct DatatoolArgs {
     /// Replace workbooks of these names already in --out (a provider may have filled one in).
     #[arg(long)]
     pub force: bool,
+    /// Do not print the data dictionary to PDF (otherwise printed with headless Chromium when it
+    /// is installed).
+    #[arg(long)]
+    pub no_pdf: bool,
 }
 
 /// Writes the workbooks and prints their paths.
@@ -39,7 +43,11 @@ pub fn run(args: &DatatoolArgs, quiet: bool) -> Result<()> {
             .lots
             .iter()
             .map(evalpipe_datatool::workbook_name)
-            .chain(["data_dictionary.md".into(), "data_dictionary.html".into()])
+            .chain([
+                "data_dictionary.md".into(),
+                "data_dictionary.html".into(),
+                evalpipe_datatool::DICTIONARY_PDF.into(),
+            ])
             .filter(|name| out.join(name).symlink_metadata().is_ok())
             .collect();
         if !present.is_empty() {
@@ -58,6 +66,17 @@ pub fn run(args: &DatatoolArgs, quiet: bool) -> Result<()> {
         evalpipe_datatool::write_dictionary(&study, &queries, &out)
             .context("datatool: writing the data dictionary")?,
     );
+    if !args.no_pdf {
+        match evalpipe_datatool::print_dictionary(&out)
+            .context("datatool: printing the data dictionary")?
+        {
+            Some(pdf) => written.push(pdf),
+            None => Display::new(quiet).line(
+                "note: no data_dictionary.pdf: Chromium is not installed (on Debian: apt-get \
+                 install chromium)",
+            ),
+        }
+    }
     Display::new(quiet).line(format!(
         "datatool: {workbooks} workbooks and the data dictionary from {}",
         pipeline.join("dictionary").display()

@@ -213,6 +213,28 @@ pub fn write_dictionary(study: &Study, queries_dir: &Path, out: &Path) -> Result
     Ok(written)
 }
 
+/// The dictionary's PDF, beside its HTML.
+pub const DICTIONARY_PDF: &str = "data_dictionary.pdf";
+
+/// Prints `out/data_dictionary.html` (written by [`write_dictionary`]) to
+/// `out/data_dictionary.pdf` with the Chromium on `PATH`, as the report is printed; `None` when
+/// Chromium is not installed.
+pub fn print_dictionary(out: &Path) -> Result<Option<PathBuf>> {
+    let Some(chromium) = evalpipe_report::pdf::find_chromium() else {
+        return Ok(None);
+    };
+    let (html, pdf) = (out.join("data_dictionary.html"), out.join(DICTIONARY_PDF));
+    evalpipe_report::pdf::print_html(&chromium, &html, &pdf)
+        .map(Some)
+        .map_err(|(path, why)| Error::Pdf {
+            path,
+            message: match why {
+                evalpipe_report::pdf::Printing::Failed(m) => m,
+                evalpipe_report::pdf::Printing::Write(e) => e.to_string(),
+            },
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::names;

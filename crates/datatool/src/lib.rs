@@ -54,9 +54,17 @@ pub enum Error {
         /// What the writer said.
         source: XlsxError,
     },
+    /// Chromium is installed but could not print the dictionary.
+    #[error("PDF {path}: {message}")]
+    Pdf {
+        /// The PDF.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
 }
 
-pub use document::{dictionary_markdown, write_dictionary};
+pub use document::{DICTIONARY_PDF, dictionary_markdown, print_dictionary, write_dictionary};
 
 /// The data tool's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -219,3 +219,30 @@ fn the_data_dictionary_names_every_column_its_codes_and_the_tables_using_it() {
         "{code:?}"
     );
 }
+
+/// The dictionary prints to PDF as the report does, the same bytes twice (Chromium is needed:
+/// `.ci/run` installs it; without it the test says so and checks only that none is claimed).
+#[test]
+fn the_data_dictionary_prints_to_the_same_pdf_twice() {
+    let study = study();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pdfs = Vec::new();
+    for name in ["a", "b"] {
+        let out = tmp.path().join(name);
+        std::fs::create_dir_all(&out).unwrap();
+        evalpipe_datatool::write_dictionary(&study, &repo().join("queries"), &out).unwrap();
+        match evalpipe_datatool::print_dictionary(&out).unwrap() {
+            Some(pdf) => pdfs.push(std::fs::read(pdf).unwrap()),
+            None => {
+                assert!(evalpipe_report::pdf::find_chromium().is_none());
+                eprintln!("SKIPPED: no Chromium, no PDF");
+                return;
+            }
+        }
+    }
+    assert!(pdfs[0].starts_with(b"%PDF-") && pdfs[0].len() > 10_000);
+    assert!(
+        pdfs[0] == pdfs[1],
+        "the dictionary PDF differs between two prints"
+    );
+}
