@@ -6,6 +6,7 @@
 //! knows about terminals, exit codes and `anyhow`.
 
 mod check;
+mod dashboard;
 mod datatool;
 mod diff;
 mod explain;
@@ -66,6 +67,9 @@ enum Command {
     /// Write the providers' common data tool: an Excel workbook per lot, from the MI dictionary,
     /// with drop-downs, date and number rules and a note on every column.
     Datatool(datatool::DatatoolArgs),
+    /// Render the bi-monthly MI dashboard packs from the runs of successive refreshes: the
+    /// programme's and one per lot, each an HTML slide deck (and PDF slides) with its tables.
+    Dashboard(dashboard::DashboardArgs),
     /// Compare a run with the figures the evaluation published (exit 1 on any mismatch).
     Check(check::CheckArgs),
     /// Show what changed between two runs (exit 1 when anything did, beyond the thresholds).
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Status(args) => run::status(args),
         Command::Synth(args) => synth::synth(args, cli.quiet).map(|()| true),
         Command::Datatool(args) => datatool::run(args, cli.quiet).map(|()| true),
+        Command::Dashboard(args) => dashboard::run(args, cli.quiet).map(|()| true),
         Command::Check(args) => check::run(args, cli.quiet),
         Command::Diff(args) => diff::run(args),
         Command::Explain(args) => explain::run(args),

@@ -12,6 +12,7 @@
 //! draws the [`Event`]s and prints the outcome.
 #![warn(missing_docs)]
 
+mod dashboard;
 mod error;
 pub mod hashes;
 pub mod outdir;
@@ -19,6 +20,7 @@ mod run;
 mod stage;
 pub mod stale;
 
+pub use dashboard::{DashboardOutcome, DashboardRequest, write_dashboard};
 pub use error::{Error, Result};
 pub use run::{Event, Events, Plan, Request, RunOutcome, plan, run, status};
 pub use stage::{NOT_READ_BY_A_RUN, STAGES, Source, Stage, StageDef, Start};
