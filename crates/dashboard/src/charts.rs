@@ -3,7 +3,7 @@
 //! point someone could read off.
 
 use evalpipe_report::charts::draw::{
-    self, Align, Area, BODY, GRID, INK, MUTED, PALETTE, SMALL, canvas, dashed, line, rect, text,
+    self, Align, Area, BODY, GRID, INK, MUTED, PALETTE, SMALL, canvas, line, rect, text,
     tick_label, ticks,
 };
 use plotters::style::RGBColor;
@@ -49,19 +49,16 @@ pub(crate) struct Series {
     pub values: Vec<Option<f64>>,
 }
 
-/// Lines across the refreshes (x labels `refreshes`), one per series, with a legend; a
-/// series' `profile`, when given, as a dashed line of the same colour.
+/// Lines across the refreshes (x labels `refreshes`), one per series, with a legend.
 pub(crate) fn trend(
     id: &str,
     title: &str,
     refreshes: &[String],
     series: &[Series],
-    profiles: &[Series],
     percent: bool,
 ) -> Result<String, String> {
     let max = series
         .iter()
-        .chain(profiles)
         .flat_map(|s| s.values.iter().flatten())
         .fold(0.0f64, |m, v| m.max(*v));
     let ticks = ticks(max, 5);
@@ -119,29 +116,9 @@ pub(crate) fn trend(
                 }
             }
             draw_run(area, &run, &colour)?;
-            if let Some(p) = profiles.get(k) {
-                for i in 1..p.values.len() {
-                    if let (Some(a), Some(b)) = (p.values[i - 1], p.values[i]) {
-                        dashed(area, (x(i - 1), y(a)), (x(i), y(b)), &colour, 1)?;
-                    }
-                }
-            }
             let ly = y0 + 10 + 24 * k as i32;
             line(area, &[(x1 + 20, ly), (x1 + 44, ly)], &colour, 3)?;
             text(area, &s.name, (x1 + 52, ly), BODY, &INK, Align::Left, false)?;
-        }
-        if !profiles.is_empty() {
-            let ly = y0 + 10 + 24 * series.len() as i32;
-            dashed(area, (x1 + 20, ly), (x1 + 44, ly), &MUTED, 1)?;
-            text(
-                area,
-                "profile",
-                (x1 + 52, ly),
-                BODY,
-                &MUTED,
-                Align::Left,
-                false,
-            )?;
         }
         Ok(())
     })?;

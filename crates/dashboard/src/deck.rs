@@ -266,7 +266,6 @@ fn pack_context(
         "Milestones achieved at each refresh",
         &labels,
         &series_of("achieved"),
-        &[],
         false,
     )
     .map_err(Error::Internal)?;
@@ -275,11 +274,17 @@ fn pack_context(
         "Milestones as a share of target at each refresh",
         &labels,
         &series_of("pct_of_target"),
-        &[],
         true,
     )
     .map_err(Error::Internal)?;
-    let bars_chart = lot_bars(study, &by_lot, &headline, latest, code)?;
+    let bars_chart = lot_bars(
+        study,
+        &by_lot,
+        &headline,
+        latest,
+        code,
+        &config.areas.programme,
+    )?;
 
     // The breakdowns at the latest refresh: the area's rows, and the programme's beside a lot's.
     let groups = get("dashboard_groups");
@@ -366,6 +371,7 @@ fn lot_bars(
     headline: &[Row],
     latest: i64,
     code: &str,
+    programme_name: &str,
 ) -> Result<Option<String>> {
     let latest_rows = |rows: &[Row]| -> Vec<Row> {
         rows.iter()
@@ -432,7 +438,7 @@ fn lot_bars(
                     values: names.iter().map(|(c, _)| pick(&lot, c)).collect(),
                 },
                 Series {
-                    name: "Programme".into(),
+                    name: programme_name.to_string(),
                     values: names.iter().map(|(c, _)| pick(&programme, c)).collect(),
                 },
             ],
