@@ -273,6 +273,62 @@ fn the_committed_twin_regenerates_byte_for_byte() {
     }
 }
 
+/// The committed refreshes of `data/twin-series/` are the last two before the final one of what
+/// `evalpipe synth --series` writes for the seed their `SYNTHETIC.toml` records, and the final
+/// one it writes is `data/twin`.
+#[test]
+fn the_committed_series_refreshes_regenerate_byte_for_byte() {
+    let committed = repo().join("data/twin-series");
+    let mut folders: Vec<String> = std::fs::read_dir(&committed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    assert_eq!(folders, ["20210930", "20211130"]);
+    let seed = std::fs::read_to_string(committed.join("20211130/SYNTHETIC.toml")).unwrap();
+    let seed = seed
+        .lines()
+        .find_map(|l| l.strip_prefix("seed = "))
+        .map(|s| s.trim().to_string())
+        .expect("SYNTHETIC.toml records the seed");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("series");
+    evalpipe(&[
+        "synth",
+        "--quiet",
+        "--seed",
+        &seed,
+        "--series",
+        out.to_str().unwrap(),
+    ]);
+    let mut written: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written[written.len() - 3..],
+        ["20210930", "20211130", "20220131"]
+    );
+    for (committed, fresh) in [
+        (committed.join("20210930"), out.join("20210930")),
+        (committed.join("20211130"), out.join("20211130")),
+        (repo().join("data/twin"), out.join("20220131")),
+    ] {
+        let committed = files_under(&committed);
+        let fresh = files_under(&fresh);
+        assert_eq!(committed.len(), fresh.len());
+        for (c, f) in committed.iter().zip(&fresh) {
+            assert_eq!(c.file_name(), f.file_name());
+            assert!(
+                std::fs::read(c).unwrap() == std::fs::read(f).unwrap(),
+                "{} does not regenerate identically",
+                c.display()
+            );
+        }
+    }
+}
+
 /// Golden outputs of the twin run: every output table and the rendered report, as text.
 /// A change here is reviewed like code (`cargo insta review`); correctness is asserted above
 /// and in the stage crates against numbers we did not compute.

@@ -1,4 +1,5 @@
-//! The `synth` command: the synthetic twin, or a scaled extract of any size.
+//! The `synth` command: the synthetic twin, its series of refreshes, or a scaled extract of any
+//! size.
 
 use std::path::PathBuf;
 
@@ -30,6 +31,12 @@ pub struct SynthArgs {
     #[arg(long, value_name = "N", value_parser = participants, requires = "out",
           conflicts_with = "interim_out")]
     pub participants: Option<usize>,
+    /// Write the bi-monthly series of refreshes instead (`[series]` of twin.toml): one folder per
+    /// refresh date in DIR, `DIR/<YYYYMMDD>/`, each the same synthetic people as on that date,
+    /// with late entries, provider corrections and occasional bad files (listed in its
+    /// SYNTHETIC.toml); the last is the final twin, the same bytes as --out's.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "interim_out", "participants"])]
+    pub series: Option<PathBuf>,
 }
 
 /// `--participants`: a count, with an optional k (thousand) or M (million) suffix.
@@ -62,6 +69,54 @@ pub fn synth(args: &SynthArgs, quiet: bool) -> Result<()> {
     let twin_path = pipeline.join("twin.toml");
     let twin = evalpipe_synth::load_twin_config(&twin_path)
         .with_context(|| format!("loading the twin calibration {}", twin_path.display()))?;
+    if let Some(series) = &args.series {
+        let opts = evalpipe_synth::SeriesOptions {
+            seed: args.seed,
+            out: series.clone(),
+        };
+        let summary = evalpipe_synth::generate_series(&study, &twin, &opts)
+            .context("synth: writing the series of refreshes")?;
+        let (first, last) = (
+            summary.refreshes.first().map(|r| r.date),
+            summary.refreshes.last().map(|r| r.date),
+        );
+        say.line(format!(
+            "synth: {} refreshes, {} to {} (seed {}{})",
+            summary.refreshes.len(),
+            first.map_or_else(String::new, |d| d.to_string()),
+            last.map_or_else(String::new, |d| d.to_string()),
+            args.seed,
+            if summary.round > 0 {
+                format!(", round {}", summary.round)
+            } else {
+                String::new()
+            }
+        ));
+        for r in &summary.refreshes {
+            let mut planted = Vec::new();
+            if let Some(lot) = &r.missing_lot {
+                planted.push(format!("{lot}'s file missing"));
+            }
+            if let Some((lot, column, header)) = &r.renamed_column {
+                planted.push(format!("{lot}'s `{column}` headed `{header}`"));
+            }
+            say.line(format!(
+                "  {}: {} participants, {} claims{}",
+                r.date,
+                r.participants,
+                r.claims,
+                if planted.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", planted.join(", "))
+                }
+            ));
+        }
+        for r in &summary.refreshes {
+            println!("{}", r.dir.display());
+        }
+        return Ok(());
+    }
     if let Some(participants) = args.participants {
         let opts = evalpipe_synth::ScaledOptions {
             seed: args.seed,

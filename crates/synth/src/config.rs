@@ -59,6 +59,7 @@ pub(crate) struct TwinFile {
     pub identity: IdentityCfg,
     pub claims: ClaimsCfg,
     pub interim: InterimCfg,
+    pub series: SeriesCfg,
 }
 
 /// The interim extract: the same synthetic people as the provider tool held them at an earlier
@@ -82,6 +83,36 @@ pub(crate) struct InterimCfg {
     /// Validated claims submitted this many days or fewer before the interim date were still
     /// queried then.
     pub pending_days: i64,
+}
+
+/// The bi-monthly series of refreshes: the same synthetic people as the provider tool held them
+/// on every refresh date ([`crate::series`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SeriesCfg {
+    /// Months between refreshes, counted back from the final extract date (month ends).
+    pub every_months: u32,
+    /// Records not yet entered on a refresh date come from this many months before it…
+    pub late_entry_months: u32,
+    /// …a record not entered by the last refresh is still not entered on this one with this
+    /// chance if registered on the refresh date…
+    pub late_entry_chance: f64,
+    /// …halving every this many days back.
+    pub late_entry_half_life_days: f64,
+    /// Records of a refresh holding an error corrected by the next one, at most this many of
+    /// each kind per refresh, among its newly entered records…
+    pub corrections: BTreeMap<String, usize>,
+    /// …and in all at most this share of them.
+    pub max_corrected_share: f64,
+    /// Validated claims submitted this many days or fewer before a refresh date were still
+    /// queried then.
+    pub pending_days: i64,
+    /// Refreshes (the final one never) where one lot's MI file has a renamed column.
+    pub renamed_column_files: usize,
+    /// Refreshes (the final one never) where one lot's MI file is missing.
+    pub missing_lot_files: usize,
+    /// The renamed headers a provider may send: dictionary column → header written instead.
+    pub renamed_headers: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

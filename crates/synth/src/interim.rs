@@ -9,6 +9,12 @@
 //! validation rejects); and the claims extract stops at the interim date, with the claims
 //! submitted in its last weeks still being queried. So `evalpipe diff` between the two runs
 //! shows a refresh as a reviewer meets one, and the interim run reproduces Figure 4-2.
+//!
+//! The same derivation ([`as_of_date`], with [`Rules`] read from `[interim]` or `[series]`) gives
+//! every refresh of the bi-monthly series ([`crate::series`]); the interim extract is calibrated
+//! to an exact count of late entries, a refresh of the series has their expected number.
+
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 use rand_chacha::ChaCha8Rng;
@@ -19,49 +25,139 @@ use crate::outcomes::add_days;
 use crate::person::{Ctx, Person};
 use crate::{Result, stream};
 
-/// Status of a claim not yet validated on the interim date.
+/// Status of a claim not yet validated on the extract's date.
 const QUERIED: &str = "QUERIED";
 
 /// Code written for the planted unknown-ethnicity errors: not in the dictionary's list.
 const UNKNOWN_ETHNICITY: &str = "W9";
 
-/// The interim extract.
-pub(crate) struct Interim {
-    /// Index-aligned with the final participants: their records as of the interim date.
+/// An extract as of an earlier date: the interim one, or a refresh of the series
+/// ([`crate::series`]).
+pub(crate) struct AsOf<'c> {
+    /// Index-aligned with the final participants: their records as of the date.
     pub persons: Vec<Person>,
-    /// Whether each final participant is in the interim MI files.
+    /// Whether each final participant is in the MI files of that date.
     pub entered: Vec<bool>,
-    /// The claims extract as of the interim date (the final claims' people and references).
+    /// The claims extract as of the date (the final claims' people and references).
     pub claims: Vec<Claim>,
+    /// The records holding an error a later extract corrects (the next refresh, or the final
+    /// extract), and its kind.
+    pub corrected: Vec<(usize, &'c str)>,
+    /// Registered by the date but not entered yet.
+    pub late: usize,
+}
+
+impl AsOf<'_> {
     /// Rows planted with an error the validation rejects.
-    pub rejected_rows: usize,
+    pub fn rejected(&self) -> impl Iterator<Item = usize> + '_ {
+        self.corrected
+            .iter()
+            .filter(|(_, kind)| rejects(kind))
+            .map(|(i, _)| *i)
+    }
+}
+
+/// How an extract of an earlier date differs from the final one: the settings of `[interim]`
+/// or of `[series]`.
+pub(crate) struct Rules<'c> {
+    /// The section of `twin.toml`, for messages.
+    pub what: &'c str,
+    /// The extract's date.
+    pub date: NaiveDate,
+    /// How many recent records are not entered yet.
+    pub late: Late,
+    /// Records not yet entered come from this many months before the date…
+    pub late_entry_months: u32,
+    /// …the more recent the likelier: the chance halves every this many days back.
+    pub late_entry_half_life_days: f64,
+    /// Records holding an error, by kind.
+    pub corrections: &'c BTreeMap<String, usize>,
+    /// Exactly `corrections` of each kind, or fewer.
+    pub corrections_limit: Limit,
+    /// Validated claims submitted this many days or fewer before the date are still queried.
+    pub pending_days: i64,
+}
+
+/// Whether the corrections are exact counts.
+pub(crate) enum Limit {
+    /// Exactly `corrections` of each kind (the interim's).
+    Exact,
+    /// Up to `corrections` of each kind, as many as there are records that can carry one, and
+    /// in all at most this share of the records new to the extract (a refresh of the series:
+    /// the first refreshes have few records).
+    AtMostShare(f64),
+}
+
+/// How many recent records are late.
+pub(crate) enum Late {
+    /// As many as leave exactly this many participants, without a validation error,
+    /// registered in the months of the monthly figures (the interim's Figure 4-2 N).
+    LeavingInWindow(usize),
+    /// The expected number when each record is late with this chance at zero days back,
+    /// halving every half-life (a refresh of the series), rounded.
+    Chance(f64),
 }
 
 /// Derives the interim extract from the final participants (`n_mi` of them in the MI, then the
 /// claims-only ones) and claims.
-pub(crate) fn derive(
-    ctx: &Ctx,
+pub(crate) fn derive<'c>(
+    ctx: &'c Ctx,
     persons: &[Person],
     n_mi: usize,
     claims: &[Claim],
     seed: u64,
-) -> Result<Interim> {
+) -> Result<AsOf<'c>> {
     let cfg = &ctx.cfg.interim;
-    let date = cfg.extract_date;
-    let mut rng = stream(seed, "interim");
+    let rules = Rules {
+        what: "[interim]",
+        date: cfg.extract_date,
+        late: Late::LeavingInWindow(cfg.monthly_participants),
+        late_entry_months: cfg.late_entry_months,
+        late_entry_half_life_days: cfg.late_entry_half_life_days,
+        corrections: &cfg.corrections,
+        corrections_limit: Limit::Exact,
+        pending_days: cfg.pending_days,
+    };
+    let entered_before = vec![false; persons.len()];
+    as_of_date(
+        ctx,
+        persons,
+        n_mi,
+        claims,
+        &rules,
+        &entered_before,
+        &mut stream(seed, "interim"),
+    )
+}
 
-    // Who was registered by the interim date, and of them who is recent enough to be late.
+/// Derives the extract of `rules.date` from the final participants (`n_mi` of them in the MI,
+/// then the claims-only ones) and claims. `entered_before` marks the records an earlier extract
+/// of the same series already held: they are never late again, nor the ones given an error
+/// (a provider's errors are in the records it has just entered).
+pub(crate) fn as_of_date<'c>(
+    ctx: &'c Ctx,
+    persons: &[Person],
+    n_mi: usize,
+    claims: &[Claim],
+    rules: &Rules<'c>,
+    entered_before: &[bool],
+    rng: &mut ChaCha8Rng,
+) -> Result<AsOf<'c>> {
+    let date = rules.date;
+
+    // Who was registered by the date, and of them who is recent enough to be late (and not
+    // entered by an earlier extract).
     let registered: Vec<usize> = (0..n_mi).filter(|i| persons[*i].reg <= date).collect();
-    let recent_from = months_before(date, cfg.late_entry_months);
+    let recent_from = months_before(date, rules.late_entry_months);
     let recent: Vec<usize> = registered
         .iter()
         .copied()
-        .filter(|i| persons[*i].reg > recent_from)
+        .filter(|i| persons[*i].reg > recent_from && !entered_before[*i])
         .collect();
 
     // Corrections first (they are among the records entered), so that the late entries can
     // make the count of clean in-window records exact.
-    let corrected = corrections(ctx, persons, &recent, &mut rng)?;
+    let corrected = corrections(ctx, persons, &recent, rules, rng)?;
     let rejected: Vec<usize> = corrected
         .iter()
         .filter(|(_, kind)| rejects(kind))
@@ -74,7 +170,8 @@ pub(crate) fn derive(
         &recent,
         &corrected,
         &rejected,
-        &mut rng,
+        rules,
+        rng,
     )?;
     let mut entered = vec![false; persons.len()];
     for &i in &registered {
@@ -84,7 +181,7 @@ pub(crate) fn derive(
         entered[i] = false;
     }
 
-    // The records as of the interim date.
+    // The records as of the date.
     let mut out: Vec<Person> = persons.to_vec();
     for p in out.iter_mut() {
         as_of(ctx, p, date);
@@ -93,47 +190,54 @@ pub(crate) fn derive(
         correct(ctx, &mut out[i], kind);
     }
 
-    let claims = interim_claims(claims, date, cfg.pending_days);
+    let claims = claims_as_of(claims, date, rules.pending_days);
 
-    Ok(Interim {
+    Ok(AsOf {
         persons: out,
         entered,
         claims,
-        rejected_rows: rejected.len(),
+        corrected,
+        late: late.len(),
     })
 }
 
-/// Which recent records held an error the provider corrected by the final extract: exactly
-/// `[interim] corrections` of each kind, a record at most once.
+/// The kinds of provider error the twin plants.
+pub(crate) const KINDS: [&str; 5] = [
+    "payment_group",
+    "date_of_birth",
+    "gender",
+    "job_start_before_registration",
+    "unknown_ethnicity",
+];
+
+/// Which recent records held an error the provider corrected by a later extract: `corrections`
+/// of each kind (exactly, or at most: `rules.corrections_limit`), a record at most once.
 fn corrections<'c>(
-    ctx: &'c Ctx,
+    ctx: &Ctx,
     persons: &[Person],
     recent: &[usize],
+    rules: &Rules<'c>,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<(usize, &'c str)>> {
-    let cfg = &ctx.cfg.interim;
-    let what = "[interim]";
-    let date = cfg.extract_date;
+    let (what, date) = (rules.what, rules.date);
     let mut corrected: Vec<(usize, &str)> = Vec::new();
     let mut taken = vec![false; persons.len()];
-    for (kind, &k) in &cfg.corrections {
+    let wanted = wanted_corrections(ctx, persons, recent, rules);
+    for (kind, &k) in rules.corrections {
         let eligible: Vec<usize> = recent
             .iter()
             .copied()
             .filter(|i| !taken[*i] && can_correct(ctx, &persons[*i], kind, date))
             .collect();
-        let known = [
-            "payment_group",
-            "date_of_birth",
-            "gender",
-            "job_start_before_registration",
-            "unknown_ethnicity",
-        ];
-        if !known.contains(&kind.as_str()) {
+        if !KINDS.contains(&kind.as_str()) {
             return Err(ctx.config_err(format!(
-                "{what} corrections: unknown kind `{kind}` (one of {known:?})"
+                "{what} corrections: unknown kind `{kind}` (one of {KINDS:?})"
             )));
         }
+        let k = match rules.corrections_limit {
+            Limit::Exact => k,
+            Limit::AtMostShare(_) => wanted[kind.as_str()].min(eligible.len()),
+        };
         let chosen = weighted_pick(rng, &eligible, k, |_| 1.0).ok_or_else(|| {
             ctx.infeasible(
                 what,
@@ -151,8 +255,55 @@ fn corrections<'c>(
     Ok(corrected)
 }
 
-/// Late entries: enough of the recent, uncorrected records (likelier the more recent) that the
-/// clean in-window count is exactly Figure 4-2's N.
+/// How many corrections of each kind an extract under [`Limit::AtMostShare`] gets: one of each
+/// kind in turn (the kinds validation rejects first, so a refresh with few new records still
+/// has one its run quarantines) while the share of the recent records allows, up to the
+/// configured count and the records that can carry the kind.
+fn wanted_corrections<'r>(
+    ctx: &Ctx,
+    persons: &[Person],
+    recent: &[usize],
+    rules: &'r Rules,
+) -> BTreeMap<&'r str, usize> {
+    let mut wanted: BTreeMap<&str, usize> =
+        rules.corrections.keys().map(|k| (k.as_str(), 0)).collect();
+    let Limit::AtMostShare(share) = rules.corrections_limit else {
+        return wanted;
+    };
+    let mut budget = (share * recent.len() as f64).floor() as usize;
+    let mut order: Vec<(&str, usize)> = rules
+        .corrections
+        .iter()
+        .map(|(kind, &k)| {
+            let can = recent
+                .iter()
+                .filter(|i| can_correct(ctx, &persons[**i], kind, rules.date))
+                .count();
+            (kind.as_str(), k.min(can))
+        })
+        .collect();
+    order.sort_by_key(|(kind, _)| !rejects(kind));
+    while budget > 0 {
+        let mut gave = false;
+        for &(kind, most) in &order {
+            let n = wanted.entry(kind).or_default();
+            if budget > 0 && *n < most {
+                *n += 1;
+                budget -= 1;
+                gave = true;
+            }
+        }
+        if !gave {
+            break;
+        }
+    }
+    wanted
+}
+
+/// Late entries among the recent, uncorrected records, likelier the more recent: for the interim
+/// enough that the clean in-window count is exactly Figure 4-2's N, for a refresh of the series
+/// their expected number.
+#[allow(clippy::too_many_arguments)]
 fn late_entries(
     ctx: &Ctx,
     persons: &[Person],
@@ -160,40 +311,51 @@ fn late_entries(
     recent: &[usize],
     corrected: &[(usize, &str)],
     rejected: &[usize],
+    rules: &Rules,
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<usize>> {
-    let cfg = &ctx.cfg.interim;
-    let what = "[interim]";
-    let date = cfg.extract_date;
-    let periods = &ctx.study.periods;
-    let in_window = |p: &Person| p.reg >= periods.monthly_from && p.reg <= periods.monthly_to;
-    let clean_in_window = registered
-        .iter()
-        .filter(|i| in_window(&persons[**i]) && !rejected.contains(i))
-        .count();
-    let late_n = clean_in_window
-        .checked_sub(cfg.monthly_participants)
-        .ok_or_else(|| {
-            ctx.infeasible(
-                what,
-                format!(
-                    "{} participants of the monthly figures are registered by {date}, fewer than \
-                     monthly_participants = {}",
-                    clean_in_window, cfg.monthly_participants
-                ),
-            )
-        })?;
-    let late_candidates: Vec<usize> = recent
-        .iter()
-        .copied()
-        .filter(|i| !corrected.iter().any(|(c, _)| c == i) && in_window(&persons[*i]))
-        .collect();
-    let half_life = cfg.late_entry_half_life_days;
-    weighted_pick(rng, &late_candidates, late_n, |i| {
+    let (what, date) = (rules.what, rules.date);
+    let half_life = rules.late_entry_half_life_days;
+    let weight = |i: usize| {
         let back = (date - persons[i].reg).num_days() as f64;
         0.5f64.powf(back / half_life)
-    })
-    .ok_or_else(|| {
+    };
+    let uncorrected = |i: &usize| !corrected.iter().any(|(c, _)| c == i);
+    let (late_n, late_candidates) = match rules.late {
+        Late::LeavingInWindow(monthly_participants) => {
+            let periods = &ctx.study.periods;
+            let in_window =
+                |p: &Person| p.reg >= periods.monthly_from && p.reg <= periods.monthly_to;
+            let clean_in_window = registered
+                .iter()
+                .filter(|i| in_window(&persons[**i]) && !rejected.contains(i))
+                .count();
+            let late_n = clean_in_window
+                .checked_sub(monthly_participants)
+                .ok_or_else(|| {
+                    ctx.infeasible(
+                        what,
+                        format!(
+                            "{clean_in_window} participants of the monthly figures are \
+                             registered by {date}, fewer than monthly_participants = \
+                             {monthly_participants}"
+                        ),
+                    )
+                })?;
+            let candidates: Vec<usize> = recent
+                .iter()
+                .copied()
+                .filter(|i| uncorrected(i) && in_window(&persons[*i]))
+                .collect();
+            (late_n, candidates)
+        }
+        Late::Chance(chance) => {
+            let candidates: Vec<usize> = recent.iter().copied().filter(uncorrected).collect();
+            let expected: f64 = candidates.iter().map(|i| chance * weight(*i)).sum();
+            (expected.round() as usize, candidates)
+        }
+    };
+    weighted_pick(rng, &late_candidates, late_n, weight).ok_or_else(|| {
         ctx.infeasible(
             what,
             format!(
@@ -206,7 +368,7 @@ fn late_entries(
 
 /// The claims extract as of `date`: the claims submitted by then, those of the last
 /// `pending_days` still queried.
-fn interim_claims(claims: &[Claim], date: NaiveDate, pending_days: i64) -> Vec<Claim> {
+fn claims_as_of(claims: &[Claim], date: NaiveDate, pending_days: i64) -> Vec<Claim> {
     let pending_from = add_days(date, -pending_days);
     claims
         .iter()
@@ -229,12 +391,12 @@ fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
         .map_or(date, |d| add_days(d, -1))
 }
 
-/// Whether a correction of this kind leaves the interim row invalid (quarantined).
-fn rejects(kind: &str) -> bool {
+/// Whether a correction of this kind leaves the row invalid (quarantined).
+pub(crate) fn rejects(kind: &str) -> bool {
     matches!(kind, "job_start_before_registration" | "unknown_ethnicity")
 }
 
-/// Whether the record can carry the error (on the interim date).
+/// Whether the record can carry the error (on the extract's date).
 fn can_correct(ctx: &Ctx, p: &Person, kind: &str, date: NaiveDate) -> bool {
     let cohort = ctx.cohort_codes[p.cohort].as_str();
     match kind {
@@ -263,7 +425,7 @@ fn as_of(ctx: &Ctx, p: &mut Person, date: NaiveDate) {
     let after = |d: Option<NaiveDate>| d.filter(|d| *d <= date);
     if p.embedded.is_some_and(|d| d > date) {
         p.embedded = None;
-        // Still short of the embedding rule's interventions on the interim date.
+        // Still short of the embedding rule's interventions on the extract's date.
         let threshold = if ctx.cohort_codes[p.cohort] == "EMP" {
             ctx.cfg.embedding.min_interventions_in_work
         } else {
@@ -281,7 +443,7 @@ fn as_of(ctx: &Ctx, p: &mut Person, date: NaiveDate) {
     }
 }
 
-/// Puts the interim error into the record.
+/// Puts the error into the record.
 fn correct(ctx: &Ctx, p: &mut Person, kind: &str) {
     match kind {
         "payment_group" => {

@@ -13,7 +13,8 @@
 //! hit exactly, every published percentage rounds to the printed whole per cent, and a run of the
 //! pipeline on the twin refits the report's three regressions (Tables A-24, A-31, A-39) to the
 //! published odds ratios; everything it does not publish is a documented synthetic choice. Beside
-//! it, the interim extract (`interim.rs`): the same people as an earlier refresh.
+//! it, the interim extract (`interim.rs`): the same people as an earlier refresh; and on demand
+//! the whole bi-monthly series of refreshes ([`generate_series`], `series.rs`).
 //! All numbers live in `pipeline/twin.toml`, each with the report section it comes from; none is
 //! written in this crate.
 //!
@@ -110,6 +111,7 @@ mod population;
 pub mod qualitative;
 mod questions;
 mod scale;
+mod series;
 mod write;
 
 use std::path::PathBuf;
@@ -123,6 +125,7 @@ use crate::person::Person;
 
 pub use config::{TwinConfig, load_twin_config};
 pub use scale::{ScaledOptions, generate_scaled};
+pub use series::{Refresh, SeriesOptions, SeriesSummary, generate_series};
 
 /// Seed of the embedded twin in `data/twin/`: the MI extract date of the final report
 /// (31 January 2022, report 1.3), written as a number.
@@ -239,6 +242,8 @@ pub(crate) fn stream(seed: u64, name: &str) -> ChaCha8Rng {
 /// marker file. Deterministic in (`study`, `twin`, `opts.seed`).
 pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result<SynthSummary> {
     let cfg = &twin.file;
+    let drawn = draw_twin(study, twin, opts.seed)?;
+    let (mut written, participants) = write_final(&drawn, opts.seed, twin, &opts.out)?;
     let Drawn {
         ctx,
         persons,
@@ -247,42 +252,24 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
         claims,
         seed,
         round,
-    } = draw_twin(study, twin, opts.seed)?;
-
-    let mut files = write_extract(
-        &ctx,
-        &Extract {
-            persons: &persons,
-            entered: &|i| i < n_mi,
-            claims_persons: &persons,
-            claims: &claims,
-            date: cfg.twin.extract_date,
-            name: "final",
-            claims_only_participants: n_claims_only,
-            rejected_rows: 0,
-        },
-        (opts.seed, round),
-        &twin.path,
-        &opts.out,
-    )?;
-    let participants = files.1;
-    let mut written = std::mem::take(&mut files.0);
+    } = &drawn;
     let mut interim_counts = None;
     if let Some(out) = &opts.interim_out {
-        let interim = interim::derive(&ctx, &persons, n_mi, &claims, seed)?;
+        let interim = interim::derive(ctx, persons, *n_mi, claims, *seed)?;
         let (more, n) = write_extract(
-            &ctx,
+            ctx,
             &Extract {
                 persons: &interim.persons,
                 entered: &|i| interim.entered[i],
-                claims_persons: &persons,
+                claims_persons: persons,
                 claims: &interim.claims,
                 date: cfg.interim.extract_date,
                 name: "interim",
-                claims_only_participants: n_claims_only,
-                rejected_rows: interim.rejected_rows,
+                claims_only_participants: *n_claims_only,
+                rejected_rows: interim.rejected().count(),
+                series: None,
             },
-            (opts.seed, round),
+            (opts.seed, *round),
             &twin.path,
             out,
         )?;
@@ -294,8 +281,35 @@ pub fn generate(study: &Study, twin: &TwinConfig, opts: &SynthOptions) -> Result
         participants,
         claims: claims.len(),
         interim: interim_counts,
-        round,
+        round: *round,
     })
+}
+
+/// Writes the final extract of the drawn twin into `out` (`data/twin`, or the last refresh of
+/// the series): the same files whichever writes them.
+pub(crate) fn write_final(
+    drawn: &Drawn,
+    seed: u64,
+    twin: &TwinConfig,
+    out: &std::path::Path,
+) -> Result<(Vec<PathBuf>, usize)> {
+    write_extract(
+        &drawn.ctx,
+        &Extract {
+            persons: &drawn.persons,
+            entered: &|i| i < drawn.n_mi,
+            claims_persons: &drawn.persons,
+            claims: &drawn.claims,
+            date: twin.file.twin.extract_date,
+            name: "final",
+            claims_only_participants: drawn.n_claims_only,
+            rejected_rows: 0,
+            series: None,
+        },
+        (seed, drawn.round),
+        &twin.path,
+        out,
+    )
 }
 
 /// The calibrated twin in memory: everyone (MI participants first, then the claims-only ones),
@@ -394,6 +408,21 @@ struct Extract<'a> {
     name: &'a str,
     claims_only_participants: usize,
     rejected_rows: usize,
+    /// A refresh of the series: its place and what is planted in it.
+    series: Option<SeriesPart<'a>>,
+}
+
+/// A refresh of the series, as its files and marker show it.
+struct SeriesPart<'a> {
+    /// Its place in the series, 1 the first.
+    refresh: usize,
+    refreshes: usize,
+    late_entries: usize,
+    /// Rows of its files holding an error the next refresh corrects, by kind.
+    corrections: std::collections::BTreeMap<String, usize>,
+    /// Planted bad files: a lot whose MI file is not written, or a lot whose MI file names a
+    /// column otherwise.
+    bad: Option<&'a series::BadFile>,
 }
 
 /// Writes an extract into `out`: the MI file of every lot, the claims file and the marker (with
@@ -416,7 +445,12 @@ fn write_extract(
     let header = study.mi.expected_columns(&study.codes);
     let mi_format = &study.mi.dataset.date_format;
     let mut participants = 0;
+    let mut renamed_columns = Vec::new();
+    let bad = x.series.as_ref().and_then(|s| s.bad);
     for (l, lot) in ctx.lot_codes.iter().enumerate() {
+        if bad.is_some_and(|b| b.lot == l && b.renamed.is_none()) {
+            continue;
+        }
         let rows = x
             .persons
             .iter()
@@ -426,7 +460,17 @@ fn write_extract(
             .collect::<Result<Vec<_>>>()?;
         participants += rows.len();
         let base = format!("{}_{lot}_{stamp}", study.mi.dataset.file_prefix);
-        if cfg.twin.xlsx_lots.contains(lot) {
+        let mut file_header = header.clone();
+        let renamed = bad.filter(|b| b.lot == l).and_then(|b| b.renamed.as_ref());
+        if let Some((column, written)) = renamed {
+            let at = header.iter().position(|h| h == column).ok_or_else(|| {
+                ctx.config_err(format!(
+                    "[series] renamed_headers: `{column}` is not a column of the MI dictionary"
+                ))
+            })?;
+            file_header[at] = written.clone();
+        }
+        let path = if cfg.twin.xlsx_lots.contains(lot) {
             let path = write::join(out, &format!("{base}.xlsx"));
             let sheet = study
                 .mi
@@ -437,18 +481,27 @@ fn write_extract(
             write::xlsx(
                 &path,
                 sheet,
-                &header,
+                &file_header,
                 &rows,
                 &cfg.twin.notes,
                 cfg.twin.xlsx_created,
             )?;
-            files.push(path);
+            path
         } else {
             let path = write::join(out, &format!("{base}.csv"));
             let bom = cfg.twin.csv_bom_lots.contains(lot);
-            write::csv(&path, &header, &rows, mi_format, bom)?;
-            files.push(path);
+            write::csv(&path, &file_header, &rows, mi_format, bom)?;
+            path
+        };
+        if let Some((column, written)) = renamed {
+            renamed_columns.push(write::RenamedColumn {
+                lot: lot.clone(),
+                file: write::name_of(&path),
+                column: column.clone(),
+                header: written.clone(),
+            });
         }
+        files.push(path);
     }
     let claims_header = study.claims.expected_columns(&study.codes);
     let rows = x
@@ -482,10 +535,22 @@ fn write_extract(
         extract: x.name.to_string(),
         extract_date: x.date.to_string(),
         mi_participants: participants,
+        refresh: x.series.as_ref().map(|s| s.refresh),
+        refreshes: x.series.as_ref().map(|s| s.refreshes),
         mi_rows_planted_with_errors: x.rejected_rows,
         claims_only_participants: x.claims_only_participants,
         claims: x.claims.len(),
         files: files.iter().map(|f| write::name_of(f)).collect(),
+        planted: x.series.as_ref().map(|s| write::Planted {
+            late_entries: s.late_entries,
+            corrections: s.corrections.clone(),
+            missing_lots: bad
+                .filter(|b| b.renamed.is_none())
+                .map(|b| ctx.lot_codes[b.lot].clone())
+                .into_iter()
+                .collect(),
+            renamed_columns,
+        }),
     };
     write::marker(&marker_path, &marker)?;
     files.push(marker_path);
@@ -497,7 +562,54 @@ fn check(ctx: &person::Ctx) -> Result<()> {
     check_codes(ctx)?;
     check_columns(ctx)?;
     check_questions(ctx)?;
-    check_ethnic_groups(ctx)
+    check_ethnic_groups(ctx)?;
+    check_series(ctx)
+}
+
+/// `[series]`: a renamed header renames a column of the MI dictionary to a header ingest does
+/// not read as it (nor as any other column: it matches headers ignoring case and the spaces
+/// around them), and the shares, the half-life and the period are in range.
+fn check_series(ctx: &person::Ctx) -> Result<()> {
+    let s = &ctx.cfg.series;
+    let expected = ctx.study.mi.expected_columns(&ctx.study.codes);
+    let known = |h: &str| expected.iter().any(|e| e.eq_ignore_ascii_case(h.trim()));
+    for (column, header) in &s.renamed_headers {
+        if !expected.contains(column) {
+            return Err(ctx.config_err(format!(
+                "[series] renamed_headers: `{column}` is not a column of the MI dictionary"
+            )));
+        }
+        if header.trim().is_empty() || known(header) {
+            return Err(ctx.config_err(format!(
+                "[series] renamed_headers: `{header}` (for `{column}`) must be a header ingest \
+                 does not read as a column of the MI dictionary"
+            )));
+        }
+    }
+    if s.every_months == 0 {
+        return Err(ctx.config_err("[series] every_months must be at least 1"));
+    }
+    for (name, share) in [
+        ("late_entry_chance", s.late_entry_chance),
+        ("max_corrected_share", s.max_corrected_share),
+    ] {
+        if !(0.0..=1.0).contains(&share) {
+            return Err(ctx.config_err(format!("[series] {name} must be between 0 and 1")));
+        }
+    }
+    let half_life = s.late_entry_half_life_days;
+    if !half_life.is_finite() || half_life <= 0.0 {
+        return Err(ctx.config_err("[series] late_entry_half_life_days must be positive"));
+    }
+    for kind in s.corrections.keys() {
+        if !interim::KINDS.contains(&kind.as_str()) {
+            return Err(ctx.config_err(format!(
+                "[series] corrections: unknown kind `{kind}` (one of {:?})",
+                interim::KINDS
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Every lot, cohort and milestone the calibration names is one of the study's.

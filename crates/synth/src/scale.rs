@@ -91,11 +91,14 @@ pub fn generate_scaled(
         scaled_from: Some(*n_mi),
         extract: "final".to_string(),
         extract_date: cfg.twin.extract_date.to_string(),
+        refresh: None,
+        refreshes: None,
         mi_participants: opts.participants,
         mi_rows_planted_with_errors: 0,
         claims_only_participants: written_claims_only,
         claims: written_claims,
         files: files.iter().map(|f| write::name_of(f)).collect(),
+        planted: None,
     };
     write::marker(&marker_path, &marker)?;
     files.push(marker_path);

@@ -258,15 +258,51 @@ pub(crate) struct Marker {
     /// rows copy, with new references.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaled_from: Option<usize>,
-    /// Which of the twin's extracts this folder is (`final` or `interim`).
+    /// Which of the twin's extracts this folder is (`final`, `interim`, or `refresh`: one of the
+    /// series before the final one).
     pub extract: String,
     pub extract_date: String,
+    /// A refresh of the series: its place (1 the first) and the number of refreshes, the last
+    /// being the final extract.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refreshes: Option<usize>,
     pub mi_participants: usize,
     /// MI rows carrying an error the validation rejects (interim provider errors).
     pub mi_rows_planted_with_errors: usize,
     pub claims_only_participants: usize,
     pub claims: usize,
     pub files: Vec<String>,
+    /// A refresh of the series: what was planted in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planted: Option<Planted>,
+}
+
+/// What a refresh of the series holds that the final extract does not, for the tests and
+/// dashboards that look for it.
+#[derive(Serialize)]
+pub(crate) struct Planted {
+    /// MI participants registered by the refresh date but not entered yet (entered later).
+    pub late_entries: usize,
+    /// Rows of this refresh's files holding an error the next refresh corrects, by kind
+    /// (`job_start_before_registration` and `unknown_ethnicity` are rejected by validation).
+    pub corrections: std::collections::BTreeMap<String, usize>,
+    /// Lots whose MI file this refresh lacks.
+    pub missing_lots: Vec<String>,
+    /// MI files with a column under another header (ingest rejects the file).
+    pub renamed_columns: Vec<RenamedColumn>,
+}
+
+/// A planted renamed column.
+#[derive(Serialize)]
+pub(crate) struct RenamedColumn {
+    pub lot: String,
+    pub file: String,
+    /// The dictionary's column…
+    pub column: String,
+    /// …and the header the file has instead.
+    pub header: String,
 }
 
 fn is_first_round(round: &u32) -> bool {
