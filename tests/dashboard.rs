@@ -594,9 +594,8 @@ fn the_planted_bad_file_and_corrections_show_in_the_data_quality() {
     assert_eq!(row("3", "ALL")["files_rejected"], "0");
     // A planted error validation accepts (another cohort, gender or date of birth) is a record
     // corrected in the next refresh; one it rejects is a row quarantined in its own.
-    for k in 0..2 {
-        let text =
-            std::fs::read_to_string(repo().join(REFRESHES[k]).join("SYNTHETIC.toml")).unwrap();
+    for (k, refresh) in REFRESHES.iter().take(2).enumerate() {
+        let text = std::fs::read_to_string(repo().join(refresh).join("SYNTHETIC.toml")).unwrap();
         let planted: toml::Table = toml::from_str(&text).unwrap();
         let kinds = planted["planted"]["corrections"].as_table().unwrap();
         let n = |kind: &str| kinds[kind].as_integer().unwrap();
