@@ -81,9 +81,14 @@ pub struct StageDef {
     pub(crate) keep: fn(&StageSummaries, &mut StageSummaries),
 }
 
-/// Files of the study configuration that `check` and `synth` read and no run does: editing the
-/// published-figures register or the twin's calibration leaves a run fresh.
-pub const NOT_READ_BY_A_RUN: [&str; 2] = ["published/", "twin.toml"];
+/// Files of the study configuration that `check`, `synth` and `dashboard` read and no run does:
+/// editing the published-figures register, the twin's calibration or the dashboards' settings
+/// leaves a run fresh.
+pub const NOT_READ_BY_A_RUN: [&str; 3] = ["published/", "twin.toml", "dashboard.toml"];
+
+/// Query folders no run reads: the dashboards' SQL runs over finished runs, so editing it
+/// leaves a run fresh.
+pub const QUERIES_NOT_READ_BY_A_RUN: [&str; 1] = ["dashboard/"];
 
 /// Every stage, in order.
 pub const STAGES: [StageDef; 5] = [
@@ -291,6 +296,7 @@ mod tests {
         assert_eq!(config("framework/codebook.toml"), Some(Stage::Framework));
         assert_eq!(config("published/figures.toml"), None);
         assert_eq!(config("twin.toml"), None);
+        assert_eq!(config("dashboard.toml"), None);
         let queries = |p: &str| {
             owner(
                 p,
@@ -298,9 +304,10 @@ mod tests {
                     Source::Queries(prefix) => Some(prefix),
                     _ => None,
                 },
-                &[],
+                &QUERIES_NOT_READ_BY_A_RUN,
             )
         };
+        assert_eq!(queries("dashboard/dashboard_headline.sql"), None);
         assert_eq!(queries("staging/outcome_rates.sql"), Some(Stage::Transform));
         assert_eq!(
             queries("framework/framework_cmo.sql"),

@@ -12,7 +12,7 @@ use std::path::Path;
 use evalpipe_study::{Entry, Manifest};
 
 use crate::hashes::hash_file;
-use crate::stage::{NOT_READ_BY_A_RUN, STAGES, Source, Stage, owner};
+use crate::stage::{NOT_READ_BY_A_RUN, QUERIES_NOT_READ_BY_A_RUN, STAGES, Source, Stage, owner};
 
 /// What a run would read now.
 #[derive(Debug, Clone)]
@@ -102,7 +102,11 @@ fn reasons_of(
             (Source::Config(prefix), true) | (Source::Queries(prefix), false) => Some(*prefix),
             _ => None,
         };
-        let unread: &[&str] = if config { &NOT_READ_BY_A_RUN } else { &[] };
+        let unread: &[&str] = if config {
+            &NOT_READ_BY_A_RUN
+        } else {
+            &QUERIES_NOT_READ_BY_A_RUN
+        };
         let mine = |e: &&Entry| owner(&e.path, claims, unread) == Some(stage);
         changes(what, old.iter().filter(mine), new.iter().filter(mine))
     };
