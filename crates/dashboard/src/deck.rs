@@ -223,6 +223,67 @@ fn pack_context(
             .cloned()
             .collect()
     };
+    let (trend_chart, target_chart) = trend_charts(refreshes, &trend, code)?;
+    let bars_chart = lot_bars(
+        study,
+        &by_lot,
+        &headline,
+        latest,
+        code,
+        &config.areas.programme,
+    )?;
+
+    let groups = get("dashboard_groups");
+    let breakdowns = breakdowns(config, &groups, code);
+
+    let quality = get("dashboard_data_quality");
+    let findings = get("dashboard_findings");
+    let any_suppressed = [&headline, &by_lot, &groups]
+        .iter()
+        .flat_map(|t| t.iter())
+        .any(|r| r.values().any(|v| v.as_str() == Some(SUPPRESSED)));
+    let (profile_from, profile_to) = config.profile_period().map_err(Error::Internal)?;
+    let lots_latest: Vec<Value> = study
+        .lots
+        .iter()
+        .map(|l| {
+            context! {
+                code => l.code.clone(),
+                name => l.name.clone(),
+                milestones => at_latest(&by_lot).into_iter().filter(|r| is_code(r, "lot_code", &l.code)).collect::<Vec<_>>(),
+            }
+        })
+        .filter(|_| is_programme)
+        .collect();
+    Ok(context! {
+        synthetic => synthetic,
+        study => context! { title => study.info.title.clone(), commissioner => study.info.commissioner.clone() },
+        pack => context! { code => code, name => name, programme => is_programme },
+        programme_name => config.areas.programme.clone(),
+        refreshes => refreshes.iter().map(|r| context! { date => r.date.format("%Y-%m-%d").to_string(), run => r.name.clone() }).collect::<Vec<_>>(),
+        latest => refreshes.last().map(|r| r.date.format("%Y-%m-%d").to_string()),
+        previous => (refreshes.len() > 1).then(|| refreshes[refreshes.len() - 2].date.format("%Y-%m-%d").to_string()),
+        headline => at_latest(&trend),
+        programme_headline => at_latest(&headline),
+        trend => trend,
+        lots => lots_latest,
+        breakdowns => breakdowns,
+        quality_latest => at_latest(&quality),
+        quality_trend => quality.iter().filter(|r| is_code(r, "area_code", code)).cloned().collect::<Vec<_>>(),
+        findings => findings,
+        charts => context! {
+            trend => Value::from_safe_string(trend_chart),
+            target => Value::from_safe_string(target_chart),
+            bars => bars_chart.map(Value::from_safe_string),
+        },
+        disclosure_note => any_suppressed.then(|| disclosure::note(study.disclosure.min_count)),
+        profile => context! { from => profile_from.format("%Y-%m-%d").to_string(), to => profile_to.format("%Y-%m-%d").to_string() },
+    })
+}
+
+/// The area's trend charts: milestones achieved, and as a share of target, at each refresh.
+fn trend_charts(refreshes: &[Refresh], trend: &[Row], code: &str) -> Result<(String, String)> {
+    let latest = refreshes.len() as i64;
     let labels: Vec<String> = refreshes
         .iter()
         .map(|r| r.date.format("%b %Y").to_string())
@@ -277,17 +338,12 @@ fn pack_context(
         true,
     )
     .map_err(Error::Internal)?;
-    let bars_chart = lot_bars(
-        study,
-        &by_lot,
-        &headline,
-        latest,
-        code,
-        &config.areas.programme,
-    )?;
+    Ok((trend_chart, target_chart))
+}
 
-    // The breakdowns at the latest refresh: the area's rows, and the programme's beside a lot's.
-    let groups = get("dashboard_groups");
+/// The breakdowns at the latest refresh: the area's rows, and the programme's beside a lot's.
+fn breakdowns(config: &DashboardConfig, groups: &[Row], code: &str) -> Vec<Value> {
+    let is_programme = code == PROGRAMME;
     let mut breakdowns: Vec<Value> = Vec::new();
     for b in &config.breakdowns {
         let of = |area: &str| -> Vec<Row> {
@@ -312,49 +368,7 @@ fn pack_context(
         });
     }
 
-    let quality = get("dashboard_data_quality");
-    let findings = get("dashboard_findings");
-    let any_suppressed = [&headline, &by_lot, &groups]
-        .iter()
-        .flat_map(|t| t.iter())
-        .any(|r| r.values().any(|v| v.as_str() == Some(SUPPRESSED)));
-    let (profile_from, profile_to) = config.profile_period().map_err(Error::Internal)?;
-    let lots_latest: Vec<Value> = study
-        .lots
-        .iter()
-        .map(|l| {
-            context! {
-                code => l.code.clone(),
-                name => l.name.clone(),
-                milestones => at_latest(&by_lot).into_iter().filter(|r| is_code(r, "lot_code", &l.code)).collect::<Vec<_>>(),
-            }
-        })
-        .filter(|_| is_programme)
-        .collect();
-    Ok(context! {
-        synthetic => synthetic,
-        study => context! { title => study.info.title.clone(), commissioner => study.info.commissioner.clone() },
-        pack => context! { code => code, name => name, programme => is_programme },
-        programme_name => config.areas.programme.clone(),
-        refreshes => refreshes.iter().map(|r| context! { date => r.date.format("%Y-%m-%d").to_string(), run => r.name.clone() }).collect::<Vec<_>>(),
-        latest => refreshes.last().map(|r| r.date.format("%Y-%m-%d").to_string()),
-        previous => (refreshes.len() > 1).then(|| refreshes[refreshes.len() - 2].date.format("%Y-%m-%d").to_string()),
-        headline => at_latest(&trend),
-        programme_headline => at_latest(&headline),
-        trend => trend,
-        lots => lots_latest,
-        breakdowns => breakdowns,
-        quality_latest => at_latest(&quality),
-        quality_trend => quality.iter().filter(|r| is_code(r, "area_code", code)).cloned().collect::<Vec<_>>(),
-        findings => findings,
-        charts => context! {
-            trend => Value::from_safe_string(trend_chart),
-            target => Value::from_safe_string(target_chart),
-            bars => bars_chart.map(Value::from_safe_string),
-        },
-        disclosure_note => any_suppressed.then(|| disclosure::note(study.disclosure.min_count)),
-        profile => context! { from => profile_from.format("%Y-%m-%d").to_string(), to => profile_to.format("%Y-%m-%d").to_string() },
-    })
+    breakdowns
 }
 
 fn text(row: &Row, column: &str) -> String {
