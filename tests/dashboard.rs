@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use arrow::array::AsArray;
 use arrow::datatypes::Date32Type;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use support::repo;
+use support::{csv_records as csv_rows, evalpipe, repo};
 
 /// The refreshes, oldest first: three consecutive bi-monthly extracts of the same people.
 const REFRESHES: [&str; 3] = [
@@ -21,21 +21,6 @@ const REFRESHES: [&str; 3] = [
     "data/twin-series/20211130",
     "data/twin",
 ];
-
-fn evalpipe(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "evalpipe {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 struct Series {
     _tmp: tempfile::TempDir,
@@ -81,23 +66,6 @@ fn series() -> &'static Series {
 }
 
 type Rows = Vec<BTreeMap<String, String>>;
-
-fn csv_rows(path: &Path) -> Rows {
-    let mut reader = csv::Reader::from_path(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
 
 fn pack_table(pack: &str, table: &str) -> Rows {
     csv_rows(

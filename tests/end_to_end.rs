@@ -14,22 +14,7 @@ mod plans;
 mod scale;
 mod sparse;
 mod support;
-use support::{files_under, readable_text, repo};
-
-fn evalpipe(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "evalpipe {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use support::{evalpipe, files_under, readable_text, repo};
 
 struct Run {
     _tmp: tempfile::TempDir,

@@ -13,7 +13,7 @@ use std::path::Path;
 
 use evalpipe_study::{RunLayout, Study};
 
-use crate::support::{files_under, repo};
+use crate::support::{csv_records as records, files_under, repo};
 use crate::{evalpipe, twin_run};
 
 /// Copies of the twin in the scaled extract.
@@ -270,22 +270,4 @@ fn sorted_rows(path: &Path) -> Vec<String> {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines.sort();
     lines
-}
-
-/// A CSV's rows as column → cell.
-fn records(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader =
-        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
