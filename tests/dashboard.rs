@@ -580,3 +580,33 @@ fn the_planted_bad_file_and_corrections_show_in_the_data_quality() {
         );
     }
 }
+
+/// The packs match people across refreshes by pseudonym, and print none: no pseudonym of any
+/// refresh is in any file of any pack.
+#[test]
+fn no_pseudonym_reaches_a_pack() {
+    let s = series();
+    let pseudonyms: BTreeSet<String> = s
+        .runs
+        .iter()
+        .flat_map(|r| participants(r).into_keys())
+        .collect();
+    assert!(pseudonyms.len() > 3000);
+    for file in support::files_under(&s.packs) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        let words: BTreeSet<&str> = text
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
+            .filter(|w| w.len() >= 8)
+            .collect();
+        let found: Vec<&&str> = words
+            .iter()
+            .filter(|w| pseudonyms.contains(**w))
+            .take(3)
+            .collect();
+        assert!(
+            found.is_empty(),
+            "{} holds pseudonyms {found:?}",
+            file.display()
+        );
+    }
+}
