@@ -610,3 +610,50 @@ fn no_pseudonym_reaches_a_pack() {
         );
     }
 }
+
+/// Printed, every slide is one page: the PDF slides have as many pages as the deck has slides
+/// (a slide that overflowed would spill onto a second page). `--lot` writes that lot's pack
+/// beside the programme's, and no other.
+#[test]
+fn the_pdf_slides_are_one_page_per_slide() {
+    if evalpipe_report::pdf::find_chromium().is_none() {
+        assert_eq!(
+            std::env::var("EVALPIPE_BROWSER_TEST").as_deref(),
+            Ok("skip"),
+            "the PDF slides need Chromium: apt-get install -y chromium (Debian)"
+        );
+        return;
+    }
+    let s = series();
+    let out = s.packs.with_file_name("packs-pdf");
+    let mut args: Vec<String> = vec![
+        "dashboard".into(),
+        "--quiet".into(),
+        "--lot".into(),
+        "L3".into(),
+    ];
+    args.extend(s.runs.iter().map(|r| r.display().to_string()));
+    args.extend(["--out".into(), out.display().to_string()]);
+    evalpipe(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let packs: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(packs, ["lot_L3", "programme"]);
+    for pack in &packs {
+        let html = std::fs::read_to_string(out.join(pack).join("deck.html")).unwrap();
+        let slides = html.matches("<section class=\"slide").count();
+        let pdf = std::fs::read(out.join(pack).join("deck.pdf")).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        let text = String::from_utf8_lossy(&pdf);
+        let pages = text
+            .match_indices("/Type /Page")
+            .filter(|(i, _)| !text[i + "/Type /Page".len()..].starts_with('s'))
+            .count();
+        assert_eq!(pages, slides, "{pack}: {pages} pages for {slides} slides");
+    }
+}
