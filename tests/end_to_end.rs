@@ -643,6 +643,55 @@ fn the_final_twin_reproduces_every_published_figure() {
     assert_eq!(total["missing"], 0);
     assert_eq!(total["other_extract"], 5);
     assert!(total["matched"].as_u64().unwrap() >= 250, "{total}");
+    // The statements the configuration determines hold too.
+    assert_eq!(total["config_mismatched"], 0, "{total}");
+    assert!(total["config_matched"].as_u64().unwrap() >= 30, "{total}");
+}
+
+#[test]
+fn a_cut_off_changed_without_the_documents_fails_check() {
+    // Issue 18: the claims cut-off the report states (November 2021) is a parameter of
+    // pipeline/study.toml; changed there, check on the same run exits 1 naming it.
+    let run = twin_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let pipeline = tmp.path().join("pipeline");
+    copy_folder(&repo().join("pipeline"), &pipeline);
+    let study = pipeline.join("study.toml");
+    let text = std::fs::read_to_string(&study).unwrap();
+    std::fs::write(
+        &study,
+        text.replace(
+            "claims_validated_to = 2021-11-30",
+            "claims_validated_to = 2021-10-31",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
+        .args(["check", run.dir.to_str().unwrap(), "--pipeline"])
+        .arg(&pipeline)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains("**config mismatch** `1.3.claims.to`")
+            && md.contains("published 2021-11, configured 2021-10"),
+        "{md}"
+    );
+}
+
+/// Copies a folder tree (the study configuration) for a test to edit.
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_folder(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -34,6 +34,11 @@ pub enum Status {
     /// It was published from another MI extract than the run's: its cell is looked up (a
     /// table or column the run lacks is still missing) but not judged.
     OtherExtract,
+    /// A statement of the study configuration (a period, a cut-off, a band edge) that
+    /// `pipeline/` holds as printed.
+    ConfigMatch,
+    /// One that `pipeline/` holds otherwise, or lacks.
+    ConfigMismatch,
 }
 
 impl Status {
@@ -46,12 +51,17 @@ impl Status {
             Status::Erratum => "erratum",
             Status::NotReproducible => "not reproducible",
             Status::OtherExtract => "other extract",
+            Status::ConfigMatch => "config match",
+            Status::ConfigMismatch => "config mismatch",
         }
     }
 
     /// Whether it fails a check.
     pub fn fails(self) -> bool {
-        matches!(self, Status::Mismatch | Status::Missing)
+        matches!(
+            self,
+            Status::Mismatch | Status::Missing | Status::ConfigMismatch
+        )
     }
 }
 
@@ -103,6 +113,10 @@ pub struct Tally {
     pub not_reproducible: usize,
     /// Published from another extract than the run's.
     pub other_extract: usize,
+    /// Configuration as printed.
+    pub config_matched: usize,
+    /// Configuration otherwise.
+    pub config_mismatched: usize,
 }
 
 impl Tally {
@@ -115,6 +129,8 @@ impl Tally {
             Status::Erratum => self.errata += 1,
             Status::NotReproducible => self.not_reproducible += 1,
             Status::OtherExtract => self.other_extract += 1,
+            Status::ConfigMatch => self.config_matched += 1,
+            Status::ConfigMismatch => self.config_mismatched += 1,
         }
     }
 }
@@ -374,6 +390,9 @@ fn check_figure(
         status: Status::NotReproducible,
         detail: f.not_reproducible.clone(),
     };
+    if let Some(c) = &f.config {
+        return check_configured(register, f, c, out);
+    }
     let errata = register.errata_of(&f.id);
     let Some(reproduce) = &f.reproduce else {
         if !errata.is_empty() {
@@ -586,6 +605,59 @@ fn stated_n_differs(
     } else {
         format!("stated N {n} but column `{c}` holds {}", held.join(", "))
     }))
+}
+
+/// A configured figure: the parameter in the register's `pipeline/` against the printed value.
+fn check_configured(
+    register: &Register,
+    f: &Figure,
+    c: &crate::ConfigRef,
+    mut out: FigureCheck,
+) -> FigureCheck {
+    let published = crate::configured::published(f);
+    match crate::configured::configured(&register.pipeline, f, c) {
+        Ok(value) => {
+            let errata = register.errata_of(&f.id);
+            // Another document's value for it, as an erratum records it.
+            let other = errata.iter().find(|e| {
+                e.accept.get(&f.id).is_some_and(|values| {
+                    values
+                        .iter()
+                        .any(|v| crate::configured::printed_as(v, f.unit).as_deref() == Ok(&value))
+                })
+            });
+            if published.as_deref() == Ok(value.as_str()) {
+                out.status = Status::ConfigMatch;
+                out.detail = None;
+            } else if let Some(e) = other {
+                out.status = Status::Erratum;
+                out.detail = Some(format!(
+                    "erratum {}: configured {value}, as another published document prints it",
+                    e.id
+                ));
+            } else {
+                out.status = Status::ConfigMismatch;
+                let named = if errata.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({}, whose values it is not either)",
+                        errata_detail(&errata)
+                    )
+                };
+                out.detail = Some(format!(
+                    "published {}, configured {value}{named}: {} `{}`",
+                    out.published, c.file, c.key
+                ));
+            }
+            out.reproduced = Some(value);
+        }
+        Err(why) => {
+            out.status = Status::ConfigMismatch;
+            out.detail = Some(why);
+        }
+    }
+    out
 }
 
 /// What a figure's status turns on besides its value: the cell it names, whether it is of

@@ -77,12 +77,20 @@ pub fn explain(
         Some(f) => match &f.reproduce {
             Some(r) => r.table.clone(),
             None => {
+                let message = match (&f.config, &f.not_reproducible) {
+                    (Some(c), _) => format!(
+                        "register figure `{subject}` is a parameter of the study configuration, \
+                         not a number of the data: `{}` in {} (`evalpipe check` compares them)",
+                        c.key, c.file
+                    ),
+                    (None, why) => format!(
+                        "register figure `{subject}` is not reproducible from the data: {}",
+                        why.as_deref().unwrap_or("no reason given")
+                    ),
+                };
                 return Err(Error::Run {
                     path: run.to_path_buf(),
-                    message: format!(
-                        "register figure `{subject}` is not reproducible from the data: {}",
-                        f.not_reproducible.as_deref().unwrap_or("no reason given")
-                    ),
+                    message,
                 });
             }
         },

@@ -10,6 +10,7 @@
 //! extract, MI to June 2021) are reported as of another extract, not judged.
 
 pub mod check;
+mod configured;
 pub mod diff;
 pub mod explain;
 pub mod register;
@@ -22,6 +23,7 @@ pub use check::{
     CheckOptions, CheckReport, ExtractChoice, FigureCheck, RunExtract, Status, Tally, check,
     check_with,
 };
+pub use configured::{ConfigRef, Reduce};
 pub use diff::{
     CrossCuttingChange, DiffOptions, DivergenceChange, FrameworkCoverage, RunDiff, TableDiff,
     ThemeCases, diff,

@@ -38,6 +38,9 @@ pub struct Register {
     /// The MI extracts the documents were computed from (`extracts.toml`), in file order;
     /// empty when the register declares none, and then every figure is of the one extract.
     pub extracts: Vec<Extract>,
+    /// The study configuration folder the register is in: configured figures are looked up
+    /// in it.
+    pub pipeline: PathBuf,
 }
 
 /// An MI extract the published documents were computed from.
@@ -120,6 +123,9 @@ pub struct Figure {
     /// …with the column of the same row that holds its N…
     #[serde(default)]
     pub n_column: Option<String>,
+    /// …or the parameter of the study configuration it states…
+    #[serde(default)]
+    pub config: Option<crate::ConfigRef>,
     /// …or why nothing does.
     #[serde(default)]
     pub not_reproducible: Option<String>,
@@ -163,6 +169,10 @@ pub enum Unit {
     OddsRatioRange,
     /// See [`Unit::PercentRange`].
     YearsRange,
+    /// A month, `"2021-11"`: only a configured figure ([`crate::ConfigRef`]).
+    Month,
+    /// A day, `"2020-03-23"`: only a configured figure.
+    Date,
     /// Anything else, compared as printed.
     Other,
 }
@@ -180,6 +190,8 @@ impl Unit {
             Unit::CountRange => "count_range",
             Unit::OddsRatioRange => "odds_ratio_range",
             Unit::YearsRange => "years_range",
+            Unit::Month => "month",
+            Unit::Date => "date",
             Unit::Other => "other",
         }
     }
@@ -287,6 +299,10 @@ pub struct Erratum {
     pub description: String,
     /// The arithmetic that shows it.
     pub arithmetic: String,
+    /// For a figure of the erratum, the values the other documents print for it: a run or
+    /// configuration holding one of them follows a published value, not its own.
+    #[serde(default)]
+    pub accept: BTreeMap<String, Vec<toml::Value>>,
     /// The document it is from (filled in on loading).
     #[serde(skip_deserializing, default)]
     pub document: String,
@@ -342,6 +358,7 @@ impl Register {
         files.sort();
         let extracts_path = dir.join(EXTRACTS_FILE);
         let mut register = Register {
+            pipeline: pipeline.to_path_buf(),
             documents: Vec::new(),
             figures: Vec::new(),
             errata: Vec::new(),
@@ -409,6 +426,15 @@ impl Register {
                 return Err(Error::Register {
                     path: dir.clone(),
                     message: format!("erratum `{}` names unknown figure `{unknown}`", e.id),
+                });
+            }
+            if let Some(other) = e.accept.keys().find(|f| !e.figures.contains(*f)) {
+                return Err(Error::Register {
+                    path: dir.clone(),
+                    message: format!(
+                        "erratum `{}`: `accept` names `{other}`, which is not one of its figures",
+                        e.id
+                    ),
                 });
             }
         }
@@ -518,6 +544,28 @@ fn check_figure(f: &Figure) -> std::result::Result<(), String> {
         }
         _ => {}
     }
+    if let Some(c) = &f.config {
+        if f.reproduce.is_some() || f.not_reproducible.is_some() || f.n_column.is_some() {
+            return Err(
+                "give one of `reproduce`, `config` or `not_reproducible` (and `n_column` only \
+                 with `reproduce`)"
+                    .into(),
+            );
+        }
+        if c.reduce.is_some() != c.key.contains("[*]") {
+            return Err(format!(
+                "config key `{}`: `reduce` goes with a `[*]`, and a `[*]` needs `reduce`",
+                c.key
+            ));
+        }
+        return crate::configured::published(f).map(|_| ());
+    }
+    if matches!(f.unit, Unit::Month | Unit::Date) {
+        return Err(format!(
+            "a `{}` is a configured figure: give `config`",
+            f.unit.as_str()
+        ));
+    }
     let numbers: Vec<&toml::Value> = match &f.value {
         Published::One(v) => vec![v],
         Published::Range(r) => r.iter().collect(),
@@ -527,7 +575,7 @@ fn check_figure(f: &Figure) -> std::result::Result<(), String> {
     }
     match (&f.reproduce, &f.not_reproducible) {
         (Some(_), Some(_)) => Err("give `reproduce` or `not_reproducible`, not both".into()),
-        (None, None) => Err("give `reproduce` or `not_reproducible`".into()),
+        (None, None) => Err("give `reproduce`, `config` or `not_reproducible`".into()),
         (None, Some(_)) if f.n_column.is_some() => Err("`n_column` needs `reproduce`".into()),
         (Some(r), None) => {
             match (&r.row, &r.rows, f.unit.is_range(), r.sum) {

@@ -36,11 +36,11 @@ pub fn to_markdown(report: &CheckReport) -> String {
     let _ = writeln!(out, "## Summary by data source\n");
     let _ = writeln!(
         out,
-        "| source | figures | match | mismatch | missing | erratum | not reproducible | other extract |"
+        "| source | figures | match | mismatch | missing | erratum | not reproducible | other extract | config match | config mismatch |"
     );
     let _ = writeln!(
         out,
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     let mut sources: Vec<_> = report
         .summary
@@ -51,20 +51,26 @@ pub fn to_markdown(report: &CheckReport) -> String {
     for (source, t) in sources {
         let _ = writeln!(
             out,
-            "| {source} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {source} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             t.figures,
             t.matched,
             t.mismatched,
             t.missing,
             t.errata,
             t.not_reproducible,
-            t.other_extract
+            t.other_extract,
+            t.config_matched,
+            t.config_mismatched
         );
     }
     let failures: Vec<_> = report.figures.iter().filter(|f| f.status.fails()).collect();
     let _ = writeln!(out, "\n## Failures ({})\n", failures.len());
     if failures.is_empty() {
-        let _ = writeln!(out, "None: every reproducible figure matches.");
+        let _ = writeln!(
+            out,
+            "None: every reproducible figure matches, and the configuration holds every \
+             parameter as printed."
+        );
     }
     for f in failures {
         let _ = writeln!(

@@ -294,7 +294,7 @@ fn a_malformed_register_names_the_file_and_entry() {
     assert!(
         err.contains("001_x.toml")
             && err.contains("figure `a`")
-            && err.contains("`reproduce` or `not_reproducible`"),
+            && err.contains("`reproduce`, `config` or `not_reproducible`"),
         "{err}"
     );
     let err = write(&format!(
