@@ -681,6 +681,101 @@ fn a_cut_off_changed_without_the_documents_fails_check() {
     );
 }
 
+/// Issue 18's example: the report prints 40% and 41% for the Hardest to Help cohort hearing
+/// of the programme another way (the erratum), and the twin gives 45%, which the erratum
+/// accepts only because the other published figures force at least 41%. A run giving 30%
+/// — outside every value the erratum accepts — fails check, naming the erratum.
+#[test]
+fn a_value_outside_every_erratum_value_fails_check() {
+    use arrow::array::{Array, AsArray, Float64Array, RecordBatch};
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let run = twin_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("run");
+    copy_folder(&run.dir, &copy);
+    let path = copy.join("tables/how_heard_by_cohort.parquet");
+    let batches: Vec<RecordBatch> =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+            .unwrap()
+            .build()
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect();
+    let mut planted = 0;
+    let changed: Vec<RecordBatch> = batches
+        .iter()
+        .map(|b| {
+            let text = |name: &str| {
+                arrow::compute::cast(
+                    b.column_by_name(name).unwrap(),
+                    &arrow::datatypes::DataType::Utf8,
+                )
+                .unwrap()
+            };
+            let (category, item) = (text("category"), text("item"));
+            let pct = b
+                .column_by_name("pct")
+                .unwrap()
+                .as_primitive::<arrow::datatypes::Float64Type>();
+            let values: Float64Array = (0..b.num_rows())
+                .map(|r| {
+                    let hth = category.as_string::<i32>().value(r) == "Hardest to Help"
+                        && item.as_string::<i32>().value(r) == "Other";
+                    if hth {
+                        planted += 1;
+                        Some(0.30)
+                    } else {
+                        (!pct.is_null(r)).then(|| pct.value(r))
+                    }
+                })
+                .collect();
+            let j = b.schema().index_of("pct").unwrap();
+            let mut columns = b.columns().to_vec();
+            columns[j] = std::sync::Arc::new(values);
+            RecordBatch::try_new(b.schema(), columns).unwrap()
+        })
+        .collect();
+    assert_eq!(planted, 1);
+    let mut w = ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        changed[0].schema(),
+        None,
+    )
+    .unwrap();
+    for b in &changed {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+    let (code, report) = check_json(&copy);
+    assert_eq!(code, Some(1));
+    for id in ["4.1.how-heard.hth.other", "4.2.2.how-heard.hth.other"] {
+        let f = report["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .unwrap();
+        assert_eq!(f["status"], "mismatch", "{f}");
+        assert_eq!(f["reproduced"], "30");
+        let detail = f["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("erratum hth.how-heard.other accepts"),
+            "{detail}"
+        );
+    }
+    // The twin itself: an erratum, on the accepted range.
+    let (_, twin) = check_json(&run.dir);
+    let f = twin["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "4.1.how-heard.hth.other")
+        .unwrap();
+    assert_eq!(f["status"], "erratum");
+    assert!(f["detail"].as_str().unwrap().contains("41–100"), "{f}");
+}
+
 /// Copies a folder tree (the study configuration) for a test to edit.
 fn copy_folder(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

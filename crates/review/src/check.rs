@@ -5,7 +5,7 @@
 //! extract of `extracts.toml` running to that month. Figures published from another extract are
 //! reported as [`Status::OtherExtract`], with the run's value beside them, not judged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use evalpipe_study::{Manifest, RunLayout};
@@ -217,7 +217,10 @@ pub fn check_with(run: &Path, register: &Register, options: &CheckOptions) -> Re
     let mut figures = Vec::new();
     let mut summary: BTreeMap<String, Tally> = BTreeMap::new();
     for f in &register.figures {
-        let result = check_figure(run, register, checked_as, f, &mut tables);
+        figures.push(check_figure(run, register, checked_as, f, &mut tables));
+    }
+    excuse_by_contradiction(register, &mut figures);
+    for (f, result) in register.figures.iter().zip(&figures) {
         summary
             .entry(f.source.as_str().to_string())
             .or_default()
@@ -226,7 +229,6 @@ pub fn check_with(run: &Path, register: &Register, options: &CheckOptions) -> Re
             .entry("total".to_string())
             .or_default()
             .add(result.status);
-        figures.push(result);
     }
     Ok(CheckReport {
         run: run.to_path_buf(),
@@ -575,12 +577,18 @@ fn reproduce_as_printed(out: &mut FigureCheck, f: &Figure, sum: bool, values: Ve
 
 /// How the row's N (or every summed row's) differs from the stated N, if it does; `Err` when
 /// the register names an N column the table lacks.
+/// A stated N the run does not hold: the message, and the N (per summed row) the run holds.
+struct NDiffers {
+    message: String,
+    held: Vec<Option<f64>>,
+}
+
 fn stated_n_differs(
     table: &Table,
     f: &Figure,
     sum: bool,
     rows: &[usize],
-) -> std::result::Result<Option<String>, String> {
+) -> std::result::Result<Option<NDiffers>, String> {
     let (Some(n), Some(c)) = (f.n, &f.n_column) else {
         return Ok(None);
     };
@@ -597,14 +605,15 @@ fn stated_n_differs(
         .iter()
         .map(|g| g.map_or("nothing".into(), |g| g.to_string()))
         .collect();
-    Ok(Some(if sum {
+    let message = if sum {
         format!(
             "stated N {n} but column `{c}` of the summed rows holds {}",
             held.join(", ")
         )
     } else {
         format!("stated N {n} but column `{c}` holds {}", held.join(", "))
-    }))
+    };
+    Ok(Some(NDiffers { message, held: got }))
 }
 
 /// A configured figure: the parameter in the register's `pipeline/` against the printed value.
@@ -696,43 +705,209 @@ impl Verdict<'_> {
         }
     }
 
-    /// The status of a figure the run has a value for: an erratum or another extract's figure
-    /// is reported, never judged.
-    fn judged(self, mut out: FigureCheck, equal: bool, n_differs: Option<String>) -> FigureCheck {
+    /// The status of a figure the run has a value for. Another extract's figure is reported,
+    /// never judged. A figure in an erratum is an `erratum` when the run gives its printed
+    /// value (and N) or a value the erratum accepts for it; otherwise a mismatch, which the
+    /// second pass ([`excuse_by_contradiction`]) turns into an erratum only if the run
+    /// reproduces every published figure the erratum says contradicts it.
+    fn judged(self, mut out: FigureCheck, equal: bool, n_differs: Option<NDiffers>) -> FigureCheck {
         let cell = &self.cell;
-        if !self.errata.is_empty() {
-            out.status = Status::Erratum;
-            let agreement = if self.other.is_some() {
-                "of another extract"
-            } else if equal {
-                "reproduced as printed"
+        if let Some(note) = self.other {
+            if self.errata.is_empty() {
+                out.status = Status::OtherExtract;
+                out.detail = Some(note);
             } else {
-                "not reproduced"
-            };
-            out.detail = Some(format!("{} ({agreement})", errata_detail(&self.errata)));
-        } else if let Some(note) = self.other {
-            out.status = Status::OtherExtract;
-            out.detail = Some(note);
-        } else if equal && n_differs.is_none() {
+                out.status = Status::Erratum;
+                out.detail = Some(format!(
+                    "{} (of another extract)",
+                    errata_detail(&self.errata)
+                ));
+            }
+            return out;
+        }
+        if !self.errata.is_empty() {
+            if equal && n_differs.is_none() {
+                out.status = Status::Erratum;
+                out.detail = Some(format!(
+                    "{} (reproduced as printed)",
+                    errata_detail(&self.errata)
+                ));
+                return out;
+            }
+            if equal
+                && let Some(n) = &n_differs
+                && let Some((e, v)) = n_accepted(&self.errata, &out.id, &n.held)
+            {
+                out.status = Status::Erratum;
+                out.detail = Some(format!(
+                    "erratum {e} (reproduces the printed value on an N of {v}, which the erratum \
+                     accepts: not the stated {})",
+                    n.held
+                        .iter()
+                        .map(|h| h.map_or("nothing".into(), |h| h.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                return out;
+            }
+            let reproduced = out.reproduced.clone().unwrap_or_default();
+            if let Some((e, v)) = accepted_by_errata(&self.errata, &out.id, &reproduced) {
+                out.status = Status::Erratum;
+                out.detail = Some(format!(
+                    "erratum {e} (reproduces {v}, a value the erratum accepts: not the printed {})",
+                    out.published
+                ));
+                return out;
+            }
+        }
+        if equal && n_differs.is_none() {
             out.status = Status::Match;
             out.detail = None;
-        } else {
-            out.status = Status::Mismatch;
-            out.detail = Some(match n_differs {
-                Some(n) if equal => format!("{n}: {cell}"),
-                Some(n) => format!(
-                    "published {}, reproduced {}; {n}: {cell}",
-                    out.published,
-                    out.reproduced.as_deref().unwrap_or("")
-                ),
-                None => format!(
-                    "published {}, reproduced {}: {cell}",
-                    out.published,
-                    out.reproduced.as_deref().unwrap_or("")
-                ),
-            });
+            return out;
         }
+        out.status = Status::Mismatch;
+        let why = match n_differs.map(|n| n.message) {
+            Some(n) if equal => format!("{n}: {cell}"),
+            Some(n) => format!(
+                "published {}, reproduced {}; {n}: {cell}",
+                out.published,
+                out.reproduced.as_deref().unwrap_or("")
+            ),
+            None => format!(
+                "published {}, reproduced {}: {cell}",
+                out.published,
+                out.reproduced.as_deref().unwrap_or("")
+            ),
+        };
+        out.detail = Some(if self.errata.is_empty() {
+            why
+        } else {
+            format!("{why}; {}", errata_allows(&self.errata, &out.id))
+        });
         out
+    }
+}
+
+/// The first value an erratum of `figure` accepts that `reproduced` (as printed, `lo–hi` for
+/// a range) equals or lies in: (erratum id, the value as written).
+fn accepted_by_errata(
+    errata: &[&crate::register::Erratum],
+    figure: &str,
+    reproduced: &str,
+) -> Option<(String, String)> {
+    let value: f64 = reproduced.parse().ok()?;
+    for e in errata {
+        for v in e.accept.get(figure).into_iter().flatten() {
+            let hit = match v {
+                toml::Value::Array(bounds) => match bounds.as_slice() {
+                    [lo, hi] => {
+                        let (Some(lo), Some(hi)) = (number(lo), number(hi)) else {
+                            continue;
+                        };
+                        lo <= value && value <= hi
+                    }
+                    _ => false,
+                },
+                other => number(other).is_some_and(|n| (n - value).abs() < 1e-9),
+            };
+            if hit {
+                return Some((e.id.clone(), key_text_or_range(v)));
+            }
+        }
+    }
+    None
+}
+
+/// Whether an erratum of `figure` accepts the N the run holds (every summed row's): (erratum id,
+/// the accepted N as written).
+fn n_accepted(
+    errata: &[&crate::register::Erratum],
+    figure: &str,
+    held: &[Option<f64>],
+) -> Option<(String, String)> {
+    for e in errata {
+        for v in e.accept_n.get(figure).into_iter().flatten() {
+            let inside = |n: f64| match v {
+                toml::Value::Array(b) if b.len() == 2 => {
+                    number(&b[0]).is_some_and(|lo| lo <= n)
+                        && number(&b[1]).is_some_and(|hi| n <= hi)
+                }
+                other => number(other).is_some_and(|x| (x - n).abs() < 1e-9),
+            };
+            if !held.is_empty() && held.iter().all(|h| h.is_some_and(inside)) {
+                return Some((e.id.clone(), key_text_or_range(v)));
+            }
+        }
+    }
+    None
+}
+
+fn key_text_or_range(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Array(b) if b.len() == 2 => {
+            format!("{}–{}", key_text(&b[0]), key_text(&b[1]))
+        }
+        other => key_text(other),
+    }
+}
+
+/// What the errata of `figure` would have taken instead of its printed value.
+fn errata_allows(errata: &[&crate::register::Erratum], figure: &str) -> String {
+    let mut parts = Vec::new();
+    for e in errata {
+        let values: Vec<String> = e
+            .accept
+            .get(figure)
+            .into_iter()
+            .flatten()
+            .map(key_text_or_range)
+            .collect();
+        let instead = e.instead.get(figure).map(|f| f.join(", "));
+        parts.push(match (values.is_empty(), instead) {
+            (true, None) => format!("erratum {} accepts no other value", e.id),
+            (false, None) => format!("erratum {} accepts {} besides", e.id, values.join(", ")),
+            (true, Some(i)) => {
+                format!("erratum {} excuses it only if the run reproduces {i}", e.id)
+            }
+            (false, Some(i)) => format!(
+                "erratum {} accepts {} besides, or the run reproducing {i}",
+                e.id,
+                values.join(", ")
+            ),
+        });
+    }
+    parts.join("; ")
+}
+
+/// The second pass: a mismatch in an erratum is that erratum when the run reproduces, as
+/// printed, every published figure the erratum says contradicts it (`instead`): the documents
+/// cannot both be right there, and the run follows the others.
+fn excuse_by_contradiction(register: &Register, figures: &mut [FigureCheck]) {
+    let as_printed: BTreeSet<String> = figures
+        .iter()
+        .filter(|f| {
+            matches!(f.status, Status::Match | Status::ConfigMatch)
+                || (f.status == Status::Erratum
+                    && f.reproduced.as_deref() == Some(f.published.as_str()))
+        })
+        .map(|f| f.id.clone())
+        .collect();
+    for f in figures.iter_mut().filter(|f| f.status == Status::Mismatch) {
+        for e in register.errata_of(&f.id) {
+            let Some(others) = e.instead.get(&f.id) else {
+                continue;
+            };
+            if !others.is_empty() && others.iter().all(|o| as_printed.contains(o)) {
+                f.status = Status::Erratum;
+                f.detail = Some(format!(
+                    "erratum {} (reproduces {}, which contradict the printed {}: the run follows them)",
+                    e.id,
+                    others.join(", "),
+                    f.published
+                ));
+                break;
+            }
+        }
     }
 }
 

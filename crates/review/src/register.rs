@@ -299,10 +299,20 @@ pub struct Erratum {
     pub description: String,
     /// The arithmetic that shows it.
     pub arithmetic: String,
-    /// For a figure of the erratum, the values the other documents print for it: a run or
-    /// configuration holding one of them follows a published value, not its own.
+    /// For a figure of the erratum, the values the other documents print for it, or a value
+    /// or `[lo, hi]` range (inclusive, at the printed precision) the published figures force:
+    /// a run or configuration holding one of them follows the documents, not the printed
+    /// value in question.
     #[serde(default)]
     pub accept: BTreeMap<String, Vec<toml::Value>>,
+    /// Likewise for a figure's N: the N (or `[lo, hi]` range of N) the documents force when the
+    /// stated one is the erratum, for a run that gives the printed value on it.
+    #[serde(default)]
+    pub accept_n: BTreeMap<String, Vec<toml::Value>>,
+    /// For a figure of the erratum, the published figures that contradict it: a run that
+    /// reproduces every one of them cannot reproduce it, so it follows the documents there.
+    #[serde(default)]
+    pub instead: BTreeMap<String, Vec<String>>,
     /// The document it is from (filled in on loading).
     #[serde(skip_deserializing, default)]
     pub document: String,
@@ -428,7 +438,30 @@ impl Register {
                     message: format!("erratum `{}` names unknown figure `{unknown}`", e.id),
                 });
             }
-            if let Some(other) = e.accept.keys().find(|f| !e.figures.contains(*f)) {
+            if let Some(other) = e.instead.keys().find(|f| !e.figures.contains(*f)) {
+                return Err(Error::Register {
+                    path: dir.clone(),
+                    message: format!(
+                        "erratum `{}`: `instead` names `{other}`, which is not one of its figures",
+                        e.id
+                    ),
+                });
+            }
+            if let Some(unknown) = e.instead.values().flatten().find(|f| !ids.contains(*f)) {
+                return Err(Error::Register {
+                    path: dir.clone(),
+                    message: format!(
+                        "erratum `{}`: `instead` names unknown figure `{unknown}`",
+                        e.id
+                    ),
+                });
+            }
+            if let Some(other) = e
+                .accept
+                .keys()
+                .chain(e.accept_n.keys())
+                .find(|f| !e.figures.contains(*f))
+            {
                 return Err(Error::Register {
                     path: dir.clone(),
                     message: format!(

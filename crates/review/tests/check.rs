@@ -122,6 +122,7 @@ kind = "base"
 figures = ["sole.n"]
 where = "Table A-9"
 description = "N of sole carers exceeds the carers of children."
+accept_n = { "sole.n" = [[1, 923]] }
 arithmetic = "1,732 > 910"
 "#;
 
@@ -215,8 +216,9 @@ fn each_figure_gets_the_status_its_cell_earns() {
     assert_eq!(status("or.rp").status, Status::Match);
     assert_eq!(status("or.smo").reproduced.as_deref(), Some("2.0"));
     assert_eq!(status("or.smo").status, Status::Match);
+    // The printed 21% on the run's N of 865, which the erratum accepts (at most the 923 carers).
     let sole = status("sole.n");
-    assert_eq!(sole.status, Status::Erratum);
+    assert_eq!(sole.status, Status::Erratum, "{:?}", sole.detail);
     assert!(sole.detail.as_deref().unwrap().contains("sole-carer-base"));
     assert_eq!(status("ons.rate").status, Status::NotReproducible);
     let missing = status("missing.table");
@@ -251,6 +253,93 @@ fn each_figure_gets_the_status_its_cell_earns() {
     assert!(md.contains("- **mismatch** `sex.male`"), "{md}");
     let json: serde_json::Value = serde_json::from_str(&to_json(&report)).unwrap();
     assert_eq!(json["figures"][1]["status"], "mismatch");
+}
+
+/// The fixture's register with one more erratum, on `sex.male` (printed 48; the run gives 47).
+fn with_erratum(erratum: &str) -> (tempfile::TempDir, evalpipe_review::CheckReport) {
+    let (dir, _) = fixture();
+    let pipeline = dir.path().join("pipeline");
+    let register = format!(
+        "{REGISTER}\n[[erratum]]\nid = \"male\"\nkind = \"inconsistent\"\nfigures = [\"sex.male\"]\n\
+         where = \"w\"\ndescription = \"d\"\narithmetic = \"a\"\n{erratum}"
+    );
+    std::fs::write(pipeline.join("published/001_final_report.toml"), register).unwrap();
+    let register = Register::load(&pipeline).unwrap();
+    let report = check(&dir.path().join("run"), &register).unwrap();
+    (dir, report)
+}
+
+/// Issue 18: an erratum names the values the documents allow; a run outside all of them is a
+/// mismatch naming the erratum, never hidden by it.
+#[test]
+fn an_erratum_does_not_hide_a_value_outside_every_value_it_accepts() {
+    let male = |report: &evalpipe_review::CheckReport| {
+        report
+            .figures
+            .iter()
+            .find(|f| f.id == "sex.male")
+            .unwrap()
+            .clone()
+    };
+    let (_d, report) = with_erratum("");
+    let m = male(&report);
+    assert_eq!(m.status, Status::Mismatch);
+    assert!(
+        m.detail
+            .as_deref()
+            .unwrap()
+            .contains("erratum male accepts no other value"),
+        "{:?}",
+        m.detail
+    );
+    assert!(report.failed());
+    let (_d, report) = with_erratum("accept = { \"sex.male\" = [47] }\n");
+    let m = male(&report);
+    assert_eq!(m.status, Status::Erratum, "{:?}", m.detail);
+    assert!(
+        m.detail.as_deref().unwrap().contains("reproduces 47"),
+        "{:?}",
+        m.detail
+    );
+    // A derived range the run is outside of.
+    let (_d, report) = with_erratum("accept = { \"sex.male\" = [49, [40, 46]] }\n");
+    let m = male(&report);
+    assert_eq!(m.status, Status::Mismatch);
+    assert!(
+        m.detail
+            .as_deref()
+            .unwrap()
+            .contains("accepts 49, 40–46 besides"),
+        "{:?}",
+        m.detail
+    );
+    let (_d, report) = with_erratum("accept = { \"sex.male\" = [[45, 50]] }\n");
+    assert_eq!(male(&report).status, Status::Erratum);
+    // The contradicting figure reproduced as printed: the run follows it.
+    let (_d, report) = with_erratum("instead = { \"sex.male\" = [\"sex.female\"] }\n");
+    let m = male(&report);
+    assert_eq!(m.status, Status::Erratum, "{:?}", m.detail);
+    assert!(
+        m.detail
+            .as_deref()
+            .unwrap()
+            .contains("reproduces sex.female"),
+        "{:?}",
+        m.detail
+    );
+    // Not reproduced (the run lacks its table): no excuse.
+    let (_d, report) =
+        with_erratum("instead = { \"sex.male\" = [\"sex.female\", \"missing.table\"] }\n");
+    let m = male(&report);
+    assert_eq!(m.status, Status::Mismatch);
+    assert!(
+        m.detail
+            .as_deref()
+            .unwrap()
+            .contains("only if the run reproduces sex.female, missing.table"),
+        "{:?}",
+        m.detail
+    );
 }
 
 #[test]
