@@ -8,7 +8,8 @@
 //! every table of it, and then `reduce = "min"`, `"max"` or `"count"` makes one number of them. `offset`
 //! is added to a number before comparing (a band up to but not including £200 is printed
 //! "£100-199": `offset = -1`). Dates compare as the unit prints them: `month` as `YYYY-MM`,
-//! `date` as `YYYY-MM-DD`; numbers as printed.
+//! `date` as `YYYY-MM-DD`; numbers as printed; under `other`, text as written (a list of one
+//! value is that value).
 
 use std::path::Path;
 
@@ -112,6 +113,14 @@ fn printed(v: &toml::Value, unit: Unit, offset: f64) -> Result<String, String> {
                 .map(str::to_string)
                 .ok_or_else(|| format!("`{text}` is not a {}", unit.as_str()))
         }
+        // A list of one (a model's excluded lots) is its element; text is compared as written.
+        Unit::Other => match v {
+            toml::Value::Array(items) if items.len() == 1 => printed(&items[0], unit, offset),
+            toml::Value::String(text) => Ok(text.clone()),
+            other => number(other)
+                .map(|n| key_text(&toml::Value::Float(n + offset)))
+                .ok_or_else(|| format!("`{other}` is neither text, a number nor a list of one")),
+        },
         _ => {
             let n = number(v).ok_or_else(|| format!("`{v}` is not a number"))? + offset;
             Ok(key_text(&if n.fract() == 0.0 && n.abs() < 9e15 {

@@ -228,3 +228,41 @@ fn a_malformed_configured_figure_names_the_file_and_entry() {
     ));
     assert!(err.contains("`accept` names `b`"), "{err}");
 }
+
+#[test]
+fn a_model_excluding_another_lot_than_the_report_says_is_a_config_mismatch() {
+    let (_dir, pipeline, run) = copy();
+    let (report, _) = statuses(&pipeline, &run);
+    let status = |r: &evalpipe_review::CheckReport, id: &str| {
+        r.figures.iter().find(|c| c.id == id).unwrap().clone()
+    };
+    assert_eq!(
+        status(&report, "2.3.1.model.excluded-lot").status,
+        Status::ConfigMatch
+    );
+    edit(
+        &pipeline.join("models/job_outcome.toml"),
+        "lots = [\"L5\"]",
+        "lots = [\"L3\"]",
+    );
+    let (report, _) = statuses(&pipeline, &run);
+    let c = status(&report, "2.3.1.model.excluded-lot");
+    assert_eq!(c.status, Status::ConfigMismatch);
+    assert!(
+        c.detail
+            .as_deref()
+            .unwrap()
+            .contains("published L5, configured L3"),
+        "{:?}",
+        c.detail
+    );
+    // The other two models still exclude Lot 5.
+    assert_eq!(
+        status(&report, "2.3.2.model.excluded-lot").status,
+        Status::ConfigMatch
+    );
+    assert_eq!(
+        status(&report, "2.3.3.model.excluded-lot").status,
+        Status::ConfigMatch
+    );
+}
