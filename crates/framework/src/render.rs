@@ -159,7 +159,7 @@ sup a{{text-decoration:none}}\n\
          <sup>Q…</sup> an illustrative quote, listed under the matrix. Codebook: <code>{}</code>.</p>",
         input.cases.len(),
         input.cells.len(),
-        esc(&codebook.path.display().to_string())
+        esc(&study_relative(&codebook.path))
     );
     h.push_str("<ul>\n");
     for m in matrices {
@@ -534,4 +534,16 @@ fn validation_md(input: &Input) -> String {
         );
     }
     s
+}
+
+/// The codebook as the study configuration names it (`framework/codebook.toml`): the page must
+/// not depend on where the configuration folder is, or two runs of the same inputs would differ.
+fn study_relative(path: &std::path::Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .rev()
+        .take(2)
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.into_iter().rev().collect::<Vec<_>>().join("/")
 }
