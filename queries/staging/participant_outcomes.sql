@@ -5,7 +5,7 @@
 -- grain:    one row per MI participant, in the participants' order in the extracts (`place`),
 --           so the models merge it with the characteristics without a sort or a hash table of
 --           every participant
--- reads:    participants, validated_claims, cohorts
+-- reads:    participants, validated_claims, cohorts, decisions
 -- base (N): all clean MI participants
 -- checks:   participant_id not null, unique; each is_ flag is true exactly when its date is
 --           set; a combined date is the counted claim's date where there is one, else the MI's
@@ -48,6 +48,15 @@ cohorts as (
     from cohorts
 ),
 
+-- Whether the validated claims complete the MI's outcomes (decision `outcomes_source`,
+-- pipeline/decisions.toml): with `mi_only` no claim is matched.
+outcomes_source as (
+    select
+        choice
+    from decisions
+    where decision = 'outcomes_source'
+),
+
 -- steps -------------------------------------------------------------------------------------
 
 -- One row per claimant, a date column per milestone. Ingest keeps at most one counted claim per
@@ -63,6 +72,8 @@ claim_dates as (
         min(case when milestone = 'S52' then milestone_date end) as claim_sustained_52_date,
         min(case when milestone = 'PROG' then milestone_date end) as claim_progression_date
     from counted_claims
+    cross join outcomes_source as d
+    where d.choice <> 'mi_only'
     group by lot_code, participant_id
 ),
 

@@ -5,11 +5,12 @@
 --           Willenhall"; `claims_validated_to` in pipeline/study.toml)
 -- grain:    one row per counted claim, in the claims extract's order (`place`, as ingest wrote
 --           it): no sort of every claim
--- reads:    claims, claims_cutoffs
+-- reads:    claims, claims_cutoffs, decisions
 -- base (N): all claims ingest kept
 -- checks:   claim_ref unique; (lot_code, participant_id, milestone) unique (ingest uses none of
 --           a participant's validated claims for a milestone claimed twice); every row counted
---           and submitted on or before its lot's cut-off
+--           and, by the date decision `claims_date` names (submitted, by default), on or before
+--           its lot's cut-off
 
 with
 
@@ -37,6 +38,14 @@ cutoffs as (
         lot_code,
         validated_to
     from claims_cutoffs
+),
+
+-- Which date is held against the cut-off (decision `claims_date`, pipeline/decisions.toml).
+claims_date as (
+    select
+        choice
+    from decisions
+    where decision = 'claims_date'
 )
 
 -- A claim submitted after the cut-off arrived after the extract the report used: a later
@@ -46,5 +55,9 @@ select
 from claims as c
 inner join cutoffs as k
     on k.lot_code = c.lot_code
-where c.submitted_date <= k.validated_to
+cross join claims_date as d
+where case d.choice
+        when 'milestone' then c.milestone_date
+        else c.submitted_date
+    end <= k.validated_to
 order by c.place

@@ -106,7 +106,8 @@ pub const STAGES: [StageDef; 5] = [
         stage: Stage::Transform,
         name: "transform",
         after: &[Stage::Ingest],
-        reads: &[Source::Queries("")],
+        // The analytic decisions' choices are reference tables its SQL reads.
+        reads: &[Source::Queries(""), Source::Config("decisions.toml")],
         writes: &["tables"],
         start: Start::AfterInputs,
         begin: run::begin_transform,
@@ -297,6 +298,7 @@ mod tests {
         assert_eq!(config("published/figures.toml"), None);
         assert_eq!(config("twin.toml"), None);
         assert_eq!(config("dashboard.toml"), None);
+        assert_eq!(config("decisions.toml"), Some(Stage::Transform));
         let queries = |p: &str| {
             owner(
                 p,

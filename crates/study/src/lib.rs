@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod decisions;
 mod dictionary;
 mod layout;
 mod manifest;
@@ -30,6 +31,7 @@ pub use config::{
     Band, Characteristic, CharacteristicKind, Cohort, Disclosure, Lot, Milestone, Periods,
     StudyInfo,
 };
+pub use decisions::{DECISIONS_FILE, Decision, DecisionOption};
 pub use dictionary::{
     AppliesWhen, Bound, Code, ColumnSpec, ColumnType, DatasetSpec, DerivedSpec, Dictionary,
     IdentifierRule, MinAge, MinWeeksAfter, QuestionSpec,
@@ -113,6 +115,8 @@ pub struct Study {
     pub bands: Vec<Band>,
     /// Disclosure control of published tables.
     pub disclosure: Disclosure,
+    /// The analytic decisions (`decisions.toml`), each with its choice.
+    pub decisions: Vec<Decision>,
 }
 
 impl Study {
@@ -159,12 +163,18 @@ impl Study {
             characteristics: file.characteristic,
             bands: file.band,
             disclosure: file.disclosure,
+            decisions: decisions::load(root)?,
         };
         config::check(&study).map_err(|message| Error::Invalid {
             path: study_path,
             message,
         })?;
         Ok(study)
+    }
+
+    /// The decision with this id.
+    pub fn decision(&self, id: &str) -> Option<&Decision> {
+        self.decisions.iter().find(|d| d.id == id)
     }
 
     /// The lot with this contract code.

@@ -106,16 +106,34 @@ pub(crate) fn write_profiles_edited(
     layout: &RunLayout,
     edit: impl FnOnce(&mut Vec<ProfileRow>),
 ) -> Result<()> {
+    write_profiles_claims(
+        study,
+        layout,
+        edit,
+        vec![
+            ("q03", "L1", "HTH", "JS", "2019-05-01", 88900, "VALIDATED"),
+            ("q02", "L1", "HTH", "JS", "2019-05-01", 88900, "REJECTED"),
+            // Validated, but submitted after Binley and Willenhall's cut-off (31/10/2021).
+            ("q09", "L2", "RP", "S13", "2021-11-15", 30000, "VALIDATED"),
+        ],
+        &[],
+    )
+}
+
+/// The profiles fixture with these claims, and these claims' submission dates (participant,
+/// milestone, date) later than their milestone dates: for the decisions that turn on them.
+pub(crate) fn write_profiles_claims(
+    study: &Study,
+    layout: &RunLayout,
+    edit: impl FnOnce(&mut Vec<ProfileRow>),
+    claims: Vec<Claim>,
+    submitted: &[(&str, &str, &'static str)],
+) -> Result<()> {
     let mut rows = profiles();
     edit(&mut rows);
     let participants = participants_batch(study, rows)?;
     let answers = answers_batch(PROFILE_ANSWERS, &participants)?;
-    let claims = claims_batch(vec![
-        ("q03", "L1", "HTH", "JS", "2019-05-01", 88900, "VALIDATED"),
-        ("q02", "L1", "HTH", "JS", "2019-05-01", 88900, "REJECTED"),
-        // Validated, but submitted after Binley and Willenhall's cut-off (31/10/2021).
-        ("q09", "L2", "RP", "S13", "2021-11-15", 30000, "VALIDATED"),
-    ])?;
+    let claims = claims_batch_submitted(claims, submitted)?;
     for (name, batch) in [
         ("participants", participants),
         ("participant_answers", answers),
@@ -683,7 +701,7 @@ fn answers_batch(rows: &[Answer], participants: &RecordBatch) -> Result<RecordBa
 }
 
 /// (participant, lot, cohort, milestone, milestone date, amount in pence, status)
-type Claim = (
+pub(crate) type Claim = (
     &'static str,
     &'static str,
     &'static str,
@@ -729,7 +747,16 @@ fn claims() -> Result<RecordBatch> {
     ])
 }
 
-fn claims_batch(mut rows: Vec<Claim>) -> Result<RecordBatch> {
+fn claims_batch(rows: Vec<Claim>) -> Result<RecordBatch> {
+    claims_batch_submitted(rows, &[])
+}
+
+/// Claims, submitted on their milestone date unless `submitted` gives (participant, milestone,
+/// submission date).
+fn claims_batch_submitted(
+    mut rows: Vec<Claim>,
+    submitted: &[(&str, &str, &'static str)],
+) -> Result<RecordBatch> {
     // Claims arrive in claim_ref order, not grouped by milestone as written above.
     rows.sort_by(|a, b| (a.0, a.4).cmp(&(b.0, b.4)));
     let n = rows.len();
@@ -769,8 +796,18 @@ fn claims_batch(mut rows: Vec<Claim>) -> Result<RecordBatch> {
             false,
         ),
         ("milestone_date", dates(&|i| rows_ref[i].4)?, false),
-        // No query reads the submission date; the milestone date is a valid one (not before it).
-        ("submitted_date", dates(&|i| rows_ref[i].4)?, false),
+        // Submitted on the milestone date (a valid one: not before it) unless given later.
+        (
+            "submitted_date",
+            dates(&|i| {
+                let r = &rows_ref[i];
+                submitted
+                    .iter()
+                    .find(|(p, m, _)| *p == r.0 && *m == r.3)
+                    .map_or(r.4, |s| s.2)
+            })?,
+            false,
+        ),
         ("amount_gbp", Arc::new(amounts) as ArrayRef, false),
         (
             "status",

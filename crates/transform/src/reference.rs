@@ -18,7 +18,7 @@ use evalpipe_study::{CharacteristicKind, Study};
 use crate::{Error, Result};
 
 /// Names of the reference tables, in the order they are built.
-pub const REFERENCE_TABLES: [&str; 11] = [
+pub const REFERENCE_TABLES: [&str; 12] = [
     "lots",
     "cohorts",
     "milestones",
@@ -30,6 +30,7 @@ pub const REFERENCE_TABLES: [&str; 11] = [
     "periods",
     "claims_cutoffs",
     "characteristic_values",
+    "decisions",
 ];
 
 /// Builds every reference table from the study, as `(name, batch)` in [`REFERENCE_TABLES`] order.
@@ -46,7 +47,38 @@ pub fn reference_tables(study: &Study) -> Result<Vec<(&'static str, RecordBatch)
         ("periods", periods(study)?),
         ("claims_cutoffs", claims_cutoffs(study)?),
         ("characteristic_values", characteristic_values(study)?),
+        ("decisions", decisions(study)?),
     ])
+}
+
+/// `decisions`: one row per analytic decision (`decisions.toml`), in file order, with the
+/// option chosen and the others; the SQL reads `choice`, the methodology annex the words.
+fn decisions(study: &Study) -> Result<RecordBatch> {
+    let d = &study.decisions;
+    batch(
+        "decisions",
+        vec![
+            int("decision_order", 1..=d.len() as i64),
+            text("decision", d.iter().map(|x| &x.id)),
+            text("title", d.iter().map(|x| &x.title)),
+            text("passage", d.iter().map(|x| &x.passage)),
+            text("why", d.iter().map(|x| &x.why)),
+            text("changes", d.iter().map(|x| &x.changes)),
+            text("choice", d.iter().map(|x| &x.choice)),
+            text("choice_label", d.iter().map(|x| &x.chosen().label)),
+            text(
+                "alternatives",
+                d.iter().map(|x| {
+                    x.options
+                        .iter()
+                        .filter(|o| o.id != x.choice)
+                        .map(|o| o.label.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                }),
+            ),
+        ],
+    )
 }
 
 /// A column: name, values, whether it may hold nulls.

@@ -83,6 +83,7 @@ fn run_profiles_from(study: Study, edit: impl FnOnce(&mut Vec<fixture::ProfileRo
 }
 
 mod breakdowns;
+mod decisions;
 
 impl Run {
     /// A table as CSV text: its CSV file, or for a staging table (Parquet only) the same

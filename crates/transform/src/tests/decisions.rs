@@ -1,0 +1,146 @@
+//! The analytic decisions of `pipeline/decisions.toml`, each run both ways on the profiles
+//! fixture with values worked out by hand from its rows.
+
+use super::*;
+
+/// The profiles fixture run under `study`, with q09's 13-week sustainment claimed for a
+/// milestone of 20/10/2021 (before Binley and Willenhall's cut-off, 31/10/2021) but submitted
+/// on 15/11/2021 (after it).
+fn run_late_submission(study: Study) -> Run {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let layout = RunLayout::new(dir.path());
+    fixture::write_profiles_claims(
+        &study,
+        &layout,
+        |_| {},
+        vec![
+            ("q03", "L1", "HTH", "JS", "2019-05-01", 88900, "VALIDATED"),
+            ("q02", "L1", "HTH", "JS", "2019-05-01", 88900, "REJECTED"),
+            ("q09", "L2", "RP", "S13", "2021-10-20", 30000, "VALIDATED"),
+        ],
+        &[("q09", "S13", "2021-11-15")],
+    )
+    .expect("the fixture is written");
+    let tables = run_blocking(
+        &study,
+        &layout,
+        &workspace().join("queries"),
+        &TransformOptions::default(),
+    )
+    .expect("queries run");
+    Run {
+        _dir: dir,
+        layout,
+        tables,
+    }
+}
+
+/// The study with decision `id` taking `option`.
+fn deciding(id: &str, option: &str) -> Study {
+    let mut study = study();
+    let d = study
+        .decisions
+        .iter_mut()
+        .find(|d| d.id == id)
+        .unwrap_or_else(|| panic!("decisions.toml has no `{id}`"));
+    assert!(
+        d.options.iter().any(|o| o.id == option),
+        "{id}: no option {option}"
+    );
+    d.choice = option.to_string();
+    study
+}
+
+fn outcome(run: &Run, participant: &str, flag: &str) -> String {
+    run.row("participant_outcomes", "participant_id", participant)[flag].clone()
+}
+
+#[test]
+fn the_claims_date_decides_whether_a_claim_submitted_after_the_cut_off_counts() {
+    // Default, `submitted`: q09's claim arrived after the cut-off, so only q03's job start
+    // (q02's is rejected) is a counted claim, and q09 has no 13-week sustainment (its MI has
+    // none either).
+    let submitted = run_late_submission(study());
+    assert_eq!(study().decision("claims_date").unwrap().choice, "submitted");
+    let claims: Vec<(String, String)> = submitted
+        .rows("validated_claims")
+        .into_iter()
+        .map(|r| (r["participant_id"].clone(), r["milestone"].clone()))
+        .collect();
+    assert_eq!(claims, [("q03".to_string(), "JS".to_string())]);
+    assert_eq!(outcome(&submitted, "q09", "is_sustained_13"), "false");
+    let s13 =
+        |run: &Run| run.row("claims_performance", "milestone_code", "S13")["achieved"].clone();
+    assert_eq!(s13(&submitted), "0");
+
+    // `milestone`: the milestone (20/10/2021) is before the cut-off, so the claim counts: two
+    // counted claims, q09 sustained 13 weeks, one 13-week sustainment achieved.
+    let milestone = run_late_submission(deciding("claims_date", "milestone"));
+    let claims: Vec<(String, String)> = milestone
+        .rows("validated_claims")
+        .into_iter()
+        .map(|r| (r["participant_id"].clone(), r["milestone"].clone()))
+        .collect();
+    assert_eq!(
+        claims,
+        [
+            ("q03".to_string(), "JS".to_string()),
+            ("q09".to_string(), "S13".to_string())
+        ]
+    );
+    assert_eq!(outcome(&milestone, "q09", "is_sustained_13"), "true");
+    assert_eq!(s13(&milestone), "1");
+}
+
+#[test]
+fn the_outcomes_source_decides_whether_a_validated_claim_completes_the_mi() {
+    // q03's MI records the embedding only; a validated claim gives the job start. With the
+    // claims (default) q03 started a job; with the MI alone it did not, and no one is matched.
+    assert_eq!(
+        study().decision("outcomes_source").unwrap().choice,
+        "mi_and_claims"
+    );
+    let both = run_profiles_with(study());
+    assert_eq!(outcome(&both, "q03", "is_job_start"), "true");
+    assert_eq!(outcome(&both, "q03", "is_claims_matched"), "true");
+    let mi_only = run_profiles_with(deciding("outcomes_source", "mi_only"));
+    assert_eq!(outcome(&mi_only, "q03", "is_job_start"), "false");
+    assert!(
+        mi_only
+            .rows("participant_outcomes")
+            .iter()
+            .all(|r| r["is_claims_matched"] == "false")
+    );
+    // Participants whose MI records the job start keep it either way (q01, q04).
+    for q in ["q01", "q04"] {
+        assert_eq!(outcome(&mi_only, q, "is_job_start"), "true", "{q}");
+    }
+    // The job starts by cohort lose q03's: Hardest to Help's count falls by one.
+    let hth_js = |run: &Run| {
+        run.row_where(
+            "job_outcomes_by_cohort",
+            &[("cohort_code", "HTH"), ("milestone_code", "JS")],
+        )["participants"]
+            .clone()
+    };
+    let (a, b) = (hth_js(&both), hth_js(&mi_only));
+    assert_eq!(
+        a.parse::<i64>().unwrap() - b.parse::<i64>().unwrap(),
+        1,
+        "{a} → {b}"
+    );
+}
+
+#[test]
+fn every_decision_has_its_choice_in_the_reference_table() {
+    let run = run_fixture();
+    let rows = run.rows("reference/decisions");
+    let study = study();
+    assert_eq!(rows.len(), study.decisions.len());
+    assert!(rows.len() >= 2);
+    for (r, d) in rows.iter().zip(&study.decisions) {
+        assert_eq!(r["decision"], d.id);
+        assert_eq!(r["choice"], d.choice);
+        assert!(!r["alternatives"].is_empty() && !r["passage"].is_empty());
+    }
+}
