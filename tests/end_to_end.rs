@@ -776,6 +776,71 @@ fn a_value_outside_every_erratum_value_fails_check() {
     assert!(f["detail"].as_str().unwrap().contains("41–100"), "{f}");
 }
 
+/// Issue 18: `evalpipe sensitivity` on the twin runs every alternative of every decision of
+/// pipeline/decisions.toml, each from a copy of the study's run, and its JSON lists them all.
+#[test]
+fn a_sensitivity_run_on_the_twin_lists_every_decision() {
+    let run = twin_run();
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    copy_folder(&run.dir, &base);
+    let work = tmp.path().join("alternatives");
+    let out = evalpipe(&[
+        "sensitivity",
+        "--quiet",
+        "--run",
+        base.to_str().unwrap(),
+        "--work",
+        work.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let study = evalpipe_study::Study::load(&repo().join("pipeline")).unwrap();
+    let expected: Vec<(String, String)> = study
+        .decisions
+        .iter()
+        .flat_map(|d| {
+            d.options
+                .iter()
+                .filter(|o| o.id != d.choice)
+                .map(|o| (d.id.clone(), o.id.clone()))
+        })
+        .collect();
+    let listed: Vec<(String, String)> = report["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["decision"].as_str().unwrap().to_string(),
+                a["option"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(expected.len() >= 2);
+    assert_eq!(listed, expected);
+    assert_eq!(report["synthetic"], true);
+    // Each alternative's run took its option: the reference table it wrote says so, while the
+    // study's run keeps the study's choices.
+    for (decision, option) in &expected {
+        let folder = work.join(format!("{decision}-{option}"));
+        let rows = std::fs::read_to_string(folder.join("tables/reference/decisions.csv")).unwrap();
+        let line = rows
+            .lines()
+            .find(|l| l.contains(&format!(",{decision},")))
+            .unwrap();
+        assert!(line.contains(&format!(",{option},")), "{line}");
+        let base_rows =
+            std::fs::read_to_string(base.join("tables/reference/decisions.csv")).unwrap();
+        let line = base_rows
+            .lines()
+            .find(|l| l.contains(&format!(",{decision},")))
+            .unwrap();
+        assert!(!line.contains(&format!(",{option},")), "{line}");
+    }
+}
+
 /// Copies a folder tree (the study configuration) for a test to edit.
 fn copy_folder(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

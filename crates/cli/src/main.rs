@@ -13,6 +13,7 @@ mod explain;
 mod paths;
 mod progress;
 mod run;
+mod sensitivity;
 mod synth;
 mod timings;
 
@@ -70,6 +71,10 @@ enum Command {
     /// Render the bi-monthly MI dashboard packs from the runs of successive refreshes: the
     /// programme's and one per lot, each an HTML slide deck (and PDF slides) with its tables.
     Dashboard(dashboard::DashboardArgs),
+    /// Run the study once per alternative of each analytic decision (pipeline/decisions.toml)
+    /// and show what each changes: published figures changing status, the cells that move most,
+    /// model terms crossing p = 0.05.
+    Sensitivity(sensitivity::SensitivityArgs),
     /// Compare a run with the figures the evaluation published (exit 1 on any mismatch).
     Check(check::CheckArgs),
     /// Show what changed between two runs (exit 1 when anything did, beyond the thresholds).
@@ -91,6 +96,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth::synth(args, cli.quiet).map(|()| true),
         Command::Datatool(args) => datatool::run(args, cli.quiet).map(|()| true),
         Command::Dashboard(args) => dashboard::run(args, cli.quiet).map(|()| true),
+        Command::Sensitivity(args) => sensitivity::run(args, cli.quiet).map(|()| true),
         Command::Check(args) => check::run(args, cli.quiet),
         Command::Diff(args) => diff::run(args),
         Command::Explain(args) => explain::run(args),

@@ -17,12 +17,14 @@ mod error;
 pub mod hashes;
 pub mod outdir;
 mod run;
+mod sensitivity;
 mod stage;
 pub mod stale;
 
 pub use dashboard::{DashboardOutcome, DashboardRequest, write_dashboard};
 pub use error::{Error, Result};
 pub use run::{Event, Events, Plan, Request, RunOutcome, plan, run, status};
+pub use sensitivity::{SensitivityRequest, sensitivity};
 pub use stage::{
     NOT_READ_BY_A_RUN, QUERIES_NOT_READ_BY_A_RUN, STAGES, Source, Stage, StageDef, Start,
 };

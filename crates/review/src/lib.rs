@@ -15,6 +15,7 @@ pub mod diff;
 pub mod explain;
 pub mod register;
 mod render;
+pub mod sensitivity;
 mod table;
 
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ pub use diff::{
 pub use explain::{Explanation, explain, explain_text};
 pub use register::{Erratum, Extract, Figure, Register, Source, Unit};
 pub use render::{DiffStyle, diff_html, diff_json, diff_text, to_json, to_markdown};
+pub use sensitivity::{
+    Alternative, Sensitivity, sensitivity_html, sensitivity_json, sensitivity_markdown,
+};
 
 /// What can go wrong in review.
 #[derive(Debug, thiserror::Error)]
