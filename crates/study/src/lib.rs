@@ -177,6 +177,16 @@ impl Study {
         self.decisions.iter().find(|d| d.id == id)
     }
 
+    /// The first day of "from the first lockdown" in the before/after comparisons: the report's
+    /// split (`[periods] after_lockdown_from`, all of March 2020 before), unless decision
+    /// `lockdown_split` takes `lockdown_day`, the lockdown's own date (`first_lockdown`).
+    pub fn lockdown_split(&self) -> chrono::NaiveDate {
+        match self.decision("lockdown_split").map(|d| d.choice.as_str()) {
+            Some("lockdown_day") => self.periods.first_lockdown,
+            _ => self.periods.after_lockdown_from,
+        }
+    }
+
     /// The lot with this contract code.
     pub fn lot(&self, code: &str) -> Option<&Lot> {
         self.lots.iter().find(|l| l.code == code)

@@ -322,7 +322,8 @@ fn periods(study: &Study) -> Result<RecordBatch> {
             date("programme_end", [p.programme_end]),
             date("claims_validated_to", [p.claims_validated_to]),
             date("first_lockdown", [p.first_lockdown]),
-            date("after_lockdown_from", [p.after_lockdown_from]),
+            // The before/after split the analysis uses (decision `lockdown_split`).
+            date("after_lockdown_from", [study.lockdown_split()]),
             date("monthly_from", [p.monthly_from]),
             date("monthly_to", [p.monthly_to]),
         ],
@@ -468,10 +469,9 @@ fn structural_values(study: &Study) -> Vec<CategoryValue> {
         "registration_date",
         "band",
     );
-    // The report's split, not the lockdown's day: March 2020 counts as before.
-    let lockdown = f64::from(Date32Type::from_naive_date(
-        study.periods.after_lockdown_from,
-    ));
+    // The report's split, not the lockdown's day, unless decision `lockdown_split` says
+    // otherwise: March 2020 counts as before.
+    let lockdown = f64::from(Date32Type::from_naive_date(study.lockdown_split()));
     rows.push(period(
         1,
         ENROLMENT_PERIOD_LABELS[0],

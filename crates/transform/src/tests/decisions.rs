@@ -144,3 +144,24 @@ fn every_decision_has_its_choice_in_the_reference_table() {
         assert!(!r["alternatives"].is_empty() && !r["passage"].is_empty());
     }
 }
+
+#[test]
+fn the_lockdown_split_decides_which_side_the_lockdown_day_falls() {
+    // q04 registered on 22/03/2020, q05 on 23/03/2020 (the lockdown), q06 on 01/04/2020. The
+    // report's split (`april`, the default) puts all of March before: 7 before, 9 from.
+    let t = "enrolment_before_after_lockdown";
+    let count =
+        |run: &Run, category: &str| run.row(t, "category", category)["participants"].clone();
+    let april = run_profiles_with(study());
+    assert_eq!(study().decision("lockdown_split").unwrap().choice, "april");
+    assert_eq!(count(&april, "Before the first lockdown"), "7");
+    assert_eq!(count(&april, "From the first lockdown"), "9");
+    // From the lockdown's own day: q05 moves to "from" (q04, the day before, stays).
+    let day = run_profiles_with(deciding("lockdown_split", "lockdown_day"));
+    assert_eq!(count(&day, "Before the first lockdown"), "6");
+    assert_eq!(count(&day, "From the first lockdown"), "10");
+    assert_eq!(
+        day.row("reference/periods", "first_lockdown", "2020-03-23")["after_lockdown_from"],
+        "2020-03-23"
+    );
+}
