@@ -620,10 +620,10 @@ fn stated_n_differs(
 fn check_configured(
     register: &Register,
     f: &Figure,
-    c: &crate::ConfigRef,
+    c: &crate::register::ConfigRef,
     mut out: FigureCheck,
 ) -> FigureCheck {
-    let published = crate::configured::published(f);
+    let published = crate::register::published_config(f);
     match crate::configured::configured(&register.pipeline, f, c) {
         Ok(value) => {
             let errata = register.errata_of(&f.id);
@@ -632,7 +632,7 @@ fn check_configured(
                 e.accept.get(&f.id).is_some_and(|values| {
                     values
                         .iter()
-                        .any(|v| crate::configured::printed_as(v, f.unit).as_deref() == Ok(&value))
+                        .any(|v| crate::register::printed_as(v, f.unit).as_deref() == Ok(&value))
                 })
             });
             if published.as_deref() == Ok(value.as_str()) {

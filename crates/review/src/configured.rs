@@ -13,38 +13,7 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
-use crate::register::{Figure, Published, Unit, key_text};
-
-/// Where in the configuration a figure's value is.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigRef {
-    /// The file, relative to the study configuration folder (`study.toml`,
-    /// `published/extracts.toml`, `models/job_outcome.toml`).
-    pub file: String,
-    /// The path to the value in it.
-    pub key: String,
-    /// Makes one number of the values a `[*]` selects.
-    #[serde(default)]
-    pub reduce: Option<Reduce>,
-    /// Added to a number before it is compared.
-    #[serde(default)]
-    pub offset: Option<f64>,
-}
-
-/// How several configured values become one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reduce {
-    /// The smallest.
-    Min,
-    /// The largest.
-    Max,
-    /// How many there are (nine lots).
-    Count,
-}
+use crate::register::{ConfigRef, Figure, Reduce, key_text, number, printed};
 
 /// The configured value as the figure's unit prints it, or why there is none.
 pub(crate) fn configured(pipeline: &Path, f: &Figure, c: &ConfigRef) -> Result<String, String> {
@@ -80,74 +49,6 @@ pub(crate) fn configured(pipeline: &Path, f: &Figure, c: &ConfigRef) -> Result<S
     };
     printed(&one, f.unit, c.offset.unwrap_or(0.0))
         .map_err(|e| format!("{}, key `{}`: {e}", c.file, c.key))
-}
-
-/// The published value as text comparable with [`configured`]'s.
-pub(crate) fn published(f: &Figure) -> Result<String, String> {
-    match &f.value {
-        Published::One(v) => printed(v, f.unit, 0.0),
-        Published::Range(_) => Err("a configured figure has one value".into()),
-    }
-}
-
-/// A register value (an erratum's accepted one) as `unit` prints it.
-pub(crate) fn printed_as(v: &toml::Value, unit: Unit) -> Result<String, String> {
-    printed(v, unit, 0.0)
-}
-
-/// A value as `unit` prints it: a date's month or day, a number without trailing zeros.
-fn printed(v: &toml::Value, unit: Unit, offset: f64) -> Result<String, String> {
-    match unit {
-        Unit::Month | Unit::Date => {
-            let text = match v {
-                toml::Value::Datetime(d) => d
-                    .date
-                    .map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day))
-                    .ok_or_else(|| format!("`{v}` has no date"))?,
-                toml::Value::String(s) => s.clone(),
-                other => return Err(format!("`{other}` is not a date")),
-            };
-            let len = if unit == Unit::Month { 7 } else { 10 };
-            text.get(..len)
-                .filter(|t| is_date_prefix(t))
-                .map(str::to_string)
-                .ok_or_else(|| format!("`{text}` is not a {}", unit.as_str()))
-        }
-        // A list of one (a model's excluded lots) is its element; text is compared as written.
-        Unit::Other => match v {
-            toml::Value::Array(items) if items.len() == 1 => printed(&items[0], unit, offset),
-            toml::Value::String(text) => Ok(text.clone()),
-            other => number(other)
-                .map(|n| key_text(&toml::Value::Float(n + offset)))
-                .ok_or_else(|| format!("`{other}` is neither text, a number nor a list of one")),
-        },
-        _ => {
-            let n = number(v).ok_or_else(|| format!("`{v}` is not a number"))? + offset;
-            Ok(key_text(&if n.fract() == 0.0 && n.abs() < 9e15 {
-                toml::Value::Integer(n as i64)
-            } else {
-                toml::Value::Float(n)
-            }))
-        }
-    }
-}
-
-fn is_date_prefix(t: &str) -> bool {
-    t.bytes().enumerate().all(|(i, b)| {
-        if i == 4 || i == 7 {
-            b == b'-'
-        } else {
-            b.is_ascii_digit()
-        }
-    })
-}
-
-fn number(v: &toml::Value) -> Option<f64> {
-    match v {
-        toml::Value::Integer(i) => Some(*i as f64),
-        toml::Value::Float(f) => Some(*f),
-        _ => None,
-    }
 }
 
 /// The values at `key` in `doc` (one, unless a `[*]` selects several).
@@ -236,6 +137,7 @@ fn split(key: &str) -> Result<Vec<&str>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::register::Unit;
 
     #[test]
     fn a_key_finds_tables_by_their_fields_and_reduces_a_star() {

@@ -24,13 +24,12 @@ pub use check::{
     CheckOptions, CheckReport, ExtractChoice, FigureCheck, RunExtract, Status, Tally, check,
     check_with,
 };
-pub use configured::{ConfigRef, Reduce};
 pub use diff::{
     CrossCuttingChange, DiffOptions, DivergenceChange, FrameworkCoverage, RunDiff, TableDiff,
     ThemeCases, diff,
 };
 pub use explain::{Explanation, explain, explain_text};
-pub use register::{Erratum, Extract, Figure, Register, Source, Unit};
+pub use register::{ConfigRef, Erratum, Extract, Figure, Reduce, Register, Source, Unit};
 pub use render::{DiffStyle, diff_html, diff_json, diff_text, to_json, to_markdown};
 pub use sensitivity::{
     Alternative, Sensitivity, sensitivity_html, sensitivity_json, sensitivity_markdown,
