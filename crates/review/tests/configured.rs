@@ -89,6 +89,9 @@ fn the_committed_configuration_holds_every_configured_statement_as_printed() {
         "2.2.earnings.band2.to",
         "1.1.2.lot-value.min",
         "1.1.2.lot-value.max",
+        "summary.sustainment.weeks-13",
+        "summary.sustainment.weeks-26",
+        "summary.sustainment.weeks-52",
     ] {
         let c = report.figures.iter().find(|c| c.id == id).unwrap();
         assert_eq!(c.status, Status::ConfigMatch, "{id}: {:?}", c.detail);
@@ -265,4 +268,23 @@ fn a_model_excluding_another_lot_than_the_report_says_is_a_config_mismatch() {
         status(&report, "2.3.3.model.excluded-lot").status,
         Status::ConfigMatch
     );
+}
+
+#[test]
+fn a_sustainment_point_the_dictionary_moves_is_a_config_mismatch() {
+    let (_dir, pipeline, run) = copy();
+    edit(
+        &pipeline.join("dictionary/mi.toml"),
+        "min_weeks_after = { column = \"job_start_date\", weeks = 26 }",
+        "min_weeks_after = { column = \"job_start_date\", weeks = 24 }",
+    );
+    let (report, _) = statuses(&pipeline, &run);
+    let c = report
+        .figures
+        .iter()
+        .find(|c| c.id == "summary.sustainment.weeks-26")
+        .unwrap();
+    assert_eq!(c.status, Status::ConfigMismatch);
+    assert_eq!(c.reproduced.as_deref(), Some("24"));
+    assert_eq!(report.summary["total"].config_mismatched, 1);
 }
