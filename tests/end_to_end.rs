@@ -841,17 +841,9 @@ fn a_sensitivity_run_on_the_twin_lists_every_decision() {
     }
 }
 
-/// Copies a folder tree (the study configuration) for a test to edit.
+/// Copies a folder tree (a run, the study configuration) for a test to edit.
 fn copy_folder(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.path().is_dir() {
-            copy_folder(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
+    evalpipe_pipeline::outdir::copy_tree(from, to, &[]).unwrap();
 }
 
 #[test]

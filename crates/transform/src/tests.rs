@@ -65,9 +65,16 @@ fn run_profiles_edited(edit: impl FnOnce(&mut Vec<fixture::ProfileRow>)) -> Run 
 }
 
 fn run_profiles_from(study: Study, edit: impl FnOnce(&mut Vec<fixture::ProfileRow>)) -> Run {
+    run_written(study, |study, layout| {
+        fixture::write_profiles_edited(study, layout, edit)
+    })
+}
+
+/// A run folder that `write` fills with ingest's datasets, every query run over it.
+fn run_written(study: Study, write: impl FnOnce(&Study, &RunLayout) -> crate::Result<()>) -> Run {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let layout = RunLayout::new(dir.path());
-    fixture::write_profiles_edited(&study, &layout, edit).expect("the fixture is written");
+    write(&study, &layout).expect("the fixture is written");
     let tables = run_blocking(
         &study,
         &layout,

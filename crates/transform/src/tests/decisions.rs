@@ -7,32 +7,19 @@ use super::*;
 /// milestone of 20/10/2021 (before Binley and Willenhall's cut-off, 31/10/2021) but submitted
 /// on 15/11/2021 (after it).
 fn run_late_submission(study: Study) -> Run {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let layout = RunLayout::new(dir.path());
-    fixture::write_profiles_claims(
-        &study,
-        &layout,
-        |_| {},
-        vec![
-            ("q03", "L1", "HTH", "JS", "2019-05-01", 88900, "VALIDATED"),
-            ("q02", "L1", "HTH", "JS", "2019-05-01", 88900, "REJECTED"),
-            ("q09", "L2", "RP", "S13", "2021-10-20", 30000, "VALIDATED"),
-        ],
-        &[("q09", "S13", "2021-11-15")],
-    )
-    .expect("the fixture is written");
-    let tables = run_blocking(
-        &study,
-        &layout,
-        &workspace().join("queries"),
-        &TransformOptions::default(),
-    )
-    .expect("queries run");
-    Run {
-        _dir: dir,
-        layout,
-        tables,
-    }
+    run_written(study, |study, layout| {
+        fixture::write_profiles_claims(
+            study,
+            layout,
+            |_| {},
+            vec![
+                ("q03", "L1", "HTH", "JS", "2019-05-01", 88900, "VALIDATED"),
+                ("q02", "L1", "HTH", "JS", "2019-05-01", 88900, "REJECTED"),
+                ("q09", "L2", "RP", "S13", "2021-10-20", 30000, "VALIDATED"),
+            ],
+            &[("q09", "S13", "2021-11-15")],
+        )
+    })
 }
 
 /// The study with decision `id` taking `option`.
