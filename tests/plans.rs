@@ -80,7 +80,10 @@ fn no_staging_query_holds_the_answers_in_a_join() {
             if f.extension().is_none_or(|e| e != "sql") {
                 continue;
             }
-            let sql = std::fs::read_to_string(&f).unwrap();
+            // A template's SQL as it ran, which the run writes beside its table.
+            let rendered = run.join("tables").join(f.file_name().unwrap());
+            let sql =
+                std::fs::read_to_string(if rendered.is_file() { &rendered } else { &f }).unwrap();
             let plan = ctx
                 .sql(&sql)
                 .await

@@ -8,12 +8,16 @@ otherwise), and each result written as the transform writes it: Parquet, and CSV
 output tables (the staging tables have no CSV in evalpipe's run: nobody reads 160M long rows as
 text). Only the engine differs, so `compare.py` can demand the same rows in the same order.
 
+A query file that is a template (minijinja, looping over the study's characteristics; see
+queries/README.md) runs as the SQL evalpipe rendered from it, which evalpipe's run writes beside
+the table (`--rendered RUN/tables`, `<table>.sql`): DuckDB runs the same text DataFusion ran.
+
 The .sql files are never edited. Where DataFusion accepts syntax DuckDB does not, a textual shim
 below rewrites the text in memory before DuckDB sees it; every shim is listed in SHIMS with why.
 
 Usage:
     python duckdb_sql.py --ingest RUN/ingest --reference REFDIR --queries queries --out OUTDIR
-        [--threads N] [--timings FILE]
+        --rendered RUN/tables [--threads N] [--timings FILE]
 """
 
 import argparse
@@ -96,6 +100,8 @@ def main():
                     help="the reference tables as Parquet (examples/reference_tables.rs)")
     ap.add_argument("--queries", required=True, type=Path, help="the queries/ folder")
     ap.add_argument("--out", required=True, type=Path, help="folder for <table>.parquet|csv")
+    ap.add_argument("--rendered", required=True, type=Path,
+                    help="an evalpipe run's tables/ folder: a template's SQL as it ran there")
     ap.add_argument("--threads", type=int, default=None,
                     help="DuckDB threads (default: DuckDB's own, all cores)")
     ap.add_argument("--timings", type=Path, help="write per-query seconds as JSON here")
@@ -131,6 +137,12 @@ def main():
         table, reads = parse_header(sql)
         if table != path.stem:
             sys.exit(f"duckdb_sql: {path}: header `table: {table}` is not the file name")
+        if any(mark in sql for mark in ("{{", "{%", "{#")):
+            rendered = args.rendered / f"{table}.sql"
+            if not rendered.is_file():
+                sys.exit(f"duckdb_sql: {path} is a template and {rendered} is missing: "
+                         "run evalpipe's transform first")
+            sql = rendered.read_text(encoding="utf-8")
         pending.append((path, kind, table, reads, sql))
 
     shims_used = {}

@@ -7,8 +7,8 @@
 //! ```
 //!
 //! For each size it times three ways in:
-//! - **stage**: the whole models stage on a run folder — one streaming pass merges a long
-//!   `participant_characteristics` (11 rows per participant) with `participant_outcomes`,
+//! - **stage**: the whole models stage on a run folder — one streaming pass merges
+//!   `participant_categories` (one column per characteristic) with `participant_outcomes`,
 //!   counts the N per step, streams the complete cases into a frame and fits it;
 //! - **frame**: [`fit_source`] on a [`FrameSource`] already in memory (record batches of level
 //!   indices, dummies made a chunk at a time);
@@ -141,7 +141,8 @@ fn dense(data: &Data) -> Design {
     Design { names, x, y }
 }
 
-/// Writes the data as a run's `participant_outcomes` and long `participant_characteristics`.
+/// Writes the data as a run's `participant_outcomes`, `participant_categories` (one column per
+/// characteristic) and the reference table of category orders.
 fn write_run(dir: &Path, data: &Data) -> RunLayout {
     let layout = RunLayout::new(dir);
     std::fs::create_dir_all(layout.tables_dir()).expect("tables dir");
@@ -149,7 +150,7 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
     let id = |i: usize| format!("P{i:08}");
     let file = |name: &str| std::fs::File::create(layout.table(name, "parquet")).expect("create");
     let mut outcomes: Option<ArrowWriter<std::fs::File>> = None;
-    let mut long: Option<ArrowWriter<std::fs::File>> = None;
+    let mut wide: Option<ArrowWriter<std::fs::File>> = None;
     for start in (0..n).step_by(100_000) {
         let end = (start + 100_000).min(n);
         let text = |v: Vec<String>| -> ArrayRef { Arc::new(StringArray::from(v)) };
@@ -181,60 +182,42 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
         ];
         o_columns.extend(position((start..end).map(|i| i as i64 + 2).collect()));
         let o = RecordBatch::try_from_iter(o_columns).expect("outcomes batch");
-        let rows: Vec<(usize, usize)> = (start..end)
-            .flat_map(|i| (0..FACTORS.len()).map(move |j| (i, j)))
-            .collect();
         let mut c_columns = vec![
             (
-                "participant_id",
-                text(rows.iter().map(|&(i, _)| id(i)).collect()),
+                "lot_code",
+                text((start..end).map(|_| "L1".into()).collect()),
             ),
-            ("lot_code", text(rows.iter().map(|_| "L1".into()).collect())),
             (
                 "cohort_code",
-                text(rows.iter().map(|_| "HTH".into()).collect()),
-            ),
-            (
-                "characteristic",
-                text(
-                    rows.iter()
-                        .map(|&(_, j)| FACTORS[j].0.to_string())
-                        .collect(),
-                ),
-            ),
-            (
-                "category_order",
-                Arc::new(Int64Array::from(
-                    rows.iter()
-                        .map(|&(i, j)| i64::from(data.codes[j][i]) + 1)
-                        .collect::<Vec<_>>(),
-                )) as ArrayRef,
-            ),
-            (
-                "category",
-                text(
-                    rows.iter()
-                        .map(|&(i, j)| level(j, usize::from(data.codes[j][i])))
-                        .collect(),
-                ),
+                text((start..end).map(|_| "HTH".into()).collect()),
             ),
         ];
-        c_columns.extend(position(rows.iter().map(|&(i, _)| i as i64 + 2).collect()));
-        let c = RecordBatch::try_from_iter(c_columns).expect("characteristics batch");
+        for (j, (name, _)) in FACTORS.iter().enumerate() {
+            c_columns.push((
+                name,
+                text(
+                    (start..end)
+                        .map(|i| level(j, usize::from(data.codes[j][i])))
+                        .collect(),
+                ),
+            ));
+        }
+        c_columns.extend(position((start..end).map(|i| i as i64 + 2).collect()));
+        let c = RecordBatch::try_from_iter(c_columns).expect("categories batch");
         outcomes
             .get_or_insert_with(|| {
                 ArrowWriter::try_new(file("participant_outcomes"), o.schema(), None).expect("w")
             })
             .write(&o)
             .expect("write");
-        long.get_or_insert_with(|| {
-            ArrowWriter::try_new(file("participant_characteristics"), c.schema(), None).expect("w")
+        wide.get_or_insert_with(|| {
+            ArrowWriter::try_new(file("participant_categories"), c.schema(), None).expect("w")
         })
         .write(&c)
         .expect("write");
     }
     outcomes.expect("rows").close().expect("close");
-    let long = long.expect("rows");
+    let wide = wide.expect("rows");
     // No completed actions: the table exists, with its columns and no rows.
     let actions = Arc::new(arrow::datatypes::Schema::new(vec![
         arrow::datatypes::Field::new("place", arrow::datatypes::DataType::Int64, false),
@@ -251,7 +234,40 @@ fn write_run(dir: &Path, data: &Data) -> RunLayout {
         .expect("w")
         .close()
         .expect("close");
-    long.close().expect("close");
+    wide.close().expect("close");
+    // Each category's order, as the transform's reference table gives it.
+    let (mut names, mut categories, mut orders) = (Vec::new(), Vec::new(), Vec::new());
+    for (j, (name, levels)) in FACTORS.iter().enumerate() {
+        for l in 0..*levels {
+            names.push(name.to_string());
+            categories.push(level(j, l));
+            orders.push(l as i64 + 1);
+        }
+    }
+    let values = RecordBatch::try_from_iter([
+        (
+            "characteristic",
+            Arc::new(StringArray::from(names)) as ArrayRef,
+        ),
+        (
+            "category",
+            Arc::new(StringArray::from(categories)) as ArrayRef,
+        ),
+        (
+            "category_order",
+            Arc::new(Int64Array::from(orders)) as ArrayRef,
+        ),
+    ])
+    .expect("reference batch");
+    std::fs::create_dir_all(layout.tables_dir().join("reference")).expect("reference dir");
+    let mut reference = ArrowWriter::try_new(
+        file("reference/characteristic_values"),
+        values.schema(),
+        None,
+    )
+    .expect("w");
+    reference.write(&values).expect("write");
+    reference.close().expect("close");
     layout
 }
 

@@ -199,7 +199,7 @@ pub enum Error {
     /// hold: the spec names something that cannot be there.
     #[error(
         "covariate `{covariate}`: characteristic `{characteristic}` has no data in \
-         participant_characteristics nor among the completed actions; check the name in the spec (or \
+         participant_categories nor among the completed actions; check the name in the spec (or \
          the transform's characteristics)"
     )]
     NoCategories {

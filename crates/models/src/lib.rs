@@ -11,8 +11,9 @@
 //!
 //! **Reads and writes.** The model specs in `pipeline/models/<id>.toml` ([`ModelSpec`]: outcome,
 //! population steps, exclusions, covariates with their reference levels) and, from the run,
-//! `tables/participant_outcomes.parquet` (outcomes, cohort, lot) and
-//! `tables/participant_characteristics.parquet` (one row per participant × characteristic) and
+//! `tables/participant_outcomes.parquet` (outcomes, cohort, lot),
+//! `tables/participant_categories.parquet` (one row per participant, one column per
+//! characteristic, with the category orders of `tables/reference/characteristic_values`) and
 //! `tables/participant_actions.parquet` (one row per participant with their completed actions as
 //! a list, each action read as a yes/no characteristic `completed_action.<option>`), all three
 //! in the participants' order in the extracts (`place`).
@@ -104,8 +105,8 @@ pub use frame::{CONSTANT, FRAME_CHUNK_ROWS, Factor, FrameSource};
 pub use model::{CoefficientRow, FittedModel, ModelRun, RowKind};
 pub use output::{CAUSE_DATA, CAUSE_SPECIFICATION, FITTED, NOT_FITTED};
 pub use sample::{
-    ACTIONS_TABLE, CHARACTERISTICS_TABLE, FrameStep, INPUT_TABLES, OUTCOMES_TABLE,
-    SAMPLE_BATCH_ROWS, StepKind,
+    ACTIONS_TABLE, CATEGORIES_TABLE, FrameStep, INPUT_TABLES, OUTCOMES_TABLE, SAMPLE_BATCH_ROWS,
+    StepKind,
 };
 pub use spec::{Covariate, Filter, MODELS_DIR, ModelSpec, Step, load_specs};
 pub use stage::{

@@ -1,11 +1,13 @@
 //! The models' samples: one streaming pass over the run's three tables.
 //!
-//! `participant_outcomes`, `participant_characteristics` and `participant_actions` are all
-//! written in the participants' order in the extracts (`place`, ingest's one number for the file
-//! and row; see each query's `grain`). The pass reads the three Parquet files side by side in
-//! that order, a batch at a time, and merges them by that position: each participant's
-//! characteristic rows and list of completed actions meet their outcomes row as they go by, so
-//! nothing is held per participant and no table of every participant is built. Text columns are
+//! `participant_outcomes`, `participant_categories` and `participant_actions` are all written
+//! in the participants' order in the extracts (`place`, ingest's one number for the file and
+//! row; see each query's `grain`). The pass reads the three Parquet files side by side in that
+//! order, a batch at a time, and merges them by that position: each participant's categories
+//! (one column per characteristic, only the columns the specs name) and list of completed
+//! actions meet their outcomes row as they go by, so nothing is held per participant and no
+//! table of every participant is built. The long `participant_characteristics` (16 rows per
+//! participant) is not read: at 10M participants its 160M rows were most of the stage's time. Text columns are
 //! read as Parquet stores them, dictionary-coded, so the pass compares codes rather than
 //! strings. An action a spec names (`completed_action.<option>`) is yes for a participant whose
 //! list holds the option and no for one whose list does not: the transform keeps the list
@@ -15,7 +17,7 @@
 //! the participant into the model's cell: participants alike in every step, the outcome and
 //! every covariate ([`Cells`]). The N after every step, the sample's categories and the complete
 //! cases all come from those counts, and with categorical covariates the complete cells' counts
-//! are sufficient statistics for the fit. The long tables are read once for all the models.
+//! are sufficient statistics for the fit. The tables are read once for all the models.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -41,8 +43,12 @@ use crate::{Error, Result};
 
 /// The table of outcomes the models read (`<run>/tables/participant_outcomes.parquet`).
 pub const OUTCOMES_TABLE: &str = "participant_outcomes";
-/// The long table of characteristics (`<run>/tables/participant_characteristics.parquet`).
-pub const CHARACTERISTICS_TABLE: &str = "participant_characteristics";
+/// Each participant's category of every characteristic, one column per characteristic
+/// (`<run>/tables/participant_categories.parquet`).
+pub const CATEGORIES_TABLE: &str = "participant_categories";
+/// The reference table giving each characteristic's categories their order
+/// (`<run>/tables/reference/characteristic_values.parquet`), written before any query runs.
+const CATEGORY_ORDERS_TABLE: &str = "reference/characteristic_values";
 /// Each participant's completed actions as one list (`<run>/tables/participant_actions.parquet`),
 /// read as the yes/no characteristics `completed_action.<option>`.
 pub const ACTIONS_TABLE: &str = "participant_actions";
@@ -50,7 +56,7 @@ pub const ACTIONS_TABLE: &str = "participant_actions";
 const ACTIONS_COLUMN: &str = "completed";
 /// The transform's tables the models read, and all they read: once they are written the
 /// models can run, whatever else the transform has left to do.
-pub const INPUT_TABLES: [&str; 3] = [OUTCOMES_TABLE, CHARACTERISTICS_TABLE, ACTIONS_TABLE];
+pub const INPUT_TABLES: [&str; 3] = [OUTCOMES_TABLE, CATEGORIES_TABLE, ACTIONS_TABLE];
 /// Rows read from a table at a time, by default.
 pub const SAMPLE_BATCH_ROWS: usize = 8192;
 
@@ -99,6 +105,7 @@ pub(crate) struct Sample {
 /// The run's [`INPUT_TABLES`].
 pub(crate) struct Tables {
     paths: [PathBuf; 3],
+    orders: PathBuf,
     outcome_schema: SchemaRef,
     batch_rows: usize,
 }
@@ -107,12 +114,14 @@ impl Tables {
     /// Finds the run's [`INPUT_TABLES`] and reads the outcomes' columns.
     pub(crate) fn open(layout: &RunLayout, batch_rows: usize) -> Result<Tables> {
         let paths = INPUT_TABLES.map(|name| layout.table(name, "parquet"));
-        if let Some(path) = paths.iter().find(|p| !p.is_file()) {
+        let orders = layout.table(CATEGORY_ORDERS_TABLE, "parquet");
+        if let Some(path) = paths.iter().chain([&orders]).find(|p| !p.is_file()) {
             return Err(Error::MissingInput { path: path.clone() });
         }
         let outcome_schema = metadata(&paths[0])?.1.schema().clone();
         Ok(Tables {
             paths,
+            orders,
             outcome_schema,
             batch_rows: batch_rows.max(1),
         })
@@ -161,7 +170,7 @@ impl Tables {
         let plan = Plan::new(specs);
         let mut traits: Vec<Interned> = plan.traits.iter().map(|_| Interned::default()).collect();
         let mut outcomes = Outcomes::open(&self.paths[0], &plan.flags, self.batch_rows)?;
-        let mut characteristics = Long::open(&self.paths[1], self.batch_rows)?;
+        let mut characteristics = Wide::open(&self.paths[1], &self.orders, &plan, self.batch_rows)?;
         let mut actions = Actions::open(&self.paths[2], &plan, self.batch_rows)?;
         let mut counts: Vec<HashMap<Vec<u32>, usize>> =
             specs.iter().map(|_| HashMap::new()).collect();
@@ -177,9 +186,14 @@ impl Tables {
                 match at.cmp(&here) {
                     Ordering::Less => characteristics.skip(),
                     Ordering::Equal => {
-                        if let Some((t, code)) = characteristics.take() {
-                            keep(&mut codes, &traits, t, code);
+                        for (&t, &code) in
+                            characteristics.columns.iter().zip(characteristics.codes())
+                        {
+                            if code != 0 {
+                                keep(&mut codes, &traits, t, code);
+                            }
                         }
+                        characteristics.skip();
                     }
                     Ordering::Greater => break,
                 }
@@ -214,7 +228,7 @@ impl Tables {
                 }
             }
         }
-        // The rest of the long tables: participants after the last outcomes row, whose
+        // The rest of the tables: participants after the last outcomes row, whose
         // categories are known all the same.
         while characteristics.peek(&plan, &mut traits)?.is_some() {
             characteristics.skip();
@@ -528,76 +542,114 @@ impl<B> Cursor<B> {
     }
 }
 
-/// `participant_characteristics`, a row at a time: per row of a batch, the characteristic's
-/// index in [`Plan::traits`] and the category's code, or `None` for a characteristic no spec
-/// names.
-struct Long {
-    cursor: Cursor<Vec<Option<(usize, u32)>>>,
+/// `participant_categories`, a participant at a time: per batch, each row's category code of
+/// each characteristic the specs name that is a column of the table ([`Wide::columns`]; 0: no
+/// data), row after row.
+struct Wide {
+    cursor: Cursor<Vec<u32>>,
+    /// The plan's characteristics that are columns of the table (indices into
+    /// [`Plan::traits`]), in the order their codes come in a row.
+    columns: Vec<usize>,
+    /// Each category's order, by characteristic and category, from the reference table.
+    orders: HashMap<(String, String), i64>,
 }
 
-impl Long {
-    fn open(path: &Path, batch_rows: usize) -> Result<Long> {
-        let columns = ["place", "characteristic", "category_order", "category"];
-        Ok(Long {
-            cursor: Cursor::open(path, &columns, batch_rows)?,
+impl Wide {
+    fn open(path: &Path, orders_path: &Path, plan: &Plan, batch_rows: usize) -> Result<Wide> {
+        let orders = category_orders(orders_path, batch_rows)?;
+        let schema = metadata(path)?.1.schema().clone();
+        let columns: Vec<usize> = (0..plan.traits.len())
+            .filter(|&t| {
+                let name = plan.traits[t].as_str();
+                schema.index_of(name).is_ok() && orders.keys().any(|(c, _)| c == name)
+            })
+            .collect();
+        let mut read = vec!["place"];
+        read.extend(columns.iter().map(|&t| plan.traits[t].as_str()));
+        Ok(Wide {
+            cursor: Cursor::open(path, &read, batch_rows)?,
+            columns,
+            orders,
         })
     }
 
     /// The place of the row at hand, interning the categories of each batch as it is read;
     /// `None` at the end.
     fn peek(&mut self, plan: &Plan, traits: &mut [Interned]) -> Result<Option<i64>> {
+        let (columns, orders) = (&self.columns, &self.orders);
         self.cursor
-            .peek(|batch, path| decode_long(batch, path, plan, traits))
+            .peek(|batch, path| decode_wide(batch, path, columns, orders, plan, traits))
     }
 
     fn skip(&mut self) {
         self.cursor.skip();
     }
 
-    /// The row at hand's characteristic and category code, when a spec names it; moves on.
-    fn take(&mut self) -> Option<(usize, u32)> {
-        let (wanted, at) = self.cursor.here();
-        let wanted = wanted[at];
-        self.cursor.skip();
-        wanted
+    /// The row at hand's code of each of [`Wide::columns`].
+    fn codes(&self) -> &[u32] {
+        let (codes, at) = self.cursor.here();
+        let width = self.columns.len();
+        &codes[at * width..(at + 1) * width]
     }
 }
 
-fn decode_long(
+/// Category order by (characteristic, category), from `reference/characteristic_values`.
+fn category_orders(path: &Path, batch_rows: usize) -> Result<HashMap<(String, String), i64>> {
+    let mut reader = read(
+        path,
+        &["characteristic", "category", "category_order"],
+        batch_rows,
+    )?;
+    let mut orders = HashMap::new();
+    while let Some(batch) = next_batch(&mut reader, path)? {
+        let (names, name_values) = coded(&batch, path, "characteristic")?;
+        let names = (names.clone(), name_values.clone());
+        let (categories, category_values) = coded(&batch, path, "category")?;
+        let categories = (categories.clone(), category_values.clone());
+        let order = whole_numbers(&batch, path, "category_order")?;
+        for row in 0..batch.num_rows() {
+            if let (Some(name), Some(category), false) = (
+                text(&names, row),
+                text(&categories, row),
+                order.is_null(row),
+            ) {
+                orders.insert((name.to_string(), category.to_string()), order.value(row));
+            }
+        }
+    }
+    Ok(orders)
+}
+
+fn decode_wide(
     batch: &RecordBatch,
     path: &Path,
+    columns: &[usize],
+    orders: &HashMap<(String, String), i64>,
     plan: &Plan,
     traits: &mut [Interned],
-) -> Result<Vec<Option<(usize, u32)>>> {
-    let (names, name_values) = coded(batch, path, "characteristic")?;
-    let (categories, category_values) = coded(batch, path, "category")?;
-    let orders = whole_numbers(batch, path, "category_order")?;
-    // The batch's characteristics as indices of the plan's, once per distinct value.
-    let trait_of: Vec<Option<usize>> = (0..name_values.len())
-        .map(|i| plan.traits.iter().position(|t| t == name_values.value(i)))
-        .collect();
-    // Category codes by (characteristic, the batch's category value), filled as met.
-    let mut code_of: HashMap<(usize, i32), u32> = HashMap::new();
-    let mut wanted = Vec::with_capacity(batch.num_rows());
-    for row in 0..batch.num_rows() {
-        let t = if names.is_null(row) {
-            None
-        } else {
-            trait_of[names.keys().value(row) as usize]
-        };
-        let (Some(t), false) = (t, categories.is_null(row)) else {
-            wanted.push(None);
-            continue;
-        };
-        let value = categories.keys().value(row);
-        let code = *code_of
-            .entry((t, value))
-            .or_insert_with(|| traits[t].intern(category_values.value(value as usize)));
-        let order = (!orders.is_null(row)).then(|| orders.value(row));
-        traits[t].saw_order(code, order);
-        wanted.push(Some((t, code)));
+) -> Result<Vec<u32>> {
+    let width = columns.len();
+    let mut codes = vec![0u32; batch.num_rows() * width];
+    for (j, &t) in columns.iter().enumerate() {
+        let name = plan.traits[t].as_str();
+        let (keys, values) = coded(batch, path, name)?;
+        // Each of the batch's distinct categories interned once.
+        let code_of: Vec<u32> = (0..values.len())
+            .map(|i| {
+                let label = values.value(i);
+                let code = traits[t].intern(label);
+                let order = orders.get(&(name.to_string(), label.to_string())).copied();
+                traits[t].saw_order(code, order);
+                code
+            })
+            .collect();
+        for row in 0..batch.num_rows() {
+            if !keys.is_null(row) {
+                codes[row * width + j] = code_of[keys.keys().value(row) as usize];
+            }
+        }
     }
-    Ok(wanted)
+    Ok(codes)
 }
 
 /// Keeps `code` as characteristic `t`'s category for the participant at hand. One row per

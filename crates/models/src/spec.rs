@@ -3,7 +3,7 @@
 //! A spec says what the report's regression is, in the report's terms: its outcome (a yes/no
 //! column of `participant_outcomes`), the population (steps such as "the out-of-work cohorts",
 //! "who started a job"), the exclusions (Lot 5 Cannock North, the Colleges provider group) and
-//! the covariates, each a characteristic (of `participant_characteristics` or, for a completed
+//! the covariates, each a characteristic (a column of `participant_categories` or, for a completed
 //! action, `participant_actions`) with the reference level the report compares against. Adding
 //! a model is adding a file.
 //!
@@ -93,7 +93,7 @@ pub enum Filter {
     /// for the characteristic is in none of them: an exclusion keeps them, a population step
     /// drops them.
     Characteristic {
-        /// Characteristic name in `participant_characteristics`, or a completed action
+        /// Characteristic name (a column of `participant_categories`), or a completed action
         /// `completed_action.<option>` (from `participant_actions`' lists).
         characteristic: String,
         /// Category labels.
@@ -108,7 +108,7 @@ pub struct Covariate {
     pub name: String,
     /// Heading for the report ("Age").
     pub label: String,
-    /// Characteristic name in `participant_characteristics`, or a completed action
+    /// Characteristic name (a column of `participant_categories`), or a completed action
     /// `completed_action.<option>` (from `participant_actions`' lists).
     pub characteristic: String,
     /// The category the others are compared with.
@@ -433,7 +433,7 @@ pub(crate) const ACTION_QUESTION: &str = "completed_action";
 /// list), then no.
 pub(crate) const ACTION_CATEGORIES: [&str; 2] = ["Yes", "No"];
 
-/// Every characteristic the transform can write into `participant_characteristics` or
+/// Every characteristic the transform can write into `participant_categories` or
 /// `participant_actions`, with its categories in order: the study's `characteristic_values`
 /// (structural and configured ones, built by the transform's own function, so the two cannot
 /// differ) and the completed actions.

@@ -115,8 +115,8 @@ fn worked_example() -> Vec<P> {
     rows
 }
 
-/// Writes `participant_outcomes`, `participant_characteristics` and `participant_actions` for
-/// `rows` into a run folder.
+/// Writes `participant_outcomes`, `participant_categories`, `participant_actions` and the
+/// reference table of category orders for `rows` into a run folder.
 fn write_run(dir: &Path, rows: &[P]) -> RunLayout {
     write_run_with(dir, rows, &[])
 }
@@ -145,8 +145,8 @@ fn place(file: &str, row: i64) -> i64 {
     evalpipe_study::place(number, row as u64)
 }
 
-/// [`write_run`], with `orphans` in the long tables only (characteristic rows of nobody in
-/// `participant_outcomes`), before, between and after the participants' files.
+/// [`write_run`], with `orphans` in the characteristics and actions only (participants nobody
+/// in `participant_outcomes` is), before, between and after the participants' files.
 fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
     let layout = RunLayout::new(dir);
     let n = rows.len();
@@ -193,7 +193,7 @@ fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
     ])
     .unwrap();
     // Every participant with their place, orphans included, in extract order (the order the
-    // transform writes the long tables in).
+    // transform writes its participant tables in).
     let mut everyone: Vec<((String, i64), String, &P)> = rows
         .iter()
         .enumerate()
@@ -209,42 +209,58 @@ fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
         everyone.push((place, format!("X{i:04}"), r));
     }
     everyone.sort_by(|a, b| a.0.cmp(&b.0));
-    // The characteristics as long rows; the completed actions as one list per participant with
-    // any recorded (`completed_action.<option>` = Yes is in it, = No is not), as the transform
-    // writes them.
-    let long: Vec<_> = everyone
-        .iter()
-        .flat_map(|(place, id, r)| r.traits.iter().map(move |t| (place, id.as_str(), *r, t)))
-        .filter(|(_, _, _, t)| !t.0.starts_with("completed_action."))
-        .collect();
-    let characteristics = RecordBatch::try_from_iter(vec![
-        (
-            "participant_id",
-            text(long.iter().map(|l| l.1.to_string()).collect()),
-        ),
+    // The characteristics one column each, in the order first met, null where a participant
+    // has none; the completed actions as one list per participant with any recorded
+    // (`completed_action.<option>` = Yes is in it, = No is not), as the transform writes them.
+    let mut names: Vec<&str> = Vec::new();
+    let mut orders: Vec<(&str, &str, i64)> = Vec::new();
+    for (_, _, r) in &everyone {
+        for &(name, order, category) in &r.traits {
+            if name.starts_with("completed_action.") {
+                continue;
+            }
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            if !orders.contains(&(name, category, order)) {
+                orders.push((name, category, order));
+            }
+        }
+    }
+    let mut columns = vec![
         (
             "lot_code",
-            text(long.iter().map(|l| l.2.lot.to_string()).collect()),
+            text(everyone.iter().map(|e| e.2.lot.to_string()).collect()),
         ),
         (
             "cohort_code",
-            text(long.iter().map(|l| l.2.cohort.to_string()).collect()),
+            text(everyone.iter().map(|e| e.2.cohort.to_string()).collect()),
         ),
         (
             "place",
-            numbers(long.iter().map(|l| place(&l.0.0, l.0.1)).collect()),
+            numbers(everyone.iter().map(|e| place(&e.0.0, e.0.1)).collect()),
         ),
+    ];
+    for name in &names {
+        let categories: Vec<Option<&str>> = everyone
+            .iter()
+            .map(|e| e.2.traits.iter().find(|t| t.0 == *name).map(|t| t.2))
+            .collect();
+        columns.push((name, Arc::new(StringArray::from(categories)) as ArrayRef));
+    }
+    let categories = RecordBatch::try_from_iter(columns).unwrap();
+    let values = RecordBatch::try_from_iter(vec![
         (
             "characteristic",
-            text(long.iter().map(|l| l.3.0.to_string()).collect()),
-        ),
-        (
-            "category_order",
-            numbers(long.iter().map(|l| l.3.1).collect()),
+            text(orders.iter().map(|o| o.0.to_string()).collect()),
         ),
         (
             "category",
-            text(long.iter().map(|l| l.3.2.to_string()).collect()),
+            text(orders.iter().map(|o| o.1.to_string()).collect()),
+        ),
+        (
+            "category_order",
+            numbers(orders.iter().map(|o| o.2).collect()),
         ),
     ])
     .unwrap();
@@ -276,8 +292,9 @@ fn write_run_with(dir: &Path, rows: &[P], orphans: &[P]) -> RunLayout {
     .unwrap();
     for (name, batch) in [
         ("participant_outcomes", outcomes),
-        ("participant_characteristics", characteristics),
+        ("participant_categories", categories),
         ("participant_actions", actions),
+        ("reference/characteristic_values", values),
     ] {
         write_table(&layout, name, &batch);
     }
@@ -583,11 +600,16 @@ fn an_outcome_that_is_not_a_flag_is_a_spec_error() {
 
 #[test]
 fn a_run_without_the_characteristics_table_says_so() {
-    let tmp = tempfile::tempdir().unwrap();
-    let layout = write_run(&tmp.path().join("run"), &worked_example());
-    std::fs::remove_file(layout.table("participant_characteristics", "parquet")).unwrap();
-    let err = run(&layout, &[spec(AGE)], &ModelsOptions::default()).unwrap_err();
-    assert!(matches!(err, Error::MissingInput { .. }), "{err:?}");
+    for table in ["participant_categories", "reference/characteristic_values"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = write_run(&tmp.path().join("run"), &worked_example());
+        std::fs::remove_file(layout.table(table, "parquet")).unwrap();
+        let err = run(&layout, &[spec(AGE)], &ModelsOptions::default()).unwrap_err();
+        match err {
+            Error::MissingInput { path } => assert!(path.ends_with(format!("{table}.parquet"))),
+            other => panic!("{table}: {other:?}"),
+        }
+    }
 }
 
 #[test]
@@ -657,7 +679,7 @@ fn characteristics_of_nobody_in_the_outcomes_are_not_counted() {
 fn tables_out_of_extract_order_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let layout = write_run(&tmp.path().join("run"), &worked_example());
-    let path = layout.table("participant_characteristics", "parquet");
+    let path = layout.table("participant_categories", "parquet");
     let file = std::fs::File::open(&path).unwrap();
     let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap()
@@ -671,11 +693,11 @@ fn tables_out_of_extract_order_are_refused() {
         &arrow::array::UInt32Array::from_iter_values((0..batch.num_rows() as u32).rev()),
     )
     .unwrap();
-    write_table(&layout, "participant_characteristics", &reversed);
+    write_table(&layout, "participant_categories", &reversed);
     let err = run(&layout, &[spec(AGE)], &ModelsOptions::default()).unwrap_err();
     let text = err.to_string();
     assert!(
-        text.contains("participant_characteristics.parquet") && text.contains("extract order"),
+        text.contains("participant_categories.parquet") && text.contains("extract order"),
         "{text}"
     );
 }

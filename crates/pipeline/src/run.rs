@@ -606,6 +606,7 @@ impl Run<'_> {
                 &evalpipe_transform::TransformOptions {
                     reuse_from: reuse,
                     session,
+                    wanted_first: evalpipe_models::INPUT_TABLES.map(String::from).to_vec(),
                     ..Default::default()
                 },
                 &on_table,

@@ -260,7 +260,7 @@ mod tests {
             Stage::Models.def().start,
             Start::WhenWritten(&[
                 "participant_outcomes",
-                "participant_characteristics",
+                "participant_categories",
                 "participant_actions"
             ])
         );

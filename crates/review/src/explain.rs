@@ -119,7 +119,7 @@ pub fn explain(
         // A model reads the transform's participant tables (see crates/models).
         let reads = vec![
             "participant_outcomes".to_string(),
-            "participant_characteristics".to_string(),
+            "participant_categories".to_string(),
             "participant_actions".to_string(),
         ];
         (format!("pipeline/models/{id}.toml"), BTreeMap::new(), reads)

@@ -50,6 +50,7 @@ mod output;
 mod reference;
 mod run;
 mod session;
+mod template;
 
 #[cfg(any(test, feature = "fixture"))]
 pub mod fixture;

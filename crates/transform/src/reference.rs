@@ -353,18 +353,26 @@ pub const ENROLMENT_PERIOD_LABELS: [&str; 2] =
     ["Before the first lockdown", "From the first lockdown"];
 
 /// One row of `characteristic_values`: a value of an MI column and the category it falls in.
-struct CategoryValue {
-    characteristic: String,
-    title: String,
-    column: String,
-    kind: &'static str,
-    category_order: i64,
-    category: String,
+pub(crate) struct CategoryValue {
+    pub(crate) characteristic: String,
+    pub(crate) title: String,
+    pub(crate) column: String,
+    pub(crate) kind: &'static str,
+    pub(crate) category_order: i64,
+    pub(crate) category: String,
     /// The column's value as text (a code; `true`/`false` for a flag)…
-    code: Option<String>,
+    pub(crate) code: Option<String>,
     /// …or, for a band, its bounds (dates as days since 1970-01-01).
-    lower: Option<f64>,
-    upper: Option<f64>,
+    pub(crate) lower: Option<f64>,
+    pub(crate) upper: Option<f64>,
+}
+
+/// The rows of `characteristic_values`: the structural characteristics, then the study's
+/// `[[characteristic]]`s, each characteristic's rows together and in category order.
+pub(crate) fn characteristic_rows(study: &Study) -> Result<Vec<CategoryValue>> {
+    let mut rows = structural_values(study);
+    rows.extend(configured_values(study)?);
+    Ok(rows)
 }
 
 /// Every characteristic the tables break down by, as the mapping from a participant's column
@@ -372,8 +380,7 @@ struct CategoryValue {
 /// enrolment before or from the first lockdown) then the study's `[[characteristic]]`s. A
 /// category may have several rows (a group of codes); its order and label are the same on each.
 fn characteristic_values(study: &Study) -> Result<RecordBatch> {
-    let mut rows = structural_values(study);
-    rows.extend(configured_values(study)?);
+    let rows = characteristic_rows(study)?;
     let mut order: BTreeMap<&str, i64> = BTreeMap::new();
     for r in &rows {
         let next = order.len() as i64 + 1;

@@ -2,21 +2,24 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
 use datafusion::logical_expr::SortExpr;
-use datafusion::physical_plan::{SendableRecordBatchStream, execute_stream};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, execute_stream};
 use datafusion::prelude::{ParquetReadOptions, col};
 use evalpipe_study::{RunLayout, Study};
 use futures::StreamExt;
 
 use crate::header::QueryHeader;
 use crate::output::{TableWriter, write_csv, write_parquet};
-use crate::reference::reference_tables;
+use crate::reference::{characteristic_rows, reference_tables};
 use crate::session::{SessionConfigSpec, session};
+use crate::template::{TemplateContext, render};
 use crate::{Error, Result};
 
 /// The ingest datasets the queries read, by the name they are registered under (also the file
@@ -84,6 +87,9 @@ pub struct TransformOptions {
     pub reuse_from: Option<PathBuf>,
     /// Queries run at once; by default one per core.
     pub queries_at_once: Option<usize>,
+    /// Tables a later stage waits for (the models' inputs): among the queries ready, theirs
+    /// start first.
+    pub wanted_first: Vec<String>,
 }
 
 /// What the transform reports while it works, for a progress display (and for a caller that
@@ -159,13 +165,16 @@ pub async fn run_with_progress(
     let mut known = Known::default();
     register_ingest_tables(&ctx, layout, &mut known).await?;
     let mut runs = write_reference_tables(&ctx, study, layout, &mut known).await?;
+    let context = template_context(&ctx, study).await?;
     let mut pending = Vec::new();
     for (path, kind) in queries {
         let QueryFile { path, header, sql } = QueryFile::read(&path)?;
+        let rendered = render(&path, &sql, &context)?;
         pending.push(Pending {
             path,
             kind,
-            sql,
+            generated: rendered != sql,
+            sql: rendered,
             header,
         });
     }
@@ -200,6 +209,23 @@ pub async fn run_with_progress(
     Ok(runs)
 }
 
+/// What the query templates see: the characteristics, with the types of their columns in
+/// `participants` as ingest wrote them.
+async fn template_context(ctx: &SessionContext, study: &Study) -> Result<TemplateContext> {
+    let participants = ctx
+        .table_provider(INPUT_TABLES[0])
+        .await
+        .map_err(|e| Error::Internal {
+            context: "reading the schema of `participants`".into(),
+            message: e.strip_backtrace(),
+        })?
+        .schema();
+    Ok(TemplateContext::new(
+        &characteristic_rows(study)?,
+        &participants,
+    ))
+}
+
 /// The tables that exist so far in a transform, with their fingerprints (what a rerun compares
 /// to copy a table whose SQL and inputs did not change).
 #[derive(Default)]
@@ -226,7 +252,8 @@ async fn register_ingest_tables(
         if !path.is_file() {
             return Err(Error::MissingInput { path });
         }
-        register(ctx, name, &path, INGEST_ORDER).await?;
+        let order = INGEST_ORDER.iter().map(|c| col(*c).sort(true, false));
+        register(ctx, name, &path, order.collect()).await?;
         known.add(name, file_fingerprint(&path)?);
     }
     Ok(())
@@ -250,7 +277,7 @@ async fn write_reference_tables(
         let batches = [batch];
         write_parquet(&parquet, &schema, &batches)?;
         write_csv(&csv, &schema, &batches)?;
-        register(ctx, name, &parquet, &[]).await?;
+        register(ctx, name, &parquet, vec![]).await?;
         let fingerprint = file_fingerprint(&parquet)?;
         known.add(name, fingerprint.clone());
         runs.push(TableRun {
@@ -294,6 +321,7 @@ async fn run_queries(
         .queries_at_once
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    let priority = start_priority(pending, order, &opts.wanted_first);
     let mut started = vec![false; pending.len()];
     let mut claimed: BTreeSet<String> = BTreeSet::new();
     let mut finished: Finished = pending.iter().map(|_| None).collect();
@@ -308,7 +336,7 @@ async fn run_queries(
                     .iter()
                     .all(|t| known.registered.contains(t))
             };
-            let mut starting: Vec<usize> = order
+            let mut starting: Vec<usize> = priority
                 .iter()
                 .copied()
                 .filter(|i| !started[*i] && ready(*i))
@@ -348,8 +376,9 @@ async fn run_queries(
         match result {
             Ok(done) => {
                 // Later queries read what was written, not what is in memory: the file is the
-                // table of record, and a distributed engine can only read files.
-                register(ctx, &header.table, &done.parquet, &[]).await?;
+                // table of record, and a distributed engine can only read files. Its order is
+                // the plan's, so a later query merges rather than sorts it again.
+                register(ctx, &header.table, &done.parquet, done.order.clone()).await?;
                 known.add(&header.table, fingerprint.clone());
                 progress(Progress::Table {
                     table: header.table.clone(),
@@ -382,7 +411,10 @@ async fn run_queries(
 struct Pending {
     path: PathBuf,
     kind: TableKind,
+    /// The SQL to run: the file's, rendered when it is a template.
     sql: String,
+    /// The file is a template: the SQL that ran is written beside the table.
+    generated: bool,
     header: QueryHeader,
 }
 
@@ -466,7 +498,8 @@ pub async fn run_in_memory(
                 }
                 check_reads(ctx, &q.path, &q.header, &q.sql, &registered)?;
                 let fail = |e| query_error(&q.path, table, e);
-                let stream = execute(ctx, &q.sql).await.map_err(fail)?;
+                let plan = plan(ctx, &q.sql).await.map_err(fail)?;
+                let stream = execute_stream(plan, ctx.task_ctx()).map_err(fail)?;
                 let schema = stream.schema();
                 let batches: Vec<RecordBatch> = stream
                     .collect::<Vec<_>>()
@@ -544,6 +577,49 @@ fn plan_order(pending: &[Pending], registered: &BTreeSet<String>) -> Vec<usize> 
     order
 }
 
+/// The order ready queries start in: the tables another stage waits for (`wanted`) first, then
+/// those with the longest chain of queries waiting on them, otherwise in plan order. With two
+/// running at once, the models' inputs and a long staging chain (`participant_categories`,
+/// then `participant_characteristics`, then the tables by characteristic) start before a table
+/// nothing waits for, so the models start and the stage ends sooner.
+fn start_priority(pending: &[Pending], order: &[usize], wanted: &[String]) -> Vec<usize> {
+    // The queries reading each query's table.
+    let readers: Vec<Vec<usize>> = pending
+        .iter()
+        .map(|q| {
+            (0..pending.len())
+                .filter(|&j| pending[j].header.reads.contains(&q.header.table))
+                .collect()
+        })
+        .collect();
+    fn chain(i: usize, readers: &[Vec<usize>], memo: &mut [Option<usize>], depth: usize) -> usize {
+        if let Some(n) = memo[i] {
+            return n;
+        }
+        // A cycle (reported when its queries start) ends the chain.
+        if depth > readers.len() {
+            return 0;
+        }
+        let n = readers[i]
+            .iter()
+            .map(|&j| 1 + chain(j, readers, memo, depth + 1))
+            .max()
+            .unwrap_or(0);
+        memo[i] = Some(n);
+        n
+    }
+    let mut memo = vec![None; pending.len()];
+    let mut priority = order.to_vec();
+    // A stable sort: equal chains keep plan order.
+    priority.sort_by_key(|&i| {
+        std::cmp::Reverse((
+            wanted.contains(&pending[i].header.table),
+            chain(i, &readers, &mut memo, 0),
+        ))
+    });
+    priority
+}
+
 /// The work of computing (or copying) one query's table.
 type QueryWork = std::pin::Pin<Box<dyn std::future::Future<Output = Result<QueryOutput>> + Send>>;
 
@@ -567,6 +643,7 @@ fn start_query(
         path,
         kind,
         sql,
+        generated,
         header,
     } = query;
     if registered.contains(&header.table) || !claimed.insert(header.table.clone()) {
@@ -588,22 +665,18 @@ fn start_query(
             && (!csv || dir.join(format!("{}.csv", header.table)).is_file());
         (*fp == fingerprint && present).then(|| (dir.clone(), *rows))
     });
+    let query = RunnableQuery {
+        ctx: ctx.clone(),
+        layout: layout.clone(),
+        path: path.clone(),
+        table: header.table.clone(),
+        sql: sql.clone(),
+        with_csv: csv,
+        generated: *generated,
+    };
     let task: QueryWork = match reusable {
-        Some((dir, rows)) => Box::pin(copy_table(
-            dir,
-            layout.clone(),
-            header.table.clone(),
-            rows,
-            csv,
-        )),
-        None => Box::pin(run_query(
-            ctx.clone(),
-            layout.clone(),
-            path.clone(),
-            header.table.clone(),
-            sql.clone(),
-            csv,
-        )),
+        Some((dir, rows)) => Box::pin(copy_table(dir, query, rows)),
+        None => Box::pin(run_query(query)),
     };
     Ok((fingerprint, task))
 }
@@ -689,15 +762,22 @@ fn sql_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// as one number (`place`, see [`evalpipe_study::place`]). Told to the engine, it lets a query
 /// ordered by a participant's place in the extracts merge already ordered streams instead of
 /// sorting a table of many rows per participant.
-const INGEST_ORDER: &[&str] = &["place"];
+const INGEST_ORDER: &[&str] = &[PLACE];
 
-/// Registers a Parquet table, ordered by `order` (ascending) when that is how it was written.
-async fn register(ctx: &SessionContext, name: &str, path: &Path, order: &[&str]) -> Result<()> {
+/// A participant's place in the extracts (ingest's one number for file and row).
+const PLACE: &str = "place";
+
+/// Registers a Parquet table, ordered by `sort` when that is how it was written.
+async fn register(
+    ctx: &SessionContext,
+    name: &str,
+    path: &Path,
+    sort: Vec<SortExpr>,
+) -> Result<()> {
     let location = path.to_str().ok_or_else(|| Error::Input {
         path: path.to_path_buf(),
         message: "the path is not valid UTF-8".into(),
     })?;
-    let sort: Vec<SortExpr> = order.iter().map(|c| col(*c).sort(true, false)).collect();
     let options = ParquetReadOptions {
         file_sort_order: if sort.is_empty() { vec![] } else { vec![sort] },
         ..Default::default()
@@ -761,6 +841,8 @@ struct QueryOutput {
     rows: usize,
     elapsed: std::time::Duration,
     reused: bool,
+    /// The order its rows were written in (empty: none known).
+    order: Vec<SortExpr>,
 }
 
 /// SHA-256 of a file's bytes.
@@ -828,18 +910,28 @@ fn earlier_tables(dir: &Path) -> BTreeMap<String, (String, usize)> {
 }
 
 /// Copies a table an earlier run computed from the same SQL and inputs.
-async fn copy_table(
-    from: PathBuf,
-    layout: RunLayout,
-    table: String,
-    rows: usize,
-    with_csv: bool,
-) -> Result<QueryOutput> {
+async fn copy_table(from: PathBuf, query: RunnableQuery, rows: usize) -> Result<QueryOutput> {
     let started = std::time::Instant::now();
+    let RunnableQuery {
+        ctx,
+        layout,
+        path,
+        table,
+        sql,
+        with_csv,
+        generated,
+    } = query;
     let parquet = layout.table(&table, "parquet");
     let csv = with_csv.then(|| layout.table(&table, "csv"));
+    let rendered = generated.then(|| layout.table(&table, "sql"));
     let mut copies = vec![("parquet", &parquet)];
     copies.extend(csv.as_ref().map(|c| ("csv", c)));
+    copies.extend(rendered.as_ref().map(|c| ("sql", c)));
+    // The copy is in the order the same plan gives; planning it again tells which.
+    let order = match plan(&ctx, &sql).await {
+        Ok(plan) => written_order(&plan),
+        Err(e) => return Err(query_error(&path, &table, e)),
+    };
     for (ext, to) in copies {
         let source = from.join(format!("{table}.{ext}"));
         if let Some(dir) = to.parent() {
@@ -859,24 +951,48 @@ async fn copy_table(
         rows,
         elapsed: started.elapsed(),
         reused: true,
+        order,
     })
 }
 
-/// Executes one query and streams its table into Parquet and, for a table people read (not a
-/// staging table), CSV: a batch is written as soon as the engine yields it.
-async fn run_query(
+/// A query to run (or copy from an earlier run) and where its table goes.
+struct RunnableQuery {
     ctx: SessionContext,
     layout: RunLayout,
     path: PathBuf,
     table: String,
     sql: String,
     with_csv: bool,
-) -> Result<QueryOutput> {
+    /// The SQL was rendered from a template: it is written beside the table, as it ran.
+    generated: bool,
+}
+
+/// Executes one query and streams its table into Parquet and, for a table people read (not a
+/// staging table), CSV: a batch is written as soon as the engine yields it.
+async fn run_query(query: RunnableQuery) -> Result<QueryOutput> {
+    let RunnableQuery {
+        ctx,
+        layout,
+        path,
+        table,
+        sql,
+        with_csv,
+        generated,
+    } = query;
     let started = std::time::Instant::now();
     let parquet = layout.table(&table, "parquet");
     let csv = with_csv.then(|| layout.table(&table, "csv"));
     let fail = |e| query_error(&path, &table, e);
-    let mut stream = execute(&ctx, &sql).await.map_err(fail)?;
+    if generated {
+        let rendered = layout.table(&table, "sql");
+        std::fs::write(&rendered, &sql).map_err(|source| Error::Io {
+            path: rendered,
+            source,
+        })?;
+    }
+    let plan = plan(&ctx, &sql).await.map_err(fail)?;
+    let order = written_order(&plan);
+    let mut stream = execute_stream(plan, ctx.task_ctx()).map_err(fail)?;
     let mut out = TableWriter::create(&parquet, csv.as_deref(), &stream.schema())?;
     while let Some(batch) = stream.next().await {
         out.write(&batch.map_err(fail)?)?;
@@ -888,23 +1004,45 @@ async fn run_query(
         rows,
         elapsed: started.elapsed(),
         reused: false,
+        order,
     })
 }
 
-async fn execute(
+/// The order a plan writes its rows in when it is the participants' order in the extracts
+/// (`place` first, ascending), as sort expressions on its output columns; empty otherwise.
+///
+/// Only a table of one or many rows per participant is big enough for a later sort to cost
+/// (160M rows at 10M participants), and only `place` is declared: DataFusion 55's projection
+/// pushdown fails an internal assertion on a small table declared sorted by a column a later
+/// query does not select (`characteristic_counts` by `characteristic_order`).
+fn written_order(plan: &Arc<dyn ExecutionPlan>) -> Vec<SortExpr> {
+    if plan.output_partitioning().partition_count() != 1 {
+        return vec![];
+    }
+    let Some(first) = plan.output_ordering().map(|o| o.first()) else {
+        return vec![];
+    };
+    match first.expr.downcast_ref::<Column>() {
+        Some(column) if column.name() == PLACE && !first.options.descending => {
+            vec![col(PLACE).sort(true, first.options.nulls_first)]
+        }
+        _ => vec![],
+    }
+}
+
+async fn plan(
     ctx: &SessionContext,
     sql: &str,
-) -> std::result::Result<SendableRecordBatchStream, DataFusionError> {
+) -> std::result::Result<Arc<dyn ExecutionPlan>, DataFusionError> {
     // A query file computes a table; it may not create, insert or set anything.
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
     let frame = ctx.sql_with_options(sql, options).await?;
-    let plan = frame.create_physical_plan().await?;
-    // The stream carries the plan's schema, not the first batch's: a query with no rows still
-    // writes its columns.
-    execute_stream(plan, ctx.task_ctx())
+    // The stream executed from it carries the plan's schema, not the first batch's: a query
+    // with no rows still writes its columns.
+    frame.create_physical_plan().await
 }
 
 /// Sorts a DataFusion error by blame: a broken invariant inside the engine is ours to fix,

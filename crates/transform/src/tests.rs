@@ -214,22 +214,23 @@ fn runs_each_query_after_the_tables_it_reads() {
         .map(|t| t.table.as_str())
         .collect();
     // In waves: everything whose tables exist runs together (file-name order within a wave),
-    // so a query waits for what it reads — `answer_counts` for `answer_shares`, `lot_profiles`
-    // for `participant_characteristics`, `participant_outcomes` for `validated_claims`, and
-    // `characteristic_counts` (the lots' counts added up) and `outcome_rates` for the second
-    // wave's.
+    // so a query waits for what it reads — `answer_counts` for `answer_shares`,
+    // `participant_characteristics` for `participant_categories`, `participant_outcomes` for
+    // `validated_claims`, `lot_profiles` and `outcome_rates` for the second wave's, and
+    // `characteristic_counts` (the lots' counts added up) for the third's.
     assert_eq!(
         staging,
         [
             "answer_shares",
             "participant_actions",
-            "participant_characteristics",
+            "participant_categories",
             "validated_claims",
             "answer_counts",
-            "lot_profiles",
+            "participant_characteristics",
             "participant_outcomes",
-            "characteristic_counts",
+            "lot_profiles",
             "outcome_rates",
+            "characteristic_counts",
         ]
     );
     let kinds: Vec<TableKind> = run
@@ -939,6 +940,68 @@ fn the_in_memory_runner_orders_by_reads_and_holds_headers_to_their_sql() {
         .to_string();
     assert!(
         e.contains("b_doubled.sql") && e.contains("names nowhere, which is neither"),
+        "{e}"
+    );
+}
+
+/// The characteristics are template columns: a `[[characteristic]]` added to the study (here a
+/// second grouping of gender and a second banding of age) becomes a column of
+/// `participant_categories` and rows of `participant_characteristics` with no SQL edited, each
+/// participant in the same category as under the original; the SQL that ran is written beside
+/// the table, and a plain query's is not.
+#[test]
+fn a_characteristic_added_to_the_study_is_a_column_with_no_sql_edited() {
+    let mut study = study();
+    let copy_of = |name: &str, new: &str| {
+        let mut c = study
+            .characteristics
+            .iter()
+            .find(|c| c.name == name)
+            .expect("configured")
+            .clone();
+        c.name = new.into();
+        c
+    };
+    let added = [
+        copy_of("sex", "sex_again"),
+        copy_of("age_band", "age_again"),
+    ];
+    study.characteristics.extend(added);
+    let run = run_profiles_with(study);
+    let wide = run.rows("participant_categories");
+    assert!(wide.len() > 10, "{} participants", wide.len());
+    for (original, again) in [("sex", "sex_again"), ("age_band", "age_again")] {
+        assert!(wide.iter().all(|r| r[original] == r[again]), "{again}");
+        assert!(
+            wide.iter().any(|r| !r[again].is_empty()),
+            "{again} has data"
+        );
+        let long = run.rows("participant_characteristics");
+        let of = |name: &str| -> Vec<(String, String, String)> {
+            long.iter()
+                .filter(|r| r["characteristic"] == name)
+                .map(|r| {
+                    let place = r["place"].clone();
+                    (place, r["category_order"].clone(), r["category"].clone())
+                })
+                .collect()
+        };
+        assert_eq!(of(original), of(again), "{again}");
+    }
+    let rendered =
+        std::fs::read_to_string(run.layout.table("participant_categories", "sql")).unwrap();
+    assert!(rendered.contains("end as \"sex_again\""), "{rendered}");
+    assert!(!rendered.contains("{%") && !rendered.contains("{{"));
+    assert!(!run.layout.table("participants_by_cohort", "sql").exists());
+}
+
+/// A template that does not render stops the run naming the file, before any query runs.
+#[test]
+fn a_template_that_does_not_render_names_the_file() {
+    let sql = format!("{HEADER}select {{{{ characteristics[0].nme }}}} from participants\n");
+    let e = run_one("t.sql", &sql).unwrap_err().to_string();
+    assert!(
+        e.contains("t.sql: the query is a template that does not render"),
         "{e}"
     );
 }
