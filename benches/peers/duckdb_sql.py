@@ -43,7 +43,7 @@ SHIMS = [
         "date_as_int",
         # DataFusion casts a Date32 to an integer as its days since 1970-01-01; DuckDB has no
         # DATE -> INTEGER cast. Subtracting the epoch gives the same day count in DuckDB.
-        re.compile(r"cast\(([\w.]+) as int\)", re.IGNORECASE),
+        re.compile(r"cast\(((?:\"\w+\"|[\w.]+)) as int\)", re.IGNORECASE),
         r"(\1 - DATE '1970-01-01')",
         "DuckDB cannot cast DATE to INTEGER; date - DATE '1970-01-01' is the same day count",
     ),
