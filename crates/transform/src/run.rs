@@ -577,15 +577,46 @@ fn plan_order(pending: &[Pending], registered: &BTreeSet<String>) -> Vec<usize> 
     order
 }
 
-/// The order ready queries start in: the tables another stage waits for (`wanted`: the models'
-/// inputs) first, otherwise plan order, so the models start as soon as their three tables can
-/// be written. Starting the longest chain of staging queries first as well ended the stage
-/// 10 s sooner at 10M participants but ran `participant_characteristics` beside the claims'
-/// join and aggregation, and the peak rose from 3.2 to 4.1 GB: memory is the harder limit.
+/// The order ready queries start in: the tables another stage waits for (`wanted`) first, then
+/// those with the longest chain of queries waiting on them, otherwise in plan order. With two
+/// running at once, the models' inputs and a long staging chain (`participant_categories`,
+/// then `participant_characteristics`, then the tables by characteristic) start before a table
+/// nothing waits for, so the models start and the stage ends sooner.
 fn start_priority(pending: &[Pending], order: &[usize], wanted: &[String]) -> Vec<usize> {
+    // The queries reading each query's table.
+    let readers: Vec<Vec<usize>> = pending
+        .iter()
+        .map(|q| {
+            (0..pending.len())
+                .filter(|&j| pending[j].header.reads.contains(&q.header.table))
+                .collect()
+        })
+        .collect();
+    fn chain(i: usize, readers: &[Vec<usize>], memo: &mut [Option<usize>], depth: usize) -> usize {
+        if let Some(n) = memo[i] {
+            return n;
+        }
+        // A cycle (reported when its queries start) ends the chain.
+        if depth > readers.len() {
+            return 0;
+        }
+        let n = readers[i]
+            .iter()
+            .map(|&j| 1 + chain(j, readers, memo, depth + 1))
+            .max()
+            .unwrap_or(0);
+        memo[i] = Some(n);
+        n
+    }
+    let mut memo = vec![None; pending.len()];
     let mut priority = order.to_vec();
-    // A stable sort: the others keep plan order.
-    priority.sort_by_key(|&i| !wanted.contains(&pending[i].header.table));
+    // A stable sort: equal chains keep plan order.
+    priority.sort_by_key(|&i| {
+        std::cmp::Reverse((
+            wanted.contains(&pending[i].header.table),
+            chain(i, &readers, &mut memo, 0),
+        ))
+    });
     priority
 }
 
