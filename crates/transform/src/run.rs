@@ -910,30 +910,16 @@ fn earlier_tables(dir: &Path) -> BTreeMap<String, (String, usize)> {
 }
 
 /// Copies a table an earlier run computed from the same SQL and inputs.
-async fn copy_table(from: PathBuf, query: RunnableQuery, rows: usize) -> Result<QueryOutput> {
+async fn copy_table(from: PathBuf, q: RunnableQuery, rows: usize) -> Result<QueryOutput> {
     let started = std::time::Instant::now();
-    let RunnableQuery {
-        ctx,
-        layout,
-        path,
-        table,
-        sql,
-        with_csv,
-        generated,
-    } = query;
-    let parquet = layout.table(&table, "parquet");
-    let csv = with_csv.then(|| layout.table(&table, "csv"));
-    let rendered = generated.then(|| layout.table(&table, "sql"));
+    let (parquet, csv, rendered) = q.files();
     let mut copies = vec![("parquet", &parquet)];
     copies.extend(csv.as_ref().map(|c| ("csv", c)));
     copies.extend(rendered.as_ref().map(|c| ("sql", c)));
     // The copy is in the order the same plan gives; planning it again tells which.
-    let order = match plan(&ctx, &sql).await {
-        Ok(plan) => written_order(&plan),
-        Err(e) => return Err(query_error(&path, &table, e)),
-    };
+    let order = written_order(&plan(&q.ctx, &q.sql).await.map_err(|e| q.error(e))?);
     for (ext, to) in copies {
-        let source = from.join(format!("{table}.{ext}"));
+        let source = from.join(format!("{}.{ext}", q.table));
         if let Some(dir) = to.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::Io {
                 path: dir.to_path_buf(),
@@ -967,32 +953,38 @@ struct RunnableQuery {
     generated: bool,
 }
 
+impl RunnableQuery {
+    /// The table's Parquet file, its CSV (a table people read) and its SQL as it ran (a
+    /// template's).
+    fn files(&self) -> (PathBuf, Option<PathBuf>, Option<PathBuf>) {
+        let file = |ext: &str| self.layout.table(&self.table, ext);
+        (
+            file("parquet"),
+            self.with_csv.then(|| file("csv")),
+            self.generated.then(|| file("sql")),
+        )
+    }
+
+    fn error(&self, e: DataFusionError) -> Error {
+        query_error(&self.path, &self.table, e)
+    }
+}
+
 /// Executes one query and streams its table into Parquet and, for a table people read (not a
 /// staging table), CSV: a batch is written as soon as the engine yields it.
-async fn run_query(query: RunnableQuery) -> Result<QueryOutput> {
-    let RunnableQuery {
-        ctx,
-        layout,
-        path,
-        table,
-        sql,
-        with_csv,
-        generated,
-    } = query;
+async fn run_query(q: RunnableQuery) -> Result<QueryOutput> {
     let started = std::time::Instant::now();
-    let parquet = layout.table(&table, "parquet");
-    let csv = with_csv.then(|| layout.table(&table, "csv"));
-    let fail = |e| query_error(&path, &table, e);
-    if generated {
-        let rendered = layout.table(&table, "sql");
-        std::fs::write(&rendered, &sql).map_err(|source| Error::Io {
+    let (parquet, csv, rendered) = q.files();
+    if let Some(rendered) = rendered {
+        std::fs::write(&rendered, &q.sql).map_err(|source| Error::Io {
             path: rendered,
             source,
         })?;
     }
-    let plan = plan(&ctx, &sql).await.map_err(fail)?;
+    let fail = |e| q.error(e);
+    let plan = plan(&q.ctx, &q.sql).await.map_err(fail)?;
     let order = written_order(&plan);
-    let mut stream = execute_stream(plan, ctx.task_ctx()).map_err(fail)?;
+    let mut stream = execute_stream(plan, q.ctx.task_ctx()).map_err(fail)?;
     let mut out = TableWriter::create(&parquet, csv.as_deref(), &stream.schema())?;
     while let Some(batch) = stream.next().await {
         out.write(&batch.map_err(fail)?)?;

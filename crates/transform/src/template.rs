@@ -25,19 +25,20 @@ use std::path::Path;
 
 use arrow::datatypes::{DataType, Schema};
 use minijinja::syntax::SyntaxConfig;
-use minijinja::value::Value;
-use minijinja::{Environment, UndefinedBehavior, context};
+use minijinja::value::{Serde, Value};
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
 
 use crate::reference::CategoryValue;
 use crate::{Error, Result};
 
 /// What every template is rendered with.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub(crate) struct TemplateContext {
     characteristics: Vec<Characteristic>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 struct Characteristic {
     name: String,
     title: String,
@@ -48,7 +49,7 @@ struct Characteristic {
     categories: Vec<Category>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 struct CharacteristicValue {
     category: String,
     category_order: i64,
@@ -57,7 +58,7 @@ struct CharacteristicValue {
     upper: Option<f64>,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, Serialize)]
 struct Category {
     category: String,
     category_order: i64,
@@ -110,44 +111,6 @@ impl TemplateContext {
         }
         TemplateContext { characteristics }
     }
-
-    /// As a template sees it.
-    fn value(&self) -> Value {
-        let characteristics: Vec<Value> = self
-            .characteristics
-            .iter()
-            .map(|c| {
-                let values: Vec<Value> = c
-                    .values
-                    .iter()
-                    .map(|v| {
-                        context! {
-                            category => v.category.as_str(),
-                            category_order => v.category_order,
-                            code => v.code.as_deref(),
-                            lower => v.lower,
-                            upper => v.upper,
-                        }
-                    })
-                    .collect();
-                let categories: Vec<Value> = c
-                    .categories
-                    .iter()
-                    .map(|k| context! { category => k.category.as_str(), category_order => k.category_order })
-                    .collect();
-                context! {
-                    name => c.name.as_str(),
-                    title => c.title.as_str(),
-                    column => c.column.as_str(),
-                    column_type => c.column_type,
-                    banded => c.banded,
-                    values => values,
-                    categories => categories,
-                }
-            })
-            .collect();
-        context! { characteristics => characteristics }
-    }
 }
 
 /// `sql` rendered with `context`; `path` names the file in errors.
@@ -176,7 +139,7 @@ pub(crate) fn render(path: &Path, sql: &str, context: &TemplateContext) -> Resul
         message: format!("the query is a template that does not render: {e:#}"),
     };
     let template = env.template_from_str(sql).map_err(fail)?;
-    template.render(context.value()).map_err(fail)
+    template.render(Serde(context)).map_err(fail)
 }
 
 /// A value as an SQL literal: text in single quotes (a quote doubled), a number as written,
