@@ -9,6 +9,8 @@
 -- base (N): all clean MI participants
 -- checks:   participant_id not null, unique; each is_ flag is true exactly when its date is
 --           set; a combined date is the counted claim's date where there is one, else the MI's
+-- joins:    as written: each join holds the side written first (the decision, the claim dates,
+--           the cohorts), so the participants stream through in their order
 
 with
 
@@ -71,8 +73,8 @@ claim_dates as (
         min(case when milestone = 'S26' then milestone_date end) as claim_sustained_26_date,
         min(case when milestone = 'S52' then milestone_date end) as claim_sustained_52_date,
         min(case when milestone = 'PROG' then milestone_date end) as claim_progression_date
-    from counted_claims
-    cross join outcomes_source as d
+    from outcomes_source as d
+    cross join counted_claims
     where d.choice <> 'mi_only'
     group by lot_code, participant_id
 ),
@@ -89,8 +91,11 @@ matched as (
         cd.claim_sustained_26_date,
         cd.claim_sustained_52_date,
         cd.claim_progression_date
-    from mi
-    left join claim_dates as cd
+    -- The claim dates (a row per participant with a counted claim) are held and the
+    -- participants stream. Left to its size estimates the engine held every participant,
+    -- which loses their order, and sorted the result again: 3.7 GB at 10M participants.
+    from claim_dates as cd
+    right join mi
         on cd.lot_code = mi.lot_code
         and cd.participant_id = mi.participant_id
 ),
@@ -146,7 +151,7 @@ select
     c.claim_progression_date,
     -- the participant's place in the extracts
     c.place
-from combined as c
-left join cohorts as co
+from cohorts as co
+right join combined as c
     on co.cohort_code = c.payment_group
 order by c.place

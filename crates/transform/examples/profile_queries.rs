@@ -1,6 +1,6 @@
 //! Profile: every query over the ingest of an existing run folder, one at a time, with each
-//! table's wall time and the process's resident set after it, slowest first. For finding where a
-//! large run's transform time and memory go:
+//! table's wall time and the process's peak resident set while it ran, slowest first. For
+//! finding where a large run's transform time and memory go:
 //!
 //! ```sh
 //! cargo run --release -p evalpipe-transform --example profile_queries -- RUN_FOLDER
@@ -43,9 +43,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .unwrap_or_default();
         eprintln!(
-            "{:>8.2} s  {table:<40} {rows:>10} rows  peak so far {rss} kB",
+            "{:>8.2} s  {table:<40} {rows:>10} rows  peak while it ran {rss} kB",
             started.elapsed().as_secs_f64()
         );
+        // Linux: "5" resets the peak (VmHWM) to the current resident set, so the next table's
+        // peak is its own.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
     };
     let tables = runtime.block_on(run_with_progress(
         &study,

@@ -11,6 +11,9 @@
 //!
 //! A line `--` followed by spaces and no key continues the previous field, so long descriptions
 //! can wrap. The header ends at the first line that is not a `--` comment.
+//!
+//! One key is optional: `-- joins: as written`, after `checks`, for a query whose joins must
+//! hold the side the query writes first (see [`JoinSides`]).
 
 use std::path::Path;
 
@@ -31,10 +34,30 @@ pub struct QueryHeader {
     pub base: String,
     /// Properties the output must have, in words (checked by tests and the `check` stage).
     pub checks: String,
+    /// Which side of each join the engine holds in memory.
+    pub joins: JoinSides,
 }
 
-/// The header keys, in the order STYLE.md writes them.
-const KEYS: [&str; 6] = ["table", "produces", "grain", "reads", "base (N)", "checks"];
+/// Which side of a join the engine holds (its build side) while the other streams through.
+///
+/// A join keeps the order of the side that streams, so a query that writes a participant
+/// table in its extract order needs that table to stream and the smaller side to be held.
+/// The engine's own choice goes by its estimate of the inputs' sizes, and an aggregate's
+/// estimate is its input's: one row per claim where one per participant comes out. At 10M
+/// participants that choice held every participant and sorted the result again, 3.7 GB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JoinSides {
+    /// The engine chooses by its size estimates (no `joins:` line).
+    #[default]
+    BySize,
+    /// `-- joins: as written`: the side written first (`from held join streamed`) is held.
+    AsWritten,
+}
+
+/// The header keys, in the order STYLE.md writes them; `joins` is optional.
+const KEYS: [&str; 7] = [
+    "table", "produces", "grain", "reads", "base (N)", "checks", "joins",
+];
 
 impl QueryHeader {
     /// Parses the header of `sql`, read from `path` (named in errors).
@@ -90,6 +113,17 @@ impl QueryHeader {
                 .collect(),
             base: take("base (N)")?,
             checks: take("checks")?,
+            joins: match fields.iter().find(|(k, _)| k == "joins") {
+                None => JoinSides::BySize,
+                Some((_, v)) if v.starts_with("as written") => JoinSides::AsWritten,
+                Some((_, v)) => {
+                    return Err(err(format!(
+                        "`-- joins: {v}` is not understood: the one value is `as written` \
+                         (each join holds the side written first); without the line the \
+                         engine chooses by size"
+                    )));
+                }
+            },
         };
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         if header.table != stem {
@@ -156,6 +190,26 @@ select 1
         let sql = GOOD.replace("-- grain:    one row per lot × cohort\n", "");
         let e = QueryHeader::parse(Path::new("queries/starts_by_lot.sql"), &sql).unwrap_err();
         assert!(e.to_string().contains("`-- grain:`"), "{e}");
+    }
+
+    #[test]
+    fn joins_are_the_engines_choice_unless_the_header_says_as_written() {
+        let path = Path::new("queries/starts_by_lot.sql");
+        assert_eq!(
+            QueryHeader::parse(path, GOOD).unwrap().joins,
+            JoinSides::BySize
+        );
+        let written = GOOD.replace(
+            "\nselect",
+            "-- joins:    as written: the cut-offs are held, the claims stream\nselect",
+        );
+        assert_eq!(
+            QueryHeader::parse(path, &written).unwrap().joins,
+            JoinSides::AsWritten
+        );
+        let other = GOOD.replace("\nselect", "-- joins:    smallest first\nselect");
+        let e = QueryHeader::parse(path, &other).unwrap_err();
+        assert!(e.to_string().contains("`as written`"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::{SQLOptions, SessionContext};
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::SortExpr;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties, execute_stream};
@@ -15,7 +16,7 @@ use datafusion::prelude::{ParquetReadOptions, col};
 use evalpipe_study::{RunLayout, Study};
 use futures::StreamExt;
 
-use crate::header::QueryHeader;
+use crate::header::{JoinSides, QueryHeader};
 use crate::output::{TableWriter, write_csv, write_parquet};
 use crate::reference::{characteristic_rows, reference_tables};
 use crate::session::{SessionConfigSpec, session};
@@ -498,7 +499,9 @@ pub async fn run_in_memory(
                 }
                 check_reads(ctx, &q.path, &q.header, &q.sql, &registered)?;
                 let fail = |e| query_error(&q.path, table, e);
-                let plan = plan(ctx, &q.sql).await.map_err(fail)?;
+                let plan = plan_query(ctx, &q.sql, q.header.joins)
+                    .await
+                    .map_err(fail)?;
                 let stream = execute_stream(plan, ctx.task_ctx()).map_err(fail)?;
                 let schema = stream.schema();
                 let batches: Vec<RecordBatch> = stream
@@ -671,6 +674,7 @@ fn start_query(
         path: path.clone(),
         table: header.table.clone(),
         sql: sql.clone(),
+        joins: header.joins,
         with_csv: csv,
         generated: *generated,
     };
@@ -917,7 +921,7 @@ async fn copy_table(from: PathBuf, q: RunnableQuery, rows: usize) -> Result<Quer
     copies.extend(csv.as_ref().map(|c| ("csv", c)));
     copies.extend(rendered.as_ref().map(|c| ("sql", c)));
     // The copy is in the order the same plan gives; planning it again tells which.
-    let order = written_order(&plan(&q.ctx, &q.sql).await.map_err(|e| q.error(e))?);
+    let order = written_order(&q.plan().await?);
     for (ext, to) in copies {
         let source = from.join(format!("{}.{ext}", q.table));
         if let Some(dir) = to.parent() {
@@ -948,6 +952,7 @@ struct RunnableQuery {
     path: PathBuf,
     table: String,
     sql: String,
+    joins: JoinSides,
     with_csv: bool,
     /// The SQL was rendered from a template: it is written beside the table, as it ran.
     generated: bool,
@@ -968,6 +973,12 @@ impl RunnableQuery {
     fn error(&self, e: DataFusionError) -> Error {
         query_error(&self.path, &self.table, e)
     }
+
+    async fn plan(&self) -> Result<Arc<dyn ExecutionPlan>> {
+        plan_query(&self.ctx, &self.sql, self.joins)
+            .await
+            .map_err(|e| self.error(e))
+    }
 }
 
 /// Executes one query and streams its table into Parquet and, for a table people read (not a
@@ -982,7 +993,7 @@ async fn run_query(q: RunnableQuery) -> Result<QueryOutput> {
         })?;
     }
     let fail = |e| q.error(e);
-    let plan = plan(&q.ctx, &q.sql).await.map_err(fail)?;
+    let plan = q.plan().await?;
     let order = written_order(&plan);
     let mut stream = execute_stream(plan, q.ctx.task_ctx()).map_err(fail)?;
     let mut out = TableWriter::create(&parquet, csv.as_deref(), &stream.schema())?;
@@ -1022,16 +1033,38 @@ fn written_order(plan: &Arc<dyn ExecutionPlan>) -> Vec<SortExpr> {
     }
 }
 
-async fn plan(
+/// The physical plan a query file runs as: SQL only (no DDL, DML or `SET`), with the join
+/// sides its header asks for.
+pub async fn plan_query(
     ctx: &SessionContext,
     sql: &str,
+    joins: JoinSides,
 ) -> std::result::Result<Arc<dyn ExecutionPlan>, DataFusionError> {
     // A query file computes a table; it may not create, insert or set anything.
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
-    let frame = ctx.sql_with_options(sql, options).await?;
+    let frame = match joins {
+        JoinSides::BySize => ctx.sql_with_options(sql, options).await?,
+        // The same session (tables, memory pool) with the join sides left as written.
+        JoinSides::AsWritten => {
+            let state = ctx.state();
+            let mut config = state.config().clone();
+            config.options_mut().optimizer.join_reordering = false;
+            // The session's catalog, not a new empty one.
+            config
+                .options_mut()
+                .catalog
+                .create_default_catalog_and_schema = false;
+            let state = SessionStateBuilder::new_from_existing(state)
+                .with_config(config)
+                .build();
+            SessionContext::new_with_state(state)
+                .sql_with_options(sql, options)
+                .await?
+        }
+    };
     // The stream executed from it carries the plan's schema, not the first batch's: a query
     // with no rows still writes its columns.
     frame.create_physical_plan().await
