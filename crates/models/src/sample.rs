@@ -54,6 +54,13 @@ const CATEGORY_ORDERS_TABLE: &str = "reference/characteristic_values";
 pub const ACTIONS_TABLE: &str = "participant_actions";
 /// The column of [`ACTIONS_TABLE`] listing a participant's completed actions.
 const ACTIONS_COLUMN: &str = "completed";
+/// The reference table of the study's analytic decisions (`pipeline/decisions.toml`), written
+/// before any query runs; a study without decisions has no rows in it.
+const DECISIONS_TABLE: &str = "reference/decisions";
+/// The decision on what a participant with no completed action recorded (no row of
+/// [`ACTIONS_TABLE`]) counts as: `missing` (no data for every action: not a complete case), as
+/// when the study does not decide, or `no` (every action No).
+pub const BLANK_ACTIONS_DECISION: &str = "blank_completed_action";
 /// The transform's tables the models read, and all they read: once they are written the
 /// models can run, whatever else the transform has left to do.
 pub const INPUT_TABLES: [&str; 3] = [OUTCOMES_TABLE, CATEGORIES_TABLE, ACTIONS_TABLE];
@@ -108,6 +115,8 @@ pub(crate) struct Tables {
     orders: PathBuf,
     outcome_schema: SchemaRef,
     batch_rows: usize,
+    /// [`BLANK_ACTIONS_DECISION`] is `no`.
+    blank_actions_are_no: bool,
 }
 
 impl Tables {
@@ -119,11 +128,27 @@ impl Tables {
             return Err(Error::MissingInput { path: path.clone() });
         }
         let outcome_schema = metadata(&paths[0])?.1.schema().clone();
+        let decisions = layout.table(DECISIONS_TABLE, "parquet");
+        let blank_actions_are_no = match decision(&decisions, BLANK_ACTIONS_DECISION)? {
+            None => false,
+            Some(choice) if choice == "missing" => false,
+            Some(choice) if choice == "no" => true,
+            Some(choice) => {
+                return Err(Error::Input {
+                    path: decisions,
+                    message: format!(
+                        "decision `{BLANK_ACTIONS_DECISION}` chooses `{choice}`; the models know \
+                         `missing` and `no`"
+                    ),
+                });
+            }
+        };
         Ok(Tables {
             paths,
             orders,
             outcome_schema,
             batch_rows: batch_rows.max(1),
+            blank_actions_are_no,
         })
     }
 
@@ -198,6 +223,7 @@ impl Tables {
                     Ordering::Greater => break,
                 }
             }
+            let mut recorded = false;
             while let Some(at) = actions.peek(&plan, &mut traits)? {
                 match at.cmp(&here) {
                     Ordering::Less => actions.skip(),
@@ -205,9 +231,15 @@ impl Tables {
                         for (&(t, _), &code) in plan.actions.iter().zip(actions.codes()) {
                             keep(&mut codes, &traits, t, code);
                         }
+                        recorded = true;
                         actions.skip();
                     }
                     Ordering::Greater => break,
+                }
+            }
+            if !recorded && self.blank_actions_are_no {
+                for (i, &(t, _)) in plan.actions.iter().enumerate() {
+                    codes[t] = actions.code(i, false, &plan, &mut traits);
                 }
             }
             for (m, model) in plan.models.iter().enumerate() {
@@ -692,6 +724,11 @@ impl Actions {
         self.cursor.skip();
     }
 
+    /// The code of action `i` of the plan (yes or no).
+    fn code(&mut self, i: usize, yes: bool, plan: &Plan, traits: &mut [Interned]) -> u32 {
+        action_code(&mut self.interned[i], plan.actions[i].0, yes, traits)
+    }
+
     /// The row at hand's code of each of the plan's actions.
     fn codes(&self) -> &[u32] {
         let (codes, at) = self.cursor.here();
@@ -733,16 +770,46 @@ fn decode_actions(
             let yes = ticked
                 .clone()
                 .any(|j| options.is_valid(j) && options.value(j) == option);
-            let which = usize::from(!yes);
-            let code = *interned[i][which].get_or_insert_with(|| {
-                let code = traits[*t].intern(ACTION_CATEGORIES[which]);
-                traits[*t].saw_order(code, Some(which as i64 + 1));
-                code
-            });
-            codes.push(code);
+            codes.push(action_code(&mut interned[i], *t, yes, traits));
         }
     }
     Ok(codes)
+}
+
+/// Characteristic `t`'s code for yes or no (interned the first time it is met).
+fn action_code(
+    interned: &mut [Option<u32>; 2],
+    t: usize,
+    yes: bool,
+    traits: &mut [Interned],
+) -> u32 {
+    let which = usize::from(!yes);
+    *interned[which].get_or_insert_with(|| {
+        let code = traits[t].intern(ACTION_CATEGORIES[which]);
+        traits[t].saw_order(code, Some(which as i64 + 1));
+        code
+    })
+}
+
+/// The choice of decision `id` in the reference table at `path`; `None` when the study does
+/// not make it (no such row, or no table: a run folder written before decisions existed).
+fn decision(path: &Path, id: &str) -> Result<Option<String>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let mut reader = read(path, &["decision", "choice"], SAMPLE_BATCH_ROWS)?;
+    while let Some(batch) = next_batch(&mut reader, path)? {
+        let (ids, id_values) = coded(&batch, path, "decision")?;
+        let ids = (ids.clone(), id_values.clone());
+        let (choices, choice_values) = coded(&batch, path, "choice")?;
+        let choices = (choices.clone(), choice_values.clone());
+        for row in 0..batch.num_rows() {
+            if text(&ids, row) == Some(id) {
+                return Ok(text(&choices, row).map(str::to_string));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// The distinct categories of one characteristic as the pass meets them, each with a code

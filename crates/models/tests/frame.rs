@@ -893,8 +893,8 @@ fn a_step_selecting_nobody_is_noted_as_the_extract_or_the_spec() {
 /// for a participant whose list holds `coaching`, No for one whose list does not (an empty list
 /// too: they recorded only noes), and no data for one without a list. With one factor the model
 /// is saturated, so the odds ratio is the observed one.
-#[test]
-fn an_action_is_yes_in_the_participants_list_no_outside_it_and_missing_without_one() {
+/// Coached or not, with 5 participants who have no completed action recorded (no list).
+fn coaching_rows() -> Vec<P> {
     let with = |rows: Vec<P>, actions: &[(&'static str, &'static str)]| -> Vec<P> {
         rows.into_iter()
             .map(|mut p| {
@@ -922,23 +922,93 @@ fn an_action_is_yes_in_the_participants_list_no_outside_it_and_missing_without_o
         people(5, 2, "L2", "HTH", Some("Small"), Some(YOUNG)),
         &[(coaching, "No")],
     ));
-    // No completed action recorded: no list, so no data, and listwise deletion drops them.
+    // No completed action recorded: no list. All 5 found a job.
     rows.extend(people(5, 5, "L2", "RP", Some("Small"), Some(YOUNG)));
-    let covariate = r#"
+    rows
+}
+
+const COACHING: &str = r#"
 [[covariate]]
 name = "coaching"
 characteristic = "completed_action.coaching"
 reference = "No"
 "#;
-    let (_tmp, _layout, runs) = run_models(&rows, &[spec(covariate)]);
+
+/// Writes the reference table of decisions with `blank_completed_action` chosen as `choice`.
+fn decide_blank_actions(layout: &RunLayout, choice: &str) {
+    let decisions = RecordBatch::try_from_iter(vec![
+        (
+            "decision",
+            Arc::new(StringArray::from(vec![
+                "claims_date",
+                "blank_completed_action",
+            ])) as ArrayRef,
+        ),
+        (
+            "choice",
+            Arc::new(StringArray::from(vec!["submitted", choice])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    write_table(layout, "reference/decisions", &decisions);
+}
+
+#[test]
+fn an_action_is_yes_in_the_participants_list_no_outside_it_and_missing_without_one() {
+    // Decision `blank_completed_action` = `missing` (the study's choice, and what a study
+    // without the decision gets): the 5 without a list have no data and leave the sample.
+    assert_eq!(
+        study().decision("blank_completed_action").unwrap().choice,
+        "missing"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = write_run(&tmp.path().join("run"), &coaching_rows());
+    for decided in [false, true] {
+        if decided {
+            decide_blank_actions(&layout, "missing");
+        }
+        let runs = run(&layout, &[spec(COACHING)], &ModelsOptions::default()).unwrap();
+        let m = &runs[0];
+        let steps: Vec<usize> = m.steps.iter().map(|s| s.n).collect();
+        assert_eq!(steps, [25, 25, 25, 20]);
+        assert_eq!(m.events, 10);
+        let fitted = m.result.as_ref().unwrap();
+        assert_eq!(fitted.factors[0].levels, ["Yes", "No"]);
+        let c = &fitted.fit.coefficients;
+        assert_eq!(c[1].name, "coaching[Yes]");
+        // Odds 3 against 0.5.
+        assert!((c[1].odds_ratio - 6.0).abs() < 1e-9, "{}", c[1].odds_ratio);
+        assert!((c[0].b - 0.5_f64.ln()).abs() < 1e-9, "{}", c[0].b);
+    }
+}
+
+#[test]
+fn with_the_decision_no_a_blank_completed_action_is_no_to_every_action() {
+    // `no`: the 5 without a list are not coached, so all 25 are complete cases; the not
+    // coached found 4 + 5 = 9 jobs of 17 (odds 9/8) and the coached 6 of 8 (odds 3): the odds
+    // ratio is 3 / (9/8) = 8/3.
+    let tmp = tempfile::tempdir().unwrap();
+    let layout = write_run(&tmp.path().join("run"), &coaching_rows());
+    decide_blank_actions(&layout, "no");
+    let runs = run(&layout, &[spec(COACHING)], &ModelsOptions::default()).unwrap();
     let m = &runs[0];
     let steps: Vec<usize> = m.steps.iter().map(|s| s.n).collect();
-    assert_eq!(steps, [25, 25, 25, 20]);
-    assert_eq!(m.events, 10);
-    let fitted = m.result.as_ref().unwrap();
-    assert_eq!(fitted.factors[0].levels, ["Yes", "No"]);
-    let c = &fitted.fit.coefficients;
-    assert_eq!(c[1].name, "coaching[Yes]");
-    assert!((c[1].odds_ratio - 6.0).abs() < 1e-9, "{}", c[1].odds_ratio);
-    assert!((c[0].b - 0.5_f64.ln()).abs() < 1e-9, "{}", c[0].b);
+    assert_eq!(steps, [25, 25, 25, 25]);
+    assert_eq!(m.events, 15);
+    let c = &m.result.as_ref().unwrap().fit.coefficients;
+    assert!(
+        (c[1].odds_ratio - 8.0 / 3.0).abs() < 1e-9,
+        "{}",
+        c[1].odds_ratio
+    );
+    assert!((c[0].b - (9.0_f64 / 8.0).ln()).abs() < 1e-9, "{}", c[0].b);
+
+    // A choice the models do not know is an error naming the table and the decision.
+    decide_blank_actions(&layout, "unknown");
+    let e = run(&layout, &[spec(COACHING)], &ModelsOptions::default()).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("decisions.parquet") && text.contains("blank_completed_action"),
+        "{text}"
+    );
 }
