@@ -14,7 +14,7 @@ mod plans;
 mod scale;
 mod sparse;
 mod support;
-use support::{evalpipe, files_under, readable_text, repo};
+use support::{csv_records, evalpipe, files_under, readable_text, repo};
 
 struct Run {
     _tmp: tempfile::TempDir,
@@ -679,6 +679,28 @@ fn a_cut_off_changed_without_the_documents_fails_check() {
             && md.contains("published 2021-11, configured 2021-10"),
         "{md}"
     );
+    // So is the embedding window footnote 2 states ("over a 6-10 week period"), which the
+    // twin is generated with: a range against the configured pair.
+    let twin = pipeline.join("twin.toml");
+    let text = std::fs::read_to_string(&twin).unwrap();
+    assert!(text.contains("weeks_out_of_work = [6, 10]"));
+    std::fs::write(
+        &twin,
+        text.replace("weeks_out_of_work = [6, 10]", "weeks_out_of_work = [6, 12]"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
+        .args(["check", run.dir.to_str().unwrap(), "--pipeline"])
+        .arg(&pipeline)
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains("**config mismatch** `fn2.embedded.out-of-work.weeks`")
+            && md.contains("published 6–10, configured 6–12"),
+        "{md}"
+    );
 }
 
 /// Issue 18's example: the report prints 40% and 41% for the Hardest to Help cohort hearing
@@ -839,6 +861,16 @@ fn a_sensitivity_run_on_the_twin_lists_every_decision() {
             .unwrap();
         assert!(!line.contains(&format!(",{option},")), "{line}");
     }
+    // The models read their decision too: with a blank completed action as No, the job-outcome
+    // model keeps the participants of lots other than Lot 5 with no action recorded, whom the
+    // study's choice (missing) leaves out of the report's 2,550 complete cases.
+    let complete_cases = |run: &Path| -> usize {
+        let steps = csv_records(&run.join("tables/models/job_outcome/steps.csv"));
+        steps.last().unwrap()["n"].parse().unwrap()
+    };
+    assert_eq!(complete_cases(&base), 2550);
+    let no = complete_cases(&work.join("blank_completed_action-no"));
+    assert!(no > 2550, "{no}");
 }
 
 /// Copies a folder tree (a run, the study configuration) for a test to edit.

@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use crate::register::{ConfigRef, Figure, Reduce, key_text, number, printed};
+use crate::register::{ConfigRef, Figure, Published, Reduce, key_text, number, printed};
 
 /// The configured value as the figure's unit prints it, or why there is none.
 pub(crate) fn configured(pipeline: &Path, f: &Figure, c: &ConfigRef) -> Result<String, String> {
@@ -47,8 +47,21 @@ pub(crate) fn configured(pipeline: &Path, f: &Figure, c: &ConfigRef) -> Result<S
             toml::Value::Float(pick)
         }
     };
-    printed(&one, f.unit, c.offset.unwrap_or(0.0))
-        .map_err(|e| format!("{}, key `{}`: {e}", c.file, c.key))
+    let offset = c.offset.unwrap_or(0.0);
+    let print = |v: &toml::Value| {
+        printed(v, f.unit, offset).map_err(|e| format!("{}, key `{}`: {e}", c.file, c.key))
+    };
+    match (&f.value, &one) {
+        // A published range against a configured pair: `[6, 10]` prints as the figure's does.
+        (Published::Range(_), toml::Value::Array(pair)) if pair.len() == 2 => {
+            Ok(format!("{}–{}", print(&pair[0])?, print(&pair[1])?))
+        }
+        (Published::Range(_), other) => Err(format!(
+            "{}, key `{}` is `{other}`, not a pair [first, last] for a range",
+            c.file, c.key
+        )),
+        _ => print(&one),
+    }
 }
 
 /// The values at `key` in `doc` (one, unless a `[*]` selects several).

@@ -778,7 +778,12 @@ pub fn decimals(v: &toml::Value) -> u32 {
 pub(crate) fn published_config(f: &Figure) -> Result<String, String> {
     match &f.value {
         Published::One(v) => printed(v, f.unit, 0.0),
-        Published::Range(_) => Err("a configured figure has one value".into()),
+        // A range ("over a 6-10 week period") is a configured pair, first and last.
+        Published::Range([lo, hi]) => Ok(format!(
+            "{}–{}",
+            printed(lo, f.unit, 0.0)?,
+            printed(hi, f.unit, 0.0)?
+        )),
     }
 }
 

@@ -146,6 +146,24 @@ pub struct Cohort {
     pub out_of_work: bool,
     /// Row order in report Table 2-1.
     pub report_order: u32,
+    /// The time out of work that defines an out-of-work cohort, in whole years, as the report
+    /// states it ("out of work between one and two years"); none for the in-work cohort. Nothing
+    /// in the pipeline derives a cohort from it (the providers record the cohort): it is the
+    /// definition, which the published-figures register checks against the documents.
+    #[serde(default)]
+    pub out_of_work_years: Option<YearsOutOfWork>,
+}
+
+/// From and to, in years; an open end is absent ("two years or more" has no `to`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YearsOutOfWork {
+    /// At least this many years.
+    #[serde(default)]
+    pub from: Option<u32>,
+    /// Less than (or up to) this many years.
+    #[serde(default)]
+    pub to: Option<u32>,
 }
 
 /// A payment milestone and its programme target.

@@ -29,7 +29,7 @@ mod manifest;
 
 pub use config::{
     Band, Characteristic, CharacteristicKind, Cohort, Disclosure, Lot, Milestone, Periods,
-    StudyInfo,
+    StudyInfo, YearsOutOfWork,
 };
 pub use decisions::{DECISIONS_FILE, Decision, DecisionOption};
 pub use dictionary::{

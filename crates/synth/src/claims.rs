@@ -209,13 +209,7 @@ impl Builder<'_, '_> {
             Kind::Registered => Some(p.reg).filter(|d| *d <= cutoff),
             Kind::Embedded => {
                 self.has("REG", i)?;
-                let e = &ctx.cfg.embedding;
-                let days = if oow {
-                    e.days_out_of_work
-                } else {
-                    e.days_in_work
-                };
-                date_after(rng, p.reg, days, cutoff)
+                date_after(rng, p.reg, ctx.cfg.embedding.days(oow), cutoff)
             }
             Kind::JobStart => date_after(rng, self.has("EMB", i)?, [14, 200], cutoff),
             Kind::Sustained(s) => {

@@ -348,8 +348,11 @@ pub(crate) struct CompleteCasesCfg {
 pub(crate) struct EmbeddingCfg {
     /// Embedded MI participants per cohort, exact.
     pub participants: BTreeMap<String, usize>,
-    pub days_out_of_work: [i64; 2],
-    pub days_in_work: [i64; 2],
+    /// Weeks from registration within which an out-of-work participant embeds (report 2.2,
+    /// footnote 2: "over a 6-10 week period"), as the documents state it and the register checks.
+    pub weeks_out_of_work: [i64; 2],
+    /// The same for an in-work participant.
+    pub weeks_in_work: [i64; 2],
     pub min_interventions_out_of_work: u32,
     pub min_interventions_in_work: u32,
     pub extra_interventions_mean: f64,
@@ -360,6 +363,18 @@ pub(crate) struct EmbeddingCfg {
     /// Relative odds of embedding, in-work cohort.
     #[serde(default)]
     pub weights_in_work: Weights,
+}
+
+impl EmbeddingCfg {
+    /// The embedding window in days from registration, first to last.
+    pub fn days(&self, out_of_work: bool) -> [i64; 2] {
+        let weeks = if out_of_work {
+            self.weeks_out_of_work
+        } else {
+            self.weeks_in_work
+        };
+        weeks.map(|w| w * 7)
+    }
 }
 
 /// A published regression an outcome is chosen to refit to: its odds ratios by recorded

@@ -116,11 +116,7 @@ fn embedding(ctx: &Ctx, persons: &mut [Person], rng: &mut ChaCha8Rng) -> Result<
             .enumerate()
             .filter(|(c, _)| ctx.study.cohorts[*c].out_of_work == out_of_work)
             .collect();
-        let days = if out_of_work {
-            cfg.days_out_of_work
-        } else {
-            cfg.days_in_work
-        };
+        let days = cfg.days(out_of_work);
         let mut counts = Vec::new();
         for (_, code) in &codes {
             let k = *cfg
