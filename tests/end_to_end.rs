@@ -656,24 +656,30 @@ fn a_cut_off_changed_without_the_documents_fails_check() {
     let tmp = tempfile::tempdir().unwrap();
     let pipeline = tmp.path().join("pipeline");
     copy_folder(&repo().join("pipeline"), &pipeline);
-    let study = pipeline.join("study.toml");
-    let text = std::fs::read_to_string(&study).unwrap();
-    std::fs::write(
-        &study,
-        text.replace(
-            "claims_validated_to = 2021-11-30",
-            "claims_validated_to = 2021-10-31",
-        ),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
-        .args(["check", run.dir.to_str().unwrap(), "--pipeline"])
-        .arg(&pipeline)
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let md = String::from_utf8_lossy(&out.stdout);
+    // Replaces `from` (which must be there) by `to` in a file of the copied configuration,
+    // then checks the twin's run against it: exit status and Markdown.
+    let plant_and_check = |file: &str, from: &str, to: &str| {
+        let path = pipeline.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no `{from}`");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
+            .args(["check", run.dir.to_str().unwrap(), "--pipeline"])
+            .arg(&pipeline)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, md) = plant_and_check(
+        "study.toml",
+        "claims_validated_to = 2021-11-30",
+        "claims_validated_to = 2021-10-31",
+    );
+    assert_eq!(code, Some(1));
     assert!(
         md.contains("**config mismatch** `1.3.claims.to`")
             && md.contains("published 2021-11, configured 2021-10"),
@@ -681,21 +687,12 @@ fn a_cut_off_changed_without_the_documents_fails_check() {
     );
     // So is the embedding window footnote 2 states ("over a 6-10 week period"), which the
     // twin is generated with: a range against the configured pair.
-    let twin = pipeline.join("twin.toml");
-    let text = std::fs::read_to_string(&twin).unwrap();
-    assert!(text.contains("weeks_out_of_work = [6, 10]"));
-    std::fs::write(
-        &twin,
-        text.replace("weeks_out_of_work = [6, 10]", "weeks_out_of_work = [6, 12]"),
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_evalpipe"))
-        .args(["check", run.dir.to_str().unwrap(), "--pipeline"])
-        .arg(&pipeline)
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    let md = String::from_utf8_lossy(&out.stdout);
+    let (code, md) = plant_and_check(
+        "twin.toml",
+        "weeks_out_of_work = [6, 10]",
+        "weeks_out_of_work = [6, 12]",
+    );
+    assert_eq!(code, Some(1));
     assert!(
         md.contains("**config mismatch** `fn2.embedded.out-of-work.weeks`")
             && md.contains("published 6–10, configured 6–12"),
