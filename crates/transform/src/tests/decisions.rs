@@ -152,3 +152,53 @@ fn the_lockdown_split_decides_which_side_the_lockdown_day_falls() {
         "2020-03-23"
     );
 }
+
+#[test]
+fn the_sex_base_decides_whether_participants_recorded_as_other_count_in_table_a3() {
+    // q01 (female in the fixture) recorded as Other; q06 preferred not to say. By default the
+    // base is the 8 women and 6 men; `with_other` adds q01 (15), never q06, and the two shares
+    // no longer add up to 1.
+    fn q01_as_other(rows: &mut Vec<fixture::ProfileRow>) {
+        let row = rows
+            .iter_mut()
+            .find(|r| {
+                r.iter()
+                    .any(|(k, v)| *k == "participant_id" && matches!(v, fixture::Cell::Text("q01")))
+            })
+            .expect("q01 in the fixture");
+        for (k, v) in row.iter_mut() {
+            if *k == "gender" {
+                *v = fixture::Cell::Text("O");
+            }
+        }
+    }
+    assert_eq!(
+        study().decision("sex_base").unwrap().choice,
+        "female_or_male"
+    );
+    let sex = |run: &Run, category: &str| {
+        let r = run.row_where("characteristics_sex", &[("category", category)]);
+        (r["participants"].clone(), r["pct"].clone(), r["n"].clone())
+    };
+    let female_or_male = run_profiles_from(study(), q01_as_other);
+    assert_eq!(
+        sex(&female_or_male, "Female"),
+        ("8".into(), "0.571429".into(), "14".into())
+    );
+    assert_eq!(
+        sex(&female_or_male, "Male"),
+        ("6".into(), "0.428571".into(), "14".into())
+    );
+    let with_other = run_profiles_from(deciding("sex_base", "with_other"), q01_as_other);
+    assert_eq!(
+        sex(&with_other, "Female"),
+        ("8".into(), "0.533333".into(), "15".into())
+    );
+    assert_eq!(
+        sex(&with_other, "Male"),
+        ("6".into(), "0.400000".into(), "15".into())
+    );
+    // Nothing else moves: the other characteristics keep their N.
+    let age_n = |run: &Run| run.rows("characteristics_age")[0]["n"].clone();
+    assert_eq!(age_n(&with_other), age_n(&female_or_male));
+}
