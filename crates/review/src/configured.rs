@@ -13,7 +13,9 @@
 
 use std::path::Path;
 
-use crate::register::{ConfigRef, Figure, Published, Reduce, key_text, number, printed};
+use crate::register::{
+    ConfigRef, Figure, Published, Reduce, key_text, number, printed, printed_range,
+};
 
 /// The configured value as the figure's unit prints it, or why there is none.
 pub(crate) fn configured(pipeline: &Path, f: &Figure, c: &ConfigRef) -> Result<String, String> {
@@ -48,20 +50,20 @@ pub(crate) fn configured(pipeline: &Path, f: &Figure, c: &ConfigRef) -> Result<S
         }
     };
     let offset = c.offset.unwrap_or(0.0);
-    let print = |v: &toml::Value| {
-        printed(v, f.unit, offset).map_err(|e| format!("{}, key `{}`: {e}", c.file, c.key))
-    };
     match (&f.value, &one) {
         // A published range against a configured pair: `[6, 10]` prints as the figure's does.
         (Published::Range(_), toml::Value::Array(pair)) if pair.len() == 2 => {
-            Ok(format!("{}–{}", print(&pair[0])?, print(&pair[1])?))
+            printed_range(&pair[0], &pair[1], f.unit, offset)
         }
-        (Published::Range(_), other) => Err(format!(
-            "{}, key `{}` is `{other}`, not a pair [first, last] for a range",
-            c.file, c.key
-        )),
-        _ => print(&one),
+        (Published::Range(_), other) => {
+            return Err(format!(
+                "{}, key `{}` is `{other}`, not a pair [first, last] for a range",
+                c.file, c.key
+            ));
+        }
+        _ => printed(&one, f.unit, offset),
     }
+    .map_err(|e| format!("{}, key `{}`: {e}", c.file, c.key))
 }
 
 /// The values at `key` in `doc` (one, unless a `[*]` selects several).

@@ -779,12 +779,23 @@ pub(crate) fn published_config(f: &Figure) -> Result<String, String> {
     match &f.value {
         Published::One(v) => printed(v, f.unit, 0.0),
         // A range ("over a 6-10 week period") is a configured pair, first and last.
-        Published::Range([lo, hi]) => Ok(format!(
-            "{}–{}",
-            printed(lo, f.unit, 0.0)?,
-            printed(hi, f.unit, 0.0)?
-        )),
+        Published::Range([lo, hi]) => printed_range(lo, hi, f.unit, 0.0),
     }
+}
+
+/// A range's two ends as `unit` prints them, `first–last`: the published range and the
+/// configured pair are written alike so that they compare as text.
+pub(crate) fn printed_range(
+    lo: &toml::Value,
+    hi: &toml::Value,
+    unit: Unit,
+    offset: f64,
+) -> Result<String, String> {
+    Ok(format!(
+        "{}–{}",
+        printed(lo, unit, offset)?,
+        printed(hi, unit, offset)?
+    ))
 }
 
 /// A register value (an erratum's accepted one) as `unit` prints it.
