@@ -76,6 +76,20 @@ async fn run_session(run: &Path) -> datafusion::prelude::SessionContext {
                 .unwrap();
         }
     }
+    // The run's views (no file), from the SQL it wrote beside its tables.
+    for f in std::fs::read_dir(repo().join("queries/staging")).unwrap() {
+        let f = f.unwrap().path();
+        let rendered = run.join("tables").join(f.file_name().unwrap());
+        let Ok(sql) = std::fs::read_to_string(&rendered) else {
+            continue;
+        };
+        let header = evalpipe_transform::QueryHeader::parse(&f, &sql).unwrap();
+        if header.materialized == evalpipe_transform::Materialized::View {
+            evalpipe_transform::register_view(&ctx, &header.table, &sql)
+                .await
+                .unwrap();
+        }
+    }
     ctx
 }
 
@@ -167,5 +181,5 @@ fn no_staging_table_in_extract_order_is_sorted() {
         checked.push(name);
     }
     // Outcomes, categories, the long characteristics, actions and validated claims.
-    assert_eq!(checked.len(), 5, "{checked:?}");
+    assert_eq!(checked.len(), 4, "{checked:?}");
 }

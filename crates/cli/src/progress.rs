@@ -162,6 +162,7 @@ impl StageBar {
     pub fn transform(&self, p: &evalpipe_transform::Progress) {
         let evalpipe_transform::Progress::Table {
             table,
+            materialized,
             done,
             total,
             rows,
@@ -170,7 +171,9 @@ impl StageBar {
             ..
         } = p;
         if !*reused {
-            self.span.table(table, *elapsed, *rows as u64);
+            let view = *materialized == evalpipe_transform::Materialized::View;
+            self.span
+                .table(table, *elapsed, (!view).then_some(*rows as u64));
         }
         if self.bar.length() != Some(*total as u64) {
             self.bar.set_style(style(QUERIES));
@@ -279,6 +282,7 @@ mod tests {
             bar.transform(&evalpipe_transform::Progress::Table {
                 table: format!("t{done}"),
                 kind: evalpipe_transform::TableKind::Output,
+                materialized: evalpipe_transform::Materialized::Table,
                 done,
                 total: 76,
                 rows: 9,

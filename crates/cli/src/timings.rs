@@ -146,7 +146,7 @@ impl SpanId {
     }
 
     /// A query's table was written, `elapsed` after the query started.
-    pub fn table(&self, table: &str, elapsed: Duration, rows: u64) {
+    pub fn table(&self, table: &str, elapsed: Duration, rows: Option<u64>) {
         if let Some((r, _)) = &self.0 {
             let end = r.start.elapsed();
             let start = end.saturating_sub(elapsed);
@@ -188,7 +188,8 @@ struct TableTiming {
     table: String,
     start_seconds: f64,
     seconds: f64,
-    rows: u64,
+    /// `None` for a view, which writes no rows (its readers compute them).
+    rows: Option<u64>,
     /// The process's peak while the query ran (with whatever ran beside it).
     peak_rss_bytes: Option<u64>,
 }

@@ -195,12 +195,10 @@ pub(crate) fn read(
             ]),
         )?,
     ));
+    // What the view `latest_participant_characteristics` ([`views`]) reshapes.
     tables.push((
-        "latest_participant_characteristics".into(),
-        latest_table(
-            "participant_characteristics",
-            Some(&["place", "lot_code", "characteristic", "category"]),
-        )?,
+        "participant_categories".into(),
+        latest_table("participant_categories", None)?,
     ));
     tables.push(("latest_findings".into(), findings(study, &latest.run)?));
     for name in ["lots", "milestones", "characteristic_values"] {
@@ -210,6 +208,24 @@ pub(crate) fn read(
         ));
     }
     Ok(tables)
+}
+
+/// Views over the tables of [`read`], each as (name, SQL): `latest_participant_characteristics`
+/// is the latest run's `participant_characteristics`, a view in the run (no file; see its query),
+/// computed by the SQL the run saved beside its tables over its `participant_categories`.
+pub(crate) fn views(refreshes: &[Refresh]) -> Result<Vec<(String, String)>> {
+    let latest = refreshes
+        .last()
+        .ok_or_else(|| Error::Refreshes("no runs given".into()))?;
+    let path = RunLayout::new(&latest.run).table("participant_characteristics", "sql");
+    let sql = std::fs::read_to_string(&path).map_err(|e| Error::Run {
+        run: latest.run.clone(),
+        message: format!(
+            "cannot read {} ({e}); re-run `evalpipe run` on it with this version",
+            path.strip_prefix(&latest.run).unwrap_or(&path).display()
+        ),
+    })?;
+    Ok(vec![("latest_participant_characteristics".into(), sql)])
 }
 
 /// `refreshes`: one row per refresh, oldest first.

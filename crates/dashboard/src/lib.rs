@@ -17,7 +17,8 @@
 //! it is synthetic), `tables/claims_performance`, `tables/validated_claims`,
 //! `ingest/participants` (to match people across refreshes by pseudonym) and
 //! `ingest/validation/accounting.csv`; of the latest run also `tables/participant_outcomes`,
-//! `tables/participant_characteristics`, the reference tables and `ingest/validation/<LOT>.csv`.
+//! `tables/participant_categories` (and the SQL of the view `participant_characteristics` that
+//! reshapes it), the reference tables and `ingest/validation/<LOT>.csv`.
 //! They become the tables the SQL files of `queries/dashboard/` read ([`inputs`]); the
 //! transform's runner runs them in memory, so the dashboards' numbers are computed as the
 //! report's are — in SQL anyone can check — and none in a template.

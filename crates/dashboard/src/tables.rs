@@ -38,6 +38,7 @@ pub(crate) fn compute(
     queries: &Path,
 ) -> Result<Computed> {
     let inputs = inputs::read(study, config, refreshes)?;
+    let views = inputs::views(refreshes)?;
     let queries = evalpipe_transform::read_queries(&queries.join(crate::QUERIES_SUBDIR))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -49,6 +50,11 @@ pub(crate) fn compute(
         for (name, batch) in &inputs {
             ctx.register_batch(name, batch.clone())
                 .map_err(|e| Error::Internal(format!("registering {name}: {e}")))?;
+        }
+        for (name, sql) in &views {
+            evalpipe_transform::register_view(&ctx, name, sql)
+                .await
+                .map_err(|e| Error::Internal(format!("registering the view {name}: {e}")))?;
         }
         let none = |_: &str, _: usize, _: usize| {};
         Ok::<_, Error>(evalpipe_transform::run_in_memory(&ctx, &queries, &none).await?)

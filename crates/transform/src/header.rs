@@ -12,8 +12,9 @@
 //! A line `--` followed by spaces and no key continues the previous field, so long descriptions
 //! can wrap. The header ends at the first line that is not a `--` comment.
 //!
-//! One key is optional: `-- joins: as written`, after `checks`, for a query whose joins must
-//! hold the side the query writes first (see [`JoinSides`]).
+//! Two keys are optional, after `checks`: `-- joins: as written`, for a query whose joins must
+//! hold the side the query writes first (see [`JoinSides`]), and `-- materialized: view`, for a
+//! staging table its readers compute as they read it rather than a file (see [`Materialized`]).
 
 use std::path::Path;
 
@@ -36,6 +37,25 @@ pub struct QueryHeader {
     pub checks: String,
     /// Which side of each join the engine holds in memory.
     pub joins: JoinSides,
+    /// Whether the table is written to a file or computed by each query that reads it.
+    pub materialized: Materialized,
+}
+
+/// Whether a query's table is written to a file (a table) or is a view: a name for the query
+/// that each reader plans into its own query, so the rows are computed as they are read and
+/// never stored (dbt's `materialized` setting, with the same two words).
+///
+/// A view suits a staging table that is many times bigger than the table it reshapes and that
+/// its readers only aggregate: `participant_characteristics` is 16 rows per participant (160M
+/// at 10M participants), where writing it took longer than every reader's aggregation together.
+/// A view has no file, no row count and no order; a table that people read is never one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Materialized {
+    /// Written to `tables/<table>.parquet` (no `materialized:` line).
+    #[default]
+    Table,
+    /// `-- materialized: view`.
+    View,
 }
 
 /// Which side of a join the engine holds (its build side) while the other streams through.
@@ -54,9 +74,16 @@ pub enum JoinSides {
     AsWritten,
 }
 
-/// The header keys, in the order STYLE.md writes them; `joins` is optional.
-const KEYS: [&str; 7] = [
-    "table", "produces", "grain", "reads", "base (N)", "checks", "joins",
+/// The header keys, in the order STYLE.md writes them; `joins` and `materialized` are optional.
+const KEYS: [&str; 8] = [
+    "table",
+    "produces",
+    "grain",
+    "reads",
+    "base (N)",
+    "checks",
+    "joins",
+    "materialized",
 ];
 
 impl QueryHeader {
@@ -121,6 +148,18 @@ impl QueryHeader {
                         "`-- joins: {v}` is not understood: the one value is `as written` \
                          (each join holds the side written first); without the line the \
                          engine chooses by size"
+                    )));
+                }
+            },
+            materialized: match fields.iter().find(|(k, _)| k == "materialized") {
+                None => Materialized::Table,
+                Some((_, v)) if v.starts_with("view") => Materialized::View,
+                Some((_, v)) if v.starts_with("table") => Materialized::Table,
+                Some((_, v)) => {
+                    return Err(err(format!(
+                        "`-- materialized: {v}` is not understood: `table` (written to a \
+                         file, as without the line) or `view` (computed by each query that \
+                         reads it)"
                     )));
                 }
             },
@@ -210,6 +249,26 @@ select 1
         let other = GOOD.replace("\nselect", "-- joins:    smallest first\nselect");
         let e = QueryHeader::parse(path, &other).unwrap_err();
         assert!(e.to_string().contains("`as written`"), "{e}");
+    }
+
+    #[test]
+    fn a_table_is_written_unless_the_header_says_view() {
+        let path = Path::new("queries/starts_by_lot.sql");
+        assert_eq!(
+            QueryHeader::parse(path, GOOD).unwrap().materialized,
+            Materialized::Table
+        );
+        let view = GOOD.replace(
+            "\nselect",
+            "-- materialized: view: its readers aggregate it\nselect",
+        );
+        assert_eq!(
+            QueryHeader::parse(path, &view).unwrap().materialized,
+            Materialized::View
+        );
+        let other = GOOD.replace("\nselect", "-- materialized: ephemeral\nselect");
+        let e = QueryHeader::parse(path, &other).unwrap_err();
+        assert!(e.to_string().contains("`view`"), "{e}");
     }
 
     #[test]

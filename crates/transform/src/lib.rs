@@ -60,13 +60,13 @@ mod tests;
 
 use std::path::PathBuf;
 
-pub use header::{JoinSides, QueryHeader};
+pub use header::{JoinSides, Materialized, QueryHeader};
 pub use output::{FLOAT_DECIMALS, TableWriter, csv_text, float, write_csv, write_parquet};
 pub use reference::{REFERENCE_TABLES, STRUCTURAL_CHARACTERISTICS, reference_tables};
 pub use run::{
     CATALOG_TABLE, INPUT_TABLES, Progress, QueryFile, QueryTable, REFERENCE_DIR, STAGING_DIR,
-    TableKind, TableRun, TransformOptions, discover_queries, plan_query, read_queries, run,
-    run_blocking, run_in_memory, run_with_progress,
+    TableKind, TableRun, TransformOptions, discover_queries, plan_query, read_queries,
+    register_view, run, run_blocking, run_in_memory, run_with_progress,
 };
 pub use session::{DEFAULT_MEMORY_LIMIT, SessionConfigSpec, default_memory_limit, session};
 

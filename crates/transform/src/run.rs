@@ -16,7 +16,7 @@ use datafusion::prelude::{ParquetReadOptions, col};
 use evalpipe_study::{RunLayout, Study};
 use futures::StreamExt;
 
-use crate::header::{JoinSides, QueryHeader};
+use crate::header::{JoinSides, Materialized, QueryHeader};
 use crate::output::{TableWriter, write_csv, write_parquet};
 use crate::reference::{characteristic_rows, reference_tables};
 use crate::session::{SessionConfigSpec, session};
@@ -56,14 +56,16 @@ pub struct TableRun {
     pub table: String,
     /// Reference, staging or output.
     pub kind: TableKind,
+    /// Written to a file, or a view its readers compute.
+    pub materialized: Materialized,
     /// The query file, for staging and output tables.
     pub query: Option<PathBuf>,
     /// The query's header, for staging and output tables.
     pub header: Option<QueryHeader>,
-    /// Rows written.
+    /// Rows written (0 for a view, which writes none).
     pub rows: usize,
-    /// The Parquet file.
-    pub parquet: PathBuf,
+    /// The Parquet file; `None` for a view ([`Materialized::View`]), which has no file.
+    pub parquet: Option<PathBuf>,
     /// The CSV file: for reference and output tables, which people read; a staging table is
     /// Parquet only (at national scale its CSV would be most of the run folder, read by nobody).
     pub csv: Option<PathBuf>,
@@ -103,11 +105,14 @@ pub enum Progress {
         table: String,
         /// Staging or output.
         kind: TableKind,
+        /// A table (its files are complete) or a view (registered for the queries that read
+        /// it; it has no file).
+        materialized: Materialized,
         /// Queries done so far, this one included.
         done: usize,
         /// Queries in all.
         total: usize,
-        /// Rows written.
+        /// Rows written (0 for a view, which writes none).
         rows: usize,
         /// Copied from an earlier run instead of computed.
         reused: bool,
@@ -196,6 +201,7 @@ pub async fn run_with_progress(
         runs.push(TableRun {
             table: header.table.clone(),
             kind: *kind,
+            materialized: header.materialized,
             query: Some(path.clone()),
             header: Some(header.clone()),
             rows: done.rows,
@@ -284,10 +290,11 @@ async fn write_reference_tables(
         runs.push(TableRun {
             table: name.to_string(),
             kind: TableKind::Reference,
+            materialized: Materialized::Table,
             query: None,
             header: None,
             rows: batches[0].num_rows(),
-            parquet,
+            parquet: Some(parquet),
             csv: Some(csv),
             elapsed: started.elapsed(),
             fingerprint,
@@ -378,12 +385,16 @@ async fn run_queries(
             Ok(done) => {
                 // Later queries read what was written, not what is in memory: the file is the
                 // table of record, and a distributed engine can only read files. Its order is
-                // the plan's, so a later query merges rather than sorts it again.
-                register(ctx, &header.table, &done.parquet, done.order.clone()).await?;
+                // the plan's, so a later query merges rather than sorts it again. A view
+                // registered itself: its readers plan its query into theirs.
+                if let Some(parquet) = &done.parquet {
+                    register(ctx, &header.table, parquet, done.order.clone()).await?;
+                }
                 known.add(&header.table, fingerprint.clone());
                 progress(Progress::Table {
                     table: header.table.clone(),
                     kind: *kind,
+                    materialized: header.materialized,
                     done: finished.iter().flatten().count() + 1,
                     total: pending.len(),
                     rows: done.rows,
@@ -659,6 +670,14 @@ fn start_query(
             ),
         });
     }
+    if header.materialized == Materialized::View && *kind != TableKind::Staging {
+        return Err(Error::Header {
+            query: path.clone(),
+            message: "`-- materialized: view` is for a staging table: a table the report or \
+                      people read is written to a file"
+                .into(),
+        });
+    }
     check_reads(ctx, path, header, sql, registered)?;
     let fingerprint = query_fingerprint(sql, &header.reads, fingerprints);
     let csv = *kind != TableKind::Staging;
@@ -678,9 +697,15 @@ fn start_query(
         with_csv: csv,
         generated: *generated,
     };
-    let task: QueryWork = match reusable {
-        Some((dir, rows)) => Box::pin(copy_table(dir, query, rows)),
-        None => Box::pin(run_query(query)),
+    // A view has nothing to copy: it is registered again, and is reused when its SQL and
+    // inputs are unchanged, as a table would be.
+    let same_view = earlier
+        .get(&header.table)
+        .is_some_and(|(fp, _)| *fp == fingerprint);
+    let task: QueryWork = match (header.materialized, reusable) {
+        (Materialized::View, _) => Box::pin(create_view(query, same_view)),
+        (Materialized::Table, Some((dir, rows))) => Box::pin(copy_table(dir, query, rows)),
+        (Materialized::Table, None) => Box::pin(run_query(query)),
     };
     Ok((fingerprint, task))
 }
@@ -700,6 +725,10 @@ fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
     let columns: Vec<(&str, ArrayRef)> = vec![
         ("table", text(&|_, h| h.table.clone())),
         ("kind", text(&|r, _| format!("{:?}", r.kind).to_lowercase())),
+        (
+            "materialized",
+            text(&|r, _| format!("{:?}", r.materialized).to_lowercase()),
+        ),
         ("produces", text(&|_, h| h.produces.clone())),
         ("grain", text(&|_, h| h.grain.clone())),
         ("base", text(&|_, h| h.base.clone())),
@@ -710,7 +739,7 @@ fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
             Arc::new(Int64Array::from(
                 queried
                     .iter()
-                    .map(|(r, _)| r.rows as i64)
+                    .map(|(r, _)| (r.materialized == Materialized::Table).then_some(r.rows as i64))
                     .collect::<Vec<_>>(),
             )),
         ),
@@ -840,7 +869,8 @@ fn check_reads(
 
 /// What one query wrote.
 struct QueryOutput {
-    parquet: PathBuf,
+    /// `None` for a view.
+    parquet: Option<PathBuf>,
     csv: Option<PathBuf>,
     rows: usize,
     elapsed: std::time::Duration,
@@ -936,7 +966,7 @@ async fn copy_table(from: PathBuf, q: RunnableQuery, rows: usize) -> Result<Quer
         })?;
     }
     Ok(QueryOutput {
-        parquet,
+        parquet: Some(parquet),
         csv,
         rows,
         elapsed: started.elapsed(),
@@ -1002,12 +1032,39 @@ async fn run_query(q: RunnableQuery) -> Result<QueryOutput> {
     }
     let rows = out.finish()?;
     Ok(QueryOutput {
-        parquet,
+        parquet: Some(parquet),
         csv,
         rows,
         elapsed: started.elapsed(),
         reused: false,
         order,
+    })
+}
+
+/// Registers a view ([`Materialized::View`]): the query's plan under the table's name, which
+/// each reader plans into its own query. Nothing is computed or written but the SQL as it ran
+/// (a template's), so a reviewer still reads what the readers computed.
+async fn create_view(q: RunnableQuery, reused: bool) -> Result<QueryOutput> {
+    let started = std::time::Instant::now();
+    let (_, _, rendered) = q.files();
+    if let Some(rendered) = rendered {
+        std::fs::write(&rendered, &q.sql).map_err(|source| Error::Io {
+            path: rendered,
+            source,
+        })?;
+    }
+    // Planned now, as a table's query is, so an error names this file, not a reader's.
+    q.plan().await?;
+    register_view(&q.ctx, &q.table, &q.sql)
+        .await
+        .map_err(|e| q.error(e))?;
+    Ok(QueryOutput {
+        parquet: None,
+        csv: None,
+        rows: 0,
+        elapsed: started.elapsed(),
+        reused,
+        order: Vec::new(),
     })
 }
 
@@ -1068,6 +1125,27 @@ pub async fn plan_query(
     // The stream executed from it carries the plan's schema, not the first batch's: a query
     // with no rows still writes its columns.
     frame.create_physical_plan().await
+}
+
+/// Registers `sql` (a query file's SQL: no DDL, DML or `SET`) as the view `name`, which the
+/// queries planned after it read as a table ([`Materialized::View`]). The dashboards and the
+/// plan tests register a run's views from the SQL it wrote beside its tables.
+pub async fn register_view(
+    ctx: &SessionContext,
+    name: &str,
+    sql: &str,
+) -> std::result::Result<(), DataFusionError> {
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let plan = ctx
+        .sql_with_options(sql, options)
+        .await?
+        .into_unoptimized_plan();
+    let view = datafusion::datasource::ViewTable::new(plan, Some(sql.to_string()));
+    ctx.register_table(name, Arc::new(view))?;
+    Ok(())
 }
 
 /// Sorts a DataFusion error by blame: a broken invariant inside the engine is ours to fix,

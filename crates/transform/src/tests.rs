@@ -94,9 +94,14 @@ mod decisions;
 
 impl Run {
     /// A table as CSV text: its CSV file, or for a staging table (Parquet only) the same
-    /// formatting of its Parquet file.
+    /// formatting of its Parquet file. A view (no file) is computed by the SQL the run saved
+    /// beside the tables, over the tables it reads, in the order of its first columns.
     fn csv(&self, table: &str) -> String {
-        table_csv(&self.layout.table(table, "parquet"))
+        let run = self.tables.iter().find(|t| t.table == table);
+        match run.and_then(|t| t.header.as_ref().map(|h| (t.materialized, h))) {
+            Some((crate::Materialized::View, header)) => view_csv(&self.layout, header),
+            _ => table_csv(&self.layout.table(table, "parquet")),
+        }
     }
 
     /// Rows as column → cell text, in file order.
@@ -621,55 +626,69 @@ fn outputs_are_byte_identical_across_runs_partitions_and_memory() {
         ..Default::default()
     });
     for t in &a.tables {
-        let name = t.parquet.file_name().unwrap();
-        let other = b.tables.iter().find(|x| x.table == t.table).unwrap();
+        // A view has no file; its rows are its readers'.
+        let Some(parquet) = &t.parquet else {
+            assert_eq!(t.materialized, crate::Materialized::View, "{}", t.table);
+            continue;
+        };
+        let name = parquet.file_name().unwrap();
+        let file = |run: &Run| {
+            let other = run.tables.iter().find(|x| x.table == t.table).unwrap();
+            other.parquet.clone().expect("a table in every run")
+        };
         assert_eq!(
-            std::fs::read(&t.parquet).unwrap(),
-            std::fs::read(&other.parquet).unwrap(),
+            std::fs::read(parquet).unwrap(),
+            std::fs::read(file(&b)).unwrap(),
             "{name:?} differs between two runs"
         );
+        let other = b.tables.iter().find(|x| x.table == t.table).unwrap();
         assert_eq!(t.csv.is_some(), t.kind != TableKind::Staging, "{name:?}");
         if let (Some(csv), Some(other)) = (&t.csv, &other.csv) {
             assert_eq!(std::fs::read(csv).unwrap(), std::fs::read(other).unwrap());
         }
-        let low = spilled.tables.iter().find(|x| x.table == t.table).unwrap();
         assert_eq!(
-            std::fs::read(&t.parquet).unwrap(),
-            std::fs::read(&low.parquet).unwrap(),
+            std::fs::read(parquet).unwrap(),
+            std::fs::read(file(&spilled)).unwrap(),
             "{name:?} differs when the engine spills"
         );
-        let parallel = c.tables.iter().find(|x| x.table == t.table).unwrap();
-        let (one, four) = (table_csv(&t.parquet), table_csv(&parallel.parquet));
-        if IN_EXTRACT_ORDER.contains(&t.table.as_str()) {
-            // Ordered by the participants' place in the extracts, with no sort: the same rows,
-            // the participants in the same order, and only a participant's own rows in the
-            // order the plan's partitions gave them.
-            let participants = |csv: &str| -> Vec<String> {
-                let mut reader = csv::Reader::from_reader(csv.as_bytes());
-                let header = reader.headers().expect("a header").clone();
-                let at = |name: &str| header.iter().position(|h| h == name).unwrap();
-                let place = at("place");
-                reader
-                    .records()
-                    .map(|r| r.expect("a CSV record")[place].to_string())
-                    .collect()
-            };
-            let rows = |csv: &str| -> Vec<String> {
-                let mut rows: Vec<String> = csv.lines().map(str::to_string).collect();
-                rows.sort();
-                rows
-            };
-            assert_eq!(participants(&one), participants(&four), "{}", t.table);
-            assert_eq!(rows(&one), rows(&four), "{}", t.table);
-        } else {
-            assert_eq!(one, four, "{} depends on the partitioning", t.table);
-        }
+        assert_eq!(
+            table_csv(parquet),
+            table_csv(&file(&c)),
+            "{} depends on the partitioning",
+            t.table
+        );
     }
 }
 
-/// The staging tables ordered by the participants' place in the extracts only: their order
-/// within a participant is the plan's (the same every run with the same settings).
-const IN_EXTRACT_ORDER: [&str; 1] = ["participant_characteristics"];
+/// A view's rows in the transform's CSV format, ordered by every column: its SQL as the run
+/// saved it, over the Parquet tables it reads.
+fn view_csv(layout: &RunLayout, header: &crate::QueryHeader) -> String {
+    let sql = std::fs::read_to_string(layout.table(&header.table, "sql")).expect("the view's SQL");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let ctx = crate::session(&SessionConfigSpec::default()).unwrap();
+        for read in &header.reads {
+            let path = layout.table(read, "parquet");
+            ctx.register_parquet(read, path.to_str().unwrap(), Default::default())
+                .await
+                .unwrap();
+        }
+        let frame = ctx.sql(&sql).await.unwrap();
+        let columns: Vec<_> = frame
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| datafusion::prelude::col(format!("\"{}\"", f.name())).sort(true, true))
+            .collect();
+        let frame = frame.sort(columns).unwrap();
+        let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame.collect().await.unwrap();
+        crate::csv_text(&schema, &batches).expect("CSV text")
+    })
+}
 
 /// A Parquet table in the transform's CSV format.
 fn table_csv(parquet: &Path) -> String {
@@ -784,11 +803,12 @@ fn a_rerun_copies_every_table_whose_sql_and_inputs_did_not_change() {
         !reused("barriers") && !reused("agreed_actions"),
         "they read answer_counts"
     );
-    assert!(reused("participant_characteristics") && reused("answer_shares"));
+    assert!(reused("outcome_rates") && reused("answer_shares"));
     assert!(reused("how_heard_by_cohort") && reused("characteristics_sex"));
     let ran = tables
         .iter()
         .filter(|t| t.kind != TableKind::Reference && !t.reused)
+        .filter(|t| t.materialized == crate::Materialized::Table)
         .count();
     assert_eq!(ran, 4);
 
@@ -813,10 +833,17 @@ fn progress_reports_each_table_once_its_files_are_complete() {
     fixture::write(&study, &layout).expect("the fixture is written");
     let events = std::sync::Mutex::new(Vec::new());
     let progress = |p: crate::Progress| {
-        let crate::Progress::Table { table, kind, .. } = &p;
-        // The contract a caller may rely on: the table can be read when it is reported.
-        let exts: &[&str] = match kind {
-            TableKind::Staging => &["parquet"],
+        let crate::Progress::Table {
+            table,
+            kind,
+            materialized,
+            ..
+        } = &p;
+        // The contract a caller may rely on: the table can be read when it is reported (a
+        // view, by the queries of the run).
+        let exts: &[&str] = match (kind, materialized) {
+            (_, crate::Materialized::View) => &[],
+            (TableKind::Staging, _) => &["parquet"],
             _ => &["parquet", "csv"],
         };
         for ext in exts {
