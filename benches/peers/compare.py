@@ -6,7 +6,8 @@
 `duckdb`: every query's table (`queries/staging/*.sql`, `queries/*.sql`) as DuckDB wrote it
 must equal evalpipe's `RUN/tables/<table>.parquet`: the same columns, the same rows in the same
 order, text and whole numbers exactly, floats to 1e-9 relative (the two engines may add in
-another order).
+another order). A view (`materialized: view`, no file in either) is compared through the tables
+of the queries that read it.
 
 `python`: each table the Python reference wrote (`tables/<table>.csv`) must equal evalpipe's
 table of that name on the columns it has (the same rows in the same order, floats to 1e-9
@@ -27,7 +28,6 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 FLOAT_REL = 1e-9
@@ -88,11 +88,6 @@ def compare_rows(name, ours, theirs, rel, columns=None):
     return problems
 
 
-# Staging tables ordered by the participants' place in the extracts only (a participant's rows
-# in the engine's order): compared as sets of rows.
-IN_EXTRACT_ORDER = {"participant_characteristics"}
-
-
 def query_tables(queries_dir):
     """Every table the queries make: the file stems of staging/*.sql and *.sql."""
     return ([p.stem for p in sorted((queries_dir / "staging").glob("*.sql"))]
@@ -133,64 +128,24 @@ def compare_columns(name, o, t, rel, offset, problems):
     return problems
 
 
-def compare_by_place(name, ours, theirs, rel, chunk_rows=1_000_000):
-    """Differences between two tables ordered by `place` only (a participant's rows in each
-    engine's own order), compared as sets of rows place by place, a chunk at a time: at 10M
-    participants such a table has 160M rows, and two of them read whole and sorted would not
-    fit in memory. Rows before the smallest last place of the chunks still being read are
-    complete in both (the tables are in place order), so those are sorted by every column and
-    compared, and the rest waits for the next chunk."""
-    fo, ft = pq.ParquetFile(ours), pq.ParquetFile(theirs)
-    names = fo.schema_arrow.names
-    if names != ft.schema_arrow.names:
-        return [f"{name}: columns differ: evalpipe {names}, peer {ft.schema_arrow.names}"]
-    if fo.metadata.num_rows != ft.metadata.num_rows:
-        return [f"{name}: evalpipe has {fo.metadata.num_rows} rows, the peer "
-                f"{ft.metadata.num_rows}"]
-    keys = [(c, "ascending") for c in names if not pa.types.is_nested(fo.schema_arrow.field(c).type)]
-    streams = [fo.iter_batches(batch_size=chunk_rows), ft.iter_batches(batch_size=chunk_rows)]
-    held = [fo.schema_arrow.empty_table(), ft.schema_arrow.empty_table()]
-    ended = [False, False]
-    done, problems = 0, []
-    while not (all(ended) and held[0].num_rows == 0 and held[1].num_rows == 0):
-        for i in (0, 1):
-            if not ended[i]:
-                batch = next(streams[i], None)
-                if batch is None:
-                    ended[i] = True
-                else:
-                    held[i] = pa.concat_tables([held[i], pa.Table.from_batches([batch])])
-        still_read = [held[i] for i in (0, 1) if not ended[i]]
-        if any(h.num_rows == 0 for h in still_read):
-            continue
-        if still_read:
-            cut = min(h.column("place")[-1].as_py() for h in still_read)
-            ready = [pc.less(h.column("place"), cut) for h in held]
-            parts = [h.filter(m) for h, m in zip(held, ready)]
-            held = [h.filter(pc.invert(m)) for h, m in zip(held, ready)]
-        else:
-            parts, held = held, [h.slice(0, 0) for h in held]
-        if parts[0].num_rows != parts[1].num_rows:
-            return problems + [f"{name}: before row {done + 1}, evalpipe has "
-                               f"{parts[0].num_rows} rows where the peer has {parts[1].num_rows} "
-                               "for the same places"]
-        problems = compare_columns(name, parts[0].sort_by(keys), parts[1].sort_by(keys), rel,
-                                   done, problems)
-        if len(problems) >= SHOWN:
-            return problems
-        done += parts[0].num_rows
-    return problems
+def views(run):
+    """The tables evalpipe's catalogue says are views (`materialized: view`): they have no file,
+    their rows are computed by the queries that read them, whose tables are compared."""
+    with (run / "tables" / "catalog.csv").open(newline="", encoding="utf-8") as f:
+        return {r["table"] for r in csv.DictReader(f) if r.get("materialized") == "view"}
 
 
 def compare_duckdb(run, peer, queries_dir):
     results, problems = {}, []
+    skipped = views(run)
     for table in query_tables(queries_dir):
+        if table in skipped:
+            continue
         ours, theirs = run / "tables" / f"{table}.parquet", peer / f"{table}.parquet"
         if not ours.is_file() or not theirs.is_file():
             p = [f"{table}: missing {'evalpipe' if not ours.is_file() else 'DuckDB'}'s table"]
         else:
-            p = (compare_by_place(table, ours, theirs, FLOAT_REL)
-                 if table in IN_EXTRACT_ORDER else compare_parquet(table, ours, theirs, FLOAT_REL))
+            p = compare_parquet(table, ours, theirs, FLOAT_REL)
         results[table] = {"match": not p,
                           "rows": pq.ParquetFile(ours).metadata.num_rows
                           if ours.is_file() else None}

@@ -34,7 +34,8 @@ INPUT_TABLES = ["participants", "participant_answers", "claims"]
 
 # Header keys, as crates/transform/src/header.rs knows them: a `--` line with another key ends
 # the previous field; a `--` line without one continues it (long `reads:` lists wrap).
-HEADER_KEYS = ["table", "produces", "grain", "reads", "base (N)", "checks"]
+HEADER_KEYS = ["table", "produces", "grain", "reads", "base (N)", "checks", "joins",
+               "materialized"]
 
 # Textual shims: (name, pattern, replacement, why). Applied to every query's text, in order;
 # each one is counted per query so the log says where it was needed. Keep them minimal.
@@ -69,7 +70,8 @@ def parse_header(sql):
         if key is None and last is not None and text:
             fields[last] += " " + text
     reads = [r.strip() for r in fields.get("reads", "").split(",") if r.strip()]
-    return fields.get("table"), reads
+    view = fields.get("materialized", "table").startswith("view")
+    return fields.get("table"), reads, view
 
 
 def discover(queries_dir):
@@ -134,7 +136,7 @@ def main():
     pending = []
     for path, kind in discover(args.queries):
         sql = path.read_text(encoding="utf-8")
-        table, reads = parse_header(sql)
+        table, reads, view = parse_header(sql)
         if table != path.stem:
             sys.exit(f"duckdb_sql: {path}: header `table: {table}` is not the file name")
         if any(mark in sql for mark in ("{{", "{%", "{#")):
@@ -143,7 +145,7 @@ def main():
                 sys.exit(f"duckdb_sql: {path} is a template and {rendered} is missing: "
                          "run evalpipe's transform first")
             sql = rendered.read_text(encoding="utf-8")
-        pending.append((path, kind, table, reads, sql))
+        pending.append((path, kind, table, reads, sql, view))
 
     shims_used = {}
     per_query = []
@@ -157,12 +159,19 @@ def main():
             None,
         )
         if ready is None:
-            path, _, _, reads, _ = pending[0]
+            path, _, _, reads, _, _ = pending[0]
             missing = [r for r in reads if r not in registered]
             sys.exit(f"duckdb_sql: {path} reads {', '.join(missing)}, which nothing makes")
         pending.remove(ready)
-        path, kind, table, _reads, sql = ready
+        path, kind, table, _reads, sql, view = ready
         t0 = time.perf_counter()
+        if view:
+            # `materialized: view`, as evalpipe runs it: no file, each reader computes the rows.
+            con.execute(f"create view {table} as {shim(sql, shims_used)}")
+            per_query.append({"table": table, "kind": kind, "rows": None,
+                              "seconds": time.perf_counter() - t0})
+            registered.add(table)
+            continue
         parquet = args.out / f"{table}.parquet"
         csv = args.out / f"{table}.csv"
         try:
