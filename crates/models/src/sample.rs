@@ -825,26 +825,22 @@ fn decode_actions(
     traits: &mut [Interned],
     interned: &mut [[Option<u32>; 2]],
 ) -> Result<Vec<u32>> {
+    let not = |what: &str| Error::Input {
+        path: path.to_path_buf(),
+        message: format!("column `{ACTIONS_COLUMN}` is not {what}"),
+    };
     let lists = column(batch, path, ACTIONS_COLUMN)?
         .as_list_opt::<i32>()
-        .ok_or_else(|| Error::Input {
-            path: path.to_path_buf(),
-            message: format!("column `{ACTIONS_COLUMN}` is not a list"),
-        })?;
+        .ok_or_else(|| not("a list"))?;
+    // The options come dictionary-coded (see `read`), their text in the dictionary.
     let options = lists
         .values()
         .as_dictionary_opt::<Int32Type>()
-        .ok_or_else(|| Error::Input {
-            path: path.to_path_buf(),
-            message: format!("column `{ACTIONS_COLUMN}` is not a list of text"),
-        })?;
+        .ok_or_else(|| not("a list of text"))?;
     let names = options
         .values()
         .as_string_opt::<i32>()
-        .ok_or_else(|| Error::Input {
-            path: path.to_path_buf(),
-            message: format!("column `{ACTIONS_COLUMN}` is not a list of text"),
-        })?;
+        .ok_or_else(|| not("a list of text"))?;
     // Which of the plan's actions each of the batch's distinct options is, if any.
     let action_of: Vec<Option<usize>> = (0..names.len())
         .map(|i| {

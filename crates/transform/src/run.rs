@@ -1004,6 +1004,17 @@ impl RunnableQuery {
         query_error(&self.path, &self.table, e)
     }
 
+    /// Writes a template's SQL as it ran beside the table.
+    fn write_rendered(&self) -> Result<()> {
+        let (_, _, rendered) = self.files();
+        match rendered {
+            Some(path) => {
+                std::fs::write(&path, &self.sql).map_err(|source| Error::Io { path, source })
+            }
+            None => Ok(()),
+        }
+    }
+
     async fn plan(&self) -> Result<Arc<dyn ExecutionPlan>> {
         plan_query(&self.ctx, &self.sql, self.joins)
             .await
@@ -1015,13 +1026,8 @@ impl RunnableQuery {
 /// staging table), CSV: a batch is written as soon as the engine yields it.
 async fn run_query(q: RunnableQuery) -> Result<QueryOutput> {
     let started = std::time::Instant::now();
-    let (parquet, csv, rendered) = q.files();
-    if let Some(rendered) = rendered {
-        std::fs::write(&rendered, &q.sql).map_err(|source| Error::Io {
-            path: rendered,
-            source,
-        })?;
-    }
+    let (parquet, csv, _) = q.files();
+    q.write_rendered()?;
     let fail = |e| q.error(e);
     let plan = q.plan().await?;
     let order = written_order(&plan);
@@ -1046,13 +1052,7 @@ async fn run_query(q: RunnableQuery) -> Result<QueryOutput> {
 /// (a template's), so a reviewer still reads what the readers computed.
 async fn create_view(q: RunnableQuery, reused: bool) -> Result<QueryOutput> {
     let started = std::time::Instant::now();
-    let (_, _, rendered) = q.files();
-    if let Some(rendered) = rendered {
-        std::fs::write(&rendered, &q.sql).map_err(|source| Error::Io {
-            path: rendered,
-            source,
-        })?;
-    }
+    q.write_rendered()?;
     // Planned now, as a table's query is, so an error names this file, not a reader's.
     q.plan().await?;
     register_view(&q.ctx, &q.table, &q.sql)
@@ -1097,11 +1097,7 @@ pub async fn plan_query(
     sql: &str,
     joins: JoinSides,
 ) -> std::result::Result<Arc<dyn ExecutionPlan>, DataFusionError> {
-    // A query file computes a table; it may not create, insert or set anything.
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
+    let options = query_file_options();
     let frame = match joins {
         JoinSides::BySize => ctx.sql_with_options(sql, options).await?,
         // The same session (tables, memory pool) with the join sides left as written.
@@ -1127,6 +1123,14 @@ pub async fn plan_query(
     frame.create_physical_plan().await
 }
 
+/// A query file computes a table; it may not create, insert or set anything.
+fn query_file_options() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
 /// Registers `sql` (a query file's SQL: no DDL, DML or `SET`) as the view `name`, which the
 /// queries planned after it read as a table ([`Materialized::View`]). The dashboards and the
 /// plan tests register a run's views from the SQL it wrote beside its tables.
@@ -1135,12 +1139,8 @@ pub async fn register_view(
     name: &str,
     sql: &str,
 ) -> std::result::Result<(), DataFusionError> {
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
     let plan = ctx
-        .sql_with_options(sql, options)
+        .sql_with_options(sql, query_file_options())
         .await?
         .into_unoptimized_plan();
     let view = datafusion::datasource::ViewTable::new(plan, Some(sql.to_string()));

@@ -28,14 +28,17 @@ struct Run {
 }
 
 fn run_fixture_with(spec: &SessionConfigSpec) -> Run {
+    run_fixture_opts(TransformOptions {
+        session: spec.clone(),
+        ..TransformOptions::default()
+    })
+}
+
+fn run_fixture_opts(opts: TransformOptions) -> Run {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let layout = RunLayout::new(dir.path());
     let study = study();
     fixture::write(&study, &layout).expect("the fixture is written");
-    let opts = TransformOptions {
-        session: spec.clone(),
-        ..TransformOptions::default()
-    };
     let tables =
         run_blocking(&study, &layout, &workspace().join("queries"), &opts).expect("queries run");
     Run {
@@ -620,10 +623,17 @@ fn outputs_are_byte_identical_across_runs_partitions_and_memory() {
         ..Default::default()
     });
     // A memory limit of 8 MiB, a small part of any machine's: whatever the engine spills under
-    // it, the tables must not change.
-    let spilled = run_fixture_with(&SessionConfigSpec {
-        memory_limit: 8 << 20,
-        ..Default::default()
+    // it, the tables must not change. One query at a time: with two at once, a sort was
+    // sometimes left less of the 8 MiB than it needs to spill at all, beside the other query's
+    // reservations (a reader of the view `participant_characteristics` aggregates each
+    // characteristic's branch apart), and the run failed naming the query: not what this tests.
+    let spilled = run_fixture_opts(TransformOptions {
+        session: SessionConfigSpec {
+            memory_limit: 8 << 20,
+            ..Default::default()
+        },
+        queries_at_once: Some(1),
+        ..TransformOptions::default()
     });
     for t in &a.tables {
         // A view has no file; its rows are its readers'.
@@ -1029,6 +1039,95 @@ fn a_template_that_does_not_render_names_the_file() {
     let e = run_one("t.sql", &sql).unwrap_err().to_string();
     assert!(
         e.contains("t.sql: the query is a template that does not render"),
+        "{e}"
+    );
+}
+
+/// `materialized: view`: a staging query with no file, whose readers compute its rows; its
+/// readers' tables are the same as reading the rows it would have written, and the catalogue
+/// says view with no row count. A query people read may not be one.
+#[test]
+fn a_view_has_no_file_and_its_readers_compute_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = RunLayout::new(dir.path().join("run"));
+    let queries = dir.path().join("queries");
+    std::fs::create_dir_all(queries.join("staging")).unwrap();
+    let header = |table: &str, reads: &str, extra: &str| {
+        format!(
+            "-- table: {table}\n-- produces: test\n-- grain: one row\n-- reads: {reads}\n\
+             -- base (N): all\n-- checks: none\n{extra}"
+        )
+    };
+    let lots = "select lot_code, place from participants where lot_code is not null";
+    std::fs::write(
+        queries.join("staging/lot_places.sql"),
+        format!(
+            "{}{lots}\n",
+            header("lot_places", "participants", "-- materialized: view\n")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        queries.join("staging/lot_places_written.sql"),
+        format!(
+            "{}{lots}\norder by place\n",
+            header("lot_places_written", "participants", "")
+        ),
+    )
+    .unwrap();
+    let count = |from: &str| {
+        format!("select lot_code, count(*) as n from {from} group by lot_code order by lot_code\n")
+    };
+    std::fs::write(
+        queries.join("from_view.sql"),
+        format!(
+            "{}{}",
+            header("from_view", "lot_places", ""),
+            count("lot_places")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        queries.join("from_table.sql"),
+        format!(
+            "{}{}",
+            header("from_table", "lot_places_written", ""),
+            count("lot_places_written")
+        ),
+    )
+    .unwrap();
+    let study = study();
+    fixture::write(&study, &layout).unwrap();
+    let tables = run_blocking(&study, &layout, &queries, &TransformOptions::default()).unwrap();
+    let view = tables.iter().find(|t| t.table == "lot_places").unwrap();
+    assert_eq!(view.materialized, crate::Materialized::View);
+    assert!(view.parquet.is_none() && view.csv.is_none());
+    assert!(!layout.table("lot_places", "parquet").exists());
+    let (from_view, from_table) = (
+        std::fs::read_to_string(layout.table("from_view", "csv")).unwrap(),
+        std::fs::read_to_string(layout.table("from_table", "csv")).unwrap(),
+    );
+    assert_eq!(from_view, from_table);
+    assert!(from_view.lines().count() > 2, "{from_view}");
+    let catalog = std::fs::read_to_string(layout.table("catalog", "csv")).unwrap();
+    let row = catalog
+        .lines()
+        .find(|l| l.starts_with("lot_places,"))
+        .unwrap();
+    assert!(
+        row.starts_with("lot_places,staging,view,") && row.ends_with(','),
+        "{row}"
+    );
+
+    // A table people read is written, never a view.
+    let e = run_one(
+        "t.sql",
+        &format!("{HEADER}-- materialized: view\nselect 1 as one\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("t.sql") && e.contains("is for a staging table"),
         "{e}"
     );
 }
