@@ -56,8 +56,6 @@ pub struct TableRun {
     pub table: String,
     /// Reference, staging or output.
     pub kind: TableKind,
-    /// Written to a file, or a view its readers compute.
-    pub materialized: Materialized,
     /// The query file, for staging and output tables.
     pub query: Option<PathBuf>,
     /// The query's header, for staging and output tables.
@@ -77,6 +75,15 @@ pub struct TableRun {
     pub fingerprint: String,
     /// Copied from [`TransformOptions::reuse_from`] instead of computed.
     pub reused: bool,
+}
+
+impl TableRun {
+    /// Written to a file, or a view its readers compute (a reference table is written).
+    pub fn materialized(&self) -> Materialized {
+        self.header
+            .as_ref()
+            .map_or(Materialized::Table, |h| h.materialized)
+    }
 }
 
 /// Options of a transform run.
@@ -201,7 +208,6 @@ pub async fn run_with_progress(
         runs.push(TableRun {
             table: header.table.clone(),
             kind: *kind,
-            materialized: header.materialized,
             query: Some(path.clone()),
             header: Some(header.clone()),
             rows: done.rows,
@@ -290,7 +296,6 @@ async fn write_reference_tables(
         runs.push(TableRun {
             table: name.to_string(),
             kind: TableKind::Reference,
-            materialized: Materialized::Table,
             query: None,
             header: None,
             rows: batches[0].num_rows(),
@@ -727,7 +732,7 @@ fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
         ("kind", text(&|r, _| format!("{:?}", r.kind).to_lowercase())),
         (
             "materialized",
-            text(&|r, _| format!("{:?}", r.materialized).to_lowercase()),
+            text(&|_, h| format!("{:?}", h.materialized).to_lowercase()),
         ),
         ("produces", text(&|_, h| h.produces.clone())),
         ("grain", text(&|_, h| h.grain.clone())),
@@ -739,7 +744,7 @@ fn write_catalog(layout: &RunLayout, runs: &[TableRun]) -> Result<()> {
             Arc::new(Int64Array::from(
                 queried
                     .iter()
-                    .map(|(r, _)| (r.materialized == Materialized::Table).then_some(r.rows as i64))
+                    .map(|(r, h)| (h.materialized == Materialized::Table).then_some(r.rows as i64))
                     .collect::<Vec<_>>(),
             )),
         ),
@@ -1053,8 +1058,7 @@ async fn run_query(q: RunnableQuery) -> Result<QueryOutput> {
 async fn create_view(q: RunnableQuery, reused: bool) -> Result<QueryOutput> {
     let started = std::time::Instant::now();
     q.write_rendered()?;
-    // Planned now, as a table's query is, so an error names this file, not a reader's.
-    q.plan().await?;
+    // Planned now, so an error in the view's SQL names this file, not a reader's.
     register_view(&q.ctx, &q.table, &q.sql)
         .await
         .map_err(|e| q.error(e))?;

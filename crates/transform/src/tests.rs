@@ -101,7 +101,7 @@ impl Run {
     /// beside the tables, over the tables it reads, in the order of its first columns.
     fn csv(&self, table: &str) -> String {
         let run = self.tables.iter().find(|t| t.table == table);
-        match run.and_then(|t| t.header.as_ref().map(|h| (t.materialized, h))) {
+        match run.and_then(|t| t.header.as_ref().map(|h| (t.materialized(), h))) {
             Some((crate::Materialized::View, header)) => view_csv(&self.layout, header),
             _ => table_csv(&self.layout.table(table, "parquet")),
         }
@@ -638,7 +638,7 @@ fn outputs_are_byte_identical_across_runs_partitions_and_memory() {
     for t in &a.tables {
         // A view has no file; its rows are its readers'.
         let Some(parquet) = &t.parquet else {
-            assert_eq!(t.materialized, crate::Materialized::View, "{}", t.table);
+            assert_eq!(t.materialized(), crate::Materialized::View, "{}", t.table);
             continue;
         };
         let name = parquet.file_name().unwrap();
@@ -818,7 +818,7 @@ fn a_rerun_copies_every_table_whose_sql_and_inputs_did_not_change() {
     let ran = tables
         .iter()
         .filter(|t| t.kind != TableKind::Reference && !t.reused)
-        .filter(|t| t.materialized == crate::Materialized::Table)
+        .filter(|t| t.materialized() == crate::Materialized::Table)
         .count();
     assert_eq!(ran, 4);
 
@@ -1059,48 +1059,48 @@ fn a_view_has_no_file_and_its_readers_compute_its_rows() {
         )
     };
     let lots = "select lot_code, place from participants where lot_code is not null";
-    std::fs::write(
-        queries.join("staging/lot_places.sql"),
-        format!(
-            "{}{lots}\n",
-            header("lot_places", "participants", "-- materialized: view\n")
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        queries.join("staging/lot_places_written.sql"),
-        format!(
-            "{}{lots}\norder by place\n",
-            header("lot_places_written", "participants", "")
-        ),
-    )
-    .unwrap();
     let count = |from: &str| {
         format!("select lot_code, count(*) as n from {from} group by lot_code order by lot_code\n")
     };
-    std::fs::write(
-        queries.join("from_view.sql"),
-        format!(
-            "{}{}",
-            header("from_view", "lot_places", ""),
-            count("lot_places")
+    for (file, sql) in [
+        (
+            "staging/lot_places.sql",
+            format!(
+                "{}{lots}\n",
+                header("lot_places", "participants", "-- materialized: view\n")
+            ),
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        queries.join("from_table.sql"),
-        format!(
-            "{}{}",
-            header("from_table", "lot_places_written", ""),
-            count("lot_places_written")
+        (
+            "staging/lot_places_written.sql",
+            format!(
+                "{}{lots}\norder by place\n",
+                header("lot_places_written", "participants", "")
+            ),
         ),
-    )
-    .unwrap();
+        (
+            "from_view.sql",
+            format!(
+                "{}{}",
+                header("from_view", "lot_places", ""),
+                count("lot_places")
+            ),
+        ),
+        (
+            "from_table.sql",
+            format!(
+                "{}{}",
+                header("from_table", "lot_places_written", ""),
+                count("lot_places_written")
+            ),
+        ),
+    ] {
+        std::fs::write(queries.join(file), sql).unwrap();
+    }
     let study = study();
     fixture::write(&study, &layout).unwrap();
     let tables = run_blocking(&study, &layout, &queries, &TransformOptions::default()).unwrap();
     let view = tables.iter().find(|t| t.table == "lot_places").unwrap();
-    assert_eq!(view.materialized, crate::Materialized::View);
+    assert_eq!(view.materialized(), crate::Materialized::View);
     assert!(view.parquet.is_none() && view.csv.is_none());
     assert!(!layout.table("lot_places", "parquet").exists());
     let (from_view, from_table) = (
