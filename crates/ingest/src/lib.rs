@@ -46,6 +46,7 @@
 #![warn(missing_docs)]
 
 mod discover;
+mod fingerprint;
 #[doc(hidden)]
 pub mod fuzz;
 mod pseudonym;
@@ -54,7 +55,7 @@ mod validate;
 mod validation_report;
 mod write;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -69,6 +70,9 @@ pub use validate::{Finding, Value};
 use validation_report::RowFindings;
 pub use validation_report::{FileAccount, FileStatus};
 
+use fingerprint::{
+    Counts, Fingerprint, FingerprintMap, FingerprintSet, Tally, fingerprint, fingerprint_upper,
+};
 use source::{RawRow, Stop};
 use validate::{Validator, match_header};
 use write::{BatchBuilder, TableWriter, arrow_type};
@@ -398,7 +402,10 @@ fn write_files(
     let cancel = AtomicBool::new(false);
     let mut accounts = Vec::new();
     let mut lots_without_data = Vec::new();
-    let mut mi_ids = FingerprintSet::default();
+    // The clean MI participants' fingerprints, gathered file by file, then made a set for the
+    // claims to be looked up in.
+    let mut mi_ids: Vec<Fingerprint> = Vec::new();
+    let mut mi_set: Option<FingerprintSet> = None;
     let mut unmatched: BTreeMap<&str, usize> = BTreeMap::new();
     std::thread::scope(|s| -> Result<()> {
         // The first passes run ahead of the writing, on two threads: one goes through the MI
@@ -444,9 +451,17 @@ fn write_files(
             for job in jobs {
                 let prepared = next(job)?;
                 let mut side = match job.lot {
-                    Some(_) => Side::Mi(&mut mi_ids),
+                    Some(_) => {
+                        // MI after the claims (no order of files has it today) adds anew.
+                        if let Some(set) = mi_set.take() {
+                            mi_ids = set.into_vec();
+                        }
+                        Side::Mi(&mut mi_ids)
+                    }
                     None => Side::Claims {
-                        mi_ids: &mi_ids,
+                        mi_ids: mi_set.get_or_insert_with(|| {
+                            FingerprintSet::new(std::mem::take(&mut mi_ids))
+                        }),
                         unmatched: &mut unmatched,
                     },
                 };
@@ -606,44 +621,6 @@ impl Sink {
 /// unchanged its extracts: the version number alone stays the same between builds.
 pub const TABLES_FORMAT: u32 = 2;
 
-/// A 128-bit fingerprint of a key: what ingest keeps per participant to find duplicates and
-/// unmatched claims, so memory grows by 16 bytes a row, not by the key's length. Two keys share
-/// a fingerprint with odds of about n²/2¹²⁹, nil for any extract; it never leaves memory.
-type Fingerprint = u128;
-
-/// Sets and maps of fingerprints. A fingerprint is a hash already, so the quickest hasher will
-/// do: the standard one (SipHash) hashing it again was a tenth of the first pass.
-type FingerprintSet = HashSet<Fingerprint, foldhash::fast::RandomState>;
-type FingerprintMap<V> = HashMap<Fingerprint, V, foldhash::fast::RandomState>;
-
-fn fingerprint(key: &str) -> Fingerprint {
-    use std::hash::{Hash, Hasher};
-    let half = |salt: u8| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (salt, key).hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
-}
-
-/// The fingerprint of a sequence of texts, read in upper case (ASCII), with no copy of them.
-fn fingerprint_upper(parts: &[&str]) -> Fingerprint {
-    use std::hash::Hasher;
-    let half = |salt: u8| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        h.write_u8(salt);
-        for part in parts {
-            for b in part.bytes() {
-                h.write_u8(b.to_ascii_uppercase());
-            }
-            // Never a byte of UTF-8 text: the parts cannot run into each other.
-            h.write_u8(0xFF);
-        }
-        h.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
-}
-
 /// First pass over a file: key counts and, for claims, counted milestones per participant,
 /// each under one fingerprint (of the key; of participant and milestone).
 #[derive(Default)]
@@ -652,34 +629,8 @@ struct FirstPass {
     /// The keys on more than one row, with their number of rows (a key on one row is not
     /// kept: nothing needs it after this pass).
     repeated_keys: FingerprintMap<u32>,
-    milestones: Tally,
-}
-
-/// How often each fingerprint occurs: every one in a set, a count only for the few seen more
-/// than once. A map of every key to its count took 32 bytes an entry (a `u128` aligns the
-/// count), twice the set's; at 10M participants, with 27M claims, the two maps of the claims'
-/// first pass were most of ingest's peak memory.
-#[derive(Default)]
-struct Tally {
-    seen: FingerprintSet,
-    repeated: FingerprintMap<u32>,
-}
-
-impl Tally {
-    /// A tally with room for `n` fingerprints: sized from the file's lines, the set is not grown
-    /// (and rehashed) a dozen times through the pass.
-    fn with_capacity(n: usize) -> Tally {
-        Tally {
-            seen: FingerprintSet::with_capacity_and_hasher(n, Default::default()),
-            repeated: FingerprintMap::default(),
-        }
-    }
-
-    fn add(&mut self, fingerprint: Fingerprint) {
-        if !self.seen.insert(fingerprint) {
-            *self.repeated.entry(fingerprint).or_insert(1) += 1;
-        }
-    }
+    /// The counted milestones (claims).
+    milestones: Counts,
 }
 
 /// A file after its first pass: done (rejected before its rows were read), or ready to write.
@@ -751,16 +702,11 @@ fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepa
     // Pass 1: keys and counted milestones. A row that may be misaligned has no trustworthy key:
     // counting it could make a sound row with the same text look duplicated.
     // Room for a fingerprint per line, up to 4M: a hostile file of a billion blank lines must
-    // not reserve gigabytes, and past 4M the sets grow only a few times.
+    // not reserve gigabytes, and past 4M the tallies grow only a few times.
     let lines = extract.lines().unwrap_or(0).min(1 << 22) as usize;
-    let mut first = FirstPass {
-        milestones: Tally::with_capacity(if dict.dataset.counted_status.is_some() {
-            lines
-        } else {
-            0
-        }),
-        ..FirstPass::default()
-    };
+    let counts_milestones = dict.dataset.counted_status.is_some();
+    let mut milestones = Tally::with_capacity(if counts_milestones { lines } else { 0 });
+    let mut first = FirstPass::default();
     let mut keys = Tally::with_capacity(lines);
     let pass = extract.rows(|row| {
         if cancel.load(Ordering::Relaxed) {
@@ -780,11 +726,12 @@ fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepa
             keys.add(fingerprint(k));
         }
         if let Some(counted) = counted_milestone(dict, &validator, &row) {
-            first.milestones.add(counted.key(counted.milestone));
+            milestones.add(counted.key(counted.milestone));
         }
         Ok(())
     });
-    first.repeated_keys = keys.repeated;
+    first.repeated_keys = keys.count().repeated;
+    first.milestones = milestones.count();
     match pass {
         Ok(_) | Err(Stop::Caller(())) => {}
         Err(Stop::File(p)) => {
@@ -813,7 +760,7 @@ fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepa
 /// What a file's clean rows add to the state across files.
 enum Side<'s, 'a> {
     /// An MI extract: the fingerprints of its clean participants' pseudonyms.
-    Mi(&'s mut FingerprintSet),
+    Mi(&'s mut Vec<Fingerprint>),
     /// The claims, read after every MI extract: counted claims whose participant is in no
     /// clean MI, by lot.
     Claims {
@@ -945,7 +892,7 @@ fn write_file<'a>(
             Side::Mi(ids) => ids.extend(out.clean_ids),
             Side::Claims { mi_ids, unmatched } => {
                 for (lot, id) in out.counted {
-                    if !mi_ids.contains(&id) {
+                    if !mi_ids.contains(id) {
                         *unmatched.entry(lot).or_default() += 1;
                     }
                 }
@@ -1251,10 +1198,13 @@ impl<'a> RowContext<'_, 'a> {
         // yes: the flags come grouped by question, in the code list's order.
         let mut rest = &row.answers[..];
         while let Some(&(first, _)) = rest.first() {
-            let question = self.validator.answer(first).0;
+            let (question, number) = (
+                self.validator.answer(first).0,
+                self.validator.question_of(first),
+            );
             let n = rest
                 .iter()
-                .take_while(|&&(flag, _)| self.validator.answer(flag).0 == question)
+                .take_while(|&&(flag, _)| self.validator.question_of(flag) == number)
                 .count();
             let (flags, tail) = rest.split_at(n);
             answers.row(|r| {
@@ -1359,7 +1309,7 @@ fn sequence_findings(dict: &Dictionary, first: &FirstPass, counted: &Counted) ->
         .iter()
         .find(|(m, _)| is_upper_of(m, counted.milestone))
         && (before.bytes().any(|b| b.is_ascii_lowercase())
-            || !first.milestones.seen.contains(&counted.key(before)))
+            || !first.milestones.seen.contains(counted.key(before)))
     {
         let milestone = counted.milestone.to_ascii_uppercase();
         out.push(Finding {

@@ -10,7 +10,7 @@
 //! never a long or free-text one; and nothing at all of a row whose fields may be shifted
 //! against the header (see [`RawRow::misaligned`]), whose values may belong to any column.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
 use evalpipe_study::{Bound, Code, ColumnSpec, ColumnType, Dictionary};
@@ -252,7 +252,6 @@ pub struct CheckedRow {
 /// Validates rows of one file against a dictionary.
 pub struct Validator<'a> {
     dict: &'a Dictionary,
-    codes: &'a BTreeMap<String, Vec<Code>>,
     header: HeaderMap,
     /// The lot a per-lot file was sent for.
     file_lot: Option<String>,
@@ -262,6 +261,11 @@ pub struct Validator<'a> {
     /// The dictionary's date format, parsed once: parsing it for every date cell was a few
     /// percent of ingest.
     date_items: Vec<chrono::format::Item<'static>>,
+    /// Each dictionary column's place, by name: rules and ingest look columns up by name
+    /// several times a row, and comparing names along a hundred columns showed in profiles.
+    places: HashMap<&'a str, usize, foldhash::fast::FixedState>,
+    /// Each column's code list (empty for a column of another type), found once.
+    code_lists: Vec<&'a [Code]>,
 }
 
 impl<'a> Validator<'a> {
@@ -284,13 +288,31 @@ impl<'a> Validator<'a> {
         let date_items = chrono::format::StrftimeItems::new(&dict.dataset.date_format)
             .parse_to_owned()
             .unwrap_or_default();
+        let places = dict
+            .columns
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        let code_lists = dict
+            .columns
+            .iter()
+            .map(|c| {
+                c.codes
+                    .as_deref()
+                    .and_then(|list| codes.get(list))
+                    .map_or(&[][..], Vec::as_slice)
+            })
+            .collect();
         Validator {
             dict,
-            codes,
             header,
             file_lot,
             floor_year,
             date_items,
+            places,
+            code_lists,
         }
     }
 
@@ -308,9 +330,14 @@ impl<'a> Validator<'a> {
         (&self.dict.questions[*qi].id, option)
     }
 
+    /// The place among the dictionary's questions of the `flag`th flag's question.
+    pub fn question_of(&self, flag: usize) -> usize {
+        self.header.flags[flag].0
+    }
+
     /// Raw text of a dictionary column in a row.
     pub fn raw<'r>(&self, row: &'r RawRow, column: &str) -> Option<&'r str> {
-        let i = self.dict.columns.iter().position(|c| c.name == column)?;
+        let i = self.place(column)?;
         row.fields.get(self.header.columns[i])
     }
 
@@ -376,21 +403,19 @@ impl<'a> Validator<'a> {
             .columns
             .iter()
             .zip(&texts)
-            .map(|(spec, text)| match self.parse(spec, text, &guard) {
-                Ok(v) => v,
-                Err(f) => {
-                    findings.push(f);
-                    Value::Null
-                }
-            })
+            .zip(&self.code_lists)
+            .map(
+                |((spec, text), codes)| match self.parse(spec, codes, text, &guard) {
+                    Ok(v) => v,
+                    Err(f) => {
+                        findings.push(f);
+                        Value::Null
+                    }
+                },
+            )
             .collect();
         let lookup = |name: &str| -> (&Value, &str) {
-            let i = self
-                .dict
-                .columns
-                .iter()
-                .position(|c| c.name == name)
-                .unwrap_or(0);
+            let i = self.place(name).unwrap_or(0);
             (&values[i], texts[i])
         };
         for (spec, (value, text)) in self.dict.columns.iter().zip(values.iter().zip(&texts)) {
@@ -542,10 +567,22 @@ impl<'a> Validator<'a> {
     }
 
     fn spec(&self, name: &str) -> Option<&ColumnSpec> {
-        self.dict.columns.iter().find(|c| c.name == name)
+        self.place(name).map(|i| &self.dict.columns[i])
     }
 
-    fn parse(&self, spec: &ColumnSpec, text: &str, guard: &Guard<'_>) -> Result<Value, Finding> {
+    /// The place of a dictionary column (the first of its name).
+    fn place(&self, name: &str) -> Option<usize> {
+        self.places.get(name).copied()
+    }
+
+    /// Parses a cell of column `spec`, whose code list (if it is a code) is `codes`.
+    fn parse(
+        &self,
+        spec: &ColumnSpec,
+        codes: &[Code],
+        text: &str,
+        guard: &Guard<'_>,
+    ) -> Result<Value, Finding> {
         let name = &spec.name;
         if text.is_empty() {
             if spec.required {
@@ -568,21 +605,17 @@ impl<'a> Validator<'a> {
                     format!("`{name}` is {}; a flag must be Y, N or blank", shown()),
                 )
             })?,
-            ColumnType::Code => {
-                let list = spec.codes.as_deref().unwrap_or_default();
-                let codes = self.codes.get(list).map(Vec::as_slice).unwrap_or(&[]);
-                match codes.iter().find(|c| c.code.eq_ignore_ascii_case(text)) {
-                    Some(c) => Value::Text(c.code.clone()),
-                    None => {
-                        let allowed: Vec<&str> = codes.iter().map(|c| c.code.as_str()).collect();
-                        return Err(finding(
-                            "unknown_code",
-                            name,
-                            format!("`{name}` is {}, not one of {}", shown(), allowed.join(", ")),
-                        ));
-                    }
+            ColumnType::Code => match codes.iter().find(|c| c.code.eq_ignore_ascii_case(text)) {
+                Some(c) => Value::Text(c.code.clone()),
+                None => {
+                    let allowed: Vec<&str> = codes.iter().map(|c| c.code.as_str()).collect();
+                    return Err(finding(
+                        "unknown_code",
+                        name,
+                        format!("`{name}` is {}, not one of {}", shown(), allowed.join(", ")),
+                    ));
                 }
-            }
+            },
             ColumnType::Date => {
                 let format = &self.dict.dataset.date_format;
                 match self.date(text) {
