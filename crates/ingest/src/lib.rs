@@ -720,7 +720,7 @@ fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepa
             return Ok(());
         }
         if let Some(k) = validator
-            .raw(&row, &dict.dataset.key)
+            .raw_at(&row, validator.roles.key)
             .filter(|k| !k.is_empty())
         {
             keys.add(fingerprint(k));
@@ -1089,7 +1089,7 @@ impl<'a> RowContext<'_, 'a> {
         let (checked, mut findings) = validator.check(row);
         let misaligned = row.misaligned();
         if !misaligned {
-            let key = validator.raw(row, &dict.dataset.key).unwrap_or("");
+            let key = validator.raw_at(row, validator.roles.key).unwrap_or("");
             if let Some(&n) = self.first.repeated_keys.get(&fingerprint(key)) {
                 findings.push(Finding {
                     rule: "duplicate_key",
@@ -1111,14 +1111,14 @@ impl<'a> RowContext<'_, 'a> {
             Some(l) => l,
             None if misaligned => "",
             None => validator
-                .raw(row, "lot_code")
+                .raw_at(row, validator.roles.lot)
                 .and_then(|l| study.lots.iter().find(|x| x.code.eq_ignore_ascii_case(l)))
                 .map_or("", |l| l.code.as_str()),
         };
         let pseudonym = if misaligned {
             None
         } else {
-            pseudonym_of(dict, validator, row, row_lot, self.key)
+            pseudonym_of(validator, row, row_lot, self.key)
         };
         if findings.is_empty() {
             out.rows_clean += 1;
@@ -1226,18 +1226,8 @@ impl<'a> RowContext<'_, 'a> {
     }
 }
 
-fn pseudonym_of(
-    dict: &Dictionary,
-    v: &Validator,
-    row: &RawRow,
-    lot: &str,
-    key: &PseudonymKey,
-) -> Option<String> {
-    let column = dict
-        .columns
-        .iter()
-        .find(|c| c.identifier == Some(IdentifierRule::Pseudonymise))?;
-    v.raw(row, &column.name)
+fn pseudonym_of(v: &Validator, row: &RawRow, lot: &str, key: &PseudonymKey) -> Option<String> {
+    v.raw_at(row, v.roles.pseudonym)
         .filter(|r| !r.is_empty())
         .map(|r| key.pseudonym(lot, r))
 }
@@ -1259,15 +1249,15 @@ impl Counted<'_> {
 /// For a claim that counts (validated status, participant and milestone given): who and which.
 fn counted_milestone<'r>(dict: &Dictionary, v: &Validator, row: &'r RawRow) -> Option<Counted<'r>> {
     let status = dict.dataset.counted_status.as_ref()?;
-    let milestone_col = dict.dataset.milestone_column.as_deref()?;
-    if !status.holds(v.raw(row, &status.column)?) {
+    if !status.holds(v.raw_at(row, v.roles.status)?) {
         return None;
     }
-    let [a, b] = dict.dataset.participant.as_slice() else {
-        return None;
-    };
-    let who = [v.raw(row, a).unwrap_or(""), v.raw(row, b).unwrap_or("")];
-    let milestone = v.raw(row, milestone_col)?;
+    let [a, b] = v.roles.who?;
+    let who = [
+        v.raw_at(row, a).unwrap_or(""),
+        v.raw_at(row, b).unwrap_or(""),
+    ];
+    let milestone = v.raw_at(row, v.roles.milestone)?;
     if who.iter().any(|p| p.is_empty()) || milestone.is_empty() {
         return None;
     }
@@ -1328,10 +1318,9 @@ fn milestone_cohort_finding(
     v: &Validator,
     row: &RawRow,
 ) -> Option<Finding> {
-    let cohort_col = dict.dataset.cohort_column.as_deref()?;
     let milestone_col = dict.dataset.milestone_column.as_deref()?;
-    let cohort = v.raw(row, cohort_col)?;
-    let code = v.raw(row, milestone_col)?;
+    let cohort = v.raw_at(row, v.roles.cohort)?;
+    let code = v.raw_at(row, v.roles.milestone)?;
     let milestone = study
         .milestones
         .iter()

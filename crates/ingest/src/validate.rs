@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
-use evalpipe_study::{Bound, Code, ColumnSpec, ColumnType, Dictionary};
+use evalpipe_study::{Bound, Code, ColumnSpec, ColumnType, Dictionary, IdentifierRule};
 
 use crate::source::{RawRow, Suspicion};
 
@@ -266,6 +266,28 @@ pub struct Validator<'a> {
     places: HashMap<&'a str, usize, foldhash::fast::FixedState>,
     /// Each column's code list (empty for a column of another type), found once.
     code_lists: Vec<&'a [Code]>,
+    /// The columns ingest reads by role.
+    pub roles: Roles,
+}
+
+/// Where the columns ingest reads by their role are, found once a file: found by name for
+/// every row, in both passes, they were 2.6% of ingest at 10M participants.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Roles {
+    /// The dataset's key.
+    pub key: Option<usize>,
+    /// The claims' status, whose values say whether a claim counts.
+    pub status: Option<usize>,
+    /// The two columns that name a claim's participant (when the dataset has two).
+    pub who: Option<[Option<usize>; 2]>,
+    /// The claims' milestone.
+    pub milestone: Option<usize>,
+    /// The cohort a milestone is claimed for.
+    pub cohort: Option<usize>,
+    /// The lot a row is of (`lot_code`).
+    pub lot: Option<usize>,
+    /// The column pseudonymised.
+    pub pseudonym: Option<usize>,
 }
 
 impl<'a> Validator<'a> {
@@ -305,7 +327,7 @@ impl<'a> Validator<'a> {
                     .map_or(&[][..], Vec::as_slice)
             })
             .collect();
-        Validator {
+        let mut validator = Validator {
             dict,
             header,
             file_lot,
@@ -313,7 +335,26 @@ impl<'a> Validator<'a> {
             date_items,
             places,
             code_lists,
-        }
+            roles: Roles::default(),
+        };
+        let place = |name: Option<&str>| name.and_then(|n| validator.place(n));
+        let data = &dict.dataset;
+        validator.roles = Roles {
+            key: place(Some(&data.key)),
+            status: place(data.counted_status.as_ref().map(|s| s.column.as_str())),
+            who: match data.participant.as_slice() {
+                [a, b] => Some([place(Some(a)), place(Some(b))]),
+                _ => None,
+            },
+            milestone: place(data.milestone_column.as_deref()),
+            cohort: place(data.cohort_column.as_deref()),
+            lot: place(Some("lot_code")),
+            pseudonym: dict
+                .columns
+                .iter()
+                .position(|c| c.identifier == Some(IdentifierRule::Pseudonymise)),
+        };
+        validator
     }
 
     /// `text` as a date in the dictionary's format.
@@ -335,10 +376,9 @@ impl<'a> Validator<'a> {
         self.header.flags[flag].0
     }
 
-    /// Raw text of a dictionary column in a row.
-    pub fn raw<'r>(&self, row: &'r RawRow, column: &str) -> Option<&'r str> {
-        let i = self.place(column)?;
-        row.fields.get(self.header.columns[i])
+    /// Raw text of the dictionary column at `place` (see [`Roles`]) in a row.
+    pub fn raw_at<'r>(&self, row: &'r RawRow, place: Option<usize>) -> Option<&'r str> {
+        row.fields.get(self.header.columns[place?])
     }
 
     /// The raw values of a row that may be kept with its quarantine record, by column name:
