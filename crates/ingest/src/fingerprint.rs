@@ -79,8 +79,23 @@ impl Tally {
     }
 
     /// Sorts the fingerprints and counts them.
-    pub fn count(self) -> Counts {
-        let mut all = self.all;
+    pub fn count(mut self) -> Counts {
+        let repeated = self.sort_and_count();
+        Counts {
+            seen: FingerprintSet::from_sorted(self.all),
+            repeated,
+        }
+    }
+
+    /// The fingerprints seen more than once, with their number: [`Tally::count`] without the
+    /// set of every fingerprint, for a tally nothing looks up afterwards (a file's keys).
+    pub fn repeated(mut self) -> FingerprintMap<u32> {
+        self.sort_and_count()
+    }
+
+    /// Sorts the fingerprints, leaves each once, and returns the repeated ones' numbers.
+    fn sort_and_count(&mut self) -> FingerprintMap<u32> {
+        let all = &mut self.all;
         all.sort_unstable();
         let mut repeated = FingerprintMap::default();
         let mut distinct = 0;
@@ -96,10 +111,7 @@ impl Tally {
             i += run;
         }
         all.truncate(distinct);
-        Counts {
-            seen: FingerprintSet::from_sorted(all),
-            repeated,
-        }
+        repeated
     }
 }
 
@@ -218,6 +230,11 @@ mod tests {
         assert_eq!(counts.repeated[&5], 3);
         assert_eq!(counts.repeated[&1], 2);
         assert_eq!(counts.seen.len(), 5);
+        let mut keys = Tally::default();
+        for f in [5u128, 1, 5, 9, 5, 1] {
+            keys.add(f);
+        }
+        assert_eq!(keys.repeated(), counts.repeated);
         for f in [0u128, 1, 5, 9, u128::MAX] {
             assert!(counts.seen.contains(f), "{f}");
         }

@@ -730,7 +730,7 @@ fn prepare<'a>(study: &'a Study, job: &'a Job<'a>, cancel: &AtomicBool) -> Prepa
         }
         Ok(())
     });
-    first.repeated_keys = keys.count().repeated;
+    first.repeated_keys = keys.repeated();
     first.milestones = milestones.count();
     match pass {
         Ok(_) | Err(Stop::Caller(())) => {}
